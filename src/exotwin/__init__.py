@@ -1,0 +1,3 @@
+"""exotwin: exosome-mediated communication in breast cancer, made computable."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,55 @@
+"""The ``exotwin`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .knowledge import cli as kb_cli
+
+app = typer.Typer(
+    help="exotwin: exosome-mediated communication in breast cancer, made computable.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(kb_cli.kb_app, name="kb")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the exported files.")] = Path("out/demo"),
+) -> None:
+    """Tour of the evidence graph: summary, searches, a cell's neighbours, every export."""
+    from .knowledge.exports import FORMATS
+
+    typer.secho("== exotwin demo: the evidence graph of both reviews ==", bold=True)
+    kb_cli.validate(None)
+    kb_cli.summary(None, as_json=False)
+    for label, query in (
+        ("cargo by synonym: 'P-gp' (ABCB1)", {"text": "P-gp"}),
+        ("drug: adriamycin (a synonym of doxorubicin)", {"text": None, "drug": "adriamycin"}),
+        (
+            "cell type and phenotype: macrophages that turn M2",
+            {"text": None, "cell": "TAM", "phenotype": "m2_polarization"},
+        ),
+    ):
+        typer.secho(f"\n-- search {label}", bold=True)
+        kb_cli.search_command(**query)
+    typer.secho("\n-- what CAFs send and receive", bold=True)
+    kb_cli.neighbours_command("CAF")
+    typer.secho("\n-- exports", bold=True)
+    suffix = {
+        "csv": "csv",
+        "json": "json",
+        "graphml": "graphml",
+        "cytoscape": "cyjs.json",
+        "physicell-rules": "rules.csv",
+    }
+    for fmt in FORMATS:
+        kb_cli.export_command(kb_cli.ExportFormat(fmt), out / f"evidence.{suffix[fmt]}")
+
+
+def main() -> None:
+    app()

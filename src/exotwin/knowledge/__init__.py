@@ -1,0 +1,16 @@
+"""The evidence graph: curated, cited records of both reviews, with query and exports."""
+
+from .errors import KnowledgeError, KnowledgeValidationError, Problem, UnknownEntityError
+from .kb import KnowledgeBase, Record
+from .loader import load_knowledge, packaged_data_dir
+
+__all__ = [
+    "KnowledgeBase",
+    "KnowledgeError",
+    "KnowledgeValidationError",
+    "Problem",
+    "Record",
+    "UnknownEntityError",
+    "load_knowledge",
+    "packaged_data_dir",
+]

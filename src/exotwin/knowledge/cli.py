@@ -1,0 +1,298 @@
+"""``exotwin kb ...``: validate, summarise, search, export and cross-check the evidence graph."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .crosscheck import crosscheck, read_mti, summarise
+from .errors import KnowledgeError, KnowledgeValidationError
+from .exports import FORMATS, csv_row, export
+from .kb import KnowledgeBase
+from .loader import load_knowledge, packaged_data_dir
+from .query import Query, neighbours, search
+
+kb_app = typer.Typer(help="The evidence graph of both reviews.", no_args_is_help=True)
+console = Console()
+
+ExportFormat = Enum("ExportFormat", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
+DataOption = Annotated[
+    list[Path] | None,
+    typer.Option("--data", help="Curated YAML files/folders to use instead of the packaged graph."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(1)
+
+
+def _load(data: list[Path] | None) -> KnowledgeBase:
+    try:
+        return load_knowledge(data)
+    except KnowledgeValidationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise _fail(f"{len(exc.problems)} problem(s)") from None
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+
+
+@kb_app.command()
+def validate(
+    path: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="YAML files or folders (default: the packaged graph). A lone file outside the "
+            "package is checked against the packaged vocabularies."
+        ),
+    ] = None,
+) -> None:
+    """Load and validate curated YAML; exit 1 on any problem."""
+    paths = path or [packaged_data_dir()]
+    entities = packaged_data_dir() / "entities"
+    if len(paths) == 1 and paths[0].is_file() and entities not in paths[0].resolve().parents:
+        paths = [entities, paths[0]]
+    start = time.perf_counter()
+    kb = _load(paths)
+    elapsed = time.perf_counter() - start
+    typer.echo(
+        f"ok: {len(kb.records)} records ({len(kb.mechanisms)} mechanisms, "
+        f"{len(kb.biomarkers)} biomarkers, {len(kb.therapies)} therapies), "
+        f"{len(kb.molecules)} molecules, {len(kb.cell_types)} cell types, "
+        f"{len(kb.phenotypes)} phenotypes; loaded and validated in {elapsed:.3f} s"
+    )
+
+
+@kb_app.command()
+def summary(
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Counts of records by kind, by seed section, and of the vocabularies."""
+    kb = _load(data)
+    by_kind = Counter(r.kind for r in kb.records.values())
+    by_section = Counter((r.seed, r.section, r.kind) for r in kb.records.values())
+    by_cargo = Counter(kb.molecules[c].type for r in kb.mechanisms for c in r.cargo)
+    vocabularies = {
+        "cell_types": len(kb.cell_types),
+        "cell_states": len(kb.cell_states),
+        "molecules": len(kb.molecules),
+        "phenotypes": len(kb.phenotypes),
+    }
+    result = {
+        "records": len(kb.records),
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_seed_section": [
+            {"seed": s, "section": sec, "kind": k, "records": n}
+            for (s, sec, k), n in sorted(by_section.items())
+        ],
+        "mechanism_cargo_types": dict(by_cargo.most_common()),
+        "vocabularies": vocabularies,
+    }
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    plural = {"mechanism": "mechanisms", "biomarker": "biomarkers", "therapy": "therapies"}
+    console.print(
+        f"[bold]{len(kb.records)} records[/bold]: "
+        + ", ".join(f"{n} {plural[k]}" for k, n in sorted(by_kind.items()))
+    )
+    table = Table(title="Records by seed section")
+    for column in ("seed", "section", "title", "mechanism", "biomarker", "therapy", "total"):
+        table.add_column(column, justify="right" if column not in {"title"} else "left")
+    for source in kb.sources.values():
+        for section in source.sections:
+            counts = [
+                by_section.get((source.id, section.id, k), 0)
+                for k in ("mechanism", "biomarker", "therapy")
+            ]
+            if sum(counts):
+                table.add_row(
+                    source.id, section.id, section.title, *map(str, counts), str(sum(counts))
+                )
+    console.print(table)
+    console.print(
+        "Mechanism cargo by type: " + ", ".join(f"{t} {n}" for t, n in by_cargo.most_common())
+    )
+    console.print(
+        "Vocabularies: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vocabularies.items())
+    )
+
+
+@kb_app.command("search")
+def search_command(
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Free text: a cargo (any synonym), cell type, phenotype, drug, subtype or word."
+        ),
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="mechanism, biomarker or therapy")] = None,
+    cargo: Annotated[str | None, typer.Option(help="Cargo or analyte, any synonym.")] = None,
+    cell: Annotated[
+        str | None, typer.Option(help="Donor/recipient cell type (with sub-types).")
+    ] = None,
+    phenotype: Annotated[str | None, typer.Option(help="Effect phenotype.")] = None,
+    drug: Annotated[str | None, typer.Option(help="Drug (as cargo, resistance or text).")] = None,
+    pathway: Annotated[str | None, typer.Option(help="Pathway or target.")] = None,
+    subtype: Annotated[str | None, typer.Option(help="luminal_a, her2_positive, tnbc, ...")] = None,
+    seed: Annotated[str | None, typer.Option(help="Seed review id: 000 or 003.")] = None,
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Search records; all given criteria must hold."""
+    kb = _load(data)
+    query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed)
+    if query == Query():
+        raise _fail("give a search text or at least one option (see --help)")
+    try:
+        hits = search(kb, query)
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(
+            json.dumps([r.model_dump(mode="json") for r in hits], indent=1, ensure_ascii=False)
+        )
+        return
+    table = Table(title=f"{len(hits)} record(s)", show_lines=False)
+    for column in ("id", "kind", "cargo", "donor → recipient", "effect", "reference"):
+        table.add_column(column, overflow="fold")
+    for record in hits:
+        row = csv_row(kb, record)
+        effect = "; ".join(
+            f"{d} {e}"
+            for e, d in zip(row["effect"].split(";"), row["direction"].split(";"), strict=False)
+        )
+        if record.kind == "biomarker":
+            effect = row["effect"].replace(";", "; ")
+        cells = f"{row['donor']} → {row['recipient']}" if row["recipient"] else row["donor"]
+        table.add_row(
+            record.id,
+            record.kind,
+            row["cargo"].replace(";", ", "),
+            cells,
+            effect,
+            f"{record.seed} {record.reference}",
+        )
+    console.print(table)
+
+
+@kb_app.command()
+def show(record_id: str, data: DataOption = None) -> None:
+    """Print one record in full (JSON)."""
+    kb = _load(data)
+    try:
+        record = kb.record(record_id)
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+    payload = record.model_dump(mode="json") | {"file": str(kb.record_files[record.id])}
+    typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+
+
+@kb_app.command("neighbours")
+def neighbours_command(
+    cell: Annotated[str, typer.Argument(help="Cell type id or synonym, e.g. caf, TAM, MDSC.")],
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What a cell type sends to and receives from other cells through exosomes."""
+    kb = _load(data)
+    try:
+        found = neighbours(kb, cell)
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps({k: [asdict(e) for e in v] for k, v in found.items()}, indent=1))
+        return
+    for direction, exchanges in found.items():
+        table = Table(title=f"{cell} {direction} ({len(exchanges)})")
+        for column in ("record", "donor", "recipient", "cargo", "effects"):
+            table.add_column(column, overflow="fold")
+        for e in exchanges:
+            table.add_row(
+                e.record_id, e.donor, e.recipient, ", ".join(e.cargo), "; ".join(e.effects)
+            )
+        console.print(table)
+
+
+@kb_app.command("export")
+def export_command(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    data: DataOption = None,
+) -> None:
+    """Export the whole graph: csv, json, graphml, cytoscape or physicell-rules."""
+    kb = _load(data)
+    export(kb, fmt.value, out)
+    typer.echo(f"wrote {out} ({fmt.value}, {len(kb.records)} records)")
+
+
+@kb_app.command("crosscheck")
+def crosscheck_command(
+    mti: Annotated[
+        Path, typer.Option("--mti", help="miRTarBase-style TSV of miRNA-target interactions.")
+    ],
+    species: Annotated[
+        str | None,
+        typer.Option(help="Only interactions of this species (e.g. Human); default any."),
+    ] = None,
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Report which curated miRNA→target claims strong external evidence supports."""
+    kb = _load(data)
+    try:
+        checks = crosscheck(kb, read_mti(mti), species)
+    except KnowledgeError as exc:
+        raise _fail(str(exc)) from None
+    counts = summarise(checks)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "summary": counts,
+                    "pairs": [
+                        {
+                            "record": c.record_id,
+                            "mirna": c.mirna,
+                            "target": c.target,
+                            "status": c.status,
+                            "pmids": sorted({i.pmid for i in c.evidence}),
+                            "species": sorted({i.species for i in c.evidence}),
+                        }
+                        for c in checks
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return
+    table = Table(title=f"miRNA→target claims checked against {mti.name}")
+    for column in ("record", "miRNA", "target", "status", "species", "PMIDs"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        pmids = sorted({i.pmid for i in c.evidence})
+        table.add_row(
+            c.record_id,
+            c.mirna,
+            c.target,
+            c.status,
+            ",".join(sorted({i.species for i in c.evidence})),
+            ", ".join(pmids[:4]) + (" …" if len(pmids) > 4 else ""),
+        )
+    console.print(table)
+    typer.echo(
+        f"pairs {counts['pairs']}: supported {counts['supported']}, not found "
+        f"{counts['not_found']}, miRNA absent from table {counts['mirna_absent']}; records "
+        f"with a supported pair {counts['records_supported']}/{counts['records_checked']}"
+    )

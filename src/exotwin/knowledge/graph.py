@@ -1,0 +1,116 @@
+"""The evidence graph as a networkx MultiDiGraph.
+
+Nodes are entities (``cell:caf``, ``molecule:hsa-miR-222``, ``phenotype:m2_polarization``) and
+records (``record:s000.mir222-invasion``); edges say how a record links them:
+
+- ``secretes``: donor cell → record, ``acts_on``: record → recipient cell
+- ``carries``: cargo/analyte molecule → record, ``targets``: record → target molecule
+- ``promotes`` / ``inhibits``: record → phenotype
+- ``is_a``: cell type → parent cell type
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from .kb import KnowledgeBase, Record
+from .query import record_cargo
+from .schema import Biomarker, CellRef, Mechanism
+
+if TYPE_CHECKING:
+    Graph = nx.MultiDiGraph[str]
+else:
+    Graph = nx.MultiDiGraph
+
+
+def build_graph(kb: KnowledgeBase) -> Graph:
+    """All entities a record uses, every record, and the typed edges between them."""
+    graph: Graph = nx.MultiDiGraph(name="exotwin evidence graph")
+    for cell in kb.cell_types.values():
+        graph.add_node(f"cell:{cell.id}", type="cell_type", label=cell.name, category=cell.category)
+    for cell in kb.cell_types.values():
+        if cell.parent:
+            graph.add_edge(f"cell:{cell.id}", f"cell:{cell.parent}", relation="is_a")
+    for record in kb.records.values():
+        _add_record(graph, kb, record)
+    return graph
+
+
+def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
+    node = f"record:{record.id}"
+    graph.add_node(
+        node,
+        type=record.kind,
+        label=record.id,
+        summary=record.summary,
+        seed=record.seed,
+        section=record.section,
+        reference=record.reference,
+    )
+    for name in record_cargo(record):
+        _add_molecule(graph, kb, name)
+        graph.add_edge(f"molecule:{name}", node, relation="carries")
+    if isinstance(record, Biomarker):
+        graph.nodes[node]["fluid"] = record.fluid
+        _add_cell_edge(graph, record.source_cell, node, "secretes", source_side=True)
+        return
+    if isinstance(record, Mechanism):
+        for name in record.targets:
+            _add_molecule(graph, kb, name)
+            graph.add_edge(node, f"molecule:{name}", relation="targets")
+        if record.pathway:
+            graph.nodes[node]["pathway"] = record.pathway
+    else:
+        graph.nodes[node]["agent"] = record.agent
+        graph.nodes[node]["modality"] = record.modality
+    _add_cell_edge(graph, record.donor, node, "secretes", source_side=True)
+    _add_cell_edge(graph, record.recipient, node, "acts_on", source_side=False)
+    for effect in record.effects:
+        phenotype = kb.phenotypes[effect.phenotype]
+        graph.add_node(
+            f"phenotype:{phenotype.id}",
+            type="phenotype",
+            label=phenotype.name,
+            category=phenotype.category,
+        )
+        graph.add_edge(node, f"phenotype:{phenotype.id}", relation=effect.direction)
+
+
+def _add_molecule(graph: Graph, kb: KnowledgeBase, name: str) -> None:
+    molecule = kb.molecules[name]
+    graph.add_node(f"molecule:{name}", type="molecule", label=name, molecule_type=molecule.type)
+
+
+def _add_cell_edge(
+    graph: Graph, ref: CellRef | None, node: str, relation: str, *, source_side: bool
+) -> None:
+    if ref is None:
+        return
+    cell = f"cell:{ref.cell}"
+    attrs = {"relation": relation}
+    if ref.state:
+        attrs["state"] = ref.state
+    if ref.lines:
+        attrs["cell_lines"] = ";".join(ref.lines)
+    if source_side:
+        graph.add_edge(cell, node, **attrs)
+    else:
+        graph.add_edge(node, cell, **attrs)
+
+
+def cell_network(kb: KnowledgeBase) -> Graph:
+    """Cell-to-cell projection: one edge donor → recipient per mechanism, labelled by cargo."""
+    graph: Graph = nx.MultiDiGraph(name="exotwin cell-cell exosome network")
+    for record in kb.mechanisms:
+        for end in (record.donor.cell, record.recipient.cell):
+            graph.add_node(end, label=kb.cell_types[end].name)
+        graph.add_edge(
+            record.donor.cell,
+            record.recipient.cell,
+            key=record.id,
+            cargo=";".join(record.cargo),
+            effects=";".join(f"{e.direction} {e.phenotype}" for e in record.effects),
+        )
+    return graph

@@ -1,0 +1,360 @@
+"""Load curated YAML into a validated :class:`KnowledgeBase`, collecting every problem."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import KnowledgeValidationError, Problem
+from .kb import KnowledgeBase
+from .names import name_key
+from .schema import (
+    Biomarker,
+    CellRef,
+    CellState,
+    CellType,
+    Mechanism,
+    Molecule,
+    Phenotype,
+    Record,
+    Source,
+    Therapy,
+)
+from .yaml_lines import line_of, load_lined
+
+_NUMERIC_REF = re.compile(r"^\[(\d+(?:\s*[–-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–-]\s*\d+)?)*)\]$")
+
+
+def packaged_data_dir() -> Path:
+    """The folder of curated YAML shipped inside the package."""
+    return Path(str(resources.files("exotwin.knowledge") / "data"))
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` file named or found below the given paths, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"})
+        else:
+            found.append(path)
+    return found
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A validated entity or record with the raw mapping it came from (for line numbers)."""
+
+    value: Any
+    file: Path
+    raw: Any
+    loc: tuple[str | int, ...]
+
+    def problem(self, field: tuple[str | int, ...], message: str) -> Problem:
+        line, path = line_of(self.raw, (*self.loc, *field))
+        return Problem(self.file, line, ".".join(map(str, path)), message)
+
+
+_SECTIONS: dict[str, TypeAdapter[Any]] = {
+    "sources": TypeAdapter(Source),
+    "cell_types": TypeAdapter(CellType),
+    "cell_states": TypeAdapter(CellState),
+    "molecules": TypeAdapter(Molecule),
+    "phenotypes": TypeAdapter(Phenotype),
+    "records": TypeAdapter(Record),
+}
+
+
+def _parse(path: Path, problems: list[Problem]) -> list[_Item]:
+    """Validate one file item by item, so that one bad record hides no other problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, None, "", f"cannot read file: {exc}"))
+        return []
+    try:
+        raw = load_lined(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problems.append(Problem(path, line, "", f"YAML syntax: {_yaml_message(exc)}"))
+        return []
+    except RecursionError:
+        problems.append(Problem(path, None, "", "YAML nesting too deep"))
+        return []
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        problems.append(
+            Problem(
+                path,
+                getattr(raw, "line", 1),
+                "",
+                (
+                    f"expected a mapping with keys among {sorted(_SECTIONS)}, found {type(raw).__name__}"
+                ),
+            )
+        )
+        return []
+    items: list[_Item] = []
+    for key, values in raw.items():
+        if key not in _SECTIONS:
+            line, _ = line_of(raw, (key,))
+            problems.append(
+                Problem(
+                    path, line, str(key), (f"unknown section (expected one of {sorted(_SECTIONS)})")
+                )
+            )
+            continue
+        if not isinstance(values, list):
+            line, _ = line_of(raw, (key,))
+            problems.append(
+                Problem(
+                    path, line, key, (f"expected a list of entries, found {type(values).__name__}")
+                )
+            )
+            continue
+        for i, value in enumerate(values):
+            try:
+                items.append(_Item(_SECTIONS[key].validate_python(value), path, raw, (key, i)))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(err["loc"])
+                    if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+                        loc += ("kind",)  # point at the discriminator itself
+                    line, field = line_of(raw, (key, i, *loc))
+                    got = err.get("input")
+                    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+                    problems.append(
+                        Problem(path, line, ".".join(map(str, field)), err["msg"] + shown)
+                    )
+    return items
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"{problem} ({context})" if context else str(problem)
+
+
+def _items(parsed: list[_Item], key: str) -> Iterator[_Item]:
+    return (item for item in parsed if item.loc[0] == key)
+
+
+def _unique(items: Iterable[_Item], what: str, problems: list[Problem]) -> dict[str, _Item]:
+    seen: dict[str, _Item] = {}
+    for item in items:
+        ident = item.value.id
+        if ident in seen:
+            first = seen[ident]
+            first_line, _ = line_of(first.raw, (*first.loc, "id"))
+            problems.append(
+                item.problem(
+                    ("id",),
+                    (f"duplicate {what} id {ident!r} (first defined at {first.file}:{first_line})"),
+                )
+            )
+        else:
+            seen[ident] = item
+    return seen
+
+
+def _check_reference(item: _Item, source: Source, problems: list[Problem]) -> None:
+    ref = item.value.reference
+    if source.citation_style == "author_year":
+        if " ".join(ref.split()) not in source.references:
+            problems.append(
+                item.problem(
+                    ("reference",),
+                    (
+                        f"reference {ref!r} is not a citation of seed {source.id} "
+                        "(expected an author-year key listed in sources.yaml, e.g. 'Ning et al., 2017')"
+                    ),
+                )
+            )
+        return
+    match = _NUMERIC_REF.match(ref)
+    low, high = source.numeric_range or (1, 10**6)
+    numbers = [int(n) for n in re.findall(r"\d+", match.group(1))] if match else []
+    if not match or any(not low <= n <= high for n in numbers):
+        problems.append(
+            item.problem(
+                ("reference",),
+                (
+                    f"reference {ref!r} is not a citation of seed {source.id} "
+                    f"(expected '[n]', '[n,m]' or '[n–m]' with n in {low}..{high})"
+                ),
+            )
+        )
+
+
+class _Resolver:
+    """Checks cross-references of records against the vocabularies and canonicalises names."""
+
+    def __init__(self, kb: KnowledgeBase, problems: list[Problem]) -> None:
+        self.kb = kb
+        self.problems = problems
+
+    def molecules(self, item: _Item, field: str) -> list[str]:
+        resolved = []
+        for i, name in enumerate(getattr(item.value, field)):
+            molecule = self.kb.find_molecule(name)
+            if molecule is None:
+                self.problems.append(
+                    item.problem(
+                        (field, i),
+                        (
+                            f"unknown molecule {name!r} (expected an id or synonym from molecules_*.yaml)"
+                        ),
+                    )
+                )
+            else:
+                resolved.append(molecule.id)
+        return resolved
+
+    def cell(self, item: _Item, field: str) -> None:
+        ref: CellRef | None = getattr(item.value, field)
+        if ref is None:
+            return
+        if ref.cell not in self.kb.cell_types:
+            self.problems.append(
+                item.problem(
+                    (field, "cell"),
+                    (f"unknown cell type {ref.cell!r} (expected an id from cell_types.yaml)"),
+                )
+            )
+        if ref.state is not None and ref.state not in self.kb.cell_states:
+            self.problems.append(
+                item.problem(
+                    (field, "state"),
+                    (f"unknown cell state {ref.state!r} (expected an id from cell_states.yaml)"),
+                )
+            )
+
+    def effects(self, item: _Item) -> None:
+        for i, effect in enumerate(item.value.effects):
+            if effect.phenotype not in self.kb.phenotypes:
+                self.problems.append(
+                    item.problem(
+                        ("effects", i, "phenotype"),
+                        (
+                            f"unknown phenotype {effect.phenotype!r} (expected an id from phenotypes.yaml)"
+                        ),
+                    )
+                )
+
+    def record(self, item: _Item) -> Any:
+        rec = item.value
+        source = self.kb.sources.get(rec.seed)
+        if source is None:
+            self.problems.append(
+                item.problem(
+                    ("seed",),
+                    (f"unknown seed {rec.seed!r} (expected one of {sorted(self.kb.sources)})"),
+                )
+            )
+        else:
+            if rec.section not in {s.id for s in source.sections}:
+                self.problems.append(
+                    item.problem(
+                        ("section",),
+                        (
+                            f"seed {source.id} has no section {rec.section!r} "
+                            f"(expected one of {[s.id for s in source.sections]})"
+                        ),
+                    )
+                )
+            _check_reference(item, source, self.problems)
+        update: dict[str, Any] = {}
+        if isinstance(rec, Mechanism):
+            update = {
+                "cargo": self.molecules(item, "cargo"),
+                "targets": self.molecules(item, "targets"),
+            }
+            self.cell(item, "donor")
+            self.cell(item, "recipient")
+            self.effects(item)
+        elif isinstance(rec, Biomarker):
+            update = {"analyte": self.molecules(item, "analyte")}
+            self.cell(item, "source_cell")
+        elif isinstance(rec, Therapy):
+            update = {"cargo": self.molecules(item, "cargo")}
+            self.cell(item, "donor")
+            self.cell(item, "recipient")
+            self.effects(item)
+        return rec.model_copy(update=update)
+
+
+def _check_vocabularies(
+    kb: KnowledgeBase, items: dict[str, dict[str, _Item]], problems: list[Problem]
+) -> None:
+    for ident, item in items["cell_types"].items():
+        parent = item.value.parent
+        if parent is not None and parent not in kb.cell_types:
+            problems.append(item.problem(("parent",), f"unknown parent cell type {parent!r}"))
+        seen = {ident}
+        while parent is not None and parent in kb.cell_types:
+            if parent in seen:
+                problems.append(
+                    item.problem(("parent",), f"cycle in cell-type parents at {ident!r}")
+                )
+                break
+            seen.add(parent)
+            parent = kb.cell_types[parent].parent
+    for item in items["phenotypes"].values():
+        target = item.value.transition_to
+        if target is not None and target not in kb.cell_types:
+            problems.append(item.problem(("transition_to",), f"unknown cell type {target!r}"))
+    owner: dict[str, _Item] = {}
+    for item in items["molecules"].values():
+        for j, name in enumerate([item.value.id, *item.value.synonyms]):
+            key = name_key(name)
+            other = owner.setdefault(key, item)
+            if other.value.id != item.value.id:
+                field: tuple[str | int, ...] = ("id",) if j == 0 else ("synonyms", j - 1)
+                problems.append(
+                    item.problem(
+                        field,
+                        (
+                            f"name {name!r} of molecule {item.value.id!r} is already a name of "
+                            f"molecule {other.value.id!r} ({other.file})"
+                        ),
+                    )
+                )
+
+
+def load_knowledge(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
+    """Load, validate and index curated YAML (the packaged graph when no path is given).
+
+    Raises :class:`KnowledgeValidationError` listing every problem with file, line and field.
+    """
+    roots = [Path(p) for p in paths] if paths is not None else [packaged_data_dir()]
+    problems: list[Problem] = []
+    missing = [p for p in roots if not p.exists()]
+    for path in missing:
+        problems.append(Problem(path, None, "", "no such file or directory"))
+    files = yaml_files(p for p in roots if p.exists())
+    if not files and not missing:
+        problems.append(Problem(roots[0] if roots else Path("."), None, "", "no YAML files found"))
+    parsed = [item for path in files for item in _parse(path, problems)]
+    kinds = ("sources", "cell_types", "cell_states", "molecules", "phenotypes")
+    items = {
+        k: _unique(_items(parsed, k), k.rstrip("s").replace("_", " "), problems) for k in kinds
+    }
+    record_items = _unique(_items(parsed, "records"), "record", problems)
+    kb = KnowledgeBase(**{k: {i: it.value for i, it in items[k].items()} for k in kinds})
+    _check_vocabularies(kb, items, problems)
+    resolver = _Resolver(kb, problems)
+    records = [resolver.record(item) for item in record_items.values()]
+    if problems:
+        problems.sort(key=lambda p: (str(p.file), p.line or 0))
+        raise KnowledgeValidationError(problems)
+    kb.add_records(records, {r.id: record_items[r.id].file for r in records})
+    return kb

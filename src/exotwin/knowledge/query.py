@@ -1,0 +1,194 @@
+"""Search the evidence graph by cargo, cell type, phenotype, drug, pathway, subtype or text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .kb import KnowledgeBase, Record
+from .names import name_key
+from .schema import Biomarker, CellRef, Mechanism, Therapy
+
+
+def record_molecules(record: Record) -> set[str]:
+    """Every molecule a record names: cargo, targets, analytes."""
+    if isinstance(record, Mechanism):
+        return {*record.cargo, *record.targets}
+    if isinstance(record, Biomarker):
+        return set(record.analyte)
+    return set(record.cargo)
+
+
+def record_cargo(record: Record) -> list[str]:
+    """What the exosome carries (for a biomarker: the analyte)."""
+    return list(record.analyte) if isinstance(record, Biomarker) else list(record.cargo)
+
+
+def record_cells(record: Record) -> list[CellRef]:
+    """Donor, recipient and source cells of a record."""
+    if isinstance(record, Biomarker):
+        cells = [record.source_cell]
+    else:
+        cells = [record.donor, record.recipient]
+    return [c for c in cells if c is not None]
+
+
+def record_phenotypes(record: Record) -> set[str]:
+    return set() if isinstance(record, Biomarker) else {e.phenotype for e in record.effects}
+
+
+def record_text(record: Record) -> str:
+    """All free text of a record, for word search."""
+    parts = [
+        record.id,
+        record.summary,
+        record.curator_note,
+        *record.as_written.values(),
+        *record.tags,
+        *record.context.cell_lines,
+        record.context.cancer,
+    ]
+    if isinstance(record, Mechanism):
+        parts.append(record.pathway)
+    if isinstance(record, Therapy):
+        parts += [record.agent, record.carrier, record.targeting, record.indication]
+    parts += [line for ref in record_cells(record) for line in ref.lines]
+    return " ".join(parts)
+
+
+def _contains(text: str, needle: str) -> bool:
+    """Whole-word, case-insensitive match."""
+    pattern = rf"(?<![\w-]){re.escape(needle.strip())}(?![\w])"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+@dataclass(frozen=True)
+class Query:
+    """Search criteria; every criterion given must hold (AND)."""
+
+    text: str | None = None
+    kind: str | None = None
+    cargo: str | None = None
+    cell: str | None = None
+    phenotype: str | None = None
+    drug: str | None = None
+    pathway: str | None = None
+    subtype: str | None = None
+    seed: str | None = None
+
+
+def _drug_ids(kb: KnowledgeBase, name: str) -> set[str]:
+    drug = kb.find_molecule(name)
+    return {drug.id} if drug is not None and drug.type == "drug" else set()
+
+
+def _matches_drug(kb: KnowledgeBase, record: Record, name: str) -> bool:
+    """The record involves the drug: as cargo, as the drug of a resistance, or in its text."""
+    ids = _drug_ids(kb, name) or {name_key(name)}
+
+    def is_drug(text: str) -> bool:
+        found = kb.find_molecule(text)
+        return (found.id if found else name_key(text)) in ids
+
+    if any(is_drug(kb.phenotypes[p].drug or "") for p in record_phenotypes(record)):
+        return True
+    for ref in record_cells(record):
+        state = kb.cell_states.get(ref.state or "")
+        if state and any(is_drug(d) for d in state.resistant_to):
+            return True
+    return bool(ids & record_molecules(record)) or _contains(record_text(record), name)
+
+
+def _matches_cell(kb: KnowledgeBase, record: Record, cell_id: str) -> bool:
+    wanted = kb.descendants(cell_id)
+    return any(ref.cell in wanted for ref in record_cells(record))
+
+
+def _matches_text(kb: KnowledgeBase, record: Record, text: str) -> bool:
+    """Free text: any entity it names (molecule, cell type, phenotype, drug), else a word."""
+    if kb.molecule_matches(text) & record_molecules(record):
+        return True
+    cell = kb.find_cell_type(text)
+    if cell is not None and _matches_cell(kb, record, cell.id):
+        return True
+    phenotype = kb.find_phenotype(text)
+    if phenotype is not None and phenotype.id in record_phenotypes(record):
+        return True
+    if _drug_ids(kb, text) and _matches_drug(kb, record, text):
+        return True
+    if name_key(text) in {name_key(s) for s in record.context.subtypes}:
+        return True
+    return _contains(record_text(record), text)
+
+
+def _pathway(kb: KnowledgeBase, record: Record, name: str) -> bool:
+    if not isinstance(record, Mechanism):
+        return False
+    return _contains(record.pathway, name) or bool(kb.molecule_matches(name) & set(record.targets))
+
+
+def search(kb: KnowledgeBase, query: Query) -> list[Record]:
+    """Records matching every criterion of the query, in curation order.
+
+    An unknown cell type raises :class:`UnknownEntityError` rather than matching nothing.
+    """
+    checks: list[Callable[[Record], bool]] = []
+    if query.kind:
+        checks.append(lambda r: r.kind == query.kind)
+    if query.seed:
+        checks.append(lambda r: r.seed == query.seed)
+    if query.text:
+        text = query.text
+        checks.append(lambda r: _matches_text(kb, r, text))
+    if query.cargo:
+        wanted = kb.molecule_matches(query.cargo)
+        checks.append(lambda r: bool(wanted & set(record_cargo(r))))
+    if query.cell:
+        cell_id = kb.cell_type(query.cell).id
+        checks.append(lambda r: _matches_cell(kb, r, cell_id))
+    if query.phenotype:
+        found = kb.find_phenotype(query.phenotype)
+        ids = {found.id} if found else set()
+        checks.append(lambda r: bool(ids & record_phenotypes(r)))
+    if query.drug:
+        drug = query.drug
+        checks.append(lambda r: _matches_drug(kb, r, drug))
+    if query.pathway:
+        pathway = query.pathway
+        checks.append(lambda r: _pathway(kb, r, pathway))
+    if query.subtype:
+        key = name_key(query.subtype)
+        checks.append(lambda r: key in {name_key(s) for s in r.context.subtypes})
+    return [r for r in kb.records.values() if all(check(r) for check in checks)]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One exosomal message between two cells, as a mechanism record states it."""
+
+    record_id: str
+    donor: str
+    recipient: str
+    cargo: tuple[str, ...]
+    effects: tuple[str, ...]
+
+
+def neighbours(kb: KnowledgeBase, cell: str) -> dict[str, list[Exchange]]:
+    """What a cell type (with its sub-types) sends to and receives from other cells."""
+    wanted = kb.descendants(kb.cell_type(cell).id)
+    sends: list[Exchange] = []
+    receives: list[Exchange] = []
+    for record in kb.mechanisms:
+        exchange = Exchange(
+            record.id,
+            record.donor.cell,
+            record.recipient.cell,
+            tuple(record.cargo),
+            tuple(f"{e.direction} {e.phenotype}" for e in record.effects),
+        )
+        if record.donor.cell in wanted:
+            sends.append(exchange)
+        if record.recipient.cell in wanted:
+            receives.append(exchange)
+    return {"sends": sends, "receives": receives}

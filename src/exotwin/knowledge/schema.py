@@ -1,0 +1,252 @@
+"""Pydantic schema of the evidence graph: entity vocabularies and the three record kinds.
+
+Curated YAML files are validated against these models; cross-references between them
+(cell types, molecules, phenotypes, sources) are checked afterwards by the loader.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+MoleculeType = Literal["miRNA", "lncRNA", "circRNA", "mRNA", "protein", "lipid", "drug", "other"]
+Direction = Literal["promotes", "inhibits"]
+Change = Literal["up", "down", "altered"]
+Subtype = Literal["luminal_a", "luminal_b", "er_positive", "her2_positive", "tnbc", "any"]
+ModelSystem = Literal["in_vitro", "in_vivo", "clinical", "ex_vivo", "in_silico"]
+Species = Literal["human", "mouse", "rat"]
+Organ = Literal[
+    "breast", "lung", "liver", "bone", "brain", "lymph_node", "adipose_tissue", "blood", "other"
+]
+Fluid = Literal["serum", "plasma", "blood", "urine", "saliva", "breast_milk", "tissue", "other"]
+Comparison = Literal[
+    "cancer_vs_healthy",
+    "metastatic_vs_nonmetastatic",
+    "responder_vs_nonresponder",
+    "resistant_vs_sensitive",
+    "after_treatment",
+    "after_surgery",
+    "subtype",
+    "stage",
+    "prognosis",
+]
+ClinicalUse = Literal[
+    "diagnosis", "subtype", "prognosis", "response", "recurrence", "metastasis", "monitoring"
+]
+Modality = Literal[
+    "drug_carrier",
+    "rna_delivery",
+    "protein_delivery",
+    "immunotherapy",
+    "vaccine",
+    "release_inhibitor",
+    "uptake_inhibitor",
+    "cargo_inhibitor",
+    "natural_exosome",
+    "removal",
+]
+CellCategory = Literal[
+    "cancer", "stromal", "immune", "vascular", "adipose", "bone", "stem", "epithelial", "other"
+]
+
+
+class Strict(BaseModel):
+    """Base model: unknown fields are errors, values are stripped strings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------- entities
+
+
+class CellType(Strict):
+    """A cell type or cell state from the controlled list (e.g. ``caf``, ``macrophage_m2``)."""
+
+    id: Identifier
+    name: Text
+    category: CellCategory
+    parent: Identifier | None = None
+    synonyms: list[Text] = []
+    description: str = ""
+
+
+class CellState(Strict):
+    """A donor/recipient state that is not a cell type of its own (e.g. tamoxifen-resistant)."""
+
+    id: Identifier
+    name: Text
+    resistant_to: list[Text] = []
+    synonyms: list[Text] = []
+    description: str = ""
+
+
+class Molecule(Strict):
+    """Cargo, target gene/protein or drug, with miRBase-style or HGNC names and synonyms."""
+
+    id: Text
+    type: MoleculeType
+    name: str = ""
+    hgnc: str | None = None
+    mirbase: str | None = None
+    identifiers: dict[str, str] = {}
+    synonyms: list[Text] = []
+    note: str = ""
+
+
+class PhysiCellMapping(Strict):
+    """How a phenotype maps to a PhysiCell behaviour (rules grammar CBHG 3.0).
+
+    ``sign`` says whether *promoting* the phenotype increases (+1) or decreases (-1) the
+    behaviour; ``up``/``down`` are the behaviour's saturation values when fully increased or
+    decreased; ``source`` gives their provenance (a reference, or "assumption" with a range).
+    """
+
+    behavior: Text
+    sign: Literal[1, -1] = 1
+    up: float
+    down: float = 0.0
+    source: Text
+
+
+class Phenotype(Strict):
+    """An effect on a receiver phenotype (lung metastasis, M2 polarisation, resistance...)."""
+
+    id: Identifier
+    name: Text
+    category: Literal[
+        "growth",
+        "death",
+        "motility",
+        "metastasis",
+        "transition",
+        "resistance",
+        "immune",
+        "vascular",
+        "metabolism",
+        "secretion",
+        "other",
+    ]
+    synonyms: list[Text] = []
+    drug: str | None = None
+    transition_to: Identifier | None = None
+    physicell: PhysiCellMapping | None = None
+    description: str = ""
+
+
+class Section(Strict):
+    id: Text
+    title: Text
+
+
+class Source(Strict):
+    """A seed review and what may be cited from it."""
+
+    id: Text
+    file: Text
+    title: Text
+    citation_style: Literal["numeric", "author_year"]
+    sections: list[Section]
+    numeric_range: tuple[int, int] | None = None
+    references: list[Text] = []
+
+
+# ---------------------------------------------------------------- records
+
+
+class CellRef(Strict):
+    """A donor or recipient: controlled cell type, optional state, free-text cell lines."""
+
+    cell: Identifier
+    state: Identifier | None = None
+    lines: list[Text] = []
+    note: str = ""
+
+
+class Effect(Strict):
+    phenotype: Identifier
+    direction: Direction
+
+
+class Context(Strict):
+    subtypes: list[Subtype] = []
+    cell_lines: list[Text] = []
+    organs: list[Organ] = []
+    models: list[ModelSystem] = []
+    species: list[Species] = []
+    cancer: Text = "breast"
+
+
+class Citation(Strict):
+    """Fields every record shares: where it comes from, in the curator's words."""
+
+    id: Identifier
+    summary: Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
+    seed: Text
+    section: Text
+    reference: Text
+    table: Text | None = None
+    as_written: dict[str, str] = {}
+    curator_note: str = ""
+    tags: list[Identifier] = []
+    context: Context = Context()
+
+
+class Mechanism(Citation):
+    """Cargo carried by exosomes from a donor changes a recipient's phenotype."""
+
+    kind: Literal["mechanism"]
+    cargo: Annotated[list[Text], Field(min_length=1)]
+    donor: CellRef
+    recipient: CellRef
+    targets: list[Text] = []
+    pathway: str = ""
+    effects: Annotated[list[Effect], Field(min_length=1)]
+
+
+class BiomarkerChange(Strict):
+    comparison: Comparison
+    direction: Change
+
+
+class Biomarker(Citation):
+    """An exosomal analyte read in a body fluid, how it changes and what it is used for."""
+
+    kind: Literal["biomarker"]
+    analyte: Annotated[list[Text], Field(min_length=1)]
+    fluid: Fluid
+    source_cell: CellRef | None = None
+    changes: Annotated[list[BiomarkerChange], Field(min_length=1)]
+    clinical_uses: Annotated[list[ClinicalUse], Field(min_length=1)]
+
+
+class Therapy(Citation):
+    """An exosome-based agent or an intervention on exosomes, and its reported effect."""
+
+    kind: Literal["therapy"]
+    agent: Text
+    modality: Modality
+    carrier: str = ""
+    donor: CellRef | None = None
+    recipient: CellRef | None = None
+    cargo: list[Text] = []
+    targeting: str = ""
+    indication: str = ""
+    effects: Annotated[list[Effect], Field(min_length=1)]
+
+
+Record = Annotated[Mechanism | Biomarker | Therapy, Field(discriminator="kind")]
+
+
+class KnowledgeFile(Strict):
+    """One curated YAML file: any mix of vocabularies and records."""
+
+    sources: list[Source] = []
+    cell_types: list[CellType] = []
+    cell_states: list[CellState] = []
+    molecules: list[Molecule] = []
+    phenotypes: list[Phenotype] = []
+    records: list[Record] = []
