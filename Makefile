@@ -20,11 +20,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+# Cytoscape.js reads the Cytoscape export back in a test (skipped where node/npm are missing).
+JS_STAMP := tests/js/node_modules/.installed-stamp
+$(JS_STAMP): tests/js/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix tests/js --silent --no-audit --no-fund && touch $(JS_STAMP); fi
+
+test: $(STAMP) lint $(JS_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache .hypothesis tests/js/node_modules

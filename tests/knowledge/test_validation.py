@@ -168,3 +168,22 @@ def test_unknown_parent_cell_type(tmp_path: Path) -> None:
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeValidationError, match="no such file"):
         load_knowledge([tmp_path / "nope"])
+
+
+def test_original_spelling_needs_a_curator_note(tmp_path: Path) -> None:
+    text = GOOD_MECHANISM.replace(
+        "    pathway: p27 down\n", "    pathway: p27 down\n    as_written: {cargo: miR-22Z}\n"
+    )
+    problems = problems_for(tmp_path, text)
+    assert any("records.yaml:2: records.0:" in p and "add a curator_note" in p for p in problems)
+
+
+def test_uncited_statement_needs_a_curator_note(tmp_path: Path) -> None:
+    text = GOOD_MECHANISM.replace('reference: "[107]"', "reference: uncited")
+    problems = problems_for(tmp_path, text)
+    assert any("records.0.curator_note" in p and "without a citation" in p for p in problems)
+    noted = text.replace(
+        "    pathway: p27 down\n",
+        "    pathway: p27 down\n    curator_note: stated without a citation in section 5.2\n",
+    )
+    assert load_knowledge(write_records(tmp_path, noted)).records

@@ -103,6 +103,7 @@ def csv_row(kb: KnowledgeBase, record: Record) -> dict[str, str]:
         elif isinstance(record, Therapy):
             targeting = f" (targeting: {record.targeting})" if record.targeting else ""
             row["mechanism"] = f"{record.modality}: {record.agent}{targeting}"
+            row["targets"] = ";".join(record.targets)
     row["cargo"] = ";".join(cargo)
     row["cargo_type"] = ";".join(kb.molecules[c].type for c in cargo)
     return row

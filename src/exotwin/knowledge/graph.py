@@ -5,6 +5,7 @@ records (``record:s000.mir222-invasion``); edges say how a record links them:
 
 - ``secretes``: donor cell → record, ``acts_on``: record → recipient cell
 - ``carries``: cargo/analyte molecule → record, ``targets``: record → target molecule
+- ``agent_of``: a drug or inhibitor given in a therapy record → record
 - ``promotes`` / ``inhibits``: record → phenotype
 - ``is_a``: cell type → parent cell type
 """
@@ -56,15 +57,18 @@ def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
         graph.nodes[node]["fluid"] = record.fluid
         _add_cell_edge(graph, record.source_cell, node, "secretes", source_side=True)
         return
+    for name in record.targets:
+        _add_molecule(graph, kb, name)
+        graph.add_edge(node, f"molecule:{name}", relation="targets")
     if isinstance(record, Mechanism):
-        for name in record.targets:
-            _add_molecule(graph, kb, name)
-            graph.add_edge(node, f"molecule:{name}", relation="targets")
         if record.pathway:
             graph.nodes[node]["pathway"] = record.pathway
     else:
         graph.nodes[node]["agent"] = record.agent
         graph.nodes[node]["modality"] = record.modality
+        for name in record.agents:
+            _add_molecule(graph, kb, name)
+            graph.add_edge(f"molecule:{name}", node, relation="agent_of")
     _add_cell_edge(graph, record.donor, node, "secretes", source_side=True)
     _add_cell_edge(graph, record.recipient, node, "acts_on", source_side=False)
     for effect in record.effects:

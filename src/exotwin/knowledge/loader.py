@@ -29,6 +29,7 @@ from .schema import (
 )
 from .yaml_lines import line_of, load_lined
 
+UNCITED = "uncited"
 _NUMERIC_REF = re.compile(r"^\[(\d+(?:\s*[–-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–-]\s*\d+)?)*)\]$")
 
 
@@ -168,6 +169,18 @@ def _unique(items: Iterable[_Item], what: str, problems: list[Problem]) -> dict[
 
 def _check_reference(item: _Item, source: Source, problems: list[Problem]) -> None:
     ref = item.value.reference
+    if ref == UNCITED:
+        if not item.value.curator_note:
+            problems.append(
+                item.problem(
+                    ("curator_note",),
+                    (
+                        f"a statement the seed makes without a citation (reference {UNCITED!r}) needs "
+                        "a curator_note saying where in the seed it stands"
+                    ),
+                )
+            )
+        return
     if source.citation_style == "author_year":
         if " ".join(ref.split()) not in source.references:
             problems.append(
@@ -285,7 +298,9 @@ class _Resolver:
             update = {"analyte": self.molecules(item, "analyte")}
             self.cell(item, "source_cell")
         elif isinstance(rec, Therapy):
-            update = {"cargo": self.molecules(item, "cargo")}
+            update = {
+                field: self.molecules(item, field) for field in ("cargo", "agents", "targets")
+            }
             self.cell(item, "donor")
             self.cell(item, "recipient")
             self.effects(item)

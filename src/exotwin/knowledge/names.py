@@ -1,22 +1,24 @@
-"""Name normalisation for synonym lookup (case, dashes, Greek letters, miRNA prefixes)."""
+"""Name normalisation for lookup: case, dashes, spaces, Greek letters, miRNA prefixes."""
 
 from __future__ import annotations
 
 import re
 
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "π": "pi"}
-_DASHES = re.compile(r"[\u2010-\u2015\u2212_]")
-_SPACES = re.compile(r"\s+")
+_GREEK = str.maketrans({"α": "a", "β": "b", "γ": "g", "δ": "d", "κ": "k", "π": "p"})
+_SPELLED_GREEK = re.compile(r"(?<![a-z])(alpha|beta|gamma|delta|kappa)")
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _MIRNA = re.compile(r"^(?:hsa-|mmu-)?(?:mir|mirna|microrna)-?(\d+[a-z]?(?:-\d+)?)(-[35]p)?$")
 
 
+def fold(text: str) -> str:
+    """Lower case, Greek letters as Latin ones (``NF-κB``, ``NF-kappaB`` → ``nf-kb``), ASCII dashes."""
+    text = _DASHES.sub("-", text.lower().translate(_GREEK))
+    return _SPELLED_GREEK.sub(lambda m: m.group(1)[0], text)
+
+
 def name_key(name: str) -> str:
-    """Key under which a name is looked up: case-, dash-, space- and Greek-insensitive."""
-    key = name.strip().lower()
-    for letter, spelled in _GREEK.items():
-        key = key.replace(letter, spelled)
-    key = _DASHES.sub("-", key)
-    return _SPACES.sub("", key)
+    """Key under which a name is looked up: folded, without spaces, ``_`` read as ``-``."""
+    return re.sub(r"\s+", "", fold(name.strip())).replace("_", "-")
 
 
 def mirna_family(name: str) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .kb import KnowledgeBase, Record
-from .names import name_key
+from .names import fold, name_key
 from .schema import Biomarker, CellRef, Mechanism, Therapy
 
 
@@ -17,7 +17,7 @@ def record_molecules(record: Record) -> set[str]:
         return {*record.cargo, *record.targets}
     if isinstance(record, Biomarker):
         return set(record.analyte)
-    return set(record.cargo)
+    return {*record.cargo, *record.agents, *record.targets}
 
 
 def record_cargo(record: Record) -> list[str]:
@@ -58,9 +58,9 @@ def record_text(record: Record) -> str:
 
 
 def _contains(text: str, needle: str) -> bool:
-    """Whole-word, case-insensitive match."""
-    pattern = rf"(?<![\w-]){re.escape(needle.strip())}(?![\w])"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    """Whole-word match, insensitive to case, dashes and Greek spelling (NF-κB = NF-kB)."""
+    pattern = rf"(?<![\w-]){re.escape(fold(needle.strip()))}(?![\w])"
+    return re.search(pattern, fold(text)) is not None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -194,6 +194,12 @@ class Citation(Strict):
     tags: list[Identifier] = []
     context: Context = Context()
 
+    @model_validator(mode="after")
+    def _original_spelling_is_explained(self) -> Citation:
+        if self.as_written and not self.curator_note:
+            raise ValueError("as_written keeps an original spelling; add a curator_note saying why")
+        return self
+
 
 class Mechanism(Citation):
     """Cargo carried by exosomes from a donor changes a recipient's phenotype."""
@@ -224,7 +230,12 @@ class Biomarker(Citation):
 
 
 class Therapy(Citation):
-    """An exosome-based agent or an intervention on exosomes, and its reported effect."""
+    """An exosome-based agent or an intervention on exosomes, and its reported effect.
+
+    ``cargo`` is what engineered or therapeutic exosomes carry; ``agents`` are molecules given
+    that are not exosomal cargo (an inhibitor such as LDN-57444); ``targets`` are the molecules
+    the intervention acts on (UCH-L1, lncRNA H19).
+    """
 
     kind: Literal["therapy"]
     agent: Text
@@ -233,6 +244,8 @@ class Therapy(Citation):
     donor: CellRef | None = None
     recipient: CellRef | None = None
     cargo: list[Text] = []
+    agents: list[Text] = []
+    targets: list[Text] = []
     targeting: str = ""
     indication: str = ""
     effects: Annotated[list[Effect], Field(min_length=1)]
