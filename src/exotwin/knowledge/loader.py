@@ -182,13 +182,15 @@ def _check_reference(item: _Item, source: Source, problems: list[Problem]) -> No
             )
         return
     if source.citation_style == "author_year":
-        if " ".join(ref.split()) not in source.references:
+        unknown = [r for r in ref.split(";") if " ".join(r.split()) not in source.references]
+        if unknown:
             problems.append(
                 item.problem(
                     ("reference",),
                     (
-                        f"reference {ref!r} is not a citation of seed {source.id} "
-                        "(expected an author-year key listed in sources.yaml, e.g. 'Ning et al., 2017')"
+                        f"reference {'; '.join(u.strip() for u in unknown)!r} is not a citation of seed "
+                        f"{source.id} (expected author-year keys listed in sources.yaml, separated by "
+                        "'; ', e.g. 'Ning et al., 2017' or 'Datta et al., 2018; Sun et al., 2018')"
                     ),
                 )
             )
