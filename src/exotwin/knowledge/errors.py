@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from ..datafiles import DataValidationError, ExotwinError, Problem
+
+__all__ = ["KnowledgeError", "KnowledgeValidationError", "Problem", "UnknownEntityError"]
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem at a place in a curated file."""
-
-    file: Path
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
-
-
-class KnowledgeError(Exception):
+class KnowledgeError(ExotwinError):
     """Base class of errors raised while loading or querying the evidence graph."""
 
 
-class KnowledgeValidationError(KnowledgeError):
+class KnowledgeValidationError(KnowledgeError, DataValidationError):
     """One or more curated files are malformed or inconsistent."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        shown = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s) in the evidence graph:\n{shown}{more}")
+    what = "evidence graph"
 
 
 class UnknownEntityError(KnowledgeError, LookupError):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
+from ..datafiles import Item, parse_sections, yaml_files
+from ..yaml_lines import line_of
 from .errors import KnowledgeValidationError, Problem
 from .kb import KnowledgeBase
 from .names import name_key
@@ -27,7 +27,6 @@ from .schema import (
     Source,
     Therapy,
 )
-from .yaml_lines import line_of, load_lined
 
 UNCITED = "uncited"
 _NUMERIC_REF = re.compile(r"^\[(\d+(?:\s*[–-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–-]\s*\d+)?)*)\]$")
@@ -36,31 +35,6 @@ _NUMERIC_REF = re.compile(r"^\[(\d+(?:\s*[–-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–-]
 def packaged_data_dir() -> Path:
     """The folder of curated YAML shipped inside the package."""
     return Path(str(resources.files("exotwin.knowledge") / "data"))
-
-
-def yaml_files(paths: Iterable[Path]) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` file named or found below the given paths, sorted."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"})
-        else:
-            found.append(path)
-    return found
-
-
-@dataclass(frozen=True)
-class _Item:
-    """A validated entity or record with the raw mapping it came from (for line numbers)."""
-
-    value: Any
-    file: Path
-    raw: Any
-    loc: tuple[str | int, ...]
-
-    def problem(self, field: tuple[str | int, ...], message: str) -> Problem:
-        line, path = line_of(self.raw, (*self.loc, *field))
-        return Problem(self.file, line, ".".join(map(str, path)), message)
 
 
 _SECTIONS: dict[str, TypeAdapter[Any]] = {
@@ -73,84 +47,12 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
 }
 
 
-def _parse(path: Path, problems: list[Problem]) -> list[_Item]:
-    """Validate one file item by item, so that one bad record hides no other problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(path, None, "", f"cannot read file: {exc}"))
-        return []
-    try:
-        raw = load_lined(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(path, line, "", f"YAML syntax: {_yaml_message(exc)}"))
-        return []
-    except RecursionError:
-        problems.append(Problem(path, None, "", "YAML nesting too deep"))
-        return []
-    if raw is None:
-        return []
-    if not isinstance(raw, dict):
-        problems.append(
-            Problem(
-                path,
-                getattr(raw, "line", 1),
-                "",
-                (
-                    f"expected a mapping with keys among {sorted(_SECTIONS)}, found {type(raw).__name__}"
-                ),
-            )
-        )
-        return []
-    items: list[_Item] = []
-    for key, values in raw.items():
-        if key not in _SECTIONS:
-            line, _ = line_of(raw, (key,))
-            problems.append(
-                Problem(
-                    path, line, str(key), (f"unknown section (expected one of {sorted(_SECTIONS)})")
-                )
-            )
-            continue
-        if not isinstance(values, list):
-            line, _ = line_of(raw, (key,))
-            problems.append(
-                Problem(
-                    path, line, key, (f"expected a list of entries, found {type(values).__name__}")
-                )
-            )
-            continue
-        for i, value in enumerate(values):
-            try:
-                items.append(_Item(_SECTIONS[key].validate_python(value), path, raw, (key, i)))
-            except ValidationError as exc:
-                for err in exc.errors():
-                    loc = tuple(err["loc"])
-                    if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-                        loc += ("kind",)  # point at the discriminator itself
-                    line, field = line_of(raw, (key, i, *loc))
-                    got = err.get("input")
-                    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-                    problems.append(
-                        Problem(path, line, ".".join(map(str, field)), err["msg"] + shown)
-                    )
-    return items
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    return f"{problem} ({context})" if context else str(problem)
-
-
-def _items(parsed: list[_Item], key: str) -> Iterator[_Item]:
+def _items(parsed: list[Item], key: str) -> Iterator[Item]:
     return (item for item in parsed if item.loc[0] == key)
 
 
-def _unique(items: Iterable[_Item], what: str, problems: list[Problem]) -> dict[str, _Item]:
-    seen: dict[str, _Item] = {}
+def _unique(items: Iterable[Item], what: str, problems: list[Problem]) -> dict[str, Item]:
+    seen: dict[str, Item] = {}
     for item in items:
         ident = item.value.id
         if ident in seen:
@@ -167,7 +69,7 @@ def _unique(items: Iterable[_Item], what: str, problems: list[Problem]) -> dict[
     return seen
 
 
-def _check_reference(item: _Item, source: Source, problems: list[Problem]) -> None:
+def _check_reference(item: Item, source: Source, problems: list[Problem]) -> None:
     ref = item.value.reference
     if ref == UNCITED:
         if not item.value.curator_note:
@@ -217,7 +119,7 @@ class _Resolver:
         self.kb = kb
         self.problems = problems
 
-    def molecules(self, item: _Item, field: str) -> list[str]:
+    def molecules(self, item: Item, field: str) -> list[str]:
         resolved = []
         for i, name in enumerate(getattr(item.value, field)):
             molecule = self.kb.find_molecule(name)
@@ -234,7 +136,7 @@ class _Resolver:
                 resolved.append(molecule.id)
         return resolved
 
-    def cell(self, item: _Item, field: str) -> None:
+    def cell(self, item: Item, field: str) -> None:
         ref: CellRef | None = getattr(item.value, field)
         if ref is None:
             return
@@ -253,7 +155,7 @@ class _Resolver:
                 )
             )
 
-    def effects(self, item: _Item) -> None:
+    def effects(self, item: Item) -> None:
         for i, effect in enumerate(item.value.effects):
             if effect.phenotype not in self.kb.phenotypes:
                 self.problems.append(
@@ -265,7 +167,7 @@ class _Resolver:
                     )
                 )
 
-    def record(self, item: _Item) -> Any:
+    def record(self, item: Item) -> Any:
         rec = item.value
         source = self.kb.sources.get(rec.seed)
         if source is None:
@@ -310,7 +212,7 @@ class _Resolver:
 
 
 def _check_vocabularies(
-    kb: KnowledgeBase, items: dict[str, dict[str, _Item]], problems: list[Problem]
+    kb: KnowledgeBase, items: dict[str, dict[str, Item]], problems: list[Problem]
 ) -> None:
     for ident, item in items["cell_types"].items():
         parent = item.value.parent
@@ -329,7 +231,7 @@ def _check_vocabularies(
         target = item.value.transition_to
         if target is not None and target not in kb.cell_types:
             problems.append(item.problem(("transition_to",), f"unknown cell type {target!r}"))
-    owner: dict[str, _Item] = {}
+    owner: dict[str, Item] = {}
     for item in items["molecules"].values():
         for j, name in enumerate([item.value.id, *item.value.synonyms]):
             key = name_key(name)
@@ -360,7 +262,7 @@ def load_knowledge(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
     files = yaml_files(p for p in roots if p.exists())
     if not files and not missing:
         problems.append(Problem(roots[0] if roots else Path("."), None, "", "no YAML files found"))
-    parsed = [item for path in files for item in _parse(path, problems)]
+    parsed = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
     kinds = ("sources", "cell_types", "cell_states", "molecules", "phenotypes")
     items = {
         k: _unique(_items(parsed, k), k.rstrip("s").replace("_", " "), problems) for k in kinds
@@ -371,7 +273,6 @@ def load_knowledge(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
     resolver = _Resolver(kb, problems)
     records = [resolver.record(item) for item in record_items.values()]
     if problems:
-        problems.sort(key=lambda p: (str(p.file), p.line or 0))
         raise KnowledgeValidationError(problems)
     kb.add_records(records, {r.id: record_items[r.id].file for r in records})
     return kb

@@ -112,8 +112,18 @@ class PhysiCellMapping(Strict):
     source: Text
 
 
+Behaviour = Literal["growth", "death", "survival", "seeding", "killing", "secretion", "activity"]
+
+
 class Phenotype(Strict):
-    """An effect on a receiver phenotype (lung metastasis, M2 polarisation, resistance...)."""
+    """An effect on a receiver phenotype (lung metastasis, M2 polarisation, resistance...).
+
+    What the simulator does with it: ``transition_to`` makes it a state transition of the
+    receiver, ``drug`` a change of resistance to that drug; otherwise ``behaviour`` says which
+    rate it modulates (growth, death, metastatic seeding into ``organs``, killing by the
+    receiver, exosome secretion), and a phenotype with none of these is tracked as a relative
+    activity level.
+    """
 
     id: Identifier
     name: Text
@@ -133,6 +143,8 @@ class Phenotype(Strict):
     synonyms: list[Text] = []
     drug: str | None = None
     transition_to: Identifier | None = None
+    behaviour: Behaviour | None = None
+    organs: list[Organ] = []
     physicell: PhysiCellMapping | None = None
     description: str = ""
 

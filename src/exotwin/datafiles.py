@@ -1,0 +1,150 @@
+"""Curated YAML data files: line-aware parsing, item-by-item validation, typed problems.
+
+Shared by every layer that reads data files (knowledge records, model rules, scenarios):
+each problem names file, line and field, and all problems of a load are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from .yaml_lines import line_of, load_lined
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem at a place in a data file."""
+
+    file: Path
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ExotwinError(Exception):
+    """Base class of exotwin's typed errors."""
+
+
+class DataValidationError(ExotwinError, ValueError):
+    """One or more data files are malformed or inconsistent."""
+
+    what = "data files"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (str(p.file), p.line or 0))
+        shown = "\n".join(f"  {p}" for p in self.problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) in the {self.what}:\n{shown}{more}")
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` file named or found below the given paths, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"})
+        else:
+            found.append(path)
+    return found
+
+
+@dataclass(frozen=True)
+class Item:
+    """A validated entity or record with the raw mapping it came from (for line numbers)."""
+
+    value: Any
+    file: Path
+    raw: Any
+    loc: tuple[str | int, ...]
+
+    def problem(self, field: tuple[str | int, ...], message: str) -> Problem:
+        line, path = line_of(self.raw, (*self.loc, *field))
+        return Problem(self.file, line, ".".join(map(str, path)), message)
+
+
+def parse_sections(
+    path: Path, sections: dict[str, TypeAdapter[Any]], problems: list[Problem]
+) -> list[Item]:
+    """Validate one YAML file section by section and item by item (one bad item hides no other).
+
+    ``sections`` maps each allowed top-level key to the adapter validating its list items.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, None, "", f"cannot read file: {exc}"))
+        return []
+    try:
+        raw = load_lined(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problems.append(Problem(path, line, "", f"YAML syntax: {_yaml_message(exc)}"))
+        return []
+    except RecursionError:
+        problems.append(Problem(path, None, "", "YAML nesting too deep"))
+        return []
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        problems.append(
+            Problem(
+                path,
+                getattr(raw, "line", 1),
+                "",
+                (
+                    f"expected a mapping with keys among {sorted(sections)}, found {type(raw).__name__}"
+                ),
+            )
+        )
+        return []
+    items: list[Item] = []
+    for key, values in raw.items():
+        if key not in sections:
+            line, _ = line_of(raw, (key,))
+            problems.append(
+                Problem(
+                    path, line, str(key), (f"unknown section (expected one of {sorted(sections)})")
+                )
+            )
+            continue
+        if not isinstance(values, list):
+            line, _ = line_of(raw, (key,))
+            problems.append(
+                Problem(
+                    path, line, key, (f"expected a list of entries, found {type(values).__name__}")
+                )
+            )
+            continue
+        for i, value in enumerate(values):
+            try:
+                items.append(Item(sections[key].validate_python(value), path, raw, (key, i)))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(err["loc"])
+                    if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+                        loc += ("kind",)  # point at the discriminator itself
+                    line, field = line_of(raw, (key, i, *loc))
+                    got = err.get("input")
+                    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+                    problems.append(
+                        Problem(path, line, ".".join(map(str, field)), err["msg"] + shown)
+                    )
+    return items
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"{problem} ({context})" if context else str(problem)
