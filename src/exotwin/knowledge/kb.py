@@ -56,9 +56,9 @@ class KnowledgeBase:
         self._cell_names = _names_index(self.cell_types.values())
         self._phenotype_names = _names_index(self.phenotypes.values())
         self._children: dict[str, set[str]] = defaultdict(set)
-        for cell in self.cell_types.values():
-            if cell.parent:
-                self._children[cell.parent].add(cell.id)
+        for entity in (*self.cell_types.values(), *self.cell_states.values()):
+            if entity.parent:
+                self._children[entity.parent].add(entity.id)
 
     def add_records(self, records: list[Record], files: dict[str, Path]) -> None:
         """Index validated, canonicalised records."""
@@ -118,7 +118,7 @@ class KnowledgeBase:
         return self.phenotypes[ident] if ident else None
 
     def descendants(self, cell_id: str) -> set[str]:
-        """The cell type and every type below it in the hierarchy."""
+        """The cell type (or cell state) and every one below it in its hierarchy."""
         found, todo = {cell_id}, [cell_id]
         while todo:
             for child in self._children.get(todo.pop(), ()):

@@ -227,6 +227,10 @@ def _check_vocabularies(
                 break
             seen.add(parent)
             parent = kb.cell_types[parent].parent
+    for item in items["cell_states"].values():
+        parent = item.value.parent
+        if parent is not None and parent not in kb.cell_states:
+            problems.append(item.problem(("parent",), f"unknown parent cell state {parent!r}"))
     for item in items["phenotypes"].values():
         target = item.value.transition_to
         if target is not None and target not in kb.cell_types:

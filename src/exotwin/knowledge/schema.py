@@ -79,6 +79,7 @@ class CellState(Strict):
 
     id: Identifier
     name: Text
+    parent: Identifier | None = None
     resistant_to: list[Text] = []
     synonyms: list[Text] = []
     description: str = ""

@@ -1,0 +1,255 @@
+"""Schema of the model's data files: parameters, drugs, rules and scenarios.
+
+Every number carries its provenance: a literature source, or ``assumption`` with a range.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from ..knowledge.schema import Identifier, Strict, Text
+
+Compartment = Literal["culture", "tumour", "plasma", "lung", "liver", "bone", "brain", "lymph_node"]
+NICHES: tuple[Compartment, ...] = ("lung", "liver", "bone", "brain", "lymph_node")
+
+
+class Param(Strict):
+    """A value with its unit and provenance; ``low``/``high`` bound it for sensitivity work."""
+
+    value: float
+    unit: str = "1"
+    source: Annotated[str, StringConstraints(min_length=3)]
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _finite_and_in_range(self) -> Param:
+        for name in ("value", "low", "high"):
+            number = getattr(self, name)
+            if number is not None and (not math.isfinite(number) or number < 0):
+                raise ValueError(f"{name} must be a finite, non-negative number (got {number})")
+        if self.source.lower().startswith("assumption") and (self.low is None or self.high is None):
+            raise ValueError("an assumption needs a plausible range: give low and high")
+        low = self.low if self.low is not None else self.value
+        high = self.high if self.high is not None else self.value
+        if not low <= self.value <= high:
+            raise ValueError(f"value {self.value} lies outside its range [{low}, {high}]")
+        return self
+
+
+class ParameterEntry(Param):
+    id: Identifier
+    description: str = ""
+
+
+class Drug(Strict):
+    """Pharmacokinetics (one compartment, bolus doses) and pharmacodynamics (Emax kill)."""
+
+    id: Text  # a drug molecule id of the evidence graph
+    drug_class: Literal["chemotherapy", "endocrine", "antibody", "checkpoint_inhibitor"]
+    half_life: Param  # hours
+    concentration_per_dose: Param  # uM of effective plasma concentration per dose unit
+    dose_unit: Text
+    kill_max: Param  # 1/day at saturating concentration
+    ec50: Param  # uM
+    hill: Param
+    resistance_fold: Param  # EC50 multiplier in cells resistant to the drug
+    tumour_exchange: Param  # 1/day, plasma <-> tumour interstitium
+    kills: list[Identifier] = ["cancer_cell"]  # cell types (with sub-types) the drug kills
+    blocks_cargo: list[Text] = []  # exosomal cargo whose signal the drug blocks (antibody)
+    block_kd: Param | None = None  # uM, occupancy C/(C+Kd)
+    bound_by_cargo: list[Text] = []  # exosomes bearing this cargo sequester the drug
+    binding_rate: Param | None = None  # 1/day per (exosomes/mL)
+
+
+class Rule(Strict):
+    """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
+
+    Parameters left out take the defaults of ``parameters.yaml`` (``rule_*`` entries).
+    """
+
+    id: Identifier
+    record: Identifier
+    effects: list[Identifier] = []  # a subset of the record's effect phenotypes; default all
+    loading: Param | None = None  # fraction of the donor's exosomes carrying the cargo
+    half_max: Param | None = None  # exosomes internalised per receiver cell at half response
+    hill: Param | None = None
+    max_rate: Param | None = None  # 1/day, for induced transitions and seeding
+    fold: Param | None = None  # saturation as a multiple of a base rate
+    note: str = ""
+
+
+class PopulationSpec(Strict):
+    cell: Identifier
+    state: Identifier | None = None
+    compartment: Compartment = "tumour"
+    count: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class CellSelector(Strict):
+    cell: Identifier | None = None
+    state: Identifier | None = None
+    compartment: Compartment | None = None
+
+
+class Mechanisms(Strict):
+    """Which rules enter the model: all that apply, or by rule id, record id or record tag."""
+
+    all: bool = False
+    rules: list[Identifier] = []
+    records: list[Identifier] = []
+    tags: list[Identifier] = []
+    exclude: list[Identifier] = []
+
+
+class Schedule(Strict):
+    start: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    every: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    doses: Annotated[int, Field(ge=1)] = 1
+
+
+class DrugTreatment(Strict):
+    type: Literal["drug"]
+    drug: Text
+    dose: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    schedule: Schedule = Schedule()
+
+
+class CarrierTreatment(Strict):
+    """Drug loaded into engineered exosomes: slower clearance, part delivered to the tumour."""
+
+    type: Literal["exosome_carrier"]
+    drug: Text
+    dose: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    schedule: Schedule = Schedule()
+    carrier_half_life: Param  # hours
+    tumour_fraction: Param  # fraction of carrier drug delivered to the tumour
+
+
+class ReleaseInhibitor(Strict):
+    type: Literal["release_inhibitor"]
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+    donors: CellSelector | None = None
+    start: Annotated[float, Field(ge=0)] = 0.0
+
+
+class CargoKnockdown(Strict):
+    """Less of a cargo loaded into exosomes (knock-down, depletion)."""
+
+    type: Literal["cargo_knockdown"]
+    cargo: Text
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+    start: Annotated[float, Field(ge=0)] = 0.0
+
+
+class CargoOverexpression(Strict):
+    type: Literal["cargo_overexpression"]
+    cargo: Text
+    fold: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+
+
+class SignalBlocker(Strict):
+    """An inhibitor of a cargo's action in receivers (LDN-57444 against UCH-L1)."""
+
+    type: Literal["signal_blocker"]
+    cargo: Text
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+    start: Annotated[float, Field(ge=0)] = 0.0
+
+
+class ExosomeDose(Strict):
+    """Therapeutic or engineered exosomes carrying a cargo, added to a compartment."""
+
+    type: Literal["exosome_dose"]
+    cargo: Text
+    exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # cargo-positive per dose
+    compartment: Compartment = "tumour"
+    schedule: Schedule = Schedule()
+
+
+class Surgery(Strict):
+    type: Literal["surgery"]
+    day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    fraction_removed: Annotated[float, Field(ge=0, le=1)]
+    compartment: Compartment = "tumour"
+
+
+Intervention = Annotated[
+    DrugTreatment | CarrierTreatment | ReleaseInhibitor | CargoKnockdown | CargoOverexpression
+    | SignalBlocker | ExosomeDose | Surgery,
+    Field(discriminator="type"),
+]
+
+
+class Arm(Strict):
+    name: Identifier
+    description: str = ""
+    interventions: list[Intervention] = []
+    populations: list[PopulationSpec] | None = None  # replaces the scenario's populations
+
+
+ReadoutKind = Literal[
+    "count", "fraction", "exosomes", "drug", "activity", "killed", "offtarget_exposure", "ratio"
+]
+
+
+class Readout(Strict):
+    """A named quantity computed from the state (no expressions: a kind and its operands)."""
+
+    name: Identifier
+    kind: ReadoutKind
+    of: CellSelector | None = None  # count/fraction numerator, activity population
+    among: CellSelector | None = None  # fraction denominator
+    cargo: Text | None = None  # exosomes
+    compartment: Compartment | None = None  # exosomes, drug
+    drug: Text | None = None  # drug, killed, offtarget_exposure
+    phenotype: Identifier | None = None  # activity
+    numerator: Identifier | None = None  # ratio
+    denominator: Identifier | None = None  # ratio
+    unit: str = ""
+    description: str = ""
+
+
+class Operand(Strict):
+    arm: Identifier | None = None  # default: the check's arm
+    day: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # default: the check's day
+    readout: Identifier | None = None  # default: the check's readout
+    value: float | None = None  # a constant instead of a readout
+
+
+class Check(Strict):
+    """``readout`` in ``arm`` at ``day`` compared with another arm, day, readout or constant."""
+
+    name: Identifier
+    readout: Identifier
+    arm: Identifier
+    day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    op: Literal[">", "<", ">=", "<="]
+    than: Operand
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # compare with factor x other
+    claim: str = ""
+
+
+class Scenario(Strict):
+    id: Identifier
+    title: Text
+    description: str = ""
+    records: list[Identifier] = []  # records whose claims the checks reproduce
+    subtype: str = ""
+    populations: Annotated[list[PopulationSpec], Field(min_length=1)]
+    mechanisms: Mechanisms
+    arms: Annotated[list[Arm], Field(min_length=1)]
+    duration: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)]
+    output_every: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    readouts: Annotated[list[Readout], Field(min_length=1)]
+    checks: list[Check] = []
+    parameters: dict[str, float] = {}  # overrides of parameters.yaml values (same units)
+
+
+class ModelFile(Strict):
+    parameters: list[ParameterEntry] = []
+    drugs: list[Drug] = []
+    rules: list[Rule] = []
