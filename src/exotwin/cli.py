@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .knowledge import cli as kb_cli
+from .model import cli as model_cli
 
 app = typer.Typer(
     help="exotwin: exosome-mediated communication in breast cancer, made computable.",
@@ -15,6 +16,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_cli.kb_app, name="kb")
+app.add_typer(model_cli.scenarios_app, name="scenarios")
+app.command()(model_cli.simulate)
 
 
 @app.command()

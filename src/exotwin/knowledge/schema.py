@@ -95,6 +95,7 @@ class Molecule(Strict):
     mirbase: str | None = None
     identifiers: dict[str, str] = {}
     synonyms: list[Text] = []
+    placeholder: bool = False  # stands for cargo the review does not name
     note: str = ""
 
 

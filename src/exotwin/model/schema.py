@@ -50,6 +50,7 @@ class Drug(Strict):
 
     id: Text  # a drug molecule id of the evidence graph
     drug_class: Literal["chemotherapy", "endocrine", "antibody", "checkpoint_inhibitor"]
+    groups: list[Text] = []  # names a resistance may refer to: chemotherapy, HER2-targeted therapy
     half_life: Param  # hours
     concentration_per_dose: Param  # uM of effective plasma concentration per dose unit
     dose_unit: Text
@@ -112,10 +113,19 @@ class Schedule(Strict):
 
 
 class DrugTreatment(Strict):
+    """A drug given as doses (in the drug's dose unit) or, in culture, as a concentration (uM)."""
+
     type: Literal["drug"]
     drug: Text
-    dose: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    dose: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    concentration: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     schedule: Schedule = Schedule()
+
+    @model_validator(mode="after")
+    def _dose_or_concentration(self) -> DrugTreatment:
+        if (self.dose is None) == (self.concentration is None):
+            raise ValueError("give either dose or concentration")
+        return self
 
 
 class CarrierTreatment(Strict):
@@ -161,13 +171,23 @@ class SignalBlocker(Strict):
 
 
 class ExosomeDose(Strict):
-    """Therapeutic or engineered exosomes carrying a cargo, added to a compartment."""
+    """Exosomes added to a compartment: loaded with one ``cargo`` (all of them carry it), or
+    isolated from a ``donor`` (they carry what the donor's rules load, at its loading)."""
 
     type: Literal["exosome_dose"]
-    cargo: Text
-    exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # cargo-positive per dose
+    cargo: Text | None = None
+    donor: CellSelector | None = None
+    exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     compartment: Compartment = "tumour"
     schedule: Schedule = Schedule()
+
+    @model_validator(mode="after")
+    def _cargo_or_donor(self) -> ExosomeDose:
+        if (self.cargo is None) == (self.donor is None):
+            raise ValueError("give either cargo or donor")
+        if self.donor is not None and self.donor.cell is None:
+            raise ValueError("a donor needs a cell type")
+        return self
 
 
 class Surgery(Strict):
@@ -178,8 +198,14 @@ class Surgery(Strict):
 
 
 Intervention = Annotated[
-    DrugTreatment | CarrierTreatment | ReleaseInhibitor | CargoKnockdown | CargoOverexpression
-    | SignalBlocker | ExosomeDose | Surgery,
+    DrugTreatment
+    | CarrierTreatment
+    | ReleaseInhibitor
+    | CargoKnockdown
+    | CargoOverexpression
+    | SignalBlocker
+    | ExosomeDose
+    | Surgery,
     Field(discriminator="type"),
 ]
 
@@ -215,7 +241,9 @@ class Readout(Strict):
 
 class Operand(Strict):
     arm: Identifier | None = None  # default: the check's arm
-    day: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # default: the check's day
+    day: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = (
+        None  # default: the check's day
+    )
     readout: Identifier | None = None  # default: the check's readout
     value: float | None = None  # a constant instead of a readout
 
@@ -249,7 +277,19 @@ class Scenario(Strict):
     parameters: dict[str, float] = {}  # overrides of parameters.yaml values (same units)
 
 
+class CellBehaviour(Strict):
+    """Base behaviour of a cell type (and its sub-types): parameter ids for its rates."""
+
+    cell: Identifier
+    growth: Identifier | None = None
+    death: Identifier | None = None
+    secretion: Identifier = "secretion_rate"
+    kills: list[Identifier] = []  # cell types it kills
+    kill_rate: Identifier | None = None
+
+
 class ModelFile(Strict):
     parameters: list[ParameterEntry] = []
     drugs: list[Drug] = []
     rules: list[Rule] = []
+    cells: list[CellBehaviour] = []

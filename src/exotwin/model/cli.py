@@ -1,0 +1,101 @@
+"""``exotwin simulate`` and ``exotwin scenarios``: thin commands over the model API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ..datafiles import ExotwinError
+from ..knowledge import load_knowledge
+from .library import load_library
+from .outputs import write_outputs
+from .run import ScenarioResult, run_scenario
+from .scenario import load_scenario, packaged_scenarios
+
+console = Console()
+scenarios_app = typer.Typer(help="Shipped scenarios and their checks.", no_args_is_help=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    for line in str(exc).splitlines():
+        typer.echo(line, err=True)
+    return typer.Exit(1)
+
+
+def _run(name: str | Path, seed: int) -> ScenarioResult:
+    kb = load_knowledge()
+    lib = load_library(kb)
+    scenario = load_scenario(name, kb, lib)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{scenario.id}", total=len(scenario.arms))
+        return run_scenario(kb, lib, scenario, seed, progress=lambda arm: progress.advance(task))
+
+
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped scenario id.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced if present).")],
+    seed: Annotated[int, typer.Option(help="Seed (recorded; the ODE model is deterministic).")] = 0,
+) -> None:
+    """Simulate a scenario: timeseries.csv, summary.json, report.html; exit 1 if a check fails."""
+    try:
+        result = _run(scenario, seed)
+        kb = load_knowledge()
+        write_outputs(kb, load_library(kb), result, out)
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    for check in result.checks:
+        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    typer.echo(f"wrote {out}/timeseries.csv, summary.json, report.html")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@scenarios_app.command("list")
+def list_scenarios() -> None:
+    """The shipped scenarios with their arms and checks."""
+    kb = load_knowledge()
+    lib = load_library(kb)
+    table = Table(title="Shipped scenarios")
+    for column in ("id", "title", "arms", "checks"):
+        table.add_column(column, overflow="fold")
+    for path in packaged_scenarios().values():
+        sc = load_scenario(path, kb, lib)
+        table.add_row(sc.id, sc.title, ", ".join(a.name for a in sc.arms), str(len(sc.checks)))
+    console.print(table)
+
+
+@scenarios_app.command("check")
+def check_scenarios(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Scenario ids or files (default all).")
+    ] = None,
+) -> None:
+    """Run scenarios and their checks; exit 1 when any check fails."""
+    kb = load_knowledge()
+    lib = load_library(kb)
+    failed = 0
+    table = Table(title="Scenario checks")
+    for column in ("scenario", "check", "result", "values"):
+        table.add_column(column, overflow="fold")
+    for name in names or list(packaged_scenarios()):
+        try:
+            result = run_scenario(kb, lib, load_scenario(name, kb, lib))
+        except ExotwinError as exc:
+            raise _fail(exc) from None
+        for check in result.checks:
+            failed += not check.passed
+            table.add_row(
+                result.scenario.id,
+                check.name,
+                "pass" if check.passed else "FAIL",
+                check.describe().split(": ", 1)[1],
+            )
+    console.print(table)
+    if failed:
+        typer.echo(f"{failed} check(s) failed", err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,348 @@
+"""Compile a scenario arm into a model: populations, exosome pools, signals and rule terms.
+
+Nothing here knows any mechanism by name: each rule's record says which cargo leaves which
+donor and reaches which receiver, and the effect's phenotype (vocabulary) says what changes:
+a state transition (``transition_to``), a change of drug resistance (``drug``), or a rate
+(``behaviour``: growth, death, survival, seeding, killing, secretion), else an activity level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..knowledge import KnowledgeBase
+from ..knowledge.schema import Biomarker, CellRef, Mechanism
+from .library import Library
+from .schema import NICHES, Arm, PopulationSpec, Rule, Scenario
+
+ALL_EXOSOMES = "all exosomes"
+
+
+@dataclass(frozen=True)
+class Population:
+    index: int
+    cell: str
+    state: str | None
+    compartment: str
+
+    @property
+    def label(self) -> str:
+        state = f".{self.state}" if self.state else ""
+        return f"{self.cell}{state}@{self.compartment}"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One rule acting through one cargo signal in one receiver on one behaviour target."""
+
+    rule_id: str
+    record_id: str
+    phenotype: str
+    signal: int  # index of the (cargo, receiver) internal signal
+    half_max: float
+    hill: float
+    up: bool
+    target: tuple[str | int, ...]
+    level: float  # fold (rates with a base) or max_rate (induced transitions)
+
+
+@dataclass
+class CompiledModel:
+    """The state layout and the terms of one arm; built by :func:`compile_arm`."""
+
+    scenario: Scenario
+    arm: Arm
+    populations: list[Population] = field(default_factory=list)
+    initial: list[float] = field(default_factory=list)
+    pools: dict[tuple[str, str], int] = field(default_factory=dict)  # (cargo key, compartment)
+    pool_cargo: dict[str, str] = field(default_factory=dict)  # cargo key -> molecule id
+    signals: dict[tuple[str, int], int] = field(default_factory=dict)  # (cargo key, pop)
+    activities: dict[tuple[str, int], int] = field(default_factory=dict)  # (phenotype, pop)
+    secretion: dict[tuple[int, str], float] = field(default_factory=dict)  # (pop, key) loading
+    dose_cargo: dict[int, dict[str, float]] = field(default_factory=dict)  # dose -> key loading
+    terms: list[Term] = field(default_factory=list)
+    drugs: list[str] = field(default_factory=list)
+    rules_used: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # rules that matched nothing, and why
+
+    def population(self, cell: str, state: str | None, compartment: str) -> Population | None:
+        for pop in self.populations:
+            if (pop.cell, pop.state, pop.compartment) == (cell, state, compartment):
+                return pop
+        return None
+
+    @property
+    def compartments(self) -> list[str]:
+        return sorted({c for _, c in self.pools})
+
+
+class _Builder:
+    def __init__(self, kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> None:
+        self.kb, self.lib, self.scenario = kb, library, scenario
+        self.model = CompiledModel(scenario, arm)
+
+    # ------------------------------------------------------------ populations
+
+    def add_population(
+        self, cell: str, state: str | None, compartment: str, count: float = 0.0
+    ) -> Population:
+        found = self.model.population(cell, state, compartment)
+        if found is not None:
+            self.model.initial[found.index] += count
+            return found
+        pop = Population(len(self.model.populations), cell, state, compartment)
+        self.model.populations.append(pop)
+        self.model.initial.append(count)
+        return pop
+
+    def matches(self, ref: CellRef, pop: Population) -> bool:
+        if pop.cell not in self.kb.descendants(ref.cell):
+            return False
+        return ref.state is None or (
+            pop.state is not None and pop.state in self.kb.descendants(ref.state)
+        )
+
+    def is_cancer(self, pop: Population) -> bool:
+        return pop.cell in self.kb.descendants("cancer_cell")
+
+    # ------------------------------------------------------------ drugs and resistance
+
+    def drugs_named(self, name: str) -> set[str]:
+        """Drug ids a name refers to: a drug (any synonym) or a group such as chemotherapy."""
+        molecule = self.kb.find_molecule(name)
+        if molecule is not None and molecule.id in self.lib.drugs:
+            return {molecule.id}
+        return {d.id for d in self.lib.drugs.values() if name in d.groups}
+
+    def resistant_to(self, state: str | None) -> set[str]:
+        """Drugs a cell state (with its parent states) resists."""
+        drugs: set[str] = set()
+        while state is not None:
+            entry = self.kb.cell_states[state]
+            for name in entry.resistant_to:
+                drugs |= self.drugs_named(name)
+            state = entry.parent
+        return drugs
+
+    def resistant_state(self, receiver: Population, drugs: set[str], name: str) -> str | None:
+        """The state a receiver moves to when it becomes resistant to ``drugs``."""
+        for pop in self.model.populations:  # prefer a state the scenario already has
+            if (pop.cell, pop.compartment) == (receiver.cell, receiver.compartment) and (
+                self.resistant_to(pop.state) & drugs
+            ):
+                return pop.state
+        for state in self.kb.cell_states.values():
+            if name in state.resistant_to or self.drugs_named(name) == {
+                d for n in state.resistant_to for d in self.drugs_named(n)
+            }:
+                return state.id
+        return None
+
+    # ------------------------------------------------------------ rules
+
+    def selected_rules(self) -> list[Rule]:
+        chosen = self.scenario.mechanisms
+        rules = []
+        for rule in self.lib.rules.values():
+            record = self.kb.records[rule.record]
+            if rule.id in chosen.exclude or rule.record in chosen.exclude:
+                continue
+            if (
+                chosen.all
+                or rule.id in chosen.rules
+                or rule.record in chosen.records
+                or set(record.tags) & set(chosen.tags)
+            ):
+                rules.append(rule)
+        return rules
+
+    def cargo_key(self, cargo: str, donor: CellRef | None) -> str:
+        """Pool key: the cargo, or for placeholder cargo also the donor it comes from."""
+        if self.kb.molecules[cargo].placeholder and donor is not None:
+            state = f".{donor.state}" if donor.state else ""
+            key = f"{cargo} from {donor.cell}{state}"
+        else:
+            key = cargo
+        self.model.pool_cargo[key] = cargo
+        return key
+
+    def add_secretion(self, pop: Population, key: str, loading: float) -> None:
+        current = self.model.secretion.get((pop.index, key), 0.0)
+        self.model.secretion[(pop.index, key)] = max(current, loading)
+
+    def signal(self, key: str, pop: Population) -> int:
+        return self.model.signals.setdefault((key, pop.index), len(self.model.signals))
+
+    def targets_for(
+        self, phenotype: str, up: bool, receiver: Population
+    ) -> list[tuple[tuple[str | int, ...], bool]]:
+        """Behaviour targets of an effect in a receiver, with their direction (up?)."""
+        entry = self.kb.phenotypes[phenotype]
+        comp = receiver.compartment
+        if entry.transition_to:
+            if receiver.cell in self.kb.descendants(entry.transition_to):
+                return []
+            dest = self.add_population(entry.transition_to, receiver.state, comp)
+            return [(("transition", receiver.index, dest.index), up)]
+        if entry.drug:
+            drugs = self.drugs_named(entry.drug)
+            resistant = bool(self.resistant_to(receiver.state) & drugs)
+            if up and not resistant:
+                state = self.resistant_state(receiver, drugs, entry.drug)
+                if state is None:
+                    return []
+                dest = self.add_population(receiver.cell, state, comp)
+                return [(("transition", receiver.index, dest.index), True)]
+            if not up and resistant:
+                dest = self.add_population(receiver.cell, "sensitive", comp)
+                return [(("transition", receiver.index, dest.index), True)]
+            return []
+        kind = entry.behaviour or "activity"
+        if kind == "survival":
+            return [(("death", receiver.index), not up)]
+        if kind == "seeding":
+            return [(("seeding", organ), up) for organ in entry.organs]
+        if kind == "activity":
+            key = (phenotype, receiver.index)
+            self.model.activities.setdefault(key, len(self.model.activities))
+            return [(("activity", phenotype, receiver.index), up)]
+        return [((kind, receiver.index), up)]
+
+    def apply_rule(self, rule: Rule) -> None:
+        record = self.kb.records[rule.record]
+        loading = self.lib.rule_param(rule, "loading").value
+        if isinstance(record, Biomarker):
+            source = record.source_cell or CellRef(cell="cancer_cell")
+            donors = [p for p in self.model.populations if self.matches(source, p)]
+            for pop in donors:
+                for analyte in record.analyte:
+                    self.add_secretion(pop, self.cargo_key(analyte, None), loading)
+            self.note_use(rule, bool(donors), "no population matches the biomarker's source")
+            return
+        assert isinstance(record, Mechanism)
+        donors = [p for p in self.model.populations if self.matches(record.donor, p)]
+        receivers = [p for p in self.model.populations if self.matches(record.recipient, p)]
+        keys = [self.cargo_key(c, record.donor) for c in record.cargo]
+        for pop in donors:
+            for key in keys:
+                self.add_secretion(pop, key, loading)
+        for j, item in enumerate(self.model.arm.interventions):
+            if item.type == "exosome_dose" and item.donor is not None:
+                virtual = Population(
+                    -1, item.donor.cell or "cell", item.donor.state, item.compartment
+                )
+                if self.matches(record.donor, virtual):
+                    donors.append(virtual)
+                    loads = self.model.dose_cargo.setdefault(j, {})
+                    for key in keys:
+                        loads[key] = max(loads.get(key, 0.0), loading)
+        effects = [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
+        half_max = self.lib.rule_param(rule, "half_max").value
+        hill = self.lib.rule_param(rule, "hill").value
+        applied = False
+        for receiver in receivers:
+            for effect in effects:
+                for target, up in self.targets_for(
+                    effect.phenotype, effect.direction == "promotes", receiver
+                ):
+                    level_name = "max_rate" if target[0] in {"transition"} else "fold"
+                    level = self.lib.rule_param(rule, level_name).value
+                    for key in keys:
+                        self.model.terms.append(
+                            Term(
+                                rule.id,
+                                record.id,
+                                effect.phenotype,
+                                self.signal(key, receiver),
+                                half_max,
+                                hill,
+                                up,
+                                target,
+                                level,
+                            )
+                        )
+                        applied = True
+        self.note_use(
+            rule,
+            bool(donors) and applied,
+            "no donor" if not donors else "no receiver or effect applies",
+        )
+
+    def note_use(self, rule: Rule, used: bool, why: str) -> None:
+        if used:
+            if rule.id not in self.model.rules_used:
+                self.model.rules_used.append(rule.id)
+        else:
+            self.model.notes.append(f"rule {rule.id} ({rule.record}) not used: {why}")
+
+    # ------------------------------------------------------------ assembly
+
+    def build(self) -> CompiledModel:
+        specs: list[PopulationSpec] = self.model.arm.populations or self.scenario.populations
+        for spec in specs:
+            self.add_population(spec.cell, spec.state, spec.compartment, spec.count)
+        if any(p.compartment == "tumour" for p in self.model.populations):
+            for pop in list(self.model.populations):
+                if pop.compartment == "tumour" and self.is_cancer(pop):
+                    for organ in NICHES:
+                        self.add_population(pop.cell, pop.state, organ)
+        rules = self.selected_rules()
+        for _ in range(4):  # transitions may add populations that further rules reach
+            before = len(self.model.populations)
+            self.model.terms.clear()
+            self.model.signals.clear()
+            self.model.activities.clear()
+            self.model.secretion.clear()
+            self.model.dose_cargo.clear()
+            self.model.rules_used.clear()
+            self.model.notes.clear()
+            for rule in rules:
+                self.apply_rule(rule)
+            self.add_niche_copies()
+            if len(self.model.populations) == before:
+                break
+        self.add_pools()
+        names = [
+            i.drug for i in self.model.arm.interventions if i.type in {"drug", "exosome_carrier"}
+        ]  # type: ignore[union-attr]
+        names += [r.drug for r in self.scenario.readouts if r.drug]
+        self.model.drugs = sorted({self.kb.find_molecule(n).id for n in names})  # type: ignore[union-attr]
+        return self.model
+
+    def add_niche_copies(self) -> None:
+        if not any(p.compartment == "tumour" for p in self.model.populations):
+            return
+        for pop in list(self.model.populations):
+            if pop.compartment == "tumour" and self.is_cancer(pop):
+                for organ in NICHES:
+                    self.add_population(pop.cell, pop.state, organ)
+
+    def add_pools(self) -> None:
+        comps = {p.compartment for p in self.model.populations}
+        if "tumour" in comps:
+            comps |= {"plasma", *NICHES}
+        keys = {key for _, key in self.model.secretion} | {key for key, _ in self.model.signals}
+        keys |= {key for loads in self.model.dose_cargo.values() for key in loads}
+        for intervention in self.model.arm.interventions:
+            if intervention.type == "exosome_dose":
+                if intervention.cargo is not None:
+                    molecule = self.kb.find_molecule(intervention.cargo)
+                    keys.add(self.cargo_key(molecule.id, None))  # type: ignore[union-attr]
+                comps.add(intervention.compartment)
+        for readout in self.scenario.readouts:
+            if readout.kind == "exosomes" and readout.cargo:
+                keys.add(self.cargo_key(self.kb.find_molecule(readout.cargo).id, None))  # type: ignore[union-attr]
+        for drug in self.lib.drugs.values():
+            for cargo in drug.bound_by_cargo:
+                molecule = self.kb.find_molecule(cargo)
+                if molecule is not None and molecule.id in keys:
+                    keys.add(molecule.id)
+        self.model.pool_cargo[ALL_EXOSOMES] = ALL_EXOSOMES
+        for key in [ALL_EXOSOMES, *sorted(keys)]:
+            for comp in sorted(comps):
+                self.model.pools[(key, comp)] = len(self.model.pools)
+
+
+def compile_arm(kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> CompiledModel:
+    """Build the model of one arm of a scenario."""
+    return _Builder(kb, library, scenario, arm).build()

@@ -1,0 +1,186 @@
+"""The model library: parameters, drugs, cell behaviours and rules, validated against the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ..datafiles import DataValidationError, Item, Problem, parse_sections, yaml_files
+from ..knowledge import KnowledgeBase
+from ..knowledge.schema import Biomarker, Mechanism
+from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
+
+REQUIRED_PARAMETERS = (
+    "secretion_rate",
+    "rule_loading",
+    "uptake_max",
+    "uptake_half_saturation",
+    "internal_decay",
+    "culture_decay",
+    "tissue_decay",
+    "tumour_drainage",
+    "plasma_clearance",
+    "niche_decay",
+    "culture_volume",
+    "tumour_volume",
+    "plasma_volume",
+    "niche_volume",
+    "culture_capacity",
+    "tumour_capacity",
+    "niche_capacity",
+    "seeding_rate",
+    "activity_relaxation",
+    "rule_half_max",
+    "rule_hill",
+    "rule_max_rate",
+    "rule_fold",
+)
+
+
+class ModelDataError(DataValidationError):
+    """The model's parameters, drugs or rules are malformed or inconsistent."""
+
+    what = "model library"
+
+
+def packaged_model_dir() -> Path:
+    return Path(str(resources.files("exotwin.model") / "data"))
+
+
+_SECTIONS: dict[str, TypeAdapter[Any]] = {
+    "parameters": TypeAdapter(ParameterEntry),
+    "drugs": TypeAdapter(Drug),
+    "rules": TypeAdapter(Rule),
+    "cells": TypeAdapter(CellBehaviour),
+}
+
+
+@dataclass
+class Library:
+    """Everything the compiler needs besides the graph and the scenario."""
+
+    parameters: dict[str, ParameterEntry] = field(default_factory=dict)
+    drugs: dict[str, Drug] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
+    cells: dict[str, CellBehaviour] = field(default_factory=dict)
+    rule_files: dict[str, Path] = field(default_factory=dict)
+
+    def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
+        if overrides and name in overrides:
+            return overrides[name]
+        return self.parameters[name].value
+
+    def rule_param(self, rule: Rule, name: str) -> Param:
+        """A rule's own parameter, else the library default ``rule_<name>``."""
+        own: Param | None = getattr(rule, name)
+        return own if own is not None else self.parameters[f"rule_{name}"]
+
+    def behaviour_of(self, kb: KnowledgeBase, cell: str) -> CellBehaviour:
+        """The base behaviour entry of the nearest ancestor of a cell type."""
+        for ancestor in kb.ancestors(cell):
+            if ancestor in self.cells:
+                return self.cells[ancestor]
+        return CellBehaviour(cell="cell")
+
+
+def _unique(items: Iterable[Item], problems: list[Problem], key: str = "id") -> dict[str, Item]:
+    seen: dict[str, Item] = {}
+    for item in items:
+        ident = getattr(item.value, key)
+        if ident in seen:
+            problems.append(item.problem((key,), f"duplicate {item.loc[0]} entry {ident!r}"))
+        seen.setdefault(ident, item)
+    return seen
+
+
+def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
+    rule: Rule = item.value
+    record = kb.records.get(rule.record)
+    if record is None:
+        problems.append(item.problem(("record",), f"unknown record id {rule.record!r}"))
+        return
+    if not isinstance(record, Mechanism | Biomarker):
+        problems.append(
+            item.problem(
+                ("record",),
+                (
+                    f"record {rule.record!r} is a {record.kind}; rules compile mechanisms (cargo acting "
+                    "on a receiver) and biomarkers (analyte secreted by a source cell)"
+                ),
+            )
+        )
+        return
+    have = {e.phenotype for e in record.effects} if isinstance(record, Mechanism) else set()
+    for i, phenotype in enumerate(rule.effects):
+        if phenotype not in have:
+            problems.append(
+                item.problem(
+                    ("effects", i),
+                    (f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})"),
+                )
+            )
+
+
+def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
+    drug: Drug = item.value
+    molecule = kb.find_molecule(drug.id)
+    if molecule is None or molecule.type != "drug":
+        problems.append(item.problem(("id",), f"{drug.id!r} is not a drug molecule of the graph"))
+    for field_name in ("blocks_cargo", "bound_by_cargo"):
+        for i, name in enumerate(getattr(drug, field_name)):
+            if kb.find_molecule(name) is None:
+                problems.append(item.problem((field_name, i), f"unknown molecule {name!r}"))
+    if drug.bound_by_cargo and drug.binding_rate is None:
+        problems.append(item.problem(("binding_rate",), "bound_by_cargo needs a binding_rate"))
+    if drug.blocks_cargo and drug.block_kd is None:
+        problems.append(item.problem(("block_kd",), "blocks_cargo needs a block_kd"))
+    for i, cell in enumerate(drug.kills):
+        if cell not in kb.cell_types:
+            problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
+
+
+def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -> Library:
+    """Load parameters, drugs, cells and rules (the packaged set when no path is given)."""
+    roots = [Path(p) for p in paths] if paths is not None else [packaged_model_dir()]
+    files = [
+        f
+        for f in yaml_files(roots)
+        if "scenarios"
+        not in f.relative_to(next(r for r in roots if f == r or r in f.parents)).parts
+    ]
+    problems: list[Problem] = []
+    items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
+    params = _unique((i for i in items if i.loc[0] == "parameters"), problems)
+    drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
+    rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
+    cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
+    for name in REQUIRED_PARAMETERS:
+        if name not in params:
+            problems.append(Problem(roots[0], None, "parameters", f"missing parameter {name!r}"))
+    for item in rules.values():
+        _check_rule(kb, item, problems)
+    for item in drugs.values():
+        _check_drug(kb, item, problems)
+    for item in cells.values():
+        entry: CellBehaviour = item.value
+        if entry.cell not in kb.cell_types:
+            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+        for name in ("growth", "death", "secretion", "kill_rate"):
+            ref = getattr(entry, name)
+            if ref is not None and ref not in params:
+                problems.append(item.problem((name,), f"unknown parameter {ref!r}"))
+    if problems:
+        raise ModelDataError(problems)
+    canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
+    return Library(
+        parameters={k: v.value for k, v in params.items()},
+        drugs=canonical,
+        rules={k: v.value for k, v in rules.items()},
+        cells={k: v.value for k, v in cells.items()},
+        rule_files={k: v.file for k, v in rules.items()},
+    )
