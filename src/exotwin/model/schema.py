@@ -286,10 +286,3 @@ class CellBehaviour(Strict):
     secretion: Identifier = "secretion_rate"
     kills: list[Identifier] = []  # cell types it kills
     kill_rate: Identifier | None = None
-
-
-class ModelFile(Strict):
-    parameters: list[ParameterEntry] = []
-    drugs: list[Drug] = []
-    rules: list[Rule] = []
-    cells: list[CellBehaviour] = []

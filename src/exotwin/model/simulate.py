@@ -285,7 +285,7 @@ class _System:
         uptake_max = self.v("uptake_max")
         half_sat = self.v("uptake_half_saturation")
         per_cell = np.zeros(len(pools))
-        for (key, comp), idx in m.pools.items():
+        for (_, comp), idx in m.pools.items():
             if comp == "plasma":
                 continue
             vol = self.volume[comp]
