@@ -76,6 +76,9 @@ def load_lined(text: str) -> Any:
     return yaml.load(text, Loader=_LinedLoader)
 
 
+DISCRIMINATORS = ("kind", "type")
+
+
 def line_of(data: Any, loc: tuple[str | int, ...]) -> tuple[int | None, tuple[str | int, ...]]:
     """Follow a pydantic error location into lined data.
 
@@ -92,7 +95,7 @@ def line_of(data: Any, loc: tuple[str | int, ...]) -> tuple[int | None, tuple[st
                 node = node[part]
                 path.append(part)
                 continue
-            if node.get("kind") == part:
+            if part in {node.get(tag) for tag in DISCRIMINATORS if isinstance(node.get(tag), str)}:
                 continue  # the discriminator tag pydantic inserts for tagged unions
             path.append(part)
             node = None

@@ -56,9 +56,11 @@ class KnowledgeBase:
         self._cell_names = _names_index(self.cell_types.values())
         self._phenotype_names = _names_index(self.phenotypes.values())
         self._children: dict[str, set[str]] = defaultdict(set)
-        for entity in (*self.cell_types.values(), *self.cell_states.values()):
-            if entity.parent:
-                self._children[entity.parent].add(entity.id)
+        parents = [(c.id, c.parent) for c in self.cell_types.values()]
+        parents += [(s.id, s.parent) for s in self.cell_states.values()]
+        for child, parent in parents:
+            if parent:
+                self._children[parent].add(child)
 
     def add_records(self, records: list[Record], files: dict[str, Path]) -> None:
         """Index validated, canonicalised records."""

@@ -60,6 +60,7 @@ class CompiledModel:
     activities: dict[tuple[str, int], int] = field(default_factory=dict)  # (phenotype, pop)
     secretion: dict[tuple[int, str], float] = field(default_factory=dict)  # (pop, key) loading
     dose_cargo: dict[int, dict[str, float]] = field(default_factory=dict)  # dose -> key loading
+    surface: dict[int, list[str]] = field(default_factory=dict)  # pop -> membrane molecules
     terms: list[Term] = field(default_factory=list)
     drugs: list[str] = field(default_factory=list)
     rules_used: list[str] = field(default_factory=list)
@@ -200,8 +201,9 @@ class _Builder:
         kind = entry.behaviour or "activity"
         if kind == "survival":
             return [(("death", receiver.index), not up)]
-        if kind == "seeding":
-            return [(("seeding", organ), up) for organ in entry.organs]
+        if kind == "seeding":  # a niche receiver prepares its own organ only
+            organs = [o for o in entry.organs if comp not in NICHES or o == comp]
+            return [(("seeding", organ), up) for organ in organs]
         if kind == "activity":
             key = (phenotype, receiver.index)
             self.model.activities.setdefault(key, len(self.model.activities))
@@ -280,7 +282,10 @@ class _Builder:
     def build(self) -> CompiledModel:
         specs: list[PopulationSpec] = self.model.arm.populations or self.scenario.populations
         for spec in specs:
-            self.add_population(spec.cell, spec.state, spec.compartment, spec.count)
+            pop = self.add_population(spec.cell, spec.state, spec.compartment, spec.count)
+            if spec.surface:
+                found = [self.kb.find_molecule(m) for m in spec.surface]
+                self.model.surface[pop.index] = [f.id for f in found if f is not None]
         if any(p.compartment == "tumour" for p in self.model.populations):
             for pop in list(self.model.populations):
                 if pop.compartment == "tumour" and self.is_cancer(pop):

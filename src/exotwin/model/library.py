@@ -39,6 +39,7 @@ REQUIRED_PARAMETERS = (
     "rule_hill",
     "rule_max_rate",
     "rule_fold",
+    "contact_signal",
 )
 
 

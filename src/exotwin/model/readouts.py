@@ -95,17 +95,17 @@ class CheckResult:
 
     def describe(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        return (
-            f"{verdict} {self.name}: {self.left['readout']}[{self.left['arm']}, day "
-            f"{self.left['day']:g}] = {self.left['value']:.4g} {self.op} "
-            + (f"{self.factor:g} x " if self.factor != 1 else "")
-            + (
-                f"{self.right['readout']}[{self.right['arm']}, day {self.right['day']:g}] = "
-                if self.right.get("arm")
-                else ""
-            )
-            + f"{self.right['value']:.4g}"
-        )
+        factor = f"{self.factor:g} x " if self.factor != 1 else ""
+        return f"{verdict} {self.name}: {_describe(self.left)} {self.op} {factor}{_describe(self.right)}"
+
+
+def _describe(side: dict[str, object]) -> str:
+    if "arm" not in side:
+        return f"{side['value']:.4g}"
+    where = f"{side['readout']}[{side['arm']}, day {side['day']:g}]"
+    if "relative_to" in side:
+        where += f" / {side['readout']}[{side['relative_to']}, day {side['day']:g}]"
+    return f"{where} = {side['value']:.4g}"
 
 
 def run_checks(
@@ -117,20 +117,34 @@ def run_checks(
     return results
 
 
+def _side(
+    times: dict[str, Series],
+    values: dict[str, dict[str, Series]],
+    arm: str,
+    day: float,
+    readout: str,
+    relative_to: str | None,
+) -> dict[str, object]:
+    value = value_at(times[arm], values[arm][readout], day)
+    side: dict[str, object] = {"arm": arm, "day": day, "readout": readout, "value": value}
+    if relative_to is not None:
+        reference = value_at(times[relative_to], values[relative_to][readout], day)
+        ratio = value / reference if reference else float("nan")
+        side |= {"relative_to": relative_to, "raw": value, "reference": reference, "value": ratio}
+    return side
+
+
 def _check(
     check: Check, times: dict[str, Series], values: dict[str, dict[str, Series]]
 ) -> CheckResult:
-    left_value = value_at(times[check.arm], values[check.arm][check.readout], check.day)
-    left = {"arm": check.arm, "day": check.day, "readout": check.readout, "value": left_value}
+    left = _side(times, values, check.arm, check.day, check.readout, check.relative_to)
     other = check.than
     if other.value is not None:
         right: dict[str, object] = {"value": other.value}
-        right_value = other.value
     else:
         arm = other.arm or check.arm
         day = other.day if other.day is not None else check.day
-        readout = other.readout or check.readout
-        right_value = value_at(times[arm], values[arm][readout], day)
-        right = {"arm": arm, "day": day, "readout": readout, "value": right_value}
+        right = _side(times, values, arm, day, other.readout or check.readout, other.relative_to)
+    left_value, right_value = float(left["value"]), float(right["value"])  # type: ignore[arg-type]
     passed = bool(OPS[check.op](left_value, check.factor * right_value))
     return CheckResult(check.name, passed, check.claim, left, right, check.op, check.factor)

@@ -91,6 +91,8 @@ class _Checker:
     def run(self, sc: Scenario) -> list[Problem]:
         for i, pop in enumerate(sc.populations):
             self.cell(("populations", i), pop.cell, pop.state)
+            for j, molecule in enumerate(pop.surface):
+                self.molecule(("populations", i, "surface", j), molecule)
         mech = sc.mechanisms
         tags = {t for r in self.kb.records.values() for t in r.tags}
         for i, rule in enumerate(mech.rules):
@@ -109,6 +111,7 @@ class _Checker:
         for i, name in enumerate(arms):
             if arms.index(name) != i:
                 self.add(("arms", i, "name"), f"duplicate arm {name!r}")
+        loc: tuple[str | int, ...]
         for i, arm in enumerate(sc.arms):
             for j, pop in enumerate(arm.populations or []):
                 self.cell(("arms", i, "populations", j), pop.cell, pop.state)
@@ -164,6 +167,12 @@ class _Checker:
                 self.add((*loc, "than", "readout"), f"unknown readout {other.readout!r}")
             if other.day is not None and other.day > sc.duration:
                 self.add((*loc, "than", "day"), f"day {other.day} is after the end")
+            for where, ref in (
+                ((*loc, "relative_to"), check.relative_to),
+                ((*loc, "than", "relative_to"), other.relative_to),
+            ):
+                if ref is not None and ref not in arms:
+                    self.add(where, f"unknown arm {ref!r} (arms: {', '.join(arms)})")
             if other.value is not None and (other.arm or other.readout or other.day is not None):
                 self.add(
                     (*loc, "than"), "compare with a value or with an arm/day/readout, not both"

@@ -84,10 +84,14 @@ class Rule(Strict):
 
 
 class PopulationSpec(Strict):
+    """Initial cells; ``surface`` lists molecules on their membrane that receivers in the same
+    compartment sense by contact, like the same cargo taken up from exosomes (PD-L1)."""
+
     cell: Identifier
     state: Identifier | None = None
     compartment: Compartment = "tumour"
     count: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    surface: list[Text] = []
 
 
 class CellSelector(Strict):
@@ -246,10 +250,16 @@ class Operand(Strict):
     )
     readout: Identifier | None = None  # default: the check's readout
     value: float | None = None  # a constant instead of a readout
+    relative_to: Identifier | None = None  # divide by the same readout and day in this arm
 
 
 class Check(Strict):
-    """``readout`` in ``arm`` at ``day`` compared with another arm, day, readout or constant."""
+    """``readout`` in ``arm`` at ``day`` compared with another arm, day, readout or constant.
+
+    ``relative_to`` (on the check and on ``than``) divides a side by the same readout and day
+    in another arm, so that effects can be compared: the benefit of a drug with and without
+    exosomes is tumour(drug)/tumour(untreated) against tumour(drug+inhibitor)/tumour(inhibitor).
+    """
 
     name: Identifier
     readout: Identifier
@@ -258,6 +268,7 @@ class Check(Strict):
     op: Literal[">", "<", ">=", "<="]
     than: Operand
     factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # compare with factor x other
+    relative_to: Identifier | None = None
     claim: str = ""
 
 

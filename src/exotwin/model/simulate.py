@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,8 +19,7 @@ from ..datafiles import ExotwinError
 from ..knowledge import KnowledgeBase
 from .compiler import ALL_EXOSOMES, CompiledModel, Population
 from .library import Library
-from .response import behaviour, hill_sum
-from .schema import NICHES, CellSelector, Drug
+from .schema import NICHES, CarrierTreatment, CellSelector, Drug
 
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
 LN2 = math.log(2.0)
@@ -64,8 +63,21 @@ class Trajectory:
     states: NDArray[np.float64]  # (times, variables)
 
 
+@dataclass(frozen=True)
+class _Constants:
+    """Parameter values the right-hand side reads at every evaluation."""
+
+    activity_relaxation: float
+    contact_signal: float
+    internal_decay: float
+    seeding_rate: float
+    tumour_drainage: float
+    uptake_half_saturation: float
+    uptake_max: float
+
+
 class _System:
-    """Precomputed rates and the right-hand side of one arm."""
+    """Precomputed index arrays and the vectorised right-hand side of one arm."""
 
     def __init__(self, kb: KnowledgeBase, lib: Library, model: CompiledModel) -> None:
         self.kb, self.lib, self.model = kb, lib, model
@@ -73,69 +85,229 @@ class _System:
         over = model.scenario.parameters
         v = lambda name: lib.value(name, over)  # noqa: E731
         self.v = v
-        self.volume = {
+        comps: list[str] = ["culture", "tumour", "plasma", *NICHES]
+        self.comps = comps
+        volume: dict[str, float] = {
             "culture": v("culture_volume"),
             "tumour": v("tumour_volume"),
             "plasma": v("plasma_volume"),
             **{n: v("niche_volume") for n in NICHES},
         }
-        self.capacity = {
+        capacity: dict[str, float] = {
             "culture": v("culture_capacity"),
             "tumour": v("tumour_capacity"),
+            "plasma": math.inf,
             **{n: v("niche_capacity") for n in NICHES},
         }
-        self.decay = {
+        decay: dict[str, float] = {
             "culture": v("culture_decay"),
             "tumour": v("tissue_decay") + v("tumour_drainage"),
             "plasma": v("plasma_clearance"),
             **{n: v("niche_decay") for n in NICHES},
         }
-        self.niche_fraction = {n: v(f"niche_fraction_{n}") for n in NICHES}
+        self.volume = volume
         pops = model.populations
-        self.cancer = np.array([p.cell in kb.descendants("cancer_cell") for p in pops])
-        self.comp_of = [p.compartment for p in pops]
-        self.in_comp = {c: np.array([p.compartment == c for p in pops]) for c in self.volume}
-        self.base_growth = np.zeros(len(pops))
-        self.base_death = np.zeros(len(pops))
-        self.secretion = np.zeros(len(pops))
-        self.kill_rate = np.zeros(len(pops))
-        self.kill_targets: list[NDArray[np.bool_]] = []
+        n_pop = len(pops)
+        self.pop_comp = np.array([comps.index(p.compartment) for p in pops], dtype=int)
+        self.cancer = np.array([p.cell in kb.descendants("cancer_cell") for p in pops], dtype=bool)
+        self.capacity = np.array([capacity[c] for c in comps])
+        self.base_growth = np.zeros(n_pop)
+        self.base_death = np.zeros(n_pop)
+        self.secretion = np.zeros(n_pop)
+        self.kill_rate = np.zeros(n_pop)
+        self.killers: list[tuple[int, NDArray[np.bool_]]] = []
         for p in pops:
             entry = lib.behaviour_of(kb, p.cell)
             self.base_growth[p.index] = v(entry.growth) if entry.growth else 0.0
             self.base_death[p.index] = v(entry.death) if entry.death else 0.0
             self.secretion[p.index] = v(entry.secretion)
-            self.kill_rate[p.index] = v(entry.kill_rate) if entry.kill_rate else 0.0
-            killable = {c for k in entry.kills for c in kb.descendants(k)}
-            self.kill_targets.append(
-                np.array([q.cell in killable and q.compartment == p.compartment for q in pops])
-            )
+            if entry.kill_rate:
+                self.kill_rate[p.index] = v(entry.kill_rate)
+                killable = {c for k in entry.kills for c in kb.descendants(k)}
+                self.killers.append(
+                    (
+                        p.index,
+                        np.array(
+                            [q.cell in killable and q.compartment == p.compartment for q in pops]
+                        ),
+                    )
+                )
+
+        # drugs
         self.drugs: dict[str, Drug] = {d: lib.drugs[d] for d in model.drugs}
-        self.drug_sensitivity = {
+        self.drug_scale = {
             d: np.array([self._kill_scale(drug, p) for p in pops]) for d, drug in self.drugs.items()
         }
-        self.pool_keys = defaultdict(dict)  # type: ignore[var-annotated]
-        for (key, comp), index in model.pools.items():
-            self.pool_keys[key][comp] = index
-        self.sec_terms = [
-            (pop, model.pools[(key, self.comp_of[pop])], model.pool_cargo[key], load)
+        self.in_tumour = np.array([p.compartment == "tumour" for p in pops])
+        self.counts_kill = np.array([p.compartment in {"tumour", "culture"} for p in pops])
+        self.not_plasma = np.array([p.compartment != "plasma" for p in pops])
+
+        # pools
+        n_pool = len(model.pools)
+        self.pool_comp = np.zeros(n_pool, dtype=int)
+        self.pool_cargo_of = [""] * n_pool
+        for (key, comp), i in model.pools.items():
+            self.pool_comp[i] = comps.index(comp)
+            self.pool_cargo_of[i] = model.pool_cargo[key]
+        self.pool_volume = np.array([volume[comps[c]] for c in self.pool_comp])
+        self.pool_decay = np.array([decay[comps[c]] for c in self.pool_comp])
+        self.pool_all = np.array(
+            [model.pools.get((ALL_EXOSOMES, comps[c]), -1) for c in self.pool_comp]
+        )
+        self.pool_uptake = np.array([comps[c] != "plasma" for c in self.pool_comp])
+        self.all_pool_of_comp = np.array([model.pools.get((ALL_EXOSOMES, c), -1) for c in comps])
+        drains = [
+            (i, model.pools[(key, "plasma")])
+            for (key, comp), i in model.pools.items()
+            if comp == "tumour" and (key, "plasma") in model.pools
+        ]
+        self.drain_src = np.array([a for a, _ in drains], dtype=int)
+        self.drain_dst = np.array([b for _, b in drains], dtype=int)
+        seeds = [
+            (i, model.pools[(key, organ)], v("plasma_clearance") * v(f"niche_fraction_{organ}"))
+            for (key, comp), i in model.pools.items()
+            if comp == "plasma"
+            for organ in NICHES
+            if (key, organ) in model.pools
+        ]
+        self.niche_src = np.array([a for a, _, _ in seeds], dtype=int)
+        self.niche_dst = np.array([b for _, b, _ in seeds], dtype=int)
+        self.niche_rate = np.array([r for _, _, r in seeds])
+        sec = [
+            (pop, model.pools[(key, pops[pop].compartment)], model.pool_cargo[key], load)
             for (pop, key), load in model.secretion.items()
-            if (key, self.comp_of[pop]) in model.pools
+            if (key, pops[pop].compartment) in model.pools
         ]
-        self.all_pool = {c: model.pools.get((ALL_EXOSOMES, c)) for c in self.volume}
-        self.signal_src = [
-            (model.pools.get((key, self.comp_of[pop])), pop, model.pool_cargo[key])
-            for (key, pop), _ in sorted(model.signals.items(), key=lambda kv: kv[1])
+        self.cargo_names = sorted({c for _, _, c, _ in sec} | set(self.pool_cargo_of))
+        self.sec_pop = np.array([a for a, _, _, _ in sec], dtype=int)
+        self.sec_pool = np.array([b for _, b, _, _ in sec], dtype=int)
+        self.sec_cargo = np.array([self.cargo_names.index(c) for _, _, c, _ in sec], dtype=int)
+        self.sec_load = np.array([d for _, _, _, d in sec])
+
+        # internal signals
+        ordered = sorted(model.signals.items(), key=lambda kv: kv[1])
+        self.sig_pop = np.array([pop for (_, pop), _ in ordered], dtype=int)
+        self.sig_pool = np.array(
+            [model.pools.get((key, pops[pop].compartment), -1) for (key, pop), _ in ordered],
+            dtype=int,
+        )
+        self.sig_cargo = [model.pool_cargo[key] for (key, _), _ in ordered]
+        self.sig_cargo_idx = np.array([self._cargo_index(c) for c in self.sig_cargo], dtype=int)
+        # contact signals: membrane molecules of other populations in the receiver's compartment
+        contact = [
+            (
+                i,
+                [
+                    q
+                    for q, mols in model.surface.items()
+                    if cargo in mols and pops[q].compartment == pops[p].compartment
+                ],
+            )
+            for i, (cargo, p) in enumerate(zip(self.sig_cargo, self.sig_pop, strict=True))
         ]
+        self.contact = [(i, np.array(src, dtype=int)) for i, src in contact if src]
         self.blockers = [
-            [
-                (name, drug.block_kd.value)
-                for name, drug in self.drugs.items()
-                if drug.block_kd and cargo in {self._cargo(c) for c in drug.blocks_cargo}
-            ]
-            for _, _, cargo in self.signal_src
+            (
+                name,
+                drug.block_kd.value,
+                np.array(
+                    [c in {self._cargo(x) for x in drug.blocks_cargo} for c in self.sig_cargo],
+                    dtype=bool,
+                ),
+            )
+            for name, drug in self.drugs.items()
+            if drug.block_kd
         ]
+
+        # rule terms grouped by behaviour target
+        targets = sorted({t.target for t in model.terms}, key=str)
+        self.targets = targets
+        index = {t: i for i, t in enumerate(targets)}
+        terms = model.terms
+        self.term_signal = np.array([t.signal for t in terms], dtype=int)
+        self.term_half = np.array([t.half_max for t in terms])
+        self.term_hill = np.array([t.hill for t in terms])
+        self.term_up = np.array([t.up for t in terms], dtype=bool)
+        self.term_target = np.array([index[t.target] for t in terms], dtype=int)
+        n_t = len(targets)
+        self.level_up = np.zeros(n_t)
+        self.level_down = np.zeros(n_t)
+        self.has_up = np.zeros(n_t, dtype=bool)
+        self.has_down = np.zeros(n_t, dtype=bool)
+        for t in terms:
+            i = index[t.target]
+            if t.up:
+                self.level_up[i] = max(self.level_up[i], t.level)
+                self.has_up[i] = True
+            else:
+                self.level_down[i] = max(self.level_down[i], t.level)
+                self.has_down[i] = True
+        kinds = [t[0] for t in targets]
+        self.is_transition = np.array([k == "transition" for k in kinds], dtype=bool)
+        self.fold_up = np.where(self.has_up & ~self.is_transition, self.level_up, 1.0)
+        self.fold_down = np.where(self.has_down & ~self.is_transition, self.level_down, 1.0)
+        self.target_base = np.zeros(n_t)
+        for i, target in enumerate(targets):
+            kind = target[0]
+            if kind == "growth":
+                self.target_base[i] = self.base_growth[target[1]]  # type: ignore[index]
+            elif kind == "death":
+                self.target_base[i] = self.base_death[target[1]]  # type: ignore[index]
+            elif kind == "seeding":
+                self.target_base[i] = v("seeding_rate")
+            elif kind != "transition":
+                self.target_base[i] = 1.0
+        self.growth_targets = self._targets_of("growth")
+        self.death_targets = self._targets_of("death")
+        self.killing_targets = self._targets_of("killing")
+        self.secretion_targets = self._targets_of("secretion")
+        trans = [(i, t[1], t[2]) for i, t in enumerate(targets) if t[0] == "transition"]
+        self.trans_target = np.array([a for a, _, _ in trans], dtype=int)
+        self.trans_src = np.array([b for _, b, _ in trans], dtype=int)
+        self.trans_dst = np.array([c for _, _, c in trans], dtype=int)
+        self.activity_targets = np.array(
+            [
+                index.get(("activity", ph, pop), -1)
+                for (ph, pop), _ in sorted(model.activities.items(), key=lambda kv: kv[1])
+            ],
+            dtype=int,
+        )
+
+        # metastatic seeding: tumour cancer populations -> their niche copies
+        self.seed_rate_target = {o: index.get(("seeding", o), -1) for o in NICHES}
+        seeding = [
+            (p.index, dest.index, o)
+            for p in pops
+            if p.compartment == "tumour" and self.cancer[p.index]
+            for o in NICHES
+            if (dest := model.population(p.cell, p.state, o)) is not None
+        ]
+        self.seed_src = np.array([a for a, _, _ in seeding], dtype=int)
+        self.seed_dst = np.array([b for _, b, _ in seeding], dtype=int)
+        self.seed_organ = [o for _, _, o in seeding]
+        self.k = _Constants(**{f.name: v(f.name) for f in fields(_Constants)})
         self.interventions = model.arm.interventions
+        self.release_masks = [
+            (item, np.array([item.donors is None or selects(kb, item.donors, p) for p in pops]))
+            for item in self.interventions
+            if item.type == "release_inhibitor"
+        ]
+
+    def _targets_of(self, kind: str) -> tuple[NDArray[np.int_], NDArray[np.int_]]:
+        found = [(i, t[1]) for i, t in enumerate(self.targets) if t[0] == kind]
+        return (
+            np.array([a for a, _ in found], dtype=int),
+            np.array([b for _, b in found], dtype=int),
+        )
+
+    def _cargo(self, name: str) -> str:
+        molecule = self.kb.find_molecule(name)
+        return molecule.id if molecule else name
+
+    def _cargo_index(self, cargo: str) -> int:
+        if cargo not in self.cargo_names:
+            self.cargo_names.append(cargo)
+        return self.cargo_names.index(cargo)
 
     def _kill_scale(self, drug: Drug, pop: Population) -> float:
         """EC50 multiplier of a population for a drug; 0 when the drug does not kill it."""
@@ -145,36 +317,32 @@ class _System:
         state, resistant = pop.state, False
         while state is not None:
             entry = self.kb.cell_states[state]
-            if drug.id in {
-                m.id for n in entry.resistant_to if (m := self.kb.find_molecule(n))
-            } or set(entry.resistant_to) & set(drug.groups):
+            names = {m.id for n in entry.resistant_to if (m := self.kb.find_molecule(n))}
+            if drug.id in names or set(entry.resistant_to) & set(drug.groups):
                 resistant = True
             state = entry.parent
         return drug.resistance_fold.value if resistant else 1.0
 
     # ------------------------------------------------------------ time-dependent factors
 
-    def factors(self, t: float) -> tuple[NDArray[np.float64], dict[str, float], dict[str, float]]:
-        """Release factor per population, loading factor and signal factor per cargo."""
+    def factors(
+        self, t: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Release factor per population; loading and signal factors per cargo index."""
         release = np.ones(len(self.model.populations))
-        loading: dict[str, float] = defaultdict(lambda: 1.0)
-        signal: dict[str, float] = defaultdict(lambda: 1.0)
+        loading = np.ones(len(self.cargo_names))
+        signal = np.ones(len(self.cargo_names))
+        for inhibitor, mask in self.release_masks:
+            if t >= inhibitor.start:
+                release[mask] *= 1.0 - inhibitor.efficacy
         for item in self.interventions:
-            if item.type == "release_inhibitor" and t >= item.start:
-                for p in self.model.populations:
-                    if item.donors is None or selects(self.kb, item.donors, p):
-                        release[p.index] *= 1.0 - item.efficacy
-            elif item.type == "cargo_knockdown" and t >= item.start:
-                loading[self._cargo(item.cargo)] *= 1.0 - item.efficacy
+            if item.type == "cargo_knockdown" and t >= item.start:
+                loading[self._cargo_index(self._cargo(item.cargo))] *= 1.0 - item.efficacy
             elif item.type == "cargo_overexpression":
-                loading[self._cargo(item.cargo)] *= item.fold
+                loading[self._cargo_index(self._cargo(item.cargo))] *= item.fold
             elif item.type == "signal_blocker" and t >= item.start:
-                signal[self._cargo(item.cargo)] *= 1.0 - item.efficacy
+                signal[self._cargo_index(self._cargo(item.cargo))] *= 1.0 - item.efficacy
         return release, loading, signal
-
-    def _cargo(self, name: str) -> str:
-        molecule = self.kb.find_molecule(name)
-        return molecule.id if molecule else name
 
     def concentration(self, y: NDArray[np.float64], drug: str, comp: str) -> float:
         lay = self.layout
@@ -182,173 +350,184 @@ class _System:
             return max(y[lay.drug(drug, "tumour")] + y[lay.drug(drug, "delivered")], 0.0)
         return max(y[lay.drug(drug, "plasma")], 0.0)
 
+    def _drug_levels(self, y: NDArray[np.float64], name: str) -> NDArray[np.float64]:
+        """Concentration each population sees (tumour interstitium or plasma/medium)."""
+        lay = self.layout
+        tumour = max(y[lay.drug(name, "tumour")] + y[lay.drug(name, "delivered")], 0.0)
+        plasma = max(y[lay.drug(name, "plasma")], 0.0)
+        return np.where(self.in_tumour, tumour, plasma)
+
     # ------------------------------------------------------------ right-hand side
 
     def rhs(self, t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
-        m, lay = self.model, self.layout
+        lay = self.layout
         n = np.maximum(y[: lay.pools], 0.0)
         pools = np.maximum(y[lay.pools : lay.signals], 0.0)
         internal = np.maximum(y[lay.signals : lay.activities], 0.0)
         dy = np.zeros_like(y)
         release, loading, blocked = self.factors(t)
 
-        # signals as the receivers see them (inhibitors and antibodies block some cargo)
+        # signals as receivers see them: inhibitors and antibodies block some cargo
         signal = internal.copy()
-        for i, (_, pop, cargo) in enumerate(self.signal_src):
-            factor = blocked[cargo]
-            for name, kd in self.blockers[i]:
-                conc = self.concentration(y, name, self.comp_of[pop])
-                factor *= kd / (conc + kd)
-            signal[i] *= factor
+        if self.contact:  # membrane molecules sensed by contact, diluted among all cells
+            cells = np.bincount(self.pop_comp, n, minlength=len(self.comps))
+            for i, sources in self.contact:
+                total = cells[self.pop_comp[self.sig_pop[i]]]
+                if total > 0:
+                    signal[i] += self.k.contact_signal * n[sources].sum() / total
+        signal = signal * blocked[self.sig_cargo_idx]
+        for name, kd, mask in self.blockers:
+            conc = self._drug_levels(y, name)[self.sig_pop]
+            signal = np.where(mask, signal * kd / (conc + kd), signal)
 
-        # rule terms, grouped by behaviour target (PhysiCell semantics)
-        up: dict[tuple[str | int, ...], float] = defaultdict(float)
-        down: dict[tuple[str | int, ...], float] = defaultdict(float)
-        level_up: dict[tuple[str | int, ...], float] = {}
-        level_down: dict[tuple[str | int, ...], float] = {}
-        for term in m.terms:
-            s = hill_sum([(signal[term.signal], term.half_max, term.hill)])
-            if term.up:
-                up[term.target] += s
-                level_up[term.target] = max(level_up.get(term.target, 0.0), term.level)
-            else:
-                down[term.target] += s
-                level_down[term.target] = max(level_down.get(term.target, 0.0), term.level)
+        # rule terms -> behaviour values (PhysiCell semantics, vectorised)
+        n_t = len(self.targets)
+        if n_t:
+            s = (signal[self.term_signal] / self.term_half) ** self.term_hill
+            up = np.bincount(self.term_target[self.term_up], s[self.term_up], minlength=n_t)
+            down = np.bincount(self.term_target[~self.term_up], s[~self.term_up], minlength=n_t)
+            base = self.target_base
+            b_max = np.where(self.is_transition, self.level_up, base * self.fold_up)
+            b_min = np.where(self.is_transition, 0.0, base / self.fold_down)
+            value = base + (b_max - base) * (up / (1.0 + up))
+            value = value + (b_min - value) * (down / (1.0 + down))
+        else:
+            value = np.zeros(0)
 
-        def value(target: tuple[str | int, ...], base: float) -> float:
-            if target not in up and target not in down:
-                return base
-            if target[0] == "transition":
-                return behaviour(0.0, level_up.get(target, 0.0), 0.0, up[target], down[target])
-            fold_up = level_up.get(target, 1.0)
-            fold_down = level_down.get(target, 1.0)
-            return behaviour(base, base * fold_up, base / fold_down, up[target], down[target])
+        growth = self.base_growth.copy()
+        growth[self.growth_targets[1]] = value[self.growth_targets[0]]
+        death = self.base_death.copy()
+        death[self.death_targets[1]] = value[self.death_targets[0]]
+        killing = np.ones(len(n))
+        killing[self.killing_targets[1]] = value[self.killing_targets[0]]
+        secreting = np.ones(len(n))
+        secreting[self.secretion_targets[1]] = value[self.secretion_targets[0]]
 
-        # cells: growth, death, transitions, drug and immune killing, seeding
-        cancer_total = {c: float(n[self.in_comp[c] & self.cancer].sum()) for c in self.capacity}
-        dn = dy[: lay.pools]
-        for p in m.populations:
-            i, comp = p.index, p.compartment
-            growth = value(("growth", i), self.base_growth[i])
-            if growth:
-                dn[i] += growth * n[i] * (1.0 - cancer_total.get(comp, 0.0) / self.capacity[comp])
-            dn[i] -= value(("death", i), self.base_death[i]) * n[i]
-        for target in {*up, *down}:
-            if target[0] == "transition":
-                _, src, dst = target
-                flux = value(target, 0.0) * n[src]  # type: ignore[index]
-                dn[src] -= flux  # type: ignore[index]
-                dn[dst] += flux  # type: ignore[index]
+        # cells
+        cancer_total = np.bincount(self.pop_comp, n * self.cancer, minlength=len(self.comps))
+        crowding = 1.0 - cancer_total[self.pop_comp] / self.capacity[self.pop_comp]
+        dn = growth * n * crowding - death * n
+        if len(self.trans_target):
+            flux = value[self.trans_target] * n[self.trans_src]
+            np.subtract.at(dn, self.trans_src, flux)
+            np.add.at(dn, self.trans_dst, flux)
         for name, drug in self.drugs.items():
-            killed = 0.0
-            for p in m.populations:
-                scale = self.drug_sensitivity[name][p.index]
-                if scale == 0.0 or p.compartment == "plasma":
-                    continue
-                conc = self.concentration(y, name, p.compartment)
-                ec50 = drug.ec50.value * scale
-                h = drug.hill.value
-                rate = drug.kill_max.value * conc**h / (ec50**h + conc**h) if conc > 0 else 0.0
-                dn[p.index] -= rate * n[p.index]
-                if p.compartment in {"tumour", "culture"}:
-                    killed += rate * n[p.index]
-            dy[lay.drug(name, "killed")] = killed
-        for p in m.populations:
-            if self.kill_rate[p.index] and n[p.index] > 0:
-                activity = value(("killing", p.index), 1.0)
-                targets = self.kill_targets[p.index]
+            scale = self.drug_scale[name]
+            conc = self._drug_levels(y, name)
+            h = drug.hill.value
+            ec50 = drug.ec50.value * np.where(scale > 0, scale, 1.0)
+            rate = np.where(
+                (scale > 0) & self.not_plasma & (conc > 0),
+                drug.kill_max.value * conc**h / (ec50**h + conc**h),
+                0.0,
+            )
+            dn -= rate * n
+            dy[lay.drug(name, "killed")] = float((rate * n)[self.counts_kill].sum())
+        for killer, targets in self.killers:
+            if n[killer] > 0:
                 per_capita = (
-                    self.kill_rate[p.index]
-                    * activity
-                    * n[p.index]
-                    / (n[p.index] + n[targets].sum() + 1.0)
+                    self.kill_rate[killer]
+                    * killing[killer]
+                    * n[killer]
+                    / (n[killer] + n[targets].sum() + 1.0)
                 )
                 dn[targets] -= per_capita * n[targets]
-        if any(p.compartment == "tumour" for p in m.populations):
-            for organ in NICHES:
-                rate = value(("seeding", organ), self.v("seeding_rate"))
-                for p in m.populations:
-                    if p.compartment == "tumour" and self.cancer[p.index]:
-                        dest = m.population(p.cell, p.state, organ)
-                        if dest is not None:
-                            dn[dest.index] += rate * n[p.index]
+        if len(self.seed_src):
+            rates = np.array(
+                [
+                    value[i] if (i := self.seed_rate_target[o]) >= 0 else self.k.seeding_rate
+                    for o in self.seed_organ
+                ]
+            )
+            np.add.at(dn, self.seed_dst, rates * n[self.seed_src])
+        dy[: lay.pools] = dn
 
         # exosome pools: secretion, uptake, decay, transport
-        dpool = dy[lay.pools : lay.signals]
-        secretion = np.array([value(("secretion", p.index), 1.0) for p in m.populations])
-        out = n * self.secretion * secretion * release
-        for comp, idx in self.all_pool.items():
-            if idx is not None:
-                dpool[idx] += out[self.in_comp[comp]].sum()
-        for pop, idx, cargo, load in self.sec_terms:
-            dpool[idx] += out[pop] * load * loading[cargo]
-        uptake_max = self.v("uptake_max")
-        half_sat = self.v("uptake_half_saturation")
-        per_cell = np.zeros(len(pools))
-        for (_, comp), idx in m.pools.items():
-            if comp == "plasma":
-                continue
-            vol = self.volume[comp]
-            all_idx = self.all_pool[comp]
-            c_all = pools[all_idx] / vol if all_idx is not None else 0.0
-            per_cell[idx] = uptake_max * (pools[idx] / vol) / (half_sat + c_all)
-            dpool[idx] -= per_cell[idx] * n[self.in_comp[comp]].sum()
-        for (key, comp), idx in m.pools.items():
-            dpool[idx] -= self.decay[comp] * pools[idx]
-            if comp == "tumour" and (key, "plasma") in m.pools:
-                dpool[m.pools[(key, "plasma")]] += self.v("tumour_drainage") * pools[idx]
-            if comp == "plasma":
-                for organ in NICHES:
-                    if (key, organ) in m.pools:
-                        dpool[m.pools[(key, organ)]] += (
-                            self.decay["plasma"] * self.niche_fraction[organ] * pools[idx]
-                        )
+        out = n * self.secretion * secreting * release
+        dpool = np.zeros(len(pools))
+        per_comp = np.bincount(self.pop_comp, out, minlength=len(self.comps))
+        has_all = self.all_pool_of_comp >= 0
+        np.add.at(dpool, self.all_pool_of_comp[has_all], per_comp[has_all])
+        if len(self.sec_pop):
+            np.add.at(
+                dpool, self.sec_pool, out[self.sec_pop] * self.sec_load * loading[self.sec_cargo]
+            )
+        cells = np.bincount(self.pop_comp, n, minlength=len(self.comps))[self.pool_comp]
+        c_all = np.where(self.pool_all >= 0, pools[self.pool_all] / self.pool_volume, 0.0)
+        per_cell = np.where(
+            self.pool_uptake,
+            self.k.uptake_max
+            * (pools / self.pool_volume)
+            / (self.k.uptake_half_saturation + c_all),
+            0.0,
+        )
+        dpool -= per_cell * cells + self.pool_decay * pools
+        if len(self.drain_src):
+            np.add.at(dpool, self.drain_dst, self.k.tumour_drainage * pools[self.drain_src])
+        if len(self.niche_src):
+            np.add.at(dpool, self.niche_dst, self.niche_rate * pools[self.niche_src])
+        dy[lay.pools : lay.signals] = dpool
 
         # internalised cargo per receiver cell
-        decay = self.v("internal_decay")
-        for i, (pool, _, _) in enumerate(self.signal_src):
-            gain = per_cell[pool] if pool is not None else 0.0
-            dy[lay.signals + i] = gain - decay * internal[i]
+        gain = np.where(self.sig_pool >= 0, per_cell[np.maximum(self.sig_pool, 0)], 0.0)
+        dy[lay.signals : lay.activities] = gain - self.k.internal_decay * internal
 
         # activity levels relax towards their rule-modulated value
-        relax = self.v("activity_relaxation")
-        for (phenotype, pop), i in m.activities.items():
-            level = value(("activity", phenotype, pop), 1.0)
-            dy[lay.activities + i] = relax * (level - y[lay.activities + i])
+        if len(self.activity_targets):
+            level = np.where(
+                self.activity_targets >= 0,
+                value[np.maximum(self.activity_targets, 0)] if n_t else 1.0,
+                1.0,
+            )
+            dy[lay.activities : lay.drugs] = self.k.activity_relaxation * (
+                level - y[lay.activities : lay.drugs]
+            )
 
         # drugs: elimination, tumour exchange, carriers, binding to exosomes
         for name, drug in self.drugs.items():
-            kel = LN2 / (drug.half_life.value / 24.0)
-            cp, ct = y[lay.drug(name, "plasma")], y[lay.drug(name, "tumour")]
-            bind = drug.binding_rate.value if drug.binding_rate else 0.0
-            bound_plasma = bound_tumour = 0.0
-            for cargo in drug.bound_by_cargo:
-                key = self._cargo(cargo)
-                for comp, idx in self.pool_keys.get(key, {}).items():
-                    conc = pools[idx] / self.volume[comp]
+            self._drug_rhs(name, drug, y, pools, dy)
+        return dy
+
+    def _drug_rhs(
+        self,
+        name: str,
+        drug: Drug,
+        y: NDArray[np.float64],
+        pools: NDArray[np.float64],
+        dy: NDArray[np.float64],
+    ) -> None:
+        lay = self.layout
+        kel = LN2 / (drug.half_life.value / 24.0)
+        cp, ct = y[lay.drug(name, "plasma")], y[lay.drug(name, "tumour")]
+        bind = drug.binding_rate.value if drug.binding_rate else 0.0
+        bound_plasma = bound_tumour = 0.0
+        if bind:
+            cargo = {self._cargo(c) for c in drug.bound_by_cargo}
+            for i, key in enumerate(self.pool_cargo_of):
+                if key in cargo:
+                    comp = self.comps[self.pool_comp[i]]
+                    conc = pools[i] / self.pool_volume[i]
                     if comp in {"plasma", "culture"}:
                         bound_plasma += bind * conc
                     elif comp == "tumour":
                         bound_tumour += bind * conc
-            exchange = drug.tumour_exchange.value
-            dy[lay.drug(name, "plasma")] = -kel * cp - bound_plasma * cp
-            dy[lay.drug(name, "tumour")] = exchange * (cp - ct) - bound_tumour * ct
-            carrier = self._carrier(name)
+        dy[lay.drug(name, "plasma")] = -kel * cp - bound_plasma * cp
+        dy[lay.drug(name, "tumour")] = drug.tumour_exchange.value * (cp - ct) - bound_tumour * ct
+        carrier = self._carrier(name)
+        if carrier is not None:
             x = y[lay.drug(name, "carrier")]
-            if carrier is not None:
-                kc = LN2 / (carrier.carrier_half_life.value / 24.0)
-                f = carrier.tumour_fraction.value
-                dy[lay.drug(name, "carrier")] = -kc * x
-                dy[lay.drug(name, "delivered")] = kc * f * x - kel * y[lay.drug(name, "delivered")]
-                dy[lay.drug(name, "offtarget")] = (
-                    kc * (1 - f) * x - kel * y[lay.drug(name, "offtarget")]
-                )
-            dy[lay.drug(name, "offtarget_auc")] = max(cp, 0.0) + max(
-                y[lay.drug(name, "offtarget")], 0.0
+            kc = LN2 / (carrier.carrier_half_life.value / 24.0)
+            f = carrier.tumour_fraction.value
+            dy[lay.drug(name, "carrier")] = -kc * x
+            dy[lay.drug(name, "delivered")] = kc * f * x - kel * y[lay.drug(name, "delivered")]
+            dy[lay.drug(name, "offtarget")] = (
+                kc * (1 - f) * x - kel * y[lay.drug(name, "offtarget")]
             )
-        return dy
+        dy[lay.drug(name, "offtarget_auc")] = max(cp, 0.0) + max(
+            y[lay.drug(name, "offtarget")], 0.0
+        )
 
-    def _carrier(self, drug: str):  # type: ignore[no-untyped-def]
+    def _carrier(self, drug: str) -> CarrierTreatment | None:
         for item in self.interventions:
             if item.type == "exosome_carrier" and self._cargo(item.drug) == drug:
                 return item

@@ -1,0 +1,58 @@
+"""Integration: conservation, determinism, divergence reported with time and variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model import simulate as simulate_module
+from exotwin.model.compiler import compile_arm
+from exotwin.model.library import Library
+from exotwin.model.run import run_scenario
+from exotwin.model.scenario import load_scenario
+from exotwin.model.simulate import SimulationError, simulate_arm
+
+from .conftest import SMALL_SCENARIO, write
+
+
+def test_transitions_conserve_fibroblasts(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
+    result = run_scenario(kb, lib, scenario)
+    fibroblasts = result.readouts["exosomes"]["fibroblasts"]  # NF + CAF, no growth or death
+    assert np.allclose(fibroblasts, fibroblasts[0], rtol=1e-5)
+    assert result.readouts["exosomes"]["caf_fraction"][-1] > 0.0
+    assert result.readouts["no-release"]["caf_fraction"][-1] == 0.0
+    assert result.passed
+
+
+def test_same_input_same_output(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
+    a = run_scenario(kb, lib, scenario, seed=1)
+    b = run_scenario(kb, lib, scenario, seed=1)
+    assert np.array_equal(a.trajectories["exosomes"].states, b.trajectories["exosomes"].states)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_names_time_and_variables(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    original = simulate_module._System.rhs
+
+    def exploding(self: object, t: float, y: np.ndarray) -> np.ndarray:
+        dy = original(self, t, y)  # type: ignore[arg-type]
+        if t > 3.0:
+            dy[0] = np.inf
+        return dy
+
+    monkeypatch.setattr(simulate_module._System, "rhs", exploding)
+    with pytest.raises(SimulationError) as info:
+        simulate_arm(kb, lib, model)
+    message = str(info.value)
+    assert "scenario 'small-caf', arm 'exosomes'" in message
+    assert "at day 3." in message or "at day 4" in message or "at day" in message
+    assert "cells bc_tnbc@tumour" in message
