@@ -103,6 +103,14 @@ class _Builder:
             pop.state is not None and pop.state in self.kb.descendants(ref.state)
         )
 
+    def donor_matches(self, rule: Rule, ref: CellRef, pop: Population) -> bool:
+        """The record's donor, narrowed by the rule's ``donor_state`` when it gives one."""
+        if not self.matches(ref, pop):
+            return False
+        return rule.donor_state is None or (
+            pop.state is not None and pop.state in self.kb.descendants(rule.donor_state)
+        )
+
     def is_cancer(self, pop: Population) -> bool:
         return pop.cell in self.kb.descendants("cancer_cell")
 
@@ -145,14 +153,15 @@ class _Builder:
         chosen = self.scenario.mechanisms
         rules = []
         for rule in self.lib.rules.values():
-            record = self.kb.records[rule.record]
-            if rule.id in chosen.exclude or rule.record in chosen.exclude:
+            if rule.id in chosen.exclude or {rule.record, *rule.also} & set(chosen.exclude):
                 continue
+            records = {rule.record, *rule.also}
+            tags = {t for r in records for t in self.kb.records[r].tags}
             if (
                 chosen.all
                 or rule.id in chosen.rules
-                or rule.record in chosen.records
-                or set(record.tags) & set(chosen.tags)
+                or records & set(chosen.records)
+                or tags & set(chosen.tags)
             ):
                 rules.append(rule)
         return rules
@@ -215,14 +224,14 @@ class _Builder:
         loading = self.lib.rule_param(rule, "loading").value
         if isinstance(record, Biomarker):
             source = record.source_cell or CellRef(cell="cancer_cell")
-            donors = [p for p in self.model.populations if self.matches(source, p)]
+            donors = [p for p in self.model.populations if self.donor_matches(rule, source, p)]
             for pop in donors:
                 for analyte in record.analyte:
                     self.add_secretion(pop, self.cargo_key(analyte, None), loading)
             self.note_use(rule, bool(donors), "no population matches the biomarker's source")
             return
         assert isinstance(record, Mechanism)
-        donors = [p for p in self.model.populations if self.matches(record.donor, p)]
+        donors = [p for p in self.model.populations if self.donor_matches(rule, record.donor, p)]
         receivers = [p for p in self.model.populations if self.matches(record.recipient, p)]
         keys = [self.cargo_key(c, record.donor) for c in record.cargo]
         for pop in donors:
@@ -233,7 +242,7 @@ class _Builder:
                 virtual = Population(
                     -1, item.donor.cell or "cell", item.donor.state, item.compartment
                 )
-                if self.matches(record.donor, virtual):
+                if self.donor_matches(rule, record.donor, virtual):
                     donors.append(virtual)
                     loads = self.model.dose_cargo.setdefault(j, {})
                     for key in keys:

@@ -27,7 +27,8 @@ REQUIRED_PARAMETERS = (
     "plasma_clearance",
     "niche_decay",
     "culture_volume",
-    "tumour_volume",
+    "tumour_min_volume",
+    "interstitial_volume_per_cell",
     "plasma_volume",
     "niche_volume",
     "culture_capacity",
@@ -116,6 +117,28 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
         )
         return
+    for i, other in enumerate(rule.also):
+        if other not in kb.records:
+            problems.append(item.problem(("also", i), f"unknown record id {other!r}"))
+    if rule.donor_state is not None:
+        donor = record.donor if isinstance(record, Mechanism) else record.source_cell
+        if rule.donor_state not in kb.cell_states:
+            problems.append(
+                item.problem(("donor_state",), f"unknown cell state {rule.donor_state!r}")
+            )
+        elif (
+            donor is not None
+            and donor.state
+            and rule.donor_state not in kb.descendants(donor.state)
+        ):
+            problems.append(
+                item.problem(
+                    ("donor_state",),
+                    (
+                        f"{rule.donor_state!r} does not narrow the record's donor state {donor.state!r}"
+                    ),
+                )
+            )
     have = {e.phenotype for e in record.effects} if isinstance(record, Mechanism) else set()
     for i, phenotype in enumerate(rule.effects):
         if phenotype not in have:
@@ -136,8 +159,8 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
         for i, name in enumerate(getattr(drug, field_name)):
             if kb.find_molecule(name) is None:
                 problems.append(item.problem((field_name, i), f"unknown molecule {name!r}"))
-    if drug.bound_by_cargo and drug.binding_rate is None:
-        problems.append(item.problem(("binding_rate",), "bound_by_cargo needs a binding_rate"))
+    if drug.bound_by_cargo and (drug.binding_sites is None or drug.binding_kd is None):
+        problems.append(item.problem(("bound_by_cargo",), "needs binding_sites and binding_kd"))
     if drug.blocks_cargo and drug.block_kd is None:
         problems.append(item.problem(("block_kd",), "blocks_cargo needs a block_kd"))
     for i, cell in enumerate(drug.kills):

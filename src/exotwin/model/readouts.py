@@ -45,7 +45,10 @@ def evaluate(
             total = (
                 y[:, [lay.pools + i for i in idx]].sum(axis=1) if idx else np.zeros(len(traj.times))
             )
-            values[r.name] = total / volumes[r.compartment or "tumour"]
+            if r.compartment == "tumour":
+                values[r.name] = total / tumour_volumes(traj, volumes)
+            else:
+                values[r.name] = total / volumes[r.compartment or "tumour"]
         elif r.kind in {"drug", "killed", "offtarget_exposure"}:
             drug = kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
             if drug not in lay.drug_index:
@@ -76,6 +79,13 @@ def evaluate(
             num, den = values[r.numerator or ""], values[r.denominator or ""]
             values[r.name] = np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
     return values
+
+
+def tumour_volumes(traj: Trajectory, volumes: dict[str, float]) -> Series:
+    """Interstitial tumour volume at each output time (it follows the tumour's cells)."""
+    idx = [p.index for p in traj.model.populations if p.compartment == "tumour"]
+    cells = traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
+    return np.maximum(cells * volumes["per_cell"], volumes["tumour"])
 
 
 def value_at(times: Series, series: Series, day: float) -> float:

@@ -31,7 +31,8 @@ def volumes(lib: Library, scenario: Scenario) -> dict[str, float]:
     over = scenario.parameters
     vol = {
         "culture": lib.value("culture_volume", over),
-        "tumour": lib.value("tumour_volume", over),
+        "tumour": lib.value("tumour_min_volume", over),
+        "per_cell": lib.value("interstitial_volume_per_cell", over),
         "plasma": lib.value("plasma_volume", over),
     }
     vol.update({n: lib.value("niche_volume", over) for n in NICHES})

@@ -177,9 +177,22 @@ class _Checker:
                 self.add(
                     (*loc, "than"), "compare with a value or with an arm/day/readout, not both"
                 )
-        for name in sc.parameters:
-            if name not in self.lib.parameters:
+        for name, value in sc.parameters.items():
+            param = self.lib.parameters.get(name)
+            if param is None:
                 self.add(("parameters", name), f"unknown parameter {name!r}")
+            elif (
+                not (param.low if param.low is not None else param.value)
+                <= value
+                <= (param.high if param.high is not None else param.value)
+            ):
+                self.add(
+                    ("parameters", name),
+                    (
+                        f"{value} lies outside the range of {name!r} "
+                        f"[{param.low}, {param.high}] given in parameters.yaml"
+                    ),
+                )
         return self.problems
 
 

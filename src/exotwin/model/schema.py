@@ -62,8 +62,9 @@ class Drug(Strict):
     kills: list[Identifier] = ["cancer_cell"]  # cell types (with sub-types) the drug kills
     blocks_cargo: list[Text] = []  # exosomal cargo whose signal the drug blocks (antibody)
     block_kd: Param | None = None  # uM, occupancy C/(C+Kd)
-    bound_by_cargo: list[Text] = []  # exosomes bearing this cargo sequester the drug
-    binding_rate: Param | None = None  # 1/day per (exosomes/mL)
+    bound_by_cargo: list[Text] = []  # exosomes bearing this cargo bind and remove the drug
+    binding_sites: Param | None = None  # drug-binding sites per exosome
+    binding_kd: Param | None = None  # uM
 
 
 class Rule(Strict):
@@ -74,6 +75,8 @@ class Rule(Strict):
 
     id: Identifier
     record: Identifier
+    also: list[Identifier] = []  # further records of the same finding (e.g. the other review)
+    donor_state: Identifier | None = None  # narrows the record's donor to a sub-state
     effects: list[Identifier] = []  # a subset of the record's effect phenotypes; default all
     loading: Param | None = None  # fraction of the donor's exosomes carrying the cargo
     half_max: Param | None = None  # exosomes internalised per receiver cell at half response

@@ -23,6 +23,7 @@ from .schema import NICHES, CarrierTreatment, CellSelector, Drug
 
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
 LN2 = math.log(2.0)
+AVOGADRO_PER_UM_ML = 6.02214076e14  # molecules per mL of a 1 uM solution
 
 
 class SimulationError(ExotwinError, RuntimeError):
@@ -70,6 +71,9 @@ class _Constants:
     activity_relaxation: float
     contact_signal: float
     internal_decay: float
+    interstitial_volume_per_cell: float
+    plasma_volume: float
+    tumour_min_volume: float
     seeding_rate: float
     tumour_drainage: float
     uptake_half_saturation: float
@@ -89,7 +93,7 @@ class _System:
         self.comps = comps
         volume: dict[str, float] = {
             "culture": v("culture_volume"),
-            "tumour": v("tumour_volume"),
+            "tumour": v("tumour_min_volume"),
             "plasma": v("plasma_volume"),
             **{n: v("niche_volume") for n in NICHES},
         }
@@ -150,6 +154,8 @@ class _System:
             self.pool_comp[i] = comps.index(comp)
             self.pool_cargo_of[i] = model.pool_cargo[key]
         self.pool_volume = np.array([volume[comps[c]] for c in self.pool_comp])
+        self.tumour_comp = comps.index("tumour")
+        self.pool_in_tumour = self.pool_comp == self.tumour_comp
         self.pool_decay = np.array([decay[comps[c]] for c in self.pool_comp])
         self.pool_all = np.array(
             [model.pools.get((ALL_EXOSOMES, comps[c]), -1) for c in self.pool_comp]
@@ -453,15 +459,15 @@ class _System:
                 dpool, self.sec_pool, out[self.sec_pop] * self.sec_load * loading[self.sec_cargo]
             )
         cells = np.bincount(self.pop_comp, n, minlength=len(self.comps))[self.pool_comp]
-        c_all = np.where(self.pool_all >= 0, pools[self.pool_all] / self.pool_volume, 0.0)
+        volume = self.pool_volumes(n)
+        c_all = np.where(self.pool_all >= 0, pools[self.pool_all] / volume, 0.0)
         per_cell = np.where(
             self.pool_uptake,
-            self.k.uptake_max
-            * (pools / self.pool_volume)
-            / (self.k.uptake_half_saturation + c_all),
+            self.k.uptake_max * (pools / volume) / (self.k.uptake_half_saturation + c_all),
             0.0,
         )
-        dpool -= per_cell * cells + self.pool_decay * pools
+        removed = per_cell * cells + self.pool_decay * pools
+        dpool -= removed
         if len(self.drain_src):
             np.add.at(dpool, self.drain_dst, self.k.tumour_drainage * pools[self.drain_src])
         if len(self.niche_src):
@@ -485,41 +491,57 @@ class _System:
 
         # drugs: elimination, tumour exchange, carriers, binding to exosomes
         for name, drug in self.drugs.items():
-            self._drug_rhs(name, drug, y, pools, dy)
+            self._drug_rhs(name, drug, y, removed / volume, self.tumour_volume(n), dy)
         return dy
+
+    def tumour_volume(self, n: NDArray[np.float64]) -> float:
+        """Interstitial volume of the tumour: it grows and shrinks with its cells."""
+        cells = float(n[self.pop_comp == self.tumour_comp].sum())
+        return max(cells * self.k.interstitial_volume_per_cell, self.k.tumour_min_volume)
+
+    def pool_volumes(self, n: NDArray[np.float64]) -> NDArray[np.float64]:
+        volume = self.pool_volume.copy()
+        volume[self.pool_in_tumour] = self.tumour_volume(n)
+        return volume
 
     def _drug_rhs(
         self,
         name: str,
         drug: Drug,
         y: NDArray[np.float64],
-        pools: NDArray[np.float64],
+        removal: NDArray[np.float64],
+        tumour_volume: float,
         dy: NDArray[np.float64],
     ) -> None:
+        """PK of one drug. Exosomes bearing a cargo it binds (``bound_by_cargo``) carry bound
+        drug away as they are taken up or cleared: a loss of removal x sites x occupancy."""
         lay = self.layout
         kel = LN2 / (drug.half_life.value / 24.0)
         cp, ct = y[lay.drug(name, "plasma")], y[lay.drug(name, "tumour")]
-        bind = drug.binding_rate.value if drug.binding_rate else 0.0
-        bound_plasma = bound_tumour = 0.0
-        if bind:
+        loss_plasma = loss_tumour = 0.0
+        if drug.binding_sites is not None and drug.binding_kd is not None:
             cargo = {self._cargo(c) for c in drug.bound_by_cargo}
+            sites = drug.binding_sites.value / AVOGADRO_PER_UM_ML
+            kd = drug.binding_kd.value
             for i, key in enumerate(self.pool_cargo_of):
                 if key in cargo:
                     comp = self.comps[self.pool_comp[i]]
-                    conc = pools[i] / self.pool_volume[i]
                     if comp in {"plasma", "culture"}:
-                        bound_plasma += bind * conc
+                        loss_plasma += removal[i] * sites * max(cp, 0.0) / (max(cp, 0.0) + kd)
                     elif comp == "tumour":
-                        bound_tumour += bind * conc
-        dy[lay.drug(name, "plasma")] = -kel * cp - bound_plasma * cp
-        dy[lay.drug(name, "tumour")] = drug.tumour_exchange.value * (cp - ct) - bound_tumour * ct
+                        loss_tumour += removal[i] * sites * max(ct, 0.0) / (max(ct, 0.0) + kd)
+        dy[lay.drug(name, "plasma")] = -kel * cp - loss_plasma
+        dy[lay.drug(name, "tumour")] = drug.tumour_exchange.value * (cp - ct) - loss_tumour
         carrier = self._carrier(name)
         if carrier is not None:
             x = y[lay.drug(name, "carrier")]
             kc = LN2 / (carrier.carrier_half_life.value / 24.0)
             f = carrier.tumour_fraction.value
+            concentrate = self.k.plasma_volume / tumour_volume  # dose share -> tumour conc.
             dy[lay.drug(name, "carrier")] = -kc * x
-            dy[lay.drug(name, "delivered")] = kc * f * x - kel * y[lay.drug(name, "delivered")]
+            dy[lay.drug(name, "delivered")] = (
+                kc * f * x * concentrate - kel * y[lay.drug(name, "delivered")]
+            )
             dy[lay.drug(name, "offtarget")] = (
                 kc * (1 - f) * x - kel * y[lay.drug(name, "offtarget")]
             )
@@ -571,8 +593,8 @@ def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> 
     if kind == "drug":
         name = system._cargo(item.drug)  # type: ignore[attr-defined]
         drug = system.drugs[name]
-        if item.concentration is not None:  # type: ignore[attr-defined]
-            y[lay.drug(name, "plasma")] += item.concentration  # type: ignore[attr-defined]
+        if item.concentration is not None:  # type: ignore[attr-defined]  # medium change resets it
+            y[lay.drug(name, "plasma")] = item.concentration  # type: ignore[attr-defined]
         else:
             y[lay.drug(name, "plasma")] += item.dose * drug.concentration_per_dose.value  # type: ignore[attr-defined]
     elif kind == "exosome_carrier":

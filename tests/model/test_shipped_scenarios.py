@@ -1,0 +1,44 @@
+"""Every shipped scenario loads, cites real records, runs, and passes every one of its checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model.library import Library
+from exotwin.model.run import run_scenario
+from exotwin.model.scenario import load_scenario, packaged_scenarios
+
+SHIPPED = packaged_scenarios()
+
+
+def test_at_least_fifteen_scenarios_with_checks(kb: KnowledgeBase, lib: Library) -> None:
+    assert len(SHIPPED) >= 15
+    for name, path in SHIPPED.items():
+        scenario = load_scenario(path, kb, lib)
+        assert scenario.id == name, "file stem and id agree"
+        assert scenario.records and scenario.checks and all(c.claim for c in scenario.checks)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
+    result = run_scenario(kb, lib, load_scenario(SHIPPED[name], kb, lib))
+    failed = [c.describe() for c in result.checks if not c.passed]
+    assert not failed, failed
+    selected = result.scenario.mechanisms
+    if selected.all or selected.rules or selected.records or selected.tags:
+        assert any(m.rules_used for m in result.models.values()), "its rules compile"
+
+
+def test_parameter_overrides_stay_in_their_range(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    from exotwin.model.scenario import ScenarioError
+
+    from .conftest import SMALL_SCENARIO, write
+
+    text = SMALL_SCENARIO + "parameters: {cancer_growth_rate: 5.0}\n"
+    with pytest.raises(ScenarioError, match="outside the range of 'cancer_growth_rate'"):
+        load_scenario(write(tmp_path, text), kb, lib)
