@@ -10,6 +10,8 @@ import typer
 from .knowledge import cli as kb_cli
 from .model import cli as model_cli
 
+FLAGSHIP = "tnbc-doxorubicin-exosomal-resistance"
+
 app = typer.Typer(
     help="exotwin: exosome-mediated communication in breast cancer, made computable.",
     no_args_is_help=True,
@@ -24,7 +26,9 @@ app.command()(model_cli.simulate)
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the exported files.")] = Path("out/demo"),
 ) -> None:
-    """Tour of the evidence graph: summary, searches, a cell's neighbours, every export."""
+    """Tour: the evidence graph (summary, searches, neighbours, exports), then the flagship
+    scenario (chemoresistance spreading through exosomes in TNBC under doxorubicin, with and
+    without a release inhibitor) with its report."""
     from .knowledge.exports import FORMATS
 
     typer.secho("== exotwin demo: the evidence graph of both reviews ==", bold=True)
@@ -52,6 +56,11 @@ def demo(
     }
     for fmt in FORMATS:
         kb_cli.export_command(kb_cli.ExportFormat(fmt), out / f"evidence.{suffix[fmt]}")
+    typer.secho(f"\n-- simulator: flagship scenario {FLAGSHIP}", bold=True)
+    model_cli.simulate(FLAGSHIP, out / "flagship", seed=0)
+    typer.echo(
+        f"open {out / 'flagship' / 'report.html'} for figures and the evidence behind every rule"
+    )
 
 
 def main() -> None:

@@ -85,4 +85,6 @@ def test_demo_writes_every_export(tmp_path: Path) -> None:
         "evidence.graphml",
         "evidence.json",
         "evidence.rules.csv",
+        "flagship",
     ]
+    assert (tmp_path / "flagship" / "report.html").exists()

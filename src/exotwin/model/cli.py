@@ -61,7 +61,8 @@ def list_scenarios() -> None:
     kb = load_knowledge()
     lib = load_library(kb)
     table = Table(title="Shipped scenarios")
-    for column in ("id", "title", "arms", "checks"):
+    table.add_column("id", no_wrap=True)
+    for column in ("title", "arms", "checks"):
         table.add_column(column, overflow="fold")
     for path in packaged_scenarios().values():
         sc = load_scenario(path, kb, lib)
