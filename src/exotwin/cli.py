@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(kb_cli.kb_app, name="kb")
 app.add_typer(model_cli.scenarios_app, name="scenarios")
+app.add_typer(model_cli.export_app, name="export")
 app.command()(model_cli.simulate)
 
 

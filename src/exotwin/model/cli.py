@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from ..datafiles import ExotwinError
 from ..knowledge import load_knowledge
 from .library import load_library
 from .outputs import write_outputs
+from .robust import robustness
 from .run import ScenarioResult, run_scenario
 from .scenario import load_scenario, packaged_scenarios
 
@@ -75,28 +77,80 @@ def check_scenarios(
     names: Annotated[
         list[str] | None, typer.Argument(help="Scenario ids or files (default all).")
     ] = None,
+    robust: Annotated[
+        int,
+        typer.Option(
+            help="Also run N Latin-hypercube parameter sets and report, per check, "
+            "the fraction that passes."
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the parameter sampling.")] = 0,
 ) -> None:
-    """Run scenarios and their checks; exit 1 when any check fails."""
+    """Run scenarios and their checks; exit 1 when any check fails at the nominal parameters."""
     kb = load_knowledge()
     lib = load_library(kb)
     failed = 0
-    table = Table(title="Scenario checks")
-    for column in ("scenario", "check", "result", "values"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        title="Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
+    )
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("check", overflow="fold")
+    table.add_column("nominal")
+    if robust:
+        table.add_column("robust", justify="right")
+    table.add_column("values", overflow="fold")
     for name in names or list(packaged_scenarios()):
         try:
-            result = run_scenario(kb, lib, load_scenario(name, kb, lib))
+            scenario = load_scenario(name, kb, lib)
+            result = run_scenario(kb, lib, scenario)
+            spread = None
+            if robust:
+                with Progress(console=console, transient=True) as progress:
+                    task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
+                    spread = robustness(
+                        kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
+                    )
         except ExotwinError as exc:
             raise _fail(exc) from None
         for check in result.checks:
             failed += not check.passed
-            table.add_row(
-                result.scenario.id,
-                check.name,
-                "pass" if check.passed else "FAIL",
-                check.describe().split(": ", 1)[1],
-            )
+            row = [result.scenario.id, check.name, "pass" if check.passed else "FAIL"]
+            if spread is not None:
+                row.append(f"{spread.fraction(check.name):.0%}")
+            row.append(check.describe().split(": ", 1)[1])
+            table.add_row(*row)
     console.print(table)
     if failed:
         typer.echo(f"{failed} check(s) failed", err=True)
         raise typer.Exit(1)
+
+
+export_app = typer.Typer(
+    help="Export a compiled scenario to exchange formats.", no_args_is_help=True
+)
+
+
+@export_app.command("sbml")
+def export_sbml(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or shipped scenario id.")],
+    out: Annotated[Path, typer.Option("--out", help="SBML file to write.")],
+    arm: Annotated[str | None, typer.Option(help="Arm to export (default: the first).")] = None,
+) -> None:
+    """Write one arm of a scenario as SBML Level 3 (validated by libSBML)."""
+    from .compiler import compile_arm
+    from .sbml import write_sbml
+
+    kb = load_knowledge()
+    lib = load_library(kb)
+    try:
+        loaded = load_scenario(scenario, kb, lib)
+        arms = {a.name: a for a in loaded.arms}
+        chosen = arms[arm] if arm else loaded.arms[0]
+        write_sbml(kb, lib, compile_arm(kb, lib, loaded, chosen), out)
+    except KeyError:
+        raise _fail(
+            ValueError(f"no arm {arm!r} in {loaded.id} (arms: {', '.join(arms)})")
+        ) from None
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {out} (SBML L3V2, scenario {loaded.id}, arm {chosen.name})")
