@@ -21,6 +21,7 @@ app.add_typer(kb_cli.kb_app, name="kb")
 app.add_typer(model_cli.scenarios_app, name="scenarios")
 app.add_typer(model_cli.export_app, name="export")
 app.command()(model_cli.simulate)
+app.command()(model_cli.sensitivity)
 
 
 @app.command()
