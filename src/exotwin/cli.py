@@ -22,6 +22,8 @@ app.add_typer(model_cli.scenarios_app, name="scenarios")
 app.add_typer(model_cli.export_app, name="export")
 app.command()(model_cli.simulate)
 app.command()(model_cli.sensitivity)
+app.command()(model_cli.sweep)
+app.command()(model_cli.cohort)
 
 
 @app.command()

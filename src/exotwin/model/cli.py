@@ -238,3 +238,71 @@ def sensitivity(
         )
     console.print(table)
     typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png")
+
+
+def _sweep(spec: Path, out: Path, scheduler: str | None, workers: int) -> Path:
+    from .cohort import run_sweep
+
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"sweep {spec.name}", total=None)
+        return run_sweep(
+            spec,
+            out,
+            scheduler,
+            workers,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="dask scheduler address (tcp://host:8786); default: a local cluster."),
+]
+WorkersOption = Annotated[int, typer.Option(help="Workers of the local cluster.")]
+
+
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Cohort spec (YAML): scenario, patients, draws.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (resumed if it holds this sweep).")
+    ],
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Run many patients of a scenario on dask; results.parquet, resumable."""
+    try:
+        result = _sweep(spec, out, scheduler, workers)
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {result}")
+
+
+def cohort(
+    spec: Annotated[Path, typer.Argument(help="Cohort spec (YAML) with labels and biopsy.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    biopsy: Annotated[
+        bool,
+        typer.Option(
+            "--biopsy", help="Also write biopsy.csv: plasma cargo per sample with noise and labels."
+        ),
+    ] = False,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """A virtual cohort: the sweep, per-patient labels and the simulated liquid biopsy."""
+    import pandas as pd
+
+    from .cohort import biopsy_table, load_spec
+
+    try:
+        kb = load_knowledge()
+        loaded, scenario = load_spec(spec, kb, load_library(kb))
+        if biopsy and loaded.biopsy is None:
+            raise _fail(ValueError(f"{spec}: --biopsy needs a 'biopsy:' section in the spec"))
+        result = _sweep(spec, out, scheduler, workers)
+        if biopsy:
+            table = biopsy_table(loaded, scenario, pd.read_parquet(result), kb, out)
+            typer.echo(f"wrote {table}")
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {result}")

@@ -168,15 +168,18 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
 
 
+_NOT_LIBRARY = {"scenarios", "cohorts"}  # folders of the data dir that hold other files
+
+
+def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
+    root = next(r for r in roots if path == r or r in path.parents)
+    return path.relative_to(root).parts
+
+
 def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -> Library:
     """Load parameters, drugs, cells and rules (the packaged set when no path is given)."""
     roots = [Path(p) for p in paths] if paths is not None else [packaged_model_dir()]
-    files = [
-        f
-        for f in yaml_files(roots)
-        if "scenarios"
-        not in f.relative_to(next(r for r in roots if f == r or r in f.parents)).parts
-    ]
+    files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
     problems: list[Problem] = []
     items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
     params = _unique((i for i in items if i.loc[0] == "parameters"), problems)

@@ -1,0 +1,448 @@
+"""Virtual cohorts: many patients (parameter and initial-condition draws) of a scenario,
+run in chunks on dask.distributed, stored as Parquet, resumable; and a simulated liquid biopsy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from ..datafiles import DataValidationError, ExotwinError, Problem
+from ..knowledge import KnowledgeBase, load_knowledge
+from ..knowledge.schema import Identifier, Strict
+from ..yaml_lines import line_of, load_lined
+from .compiler import compile_arm
+from .library import Library, load_library
+from .readouts import evaluate, value_at
+from .robust import with_values
+from .run import volumes
+from .scenario import load_scenario
+from .schema import Scenario
+from .simulate import SimulationError, simulate_arm
+
+
+class CohortError(ExotwinError, RuntimeError):
+    """A sweep could not run (scheduler unreachable, output folder of another sweep...)."""
+
+
+class CohortSpecError(DataValidationError):
+    what = "cohort spec"
+
+
+class Distribution(Strict):
+    """A per-patient draw. ``range`` samples the parameter's own range (log if it spans a
+    decade); the others take explicit bounds (``normal`` is truncated to ``low``..``high``)."""
+
+    distribution: Literal["range", "uniform", "loguniform", "normal", "lognormal"]
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sigma: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Distribution:
+        if self.distribution in {"uniform", "loguniform"}:
+            if self.low is None or self.high is None:
+                raise ValueError(f"{self.distribution} needs low and high")
+            if self.low > self.high:
+                raise ValueError(f"low {self.low} is greater than high {self.high}")
+            if self.distribution == "loguniform" and self.low <= 0:
+                raise ValueError("loguniform needs low > 0")
+        if self.distribution in {"normal", "lognormal"} and self.sigma is None:
+            raise ValueError(f"{self.distribution} needs sigma")
+        if self.distribution == "normal" and self.mean is None:
+            raise ValueError("normal needs mean")
+        return self
+
+
+class Label(Strict):
+    """A per-patient label from a readout: ``readout`` at ``day`` compared with its value at
+    ``than_day`` times ``factor`` (e.g. responder: tumour at day 126 < tumour at day 0)."""
+
+    readout: Identifier
+    arm: Identifier
+    day: float
+    op: Literal["<", ">"]
+    than_day: float
+    factor: Annotated[float, Field(gt=0)] = 1.0
+
+
+class Biopsy(Strict):
+    """Plasma sampling of one arm with multiplicative log-normal measurement noise."""
+
+    arm: Identifier
+    days: Annotated[list[float], Field(min_length=1)]
+    readouts: Annotated[list[Identifier], Field(min_length=1)]  # exosome readouts (analytes)
+    cv: Annotated[float, Field(ge=0, le=2)] = 0.2
+    detection_limit: Annotated[float, Field(ge=0)] = 0.0
+
+
+class CohortSpec(Strict):
+    scenario: str
+    patients: Annotated[int, Field(ge=1, le=1_000_000)]
+    seed: int = 0
+    arms: list[Identifier] = []  # default: all
+    readouts: list[Identifier] = []  # default: all
+    days: list[float] = []  # default: every output time
+    chunk_size: Annotated[int, Field(ge=1)] = 25
+    parameters: dict[str, Distribution] = {}
+    population_scale: Distribution | None = None  # multiplies every initial count
+    labels: dict[Identifier, Label] = {}
+    biopsy: Biopsy | None = None
+
+
+def load_spec(path: Path, kb: KnowledgeBase, lib: Library) -> tuple[CohortSpec, Scenario]:
+    """Parse and validate a cohort spec; errors name file, line and field."""
+    try:
+        raw = load_lined(Path(path).read_text(encoding="utf-8"))
+        spec = CohortSpec.model_validate(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CohortSpecError([Problem(Path(path), None, "", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CohortSpecError(
+            [Problem(Path(path), mark.line + 1 if mark else None, "", f"YAML syntax: {exc}")]
+        ) from None
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            line, field = line_of(raw, tuple(err["loc"]))
+            problems.append(Problem(Path(path), line, ".".join(map(str, field)), err["msg"]))
+        raise CohortSpecError(problems) from None
+    scenario = load_scenario(spec.scenario, kb, lib)
+    problems = []
+
+    def bad(loc: tuple[str | int, ...], message: str) -> None:
+        line, field = line_of(raw, loc)
+        problems.append(Problem(Path(path), line, ".".join(map(str, field)), message))
+
+    arms = {a.name for a in scenario.arms}
+    readouts = {r.name for r in scenario.readouts}
+    for i, arm in enumerate(spec.arms):
+        if arm not in arms:
+            bad(("arms", i), f"unknown arm {arm!r} (arms: {', '.join(sorted(arms))})")
+    for i, name in enumerate(spec.readouts):
+        if name not in readouts:
+            bad(("readouts", i), f"unknown readout {name!r}")
+    for name, dist in spec.parameters.items():
+        param = lib.parameters.get(name)
+        if param is None:
+            bad(("parameters", name), f"unknown parameter {name!r}")
+        elif dist.distribution == "range" and (param.low is None or param.high is None):
+            bad(("parameters", name), f"{name!r} has no range in parameters.yaml")
+    for name, label in spec.labels.items():
+        if label.arm not in arms:
+            bad(("labels", name, "arm"), f"unknown arm {label.arm!r}")
+        if label.readout not in readouts:
+            bad(("labels", name, "readout"), f"unknown readout {label.readout!r}")
+    if spec.biopsy is not None:
+        if spec.biopsy.arm not in arms:
+            bad(("biopsy", "arm"), f"unknown arm {spec.biopsy.arm!r}")
+        kinds = {r.name: r.kind for r in scenario.readouts}
+        for i, name in enumerate(spec.biopsy.readouts):
+            if kinds.get(name) != "exosomes":
+                bad(
+                    ("biopsy", "readouts", i), f"{name!r} is not an exosome readout of the scenario"
+                )
+    if problems:
+        raise CohortSpecError(problems)
+    return spec, scenario
+
+
+# ------------------------------------------------------------ patients
+
+
+def _draw(
+    dist: Distribution,
+    rng: np.random.Generator,
+    low: float | None = None,
+    high: float | None = None,
+    value: float = 1.0,
+) -> float:
+    lo = dist.low if dist.low is not None else low
+    hi = dist.high if dist.high is not None else high
+    kind = dist.distribution
+    if kind == "lognormal":
+        return float(value * math.exp(rng.normal(0.0, dist.sigma or 0.0)))
+    if kind == "normal":
+        sample = float(rng.normal(dist.mean or 0.0, dist.sigma or 0.0))
+        return min(
+            max(sample, lo if lo is not None else -math.inf), hi if hi is not None else math.inf
+        )
+    if lo is None or hi is None:
+        raise CohortError(f"a {kind} draw needs low and high")
+    if kind == "range":
+        kind = "loguniform" if lo > 0 and hi / lo > 10 else "uniform"
+    if kind == "loguniform":
+        return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+    return float(rng.uniform(lo, hi))
+
+
+def patient_draws(spec: CohortSpec, lib: Library, patient: int) -> tuple[dict[str, float], float]:
+    """Parameter values and initial-count scale of one patient (independent of chunking)."""
+    rng = np.random.default_rng([spec.seed, patient])
+    values = {}
+    for name, dist in sorted(spec.parameters.items()):
+        p = lib.parameters[name]
+        values[name] = _draw(dist, rng, p.low, p.high, p.value)
+    scale = _draw(spec.population_scale, rng) if spec.population_scale else 1.0
+    return values, scale
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> tuple[KnowledgeBase, Library]:
+    kb = load_knowledge()
+    return kb, load_library(kb)
+
+
+def run_patient(
+    spec: CohortSpec, scenario: Scenario, patient: int, kb: KnowledgeBase, lib: Library
+) -> list[dict[str, object]]:
+    """Rows (one per arm and day) of one patient's readouts and draws."""
+    values, scale = patient_draws(spec, lib, patient)
+    sampled = with_values(lib, {("parameters", k, "value"): v for k, v in values.items()})
+    populations = [p.model_copy(update={"count": p.count * scale}) for p in scenario.populations]
+    patient_scenario = scenario.model_copy(update={"populations": populations})
+    names = spec.readouts or [r.name for r in scenario.readouts]
+    rows: list[dict[str, object]] = []
+    for arm in scenario.arms:
+        if spec.arms and arm.name not in spec.arms:
+            continue
+        arm_used = arm
+        if arm.populations:
+            arm_used = arm.model_copy(
+                update={
+                    "populations": [
+                        p.model_copy(update={"count": p.count * scale}) for p in arm.populations
+                    ]
+                }
+            )
+        model = compile_arm(kb, sampled, patient_scenario, arm_used)
+        try:
+            trajectory = simulate_arm(kb, sampled, model)
+            series = evaluate(kb, trajectory, scenario.readouts, volumes(sampled, scenario))
+            failed = ""
+        except SimulationError as exc:
+            trajectory, series, failed = None, {}, str(exc)
+        days = spec.days or (list(trajectory.times) if trajectory is not None else [0.0])
+        for day in days:
+            row: dict[str, object] = {
+                "patient": patient,
+                "arm": arm.name,
+                "day": float(day),
+                "scale": scale,
+                "error": failed,
+            }
+            for name in names:
+                row[name] = (
+                    value_at(trajectory.times, series[name], day)
+                    if trajectory is not None
+                    else math.nan
+                )
+            row.update({f"param:{k}": v for k, v in values.items()})
+            rows.append(row)
+    return rows
+
+
+def run_chunk(spec: CohortSpec, scenario: Scenario, patients: list[int], out: Path) -> Path:
+    """Simulate some patients and write their rows to one Parquet file (atomically)."""
+    import pandas as pd
+
+    kb, lib = _packaged()
+    rows = [row for p in patients for row in run_patient(spec, scenario, p, kb, lib)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
+
+
+# ------------------------------------------------------------ sweeps on dask
+
+
+def _fingerprint(spec: CohortSpec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
+
+
+def connect(scheduler: str | None, workers: int):  # type: ignore[no-untyped-def]
+    """A dask client: a local cluster by default, or a scheduler address (5 s to answer)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster)
+    try:
+        return Client(scheduler, timeout="5s")
+    except (OSError, TimeoutError) as exc:
+        raise CohortError(
+            f"cannot reach the dask scheduler at {scheduler!r} within 5 s: {exc}"
+        ) from None
+
+
+def run_sweep(
+    spec_path: Path,
+    out: Path,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+) -> Path:
+    """Run (or resume) a sweep; returns ``out/results.parquet``.
+
+    Each chunk of patients is one task that writes ``out/chunks/chunk-NNNNN.parquet``; chunks
+    already on disk are skipped, so an interrupted sweep resumes where it stopped. Tasks of a
+    worker that dies are rerun by dask (``retries``).
+    """
+    import pandas as pd
+    from distributed import as_completed
+
+    kb, lib = _packaged()
+    spec, scenario = load_spec(spec_path, kb, lib)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.json"
+    fingerprint = _fingerprint(spec)
+    if manifest.exists() and json.loads(manifest.read_text())["fingerprint"] != fingerprint:
+        raise CohortError(
+            f"{out} holds a different sweep (its manifest.json does not match "
+            f"this spec); choose another --out"
+        )
+    manifest.write_text(
+        json.dumps({"fingerprint": fingerprint, "spec": spec.model_dump()}, indent=1) + "\n"
+    )
+    chunks = [
+        list(range(i, min(i + spec.chunk_size, spec.patients)))
+        for i in range(0, spec.patients, spec.chunk_size)
+    ]
+    paths = [out / "chunks" / f"chunk-{k:05d}.parquet" for k in range(len(chunks))]
+    todo = [k for k, path in enumerate(paths) if not path.exists()]
+    done = len(chunks) - len(todo)
+    if progress:
+        progress(done, len(chunks))
+    if todo:
+        own = client is None
+        client = client or connect(scheduler, workers)
+        try:
+            futures = [
+                client.submit(
+                    run_chunk,
+                    spec,
+                    scenario,
+                    chunks[k],
+                    paths[k],
+                    key=f"chunk-{fingerprint}-{k}",
+                    retries=3,
+                    pure=False,
+                )
+                for k in todo
+            ]
+            for future in as_completed(futures):
+                future.result()
+                done += 1
+                if progress:
+                    progress(done, len(chunks))
+        finally:
+            if own:
+                cluster: Any = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    result = out / "results.parquet"
+    frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    tmp = out / ".results.parquet.tmp"
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, result)
+    return result
+
+
+# ------------------------------------------------------------ labels and liquid biopsy
+
+
+def labels(spec: CohortSpec, frame: object) -> dict[str, dict[int, bool]]:
+    """Per-patient labels computed from the sweep's rows."""
+    import pandas as pd
+
+    data: pd.DataFrame = frame  # type: ignore[assignment]
+    found: dict[str, dict[int, bool]] = {}
+    for name, label in spec.labels.items():
+        rows = data[data["arm"] == label.arm]
+        value: dict[int, bool] = {}
+        for patient, group in rows.groupby("patient"):
+            series = group.set_index("day")[label.readout]
+            now = float(np.interp(label.day, series.index, series.values))
+            then = float(np.interp(label.than_day, series.index, series.values))
+            value[int(patient)] = (
+                now < label.factor * then if label.op == "<" else (now > label.factor * then)
+            )
+        found[name] = value
+    return found
+
+
+def biopsy_table(
+    spec: CohortSpec, scenario: Scenario, frame: object, kb: KnowledgeBase, out: Path
+) -> Path:
+    """Samples x analytes (plasma exosome concentrations with noise) plus label columns, in the
+    wide CSV layout the liquid-biopsy toolkit reads (first column ``sample``)."""
+    import pandas as pd
+
+    assert spec.biopsy is not None
+    bio = spec.biopsy
+    data: pd.DataFrame = frame  # type: ignore[assignment]
+    cargo = {r.name: r.cargo for r in scenario.readouts}
+    analytes = {
+        name: (
+            kb.find_molecule(cargo[name] or "").id  # type: ignore[union-attr]
+            if kb.find_molecule(cargo[name] or "")
+            else name
+        )
+        for name in bio.readouts
+    }
+    rows = []
+    found = labels(spec, data)
+    arm = data[data["arm"] == bio.arm]
+    for patient, group in arm.groupby("patient"):
+        rng = np.random.default_rng([spec.seed, int(patient), 7])
+        for day in bio.days:
+            row: dict[str, object] = {
+                "sample": f"P{int(patient):05d}_d{day:g}",
+                "patient": int(patient),
+                "day": day,
+            }
+            for name in bio.readouts:
+                series = group.set_index("day")[name]
+                true = float(np.interp(day, series.index, series.values))
+                noisy = true * math.exp(rng.normal(0.0, bio.cv)) if bio.cv else true
+                row[analytes[name]] = noisy if noisy >= bio.detection_limit else 0.0
+            for label_name, value in found.items():
+                row[label_name] = int(value.get(int(patient), False))
+            rows.append(row)
+    path = out / "biopsy.csv"
+    tmp = out / ".biopsy.csv.tmp"
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def clean_partial(out: Path) -> None:
+    """Remove temporary files a killed run left behind (finished chunks stay)."""
+    for tmp in out.rglob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+    if (out / "chunks").exists() and not any((out / "chunks").iterdir()):
+        shutil.rmtree(out / "chunks")

@@ -1,0 +1,130 @@
+"""Virtual cohorts on a real dask LocalCluster: Parquet, resumption, a dying worker, biopsy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model.cohort import (
+    CohortError,
+    CohortSpecError,
+    biopsy_table,
+    load_spec,
+    patient_draws,
+    run_sweep,
+)
+from exotwin.model.library import Library
+
+SPEC = """\
+scenario: hotair-falls-after-surgery
+patients: 6
+seed: 3
+days: [0, 13, 44]
+chunk_size: 2
+parameters:
+  tumour_drainage: {distribution: range}
+  secretion_rate: {distribution: uniform, low: 800, high: 2000}
+population_scale: {distribution: lognormal, sigma: 0.5}
+labels:
+  hotair_fell: {readout: plasma_hotair, arm: surgery, day: 44, op: "<", than_day: 13}
+biopsy:
+  arm: surgery
+  days: [13, 44]
+  readouts: [plasma_hotair]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():  # type: ignore[no-untyped-def]
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_spec_errors_name_line_and_field(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    bad = SPEC.replace(
+        "tumour_drainage: {distribution: range}", "warp_factor: {distribution: range}"
+    )
+    with pytest.raises(CohortSpecError, match=r"spec.yaml:7: parameters.warp_factor: unknown"):
+        load_spec(write(tmp_path, bad), kb, lib)
+    flipped = SPEC.replace("low: 800, high: 2000", "low: 2000, high: 800")
+    with pytest.raises(CohortSpecError, match=r"low 2000\.0 is greater than high 800\.0"):
+        load_spec(write(tmp_path, flipped), kb, lib)
+
+
+def test_draws_do_not_depend_on_chunking(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    spec, _ = load_spec(write(tmp_path, SPEC), kb, lib)
+    first = patient_draws(spec, lib, 4)
+    assert first == patient_draws(spec, lib, 4) != patient_draws(spec, lib, 5)
+    low, high = lib.parameters["tumour_drainage"].low, lib.parameters["tumour_drainage"].high
+    assert low <= first[0]["tumour_drainage"] <= high  # type: ignore[operator]
+
+
+def test_sweep_resume_and_biopsy(
+    tmp_path: Path,
+    client,
+    kb: KnowledgeBase,  # type: ignore[no-untyped-def]
+    lib: Library,
+) -> None:
+    spec_path = write(tmp_path, SPEC)
+    out = tmp_path / "run"
+    result = pd.read_parquet(run_sweep(spec_path, out, client=client))
+    assert len(result) == 6 * 2 * 3  # patients x arms x days
+    assert set(result["arm"]) == {"no-surgery", "surgery"}
+    assert (result["error"] == "").all()
+    # an interrupted sweep resumes: a missing chunk is redone, the others are kept
+    kept = (out / "chunks" / "chunk-00000.parquet").stat().st_mtime_ns
+    (out / "chunks" / "chunk-00002.parquet").unlink()
+    again = pd.read_parquet(run_sweep(spec_path, out, client=client))
+    assert (out / "chunks" / "chunk-00000.parquet").stat().st_mtime_ns == kept
+    pd.testing.assert_frame_equal(result, again)
+    spec, scenario = load_spec(spec_path, kb, lib)
+    table = pd.read_csv(biopsy_table(spec, scenario, again, kb, out))
+    assert list(table.columns) == ["sample", "patient", "day", "HOTAIR", "hotair_fell"]
+    assert len(table) == 6 * 2 and table["sample"].is_unique
+    assert table["hotair_fell"].all()  # surgery removes the source in every patient
+    # another spec may not reuse the folder
+    with pytest.raises(CohortError, match="holds a different sweep"):
+        run_sweep(write(tmp_path, SPEC.replace("seed: 3", "seed: 4")), out, client=client)
+
+
+def test_a_worker_dying_mid_sweep_loses_nothing(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    spec_path = write(tmp_path, SPEC.replace("patients: 6", "patients: 12"))
+    out = tmp_path / "run"
+    done: list[Path] = []
+    thread = threading.Thread(target=lambda: done.append(run_sweep(spec_path, out, client=client)))
+    thread.start()
+    deadline = time.time() + 60
+    while not list((out / "chunks").glob("*.parquet")) if (out / "chunks").exists() else True:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    pids = client.run(os.getpid)  # worker address -> process id
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    thread.join(timeout=180)
+    assert done, "the sweep finished"
+    assert len(pd.read_parquet(done[0])) == 12 * 2 * 3
+
+
+def test_unreachable_scheduler_fails_fast(tmp_path: Path) -> None:
+    start = time.time()
+    with pytest.raises(CohortError, match="cannot reach the dask scheduler"):
+        run_sweep(write(tmp_path, SPEC), tmp_path / "run", scheduler="tcp://127.0.0.1:9")
+    assert time.time() - start < 20
