@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .biopsy.cli import biopsy_app
 from .knowledge import cli as kb_cli
 from .model import cli as model_cli
 
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_cli.kb_app, name="kb")
+app.add_typer(biopsy_app, name="biopsy")
 app.add_typer(model_cli.scenarios_app, name="scenarios")
 app.add_typer(model_cli.export_app, name="export")
 app.command()(model_cli.simulate)

@@ -1,0 +1,228 @@
+"""``exotwin biopsy ...``: fit and evaluate a classifier, predict, differential abundance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from ..datafiles import ExotwinError
+from .classify import CVSettings, Task, fit_classifier
+from .de import differential
+from .errors import BiopsyInputError, cell_problem
+from .normalise import default_normaliser
+from .plots import volcano_svg
+from .readers import Dataset, read_data
+from .report import report_html
+from .store import load_model, predict, write_fit, write_predictions
+
+biopsy_app = typer.Typer(help="Liquid-biopsy analytics on expression data.", no_args_is_help=True)
+
+
+class TaskOption(StrEnum):
+    diagnosis = "diagnosis"
+    subtype = "subtype"
+
+
+class FormatOption(StrEnum):
+    auto = "auto"
+    wide = "wide"
+    h5ad = "h5ad"
+    qpcr = "qpcr"
+    counts = "counts"
+
+
+IdOpt = Annotated[
+    str | None,
+    typer.Option("--id", help="Sample-id column (default: the first, non-analyte column)."),
+]
+FmtOpt = Annotated[
+    FormatOption, typer.Option("--format", help="Input format (auto: by suffix and content).")
+]
+MetaOpt = Annotated[
+    Path | None,
+    typer.Option("--meta", help="Per-sample metadata table holding the label (qPCR, counts)."),
+]
+NormOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--normalise", help="Variant: quantile (signal), reference (Ct), cpm|tmm|deseq2 (counts)."
+    ),
+]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    if isinstance(exc, BiopsyInputError):
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s)", err=True)
+    else:
+        typer.echo(str(exc), err=True)
+    return typer.Exit(1)
+
+
+def _read(
+    path: Path, label: str | None, id_column: str | None, fmt: Any, meta: Path | None
+) -> Dataset:
+    try:
+        return read_data(path, label=label, id_column=id_column, fmt=fmt.value, meta=meta)
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+
+
+def _fmt(m: dict[str, float]) -> str:
+    return f"{m['value']:.4f} [{m['ci_low']:.4f}, {m['ci_high']:.4f}]"
+
+
+@biopsy_app.command()
+def fit(
+    data: Annotated[
+        Path, typer.Argument(help="Expression data (CSV/TSV, .h5ad, qPCR Ct, counts).")
+    ],
+    label: Annotated[str, typer.Option(help="Label column (diagnosis: two classes).")],
+    out: Annotated[Path, typer.Option(help="Model folder to write.")],
+    id_column: IdOpt = None,
+    task: Annotated[
+        TaskOption, typer.Option(help="diagnosis (binary) or subtype (multiclass).")
+    ] = TaskOption.diagnosis,
+    fmt: FmtOpt = FormatOption.auto,
+    meta: MetaOpt = None,
+    positive: Annotated[str | None, typer.Option(help="Case class of a diagnosis label.")] = None,
+    normalise: NormOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed of folds and bootstrap.")] = 0,
+    outer_folds: Annotated[int, typer.Option(help="Outer CV folds.")] = 5,
+    inner_folds: Annotated[int, typer.Option(help="Inner CV folds (tuning, panel).")] = 3,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
+    panel: Annotated[int, typer.Option(help="Largest panel size searched (0: none).")] = 5,
+    jobs: Annotated[int, typer.Option(help="Parallel outer folds.")] = 1,
+) -> None:
+    """Nested-CV fit: prints the cross-validated metrics, writes model, metrics.json, report.html."""
+    dataset = _read(data, label, id_column, fmt, meta)
+    settings = CVSettings(
+        outer_folds=outer_folds,
+        inner_folds=inner_folds,
+        n_boot=bootstrap,
+        seed=seed,
+        n_jobs=jobs,
+        panel_max=panel,
+        normalisation=normalise,
+    )
+    task_name: Task = task.value
+    try:
+        result = fit_classifier(dataset, task_name, settings, positive)
+        table = differential(dataset, positive=positive, method=normalise)
+        signatures = _signatures(
+            dataset, normalise, positive if task_name == "diagnosis" else None, result.classes
+        )
+        result.metrics["signatures"] = signatures
+        result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
+        html = report_html(result, f"exotwin biopsy fit: {data.name}", table, signatures)
+        write_fit(result, dataset, out, html, {"de.csv": table.to_csv()})
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    m = result.metrics
+    for warning in m["warnings"]:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    keys = [k for k in m if k.startswith("cv_")]
+    for key in keys:
+        base = m["baseline"].get(key)
+        typer.echo(f"{key}: {_fmt(m[key])}" + (f"   baseline {_fmt(base)}" if base else ""))
+    if "panel" in m:
+        typer.echo(
+            f"panel: {', '.join(m['panel']['features'])}   cv_auc {_fmt(m['panel']['cv_auc'])}"
+        )
+    typer.echo(f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)")
+
+
+def _signatures(
+    data: Dataset, method: str | None, positive: str | None, classes: list[str]
+) -> list[dict[str, Any]]:
+    from ..knowledge import load_knowledge
+    from .signatures import evaluate_signatures, knowledge_signatures
+
+    assert data.labels is not None
+    normaliser = default_normaliser(data.kind, method)
+    values = pd.DataFrame(
+        normaliser.fit_transform(data.values),
+        index=data.values.index,
+        columns=normaliser.get_feature_names_out(),
+    )
+    case = data.positive_class(positive) if len(classes) == 2 else None
+    return evaluate_signatures(values, data.labels, knowledge_signatures(load_knowledge()), case)
+
+
+@biopsy_app.command("predict")
+def predict_command(
+    model_dir: Annotated[Path, typer.Argument(help="Folder written by `exotwin biopsy fit`.")],
+    data: Annotated[
+        Path, typer.Argument(help="Expression data in the format of the training data.")
+    ],
+    out: Annotated[Path, typer.Option(help="Predictions CSV to write.")],
+    id_column: IdOpt = None,
+    fmt: FmtOpt = FormatOption.auto,
+) -> None:
+    """Write ``sample,predicted,score`` (subtype: ``sample,predicted`` + one column per class)."""
+    try:
+        model, spec = load_model(model_dir)
+        dataset = read_data(data, id_column=id_column, fmt=fmt.value)
+        if dataset.kind != spec["kind"]:
+            message = f"{dataset.kind} data, but the model was fitted on {spec['kind']} data"
+            raise BiopsyInputError([cell_problem(data, None, "", message)])
+        table = predict(model, spec, dataset)
+        write_predictions(table, out)
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {len(table)} predictions to {out}")
+
+
+@biopsy_app.command("de")
+def de_command(
+    data: Annotated[
+        Path, typer.Argument(help="Expression data (CSV/TSV, .h5ad, qPCR Ct, counts).")
+    ],
+    label: Annotated[str, typer.Option(help="Label column.")],
+    out: Annotated[Path, typer.Option(help="Folder for de.csv, volcano.svg, signatures.json.")],
+    id_column: IdOpt = None,
+    fmt: FmtOpt = FormatOption.auto,
+    meta: MetaOpt = None,
+    positive: Annotated[str | None, typer.Option(help="Case class of a two-class label.")] = None,
+    test: Annotated[str, typer.Option(help="welch or mannwhitney.")] = "welch",
+    normalise: NormOpt = None,
+) -> None:
+    """Differential abundance per analyte (effect, test, BH FDR), volcano plot, signatures."""
+    dataset = _read(data, label, id_column, fmt, meta)
+    if test not in {"welch", "mannwhitney"}:
+        raise _fail(ValueError(f"--test must be welch or mannwhitney, got {test!r}"))
+    try:
+        table = differential(dataset, positive=positive, test=test, method=normalise)  # type: ignore[arg-type]
+        signatures = _signatures(dataset, normalise, positive, dataset.classes)
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o755)
+    try:
+        table.to_csv(staging / "de.csv")
+        if "hedges_g" in table.columns:
+            (staging / "volcano.svg").write_text(volcano_svg(table), encoding="utf-8")
+        (staging / "signatures.json").write_text(
+            json.dumps(signatures, indent=1) + "\n", encoding="utf-8"
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    hits = int((table["q_value"] < 0.05).sum())
+    typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05; top: {', '.join(table.index[:5])}")
+    typer.echo(
+        f"wrote {out}/ (de.csv, signatures.json{', volcano.svg' if 'hedges_g' in table.columns else ''})"
+    )

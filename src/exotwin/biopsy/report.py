@@ -1,0 +1,132 @@
+"""report.html of a fit: metrics with CIs, ROC, calibration, panel, volcano, signatures."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from .. import __version__
+from .classify import FitResult
+from .plots import calibration_svg, panel_svg, roc_svg, volcano_svg
+
+__all__ = ["report_html"]
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:980px;margin:auto} table{border-collapse:collapse;"
+    "font-size:13px} td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top} "
+    ".warn{color:#a00;font-weight:bold} figure{display:inline-block;margin:6px}"
+)
+
+
+def _ci(m: dict[str, float]) -> str:
+    return f"{m['value']:.3f} (95% CI {m['ci_low']:.3f}–{m['ci_high']:.3f})"
+
+
+def report_html(
+    result: FitResult,
+    title: str,
+    de: pd.DataFrame | None = None,
+    signatures: list[dict[str, Any]] | None = None,
+) -> str:
+    """One self-contained HTML page (figures as inline SVG)."""
+    esc = html.escape
+    m = result.metrics
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
+        f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
+        f"<p>Task <b>{esc(result.task)}</b>, {m['n_samples']} samples, {m['n_analytes']} analytes, "
+        f"classes {esc(json.dumps(m['class_counts']))}. Nested CV: {m['cv']['outer_folds']} outer × "
+        f"{m['cv']['inner_folds']} inner folds, seed {m['cv']['seed']}, {m['cv']['bootstrap']} "
+        f"bootstrap resamples, normalisation {esc(m['cv']['normalisation'])}; exotwin {__version__}.</p>",
+    ]
+    parts += [f"<p class='warn'>{esc(w)}</p>" for w in m["warnings"]]
+    keys = [k for k in m if k.startswith("cv_")]
+    parts.append(
+        "<h2>Cross-validated metrics (out of fold)</h2><table><tr><th>metric</th><th>model</th><th>baseline</th></tr>"
+    )
+    for key in keys:
+        base = m["baseline"].get(key)
+        parts.append(
+            f"<tr><td>{esc(key)}</td><td>{_ci(m[key])}</td><td>{_ci(base) if base else ''}</td></tr>"
+        )
+    parts.append(f"</table><p>Baseline: {esc(m['baseline']['model'])}.</p>")
+    if result.task == "diagnosis":
+        y = (result.oof["label"] == result.classes[1]).to_numpy()
+        p = result.oof[f"p_{result.classes[1]}"].to_numpy()
+        curves = {"model": (*roc_curve(y, p)[:2], m["cv_auc"]["value"])}
+        if result.baseline_oof is not None:
+            curves["baseline"] = (
+                *roc_curve(y, result.baseline_oof)[:2],
+                m["baseline"]["cv_auc"]["value"],
+            )
+        cal = m["calibration"]
+        parts += [
+            f"<p>Operating point: {esc(m['operating_point']['rule'])}; thresholds "
+            f"{', '.join(f'{t:.3f}' for t in m['operating_point']['fold_thresholds'])}.</p>",
+            "<h2>ROC and calibration</h2>",
+            f"<figure>{roc_svg(curves)}</figure><figure>{calibration_svg(cal['bins'])}</figure>",
+            f"<p>Brier score {cal['brier']:.4f}, calibration slope {cal['slope']:.2f}, "
+            f"intercept {cal['intercept']:.2f}.</p>",
+        ]
+        if "panel" in m:
+            panel = m["panel"]
+            parts += [
+                f"<h2>Sparse panel (k ≤ {len(result.panel_steps)})</h2><p>Panel chosen on all data: "
+                f"<b>{esc(', '.join(result.panel))}</b>. The panel search itself, repeated inside "
+                f"each outer fold, reached CV AUC {_ci(panel['cv_auc'])}; analytes chosen per fold: "
+                f"{esc(json.dumps(panel['selection_frequency']))}.</p>",
+                f"<figure>{panel_svg(result.panel_steps)}</figure>" if result.panel_steps else "",
+            ]
+    else:
+        parts.append("<h2>Confusion matrix (out of fold; rows: truth)</h2><table><tr><th></th>")
+        parts += [f"<th>{esc(c)}</th>" for c in result.classes]
+        parts.append("</tr>")
+        for truth, row in m["confusion"].items():
+            parts.append(
+                f"<tr><th>{esc(truth)}</th>"
+                + "".join(f"<td>{v}</td>" for v in row.values())
+                + "</tr>"
+            )
+        parts.append("</table>")
+    if de is not None:
+        parts.append("<h2>Differential abundance</h2>")
+        if "hedges_g" in de.columns:
+            parts.append(f"<figure>{volcano_svg(de)}</figure>")
+        parts.append(_table(de.head(20)))
+    if signatures:
+        parts.append(
+            "<h2>Knowledge signatures (evidence graph)</h2><table><tr><th>signature</th><th>measured / members</th><th>missing</th><th>result</th></tr>"
+        )
+        for s in signatures:
+            result_text = s.get("result") or ", ".join(
+                f"{k} {v:.3g}" for k, v in s.items() if k in {"auc", "p_value"}
+            )
+            parts.append(
+                f"<tr><td>{esc(str(s['signature']))}<br><small>{esc(str(s['description']))}</small></td>"
+                f"<td>{esc(', '.join(s['measured']))} ({len(s['measured'])}/{s['members']})</td>"  # type: ignore[arg-type]
+                f"<td>{esc(', '.join(s['missing']))}</td><td>{esc(str(result_text))}</td></tr>"  # type: ignore[arg-type]
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(
+        f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or "", *frame.columns]
+    )
+    rows = []
+    for index, row in frame.iterrows():
+        cells = "".join(
+            f"<td>{v:.3g}</td>"
+            if isinstance(v, float | np.floating)
+            else f"<td>{html.escape(str(v))}</td>"
+            for v in row
+        )
+        rows.append(f"<tr><td>{html.escape(str(index))}</td>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
