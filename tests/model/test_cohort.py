@@ -98,9 +98,14 @@ def test_sweep_resume_and_biopsy(
     pd.testing.assert_frame_equal(result, again)
     spec, scenario = load_spec(spec_path, kb, lib)
     table = pd.read_csv(biopsy_table(spec, scenario, again, kb, out))
-    assert list(table.columns) == ["sample", "patient", "day", "HOTAIR", "hotair_fell"]
+    assert list(table.columns) == ["sample", "HOTAIR", "hotair_fell"]
     assert len(table) == 6 * 2 and table["sample"].is_unique
-    assert table["hotair_fell"].all()  # surgery removes the source in every patient
+    assert (table["hotair_fell"] == "hotair_fell").all()  # surgery removes the source
+    # the liquid-biopsy toolkit reads it: the analyte is a molecule of the evidence graph
+    from exotwin.biopsy.readers import read_wide
+
+    dataset = read_wide(out / "biopsy.csv", id_column="sample")
+    assert list(dataset.values.columns) == ["HOTAIR"]
     # another spec may not reuse the folder
     with pytest.raises(CohortError, match="holds a different sweep"):
         run_sweep(write(tmp_path, SPEC.replace("seed: 3", "seed: 4")), out, client=client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..knowledge.names import mirna_family, name_key
 
@@ -14,7 +15,15 @@ _MIRNA = re.compile(
 _REFERENCE = re.compile(r"^(rnu\d|snord|snora|scarna|u6|u48|rny|5s-|5\.8s)")
 _SPIKE = re.compile(r"^(unisp|cel-|ath-|spike|ercc|synth)")
 
-__all__ = ["NameReport", "analyte_class", "mirbase_name", "normalise_names", "same_mirna"]
+__all__ = [
+    "NameReport",
+    "analyte_class",
+    "graph_molecule",
+    "is_analyte",
+    "mirbase_name",
+    "normalise_names",
+    "same_mirna",
+]
 
 
 def mirbase_name(name: str) -> str | None:
@@ -34,13 +43,42 @@ def mirbase_name(name: str) -> str | None:
 
 
 def analyte_class(name: str) -> str:
-    """``mirna``, ``reference`` (U6, SNORDs...), ``spike-in`` (UniSp6, cel-miR-39...) or ``other``."""
+    """``mirna``, ``reference`` (U6, SNORDs...), ``spike-in`` (UniSp6, cel-miR-39...),
+    ``molecule`` (another exosomal analyte of the evidence graph: TRPC5, HOTAIR...) or
+    ``other``."""
     key = name_key(name)
     if _SPIKE.match(key):
         return "spike-in"
     if _REFERENCE.match(key):
         return "reference"
-    return "mirna" if mirbase_name(name) else "other"
+    if mirbase_name(name):
+        return "mirna"
+    return "molecule" if graph_molecule(name) else "other"
+
+
+def is_analyte(name: str) -> bool:
+    """A measured quantity a model may use: a miRNA or another molecule of the graph."""
+    return analyte_class(name) in {"mirna", "molecule"}
+
+
+@lru_cache(maxsize=1)
+def _graph_names() -> dict[str, str]:
+    from ..knowledge import load_knowledge
+
+    kb = load_knowledge()
+    names: dict[str, str] = {}
+    for molecule in kb.molecules.values():
+        if molecule.type in {"miRNA", "drug"} or molecule.placeholder:
+            continue
+        for name in (molecule.id, molecule.hgnc, *molecule.synonyms):
+            if name:
+                names.setdefault(name_key(name), molecule.id)
+    return names
+
+
+def graph_molecule(name: str) -> str | None:
+    """The evidence graph's id for a non-miRNA analyte name (protein, lncRNA, circRNA...)."""
+    return _graph_names().get(name_key(name))
 
 
 @dataclass
@@ -68,7 +106,13 @@ def normalise_names(names: Iterable[str]) -> tuple[list[str], NameReport]:
     for raw in names:
         raw = str(raw).strip()
         kind = analyte_class(raw)
-        new = mirbase_name(raw) if kind == "mirna" else None
+        new = (
+            mirbase_name(raw)
+            if kind == "mirna"
+            else graph_molecule(raw)
+            if kind == "molecule"
+            else None
+        )
         if new is not None:
             if new != raw:
                 report.renamed[raw] = new

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import BiopsyInputError, Problem, cell_problem
-from .names import NameReport, analyte_class, normalise_names
+from .names import NameReport, analyte_class, is_analyte, normalise_names
 
 Kind = Literal["signal", "ct", "counts"]
 Format = Literal["auto", "wide", "h5ad", "qpcr", "counts"]
@@ -226,10 +226,20 @@ def _rename_analytes(
         seen.setdefault(new, raw)
     if problems:
         raise BiopsyInputError(problems)
-    if not any(analyte_class(n) == "mirna" for n in names):
+    if not any(is_analyte(n) for n in names):
         shown = ", ".join(columns[:5])
         raise BiopsyInputError(
-            [cell_problem(path, row, "", f"no analyte matches a miRNA name (got {shown}...)")]
+            [
+                cell_problem(
+                    path,
+                    row,
+                    "",
+                    (
+                        f"no analyte matches a miRNA name or a molecule of the evidence graph "
+                        f"(got {shown}...)"
+                    ),
+                )
+            ]
         )
     return names, report
 
@@ -280,12 +290,7 @@ def read_wide(
                     )
                 ]
             )
-    if (
-        id_column is None
-        and columns
-        and columns[0] != label
-        and analyte_class(columns[0]) != "mirna"
-    ):
+    if id_column is None and columns and columns[0] != label and not is_analyte(columns[0]):
         id_column = columns[0]
     row_of = list(range(2, len(raw) + 2))
     if len(raw) == 0:
@@ -297,7 +302,7 @@ def read_wide(
     )
     _check_ids(ids, path, row_of, id_column or "")
     analytes = [c for c in columns if c not in {label, id_column}]
-    metadata = [c for c in analytes if analyte_class(c) != "mirna" and _all_text(raw[c])]
+    metadata = [c for c in analytes if not is_analyte(c) and _all_text(raw[c])]
     analytes = [c for c in analytes if c not in metadata]
     values = to_numeric(raw[analytes], path, row_of, allow_missing=False)
     names, report = _rename_analytes(analytes, path, 1)

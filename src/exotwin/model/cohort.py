@@ -398,8 +398,9 @@ def labels(spec: CohortSpec, frame: object) -> dict[str, dict[int, bool]]:
 def biopsy_table(
     spec: CohortSpec, scenario: Scenario, frame: object, kb: KnowledgeBase, out: Path
 ) -> Path:
-    """Samples x analytes (plasma exosome concentrations with noise) plus label columns, in the
-    wide CSV layout the liquid-biopsy toolkit reads (first column ``sample``)."""
+    """Samples x analytes (plasma exosome concentrations with noise) plus text label columns,
+    in the wide CSV layout the liquid-biopsy toolkit reads: ``sample`` (``P00012_d42`` =
+    patient 12, day 42), one column per analyte named by its cargo, then the labels."""
     import pandas as pd
 
     assert spec.biopsy is not None
@@ -420,18 +421,16 @@ def biopsy_table(
     for patient, group in arm.groupby("patient"):
         rng = np.random.default_rng([spec.seed, int(patient), 7])
         for day in bio.days:
-            row: dict[str, object] = {
-                "sample": f"P{int(patient):05d}_d{day:g}",
-                "patient": int(patient),
-                "day": day,
-            }
+            row: dict[str, object] = {"sample": f"P{int(patient):05d}_d{day:g}"}
             for name in bio.readouts:
                 series = group.set_index("day")[name]
                 true = float(np.interp(day, series.index, series.values))
                 noisy = true * math.exp(rng.normal(0.0, bio.cv)) if bio.cv else true
                 row[analytes[name]] = noisy if noisy >= bio.detection_limit else 0.0
-            for label_name, value in found.items():
-                row[label_name] = int(value.get(int(patient), False))
+            for label_name, value in found.items():  # text, so readers never take it as data
+                row[label_name] = (
+                    label_name if value.get(int(patient), False) else f"not_{label_name}"
+                )
             rows.append(row)
     path = out / "biopsy.csv"
     tmp = out / ".biopsy.csv.tmp"
