@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -466,10 +467,8 @@ def write_sbml(kb: KnowledgeBase, lib: Library, model: CompiledModel, out: Path)
     atomic_write_text(out, to_sbml(kb, lib, model))
 
 
-def simulate_sbml(
-    text: str, model: CompiledModel, rtol: float = 1e-10, atol: float = 1e-12
-) -> Trajectory:
-    """Simulate exported SBML with libroadrunner at the scenario's output times."""
+def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
+    """A libroadrunner instance of exported SBML (this compiles the model), with tolerances."""
     import roadrunner
 
     rr = roadrunner.RoadRunner(text)
@@ -477,13 +476,25 @@ def simulate_sbml(
     integrator.setValue("relative_tolerance", rtol)
     integrator.setValue("absolute_tolerance", atol)
     integrator.setValue("maximum_num_steps", 200000)
+    return rr
+
+
+def run_roadrunner(rr: Any, model: CompiledModel) -> Trajectory:
+    """Simulate a loaded model from day 0 at the scenario's output times."""
     layout = layout_of(model)
     scenario = model.scenario
     points = round(scenario.duration / scenario.output_every) + 1
+    rr.resetAll()
     rr.timeCourseSelections = ["time", *(f"x{i}" for i in range(layout.size))]
-    result = rr.simulate(0.0, scenario.duration, points)
-    data = np.asarray(result)
+    data = np.asarray(rr.simulate(0.0, scenario.duration, points))
     return Trajectory(model, layout, data[:, 0], data[:, 1:])
+
+
+def simulate_sbml(
+    text: str, model: CompiledModel, rtol: float = 1e-10, atol: float = 1e-12
+) -> Trajectory:
+    """Simulate exported SBML with libroadrunner at the scenario's output times."""
+    return run_roadrunner(load_roadrunner(text, rtol, atol), model)
 
 
 def _sid(text: str) -> str:
