@@ -1,7 +1,7 @@
 """Benchmark: virtual patients x 365 days of the default TNBC model (all applicable mechanisms).
 
-For each patient (draws of growth, secretion, uptake and tumour size as in a cohort spec) it
-times exotwin's solver, then libroadrunner on the exported SBML patient by patient (export
+Patients draw growth, secretion, uptake and tumour size as in a cohort spec. It times
+exotwin's batched solver (and, on a few patients, its patient-by-patient solver), then libroadrunner on the exported SBML patient by patient (export
 and load, then simulate, timed apart: the SBML inlines the patient's values, so each patient
 is a new model for roadrunner), and reports
 the largest relative difference between the two on every readout. Optionally it times a dask
@@ -18,18 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from exotwin.knowledge import load_knowledge
+from exotwin.model.batch import simulate_batch
 from exotwin.model.cohort import CohortSpec, patient_draws, run_sweep
 from exotwin.model.compiler import compile_arm
 from exotwin.model.library import load_library
-from exotwin.model.readouts import evaluate
+from exotwin.model.readouts import evaluate, relative_difference
 from exotwin.model.robust import with_values
 from exotwin.model.run import volumes
 from exotwin.model.sbml import load_roadrunner, run_roadrunner, to_sbml
 from exotwin.model.scenario import load_scenario
-from exotwin.model.simulate import simulate_arm
+from exotwin.model.simulate import Trajectory, simulate_arm
 
 SCENARIO = "tnbc-default-all-mechanisms"
 ARM = "untreated"
@@ -59,6 +58,10 @@ def main() -> None:
         default=None,
         help="patients also run with libroadrunner (default: all)",
     )
+    parser.add_argument("--batch", type=int, default=50, help="patients per batched solve")
+    parser.add_argument(
+        "--single-patients", type=int, default=5, help="patients also timed one by one"
+    )
     parser.add_argument("--dask-scaling", action="store_true")
     args = parser.parse_args()
     kb = load_knowledge()
@@ -69,36 +72,51 @@ def main() -> None:
     vol = volumes(lib, scenario)
     rr_patients = min(args.patients, args.roadrunner_patients or args.patients)
 
-    ours_time, rr_load, rr_sim, worst = 0.0, 0.0, 0.0, 0.0
+    libs, models = [], []
     for patient in range(args.patients):
         values, scale = patient_draws(spec, lib, patient)
         sampled = with_values(lib, {("parameters", k, "value"): v for k, v in values.items()})
         pops = [p.model_copy(update={"count": p.count * scale}) for p in scenario.populations]
-        patient_scenario = scenario.model_copy(update={"populations": pops})
-        model = compile_arm(kb, sampled, patient_scenario, arm)
+        libs.append(sampled)
+        models.append(
+            compile_arm(kb, sampled, scenario.model_copy(update={"populations": pops}), arm)
+        )
+
+    ours: list[Trajectory] = []
+    start = time.perf_counter()
+    for first in range(0, args.patients, args.batch):
+        ours += simulate_batch(
+            kb, libs[first : first + args.batch], models[first : first + args.batch]
+        )
+        print(f"exotwin: {len(ours)}/{args.patients} patients", flush=True)
+    ours_time = time.perf_counter() - start
+    single_n = min(args.patients, args.single_patients)
+    start = time.perf_counter()
+    for i in range(single_n):
+        simulate_arm(kb, libs[i], models[i])
+    single_rate = single_n * DAYS / (time.perf_counter() - start)
+
+    rr_load, rr_sim, worst = 0.0, 0.0, 0.0
+    for i in range(rr_patients):
         start = time.perf_counter()
-        ours = simulate_arm(kb, sampled, model)
-        ours_time += time.perf_counter() - start
-        if patient < rr_patients:
-            start = time.perf_counter()
-            rr = load_roadrunner(to_sbml(kb, sampled, model), rtol=1e-6, atol=1e-9)
-            rr_load += time.perf_counter() - start
-            start = time.perf_counter()
-            theirs = run_roadrunner(rr, model)
-            rr_sim += time.perf_counter() - start
-            a = evaluate(kb, ours, scenario.readouts, vol)
-            b = evaluate(kb, theirs, scenario.readouts, vol)
-            for name, series in a.items():
-                scale_ = max(float(np.nanmax(np.abs(series))), 1e-300)
-                worst = max(worst, float(np.nanmax(np.abs(series - b[name]))) / scale_)
-        print(f"patient {patient + 1}/{args.patients}: exotwin {ours_time:.1f} s total", flush=True)
+        rr = load_roadrunner(to_sbml(kb, libs[i], models[i]), rtol=1e-6, atol=1e-9)
+        rr_load += time.perf_counter() - start
+        start = time.perf_counter()
+        theirs = run_roadrunner(rr, models[i])
+        rr_sim += time.perf_counter() - start
+        a = evaluate(kb, ours[i], scenario.readouts, vol)
+        b = evaluate(kb, theirs, scenario.readouts, vol)
+        for readout in scenario.readouts:
+            worst = max(worst, relative_difference(readout, a[readout.name], b[readout.name]))
+        print(f"libroadrunner: {i + 1}/{rr_patients} patients", flush=True)
 
     ours_rate = args.patients * DAYS / ours_time
     rr_rate = rr_patients * DAYS / (rr_load + rr_sim)
     rr_sim_only = rr_patients * DAYS / rr_sim
     print(
         f"exotwin: {args.patients} patients x {DAYS:g} days in {ours_time:.1f} s = "
-        f"{ours_rate:.1f} patient-days/s"
+        f"{ours_rate:.1f} patient-days/s in batches of {args.batch} "
+        f"({single_rate:.1f} patient-days/s patient by patient)"
     )
     print(
         f"libroadrunner: {rr_patients} patients, export+load {rr_load:.1f} s + simulate "
@@ -110,9 +128,11 @@ def main() -> None:
         "patients": args.patients,
         "roadrunner_patients": rr_patients,
         "exotwin_patient_days_per_s": round(ours_rate, 2),
+        "exotwin_single_patient_days_per_s": round(single_rate, 2),
         "roadrunner_patient_days_per_s": round(rr_rate, 2),
         "roadrunner_simulate_only_patient_days_per_s": round(rr_sim_only, 2),
         "ratio": round(ours_rate / rr_rate, 2),
+        "ratio_to_simulation_alone": round(ours_rate / rr_sim_only, 2),
         "max_rel_diff": worst,
     }
     if args.dask_scaling:

@@ -23,14 +23,15 @@ from ..datafiles import DataValidationError, ExotwinError, Problem
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..knowledge.schema import Identifier, Strict
 from ..yaml_lines import line_of, load_lined
-from .compiler import compile_arm
+from .batch import simulate_batch
+from .compiler import CompiledModel, compile_arm
 from .library import Library, load_library
 from .readouts import evaluate, value_at
 from .robust import with_values
 from .run import volumes
 from .scenario import load_scenario
-from .schema import Scenario
-from .simulate import SimulationError, simulate_arm
+from .schema import Arm, Scenario
+from .simulate import SimulationError, Trajectory, simulate_arm
 
 
 class CohortError(ExotwinError, RuntimeError):
@@ -207,52 +208,75 @@ def _packaged() -> tuple[KnowledgeBase, Library]:
     return kb, load_library(kb)
 
 
-def run_patient(
-    spec: CohortSpec, scenario: Scenario, patient: int, kb: KnowledgeBase, lib: Library
+def _arm_for(arm: Arm, scale: float) -> Arm:
+    if not arm.populations:
+        return arm
+    scaled = [p.model_copy(update={"count": p.count * scale}) for p in arm.populations]
+    return arm.model_copy(update={"populations": scaled})
+
+
+def _simulate_arm_of(
+    kb: KnowledgeBase, libs: list[Library], models: list[CompiledModel]
+) -> list[Trajectory | str]:
+    """All patients of one arm in one batch; patient by patient if the batch cannot run."""
+    try:
+        return list(simulate_batch(kb, libs, models))
+    except (SimulationError, ValueError):
+        found: list[Trajectory | str] = []
+        for lib, model in zip(libs, models, strict=True):
+            try:
+                found.append(simulate_arm(kb, lib, model))
+            except SimulationError as exc:
+                found.append(str(exc))
+        return found
+
+
+def run_patients(
+    spec: CohortSpec, scenario: Scenario, patients: list[int], kb: KnowledgeBase, lib: Library
 ) -> list[dict[str, object]]:
-    """Rows (one per arm and day) of one patient's readouts and draws."""
-    values, scale = patient_draws(spec, lib, patient)
-    sampled = with_values(lib, {("parameters", k, "value"): v for k, v in values.items()})
-    populations = [p.model_copy(update={"count": p.count * scale}) for p in scenario.populations]
-    patient_scenario = scenario.model_copy(update={"populations": populations})
+    """Rows (one per patient, arm and day) of readouts and draws; each arm is one batch."""
+    draws = {p: patient_draws(spec, lib, p) for p in patients}
+    libs = {
+        p: with_values(lib, {("parameters", k, "value"): v for k, v in draws[p][0].items()})
+        for p in patients
+    }
     names = spec.readouts or [r.name for r in scenario.readouts]
     rows: list[dict[str, object]] = []
     for arm in scenario.arms:
         if spec.arms and arm.name not in spec.arms:
             continue
-        arm_used = arm
-        if arm.populations:
-            arm_used = arm.model_copy(
-                update={
-                    "populations": [
-                        p.model_copy(update={"count": p.count * scale}) for p in arm.populations
-                    ]
-                }
+        models = []
+        for p in patients:
+            scale = draws[p][1]
+            pops = [q.model_copy(update={"count": q.count * scale}) for q in scenario.populations]
+            patient_scenario = scenario.model_copy(update={"populations": pops})
+            models.append(compile_arm(kb, libs[p], patient_scenario, _arm_for(arm, scale)))
+        results = _simulate_arm_of(kb, [libs[p] for p in patients], models)
+        for p, result in zip(patients, results, strict=True):
+            values, scale = draws[p]
+            failed = result if isinstance(result, str) else ""
+            series = (
+                {}
+                if isinstance(result, str)
+                else evaluate(kb, result, scenario.readouts, volumes(libs[p], scenario))
             )
-        model = compile_arm(kb, sampled, patient_scenario, arm_used)
-        try:
-            trajectory = simulate_arm(kb, sampled, model)
-            series = evaluate(kb, trajectory, scenario.readouts, volumes(sampled, scenario))
-            failed = ""
-        except SimulationError as exc:
-            trajectory, series, failed = None, {}, str(exc)
-        days = spec.days or (list(trajectory.times) if trajectory is not None else [0.0])
-        for day in days:
-            row: dict[str, object] = {
-                "patient": patient,
-                "arm": arm.name,
-                "day": float(day),
-                "scale": scale,
-                "error": failed,
-            }
-            for name in names:
-                row[name] = (
-                    value_at(trajectory.times, series[name], day)
-                    if trajectory is not None
-                    else math.nan
-                )
-            row.update({f"param:{k}": v for k, v in values.items()})
-            rows.append(row)
+            times = [] if isinstance(result, str) else list(result.times)
+            for day in spec.days or times or [0.0]:
+                row: dict[str, object] = {
+                    "patient": p,
+                    "arm": arm.name,
+                    "day": float(day),
+                    "scale": scale,
+                    "error": failed,
+                }
+                for name in names:
+                    row[name] = (
+                        math.nan
+                        if isinstance(result, str)
+                        else value_at(result.times, series[name], day)
+                    )
+                row.update({f"param:{k}": v for k, v in values.items()})
+                rows.append(row)
     return rows
 
 
@@ -261,7 +285,7 @@ def run_chunk(spec: CohortSpec, scenario: Scenario, patients: list[int], out: Pa
     import pandas as pd
 
     kb, lib = _packaged()
-    rows = [row for p in patients for row in run_patient(spec, scenario, p, kb, lib)]
+    rows = run_patients(spec, scenario, patients, kb, lib)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)

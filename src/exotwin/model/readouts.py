@@ -33,7 +33,8 @@ def evaluate(
             values[r.name] = _cells(kb, traj, r.of)
         elif r.kind == "fraction":
             num, den = _cells(kb, traj, r.of), _cells(kb, traj, r.among)
-            values[r.name] = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+            # fewer than one cell is an extinct population: its fraction is reported as 0
+            values[r.name] = np.divide(num, den, out=np.zeros_like(num), where=den >= 1.0)
         elif r.kind == "exosomes":
             molecule = kb.find_molecule(r.cargo or "")
             cargo = molecule.id if molecule else ALL_EXOSOMES
@@ -86,6 +87,25 @@ def tumour_volumes(traj: Trajectory, volumes: dict[str, float]) -> Series:
     idx = [p.index for p in traj.model.populations if p.compartment == "tumour"]
     cells = traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
     return np.maximum(cells * volumes["per_cell"], volumes["tumour"])
+
+
+NOISE_FLOOR = {
+    "count": 1.0,
+    "fraction": 1e-6,
+    "exosomes": 1.0,
+    "drug": 1e-9,
+    "activity": 1e-6,
+    "killed": 1.0,
+    "offtarget_exposure": 1e-9,
+    "ratio": 1e-9,
+}
+
+
+def relative_difference(readout: Readout, a: Series, b: Series) -> float:
+    """Largest difference between two runs of a readout, relative to its range (values below
+    a noise floor per kind, e.g. one cell or one exosome per mL, count as that floor)."""
+    scale = max(float(np.nanmax(np.abs(a))), NOISE_FLOOR[readout.kind])
+    return float(np.nanmax(np.abs(a - b))) / scale
 
 
 def value_at(times: Series, series: Series, day: float) -> float:
