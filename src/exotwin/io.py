@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,3 +35,21 @@ def atomic_write(target: Path | str, writer: Callable[[Path], None]) -> None:
     """Let ``writer`` write a temporary file, then move it onto ``target``."""
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+@contextmanager
+def atomic_directory(target: Path | str) -> Iterator[Path]:
+    """Yield a staging folder beside ``target``; on success it replaces ``target`` whole, on
+    error it is removed, so the folder appears complete or not at all."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

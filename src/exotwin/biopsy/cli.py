@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +11,7 @@ import pandas as pd
 import typer
 
 from ..datafiles import ExotwinError
+from ..io import atomic_directory
 from .classify import CVSettings, Task, fit_classifier
 from .de import differential
 from .errors import BiopsyInputError, cell_problem
@@ -205,22 +203,13 @@ def de_command(
         signatures = _signatures(dataset, normalise, positive, dataset.classes)
     except ExotwinError as exc:
         raise _fail(exc) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o755)
-    try:
+    with atomic_directory(out) as staging:
         table.to_csv(staging / "de.csv")
         if "hedges_g" in table.columns:
             (staging / "volcano.svg").write_text(volcano_svg(table), encoding="utf-8")
         (staging / "signatures.json").write_text(
             json.dumps(signatures, indent=1) + "\n", encoding="utf-8"
         )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     hits = int((table["q_value"] < 0.05).sum())
     typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05; top: {', '.join(table.index[:5])}")
     typer.echo(

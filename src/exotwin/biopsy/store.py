@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write
+from ..io import atomic_directory, atomic_write
 from .classify import FitResult
 from .errors import BiopsyInputError, cell_problem
 from .readers import Dataset
@@ -34,10 +31,7 @@ def write_fit(
     """``model.joblib``, ``features.json``, ``metrics.json``, ``oof.csv`` and ``report.html``
     into ``out``; the folder appears complete or not at all."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o755)
-    try:
+    with atomic_directory(out) as staging:
         joblib.dump(result.model, staging / MODEL_FILE)
         spec = {
             "task": result.task,
@@ -56,12 +50,6 @@ def write_fit(
         (staging / "report.html").write_text(report, encoding="utf-8")
         for name, content in (extra or {}).items():
             (staging / name).write_text(str(content), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def _finite(value: Any) -> Any:

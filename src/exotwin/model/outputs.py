@@ -6,9 +6,6 @@ import csv
 import html
 import io
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .. import __version__
+from ..io import atomic_directory
 from ..knowledge import KnowledgeBase
 from .library import Library
 from .run import ScenarioResult
@@ -199,10 +197,7 @@ def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
 def write_outputs(kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path) -> None:
     """Write the three outputs into ``out``; the folder appears complete or not at all."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o755)
-    try:
+    with atomic_directory(out) as staging:
         header, rows = timeseries_rows(result)
         with (staging / "timeseries.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -212,9 +207,3 @@ def write_outputs(kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: 
             json.dumps(summary(kb, lib, result), indent=1) + "\n", encoding="utf-8"
         )
         (staging / "report.html").write_text(report_html(kb, lib, result), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
