@@ -1,7 +1,9 @@
 """Benchmark: virtual patients x 365 days of the default TNBC model (all applicable mechanisms).
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. It times
-exotwin's batched solver (and, on a few patients, its patient-by-patient solver), then libroadrunner on the exported SBML patient by patient (export
+exotwin's cohort solver (``simulate_patients``: batched for small models, one by one with a
+sparse Jacobian for large ones such as this ~800-variable model) and, on a few patients, its
+patient-by-patient solver, then libroadrunner on the exported SBML patient by patient (export
 and load, then simulate, timed apart: the SBML inlines the patient's values, so each patient
 is a new model for roadrunner), and reports
 the largest relative difference between the two on every readout. Optionally it times a dask
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 from exotwin.knowledge import load_knowledge
-from exotwin.model.batch import simulate_batch
+from exotwin.model.batch import simulate_patients
 from exotwin.model.cohort import CohortSpec, patient_draws, run_sweep
 from exotwin.model.compiler import compile_arm
 from exotwin.model.library import load_library
@@ -32,7 +34,6 @@ from exotwin.model.simulate import Trajectory, simulate_arm
 
 SCENARIO = "tnbc-default-all-mechanisms"
 ARM = "untreated"
-DAYS = 365.0
 SPEC = {
     "scenario": SCENARIO,
     "seed": 7,
@@ -59,6 +60,8 @@ def main() -> None:
         help="patients also run with libroadrunner (default: all)",
     )
     parser.add_argument("--batch", type=int, default=50, help="patients per batched solve")
+    parser.add_argument("--scenario", default=SCENARIO)
+    parser.add_argument("--arm", default=ARM)
     parser.add_argument(
         "--single-patients", type=int, default=5, help="patients also timed one by one"
     )
@@ -66,9 +69,12 @@ def main() -> None:
     args = parser.parse_args()
     kb = load_knowledge()
     lib = load_library(kb)
-    scenario = load_scenario(SCENARIO, kb, lib)
-    spec = CohortSpec.model_validate({**SPEC, "patients": args.patients})
-    arm = next(a for a in scenario.arms if a.name == ARM)
+    scenario = load_scenario(args.scenario, kb, lib)
+    spec = CohortSpec.model_validate(
+        {**SPEC, "scenario": args.scenario, "arms": [args.arm], "patients": args.patients}
+    )
+    arm = next(a for a in scenario.arms if a.name == args.arm)
+    days = scenario.duration
     vol = volumes(lib, scenario)
     rr_patients = min(args.patients, args.roadrunner_patients or args.patients)
 
@@ -85,8 +91,8 @@ def main() -> None:
     ours: list[Trajectory] = []
     start = time.perf_counter()
     for first in range(0, args.patients, args.batch):
-        ours += simulate_batch(
-            kb, libs[first : first + args.batch], models[first : first + args.batch]
+        ours += simulate_patients(
+            kb, libs[first : first + args.batch], models[first : first + args.batch], args.batch
         )
         print(f"exotwin: {len(ours)}/{args.patients} patients", flush=True)
     ours_time = time.perf_counter() - start
@@ -94,7 +100,7 @@ def main() -> None:
     start = time.perf_counter()
     for i in range(single_n):
         simulate_arm(kb, libs[i], models[i])
-    single_rate = single_n * DAYS / (time.perf_counter() - start)
+    single_rate = single_n * days / (time.perf_counter() - start)
 
     rr_load, rr_sim, worst = 0.0, 0.0, 0.0
     for i in range(rr_patients):
@@ -110,11 +116,12 @@ def main() -> None:
             worst = max(worst, relative_difference(readout, a[readout.name], b[readout.name]))
         print(f"libroadrunner: {i + 1}/{rr_patients} patients", flush=True)
 
-    ours_rate = args.patients * DAYS / ours_time
-    rr_rate = rr_patients * DAYS / (rr_load + rr_sim)
-    rr_sim_only = rr_patients * DAYS / rr_sim
+    ours_rate = args.patients * days / ours_time
+    rr_rate = rr_patients * days / (rr_load + rr_sim)
+    rr_sim_only = rr_patients * days / rr_sim
+    print(f"scenario {args.scenario}, arm {args.arm}, {days:g} days")
     print(
-        f"exotwin: {args.patients} patients x {DAYS:g} days in {ours_time:.1f} s = "
+        f"exotwin: {args.patients} patients x {days:g} days in {ours_time:.1f} s = "
         f"{ours_rate:.1f} patient-days/s in batches of {args.batch} "
         f"({single_rate:.1f} patient-days/s patient by patient)"
     )
@@ -139,15 +146,14 @@ def main() -> None:
         for workers in (1, 2):
             with tempfile.TemporaryDirectory() as folder:
                 spec_path = Path(folder) / "spec.yaml"
-                spec_path.write_text(
-                    json.dumps(
-                        {
-                            **SPEC,
-                            "patients": args.patients,
-                            "chunk_size": max(1, args.patients // 8),
-                        }
-                    )
-                )
+                spec = {
+                    **SPEC,
+                    "scenario": args.scenario,
+                    "arms": [args.arm],
+                    "patients": args.patients,
+                    "chunk_size": max(1, args.patients // 8),
+                }
+                spec_path.write_text(json.dumps(spec))
                 start = time.perf_counter()
                 run_sweep(spec_path, Path(folder) / "out", workers=workers)
                 seconds = time.perf_counter() - start

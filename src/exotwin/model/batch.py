@@ -22,6 +22,7 @@ from .library import Library
 from .simulate import (
     AVOGADRO_PER_UM_ML,
     LN2,
+    SPARSE_ABOVE,
     SimulationError,
     Trajectory,
     _apply,
@@ -29,6 +30,8 @@ from .simulate import (
     _System,
     _tolerances,
     jacobian_pattern,
+    layout_of,
+    simulate_arm,
 )
 
 Array = NDArray[np.float64]
@@ -359,3 +362,20 @@ def simulate_batch(
     return [
         Trajectory(model, lay, np.array(times), stacked[:, i, :]) for i, model in enumerate(models)
     ]
+
+
+def simulate_patients(
+    kb: KnowledgeBase, libraries: list[Library], models: list[CompiledModel], batch_size: int = 50
+) -> list[Trajectory]:
+    """Patients of one arm, the fastest way: small models in batches, large ones (whose sparse
+    solve grows with every patient added) one by one."""
+    if not models:
+        return []
+    if layout_of(models[0]).size > SPARSE_ABOVE:
+        return [simulate_arm(kb, lib, model) for lib, model in zip(libraries, models, strict=True)]
+    found: list[Trajectory] = []
+    for first in range(0, len(models), batch_size):
+        found += simulate_batch(
+            kb, libraries[first : first + batch_size], models[first : first + batch_size]
+        )
+    return found

@@ -23,7 +23,7 @@ from ..datafiles import DataValidationError, ExotwinError, Problem
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..knowledge.schema import Identifier, Strict
 from ..yaml_lines import line_of, load_lined
-from .batch import simulate_batch
+from .batch import simulate_patients
 from .compiler import CompiledModel, compile_arm
 from .library import Library, load_library
 from .readouts import evaluate, value_at
@@ -220,7 +220,7 @@ def _simulate_arm_of(
 ) -> list[Trajectory | str]:
     """All patients of one arm in one batch; patient by patient if the batch cannot run."""
     try:
-        return list(simulate_batch(kb, libs, models))
+        return list(simulate_patients(kb, libs, models))
     except (SimulationError, ValueError):
         found: list[Trajectory | str] = []
         for lib, model in zip(libs, models, strict=True):
