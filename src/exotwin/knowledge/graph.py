@@ -102,19 +102,3 @@ def _add_cell_edge(
         graph.add_edge(cell, node, **attrs)
     else:
         graph.add_edge(node, cell, **attrs)
-
-
-def cell_network(kb: KnowledgeBase) -> Graph:
-    """Cell-to-cell projection: one edge donor → recipient per mechanism, labelled by cargo."""
-    graph: Graph = nx.MultiDiGraph(name="exotwin cell-cell exosome network")
-    for record in kb.mechanisms:
-        for end in (record.donor.cell, record.recipient.cell):
-            graph.add_node(end, label=kb.cell_types[end].name)
-        graph.add_edge(
-            record.donor.cell,
-            record.recipient.cell,
-            key=record.id,
-            cargo=";".join(record.cargo),
-            effects=";".join(f"{e.direction} {e.phenotype}" for e in record.effects),
-        )
-    return graph

@@ -8,7 +8,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
@@ -461,11 +460,3 @@ def biopsy_table(
     pd.DataFrame(rows).to_csv(tmp, index=False)
     os.replace(tmp, path)
     return path
-
-
-def clean_partial(out: Path) -> None:
-    """Remove temporary files a killed run left behind (finished chunks stay)."""
-    for tmp in out.rglob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-    if (out / "chunks").exists() and not any((out / "chunks").iterdir()):
-        shutil.rmtree(out / "chunks")

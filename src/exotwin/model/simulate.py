@@ -351,12 +351,6 @@ class _System:
                 signal[self._cargo_index(self._cargo(item.cargo))] *= 1.0 - item.efficacy
         return release, loading, signal
 
-    def concentration(self, y: NDArray[np.float64], drug: str, comp: str) -> float:
-        lay = self.layout
-        if comp == "tumour":
-            return max(y[lay.drug(drug, "tumour")] + y[lay.drug(drug, "delivered")], 0.0)
-        return max(y[lay.drug(drug, "plasma")], 0.0)
-
     def _drug_levels(self, y: NDArray[np.float64], name: str) -> NDArray[np.float64]:
         """Concentration each population sees (tumour interstitium or plasma/medium)."""
         lay = self.layout
