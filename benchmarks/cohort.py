@@ -76,7 +76,10 @@ def main() -> None:
     arm = next(a for a in scenario.arms if a.name == args.arm)
     days = scenario.duration
     vol = volumes(lib, scenario)
-    rr_patients = min(args.patients, args.roadrunner_patients or args.patients)
+    rr_patients = min(
+        args.patients,
+        args.patients if args.roadrunner_patients is None else args.roadrunner_patients,
+    )
 
     libs, models = [], []
     for patient in range(args.patients):
@@ -117,8 +120,8 @@ def main() -> None:
         print(f"libroadrunner: {i + 1}/{rr_patients} patients", flush=True)
 
     ours_rate = args.patients * days / ours_time
-    rr_rate = rr_patients * days / (rr_load + rr_sim)
-    rr_sim_only = rr_patients * days / rr_sim
+    rr_rate = rr_patients * days / (rr_load + rr_sim) if rr_patients else float("nan")
+    rr_sim_only = rr_patients * days / rr_sim if rr_patients else float("nan")
     print(f"scenario {args.scenario}, arm {args.arm}, {days:g} days")
     print(
         f"exotwin: {args.patients} patients x {days:g} days in {ours_time:.1f} s = "

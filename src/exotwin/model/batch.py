@@ -371,8 +371,18 @@ def simulate_patients(
     solve grows with every patient added) one by one."""
     if not models:
         return []
-    if layout_of(models[0]).size > SPARSE_ABOVE:
-        return [simulate_arm(kb, lib, model) for lib, model in zip(libraries, models, strict=True)]
+    if layout_of(models[0]).size > SPARSE_ABOVE:  # one probe of the shared sparsity pattern
+        probe = _System(kb, libraries[0], models[0])
+        y0 = np.zeros(probe.layout.size)
+        y0[: probe.layout.pools] = models[0].initial
+        times = sorted(
+            {0.0, models[0].scenario.duration, *_impulses(probe, models[0].scenario.duration)}
+        )
+        pattern = jacobian_pattern(probe, y0, times)
+        return [
+            simulate_arm(kb, lib, model, pattern)
+            for lib, model in zip(libraries, models, strict=True)
+        ]
     found: list[Trajectory] = []
     for first in range(0, len(models), batch_size):
         found += simulate_batch(

@@ -625,8 +625,14 @@ def _tolerances(system: _System, y0: NDArray[np.float64]) -> NDArray[np.float64]
     return np.maximum(atol, 1e-9 * np.abs(y0))
 
 
-def simulate_arm(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> Trajectory:
-    """Integrate one arm over the scenario's duration; raises :class:`SimulationError`."""
+def simulate_arm(
+    kb: KnowledgeBase, lib: Library, model: CompiledModel, pattern: Any = None
+) -> Trajectory:
+    """Integrate one arm over the scenario's duration; raises :class:`SimulationError`.
+
+    ``pattern``: the Jacobian sparsity of a large model, when the caller already probed it
+    for another patient of the same structure (see :func:`jacobian_pattern`).
+    """
     system = _System(kb, lib, model)
     lay = system.layout
     scenario = model.scenario
@@ -639,7 +645,9 @@ def simulate_arm(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> Traje
     atol = _tolerances(system, y)
     solver: dict[str, object] = {"method": "LSODA"}
     if lay.size > SPARSE_ABOVE:  # large models: BDF with a sparse, colour-grouped Jacobian
-        solver = {"method": "BDF", "jac_sparsity": jacobian_pattern(system, y, bounds)}
+        if pattern is None:
+            pattern = jacobian_pattern(system, y, bounds)
+        solver = {"method": "BDF", "jac_sparsity": pattern}
     times: list[float] = []
     states: list[NDArray[np.float64]] = []
     for k, start in enumerate(bounds[:-1]):
