@@ -19,7 +19,7 @@ from exotwin.model.scenario import load_scenario
 from exotwin.model.simulate import simulate_arm
 
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
-# isolated exosomes; antibodies bound by exosomes and blocking a cargo
+# isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses
 SCENARIOS = [
     "tnbc-doxorubicin-exosomal-resistance",
     "hotair-falls-after-surgery",
@@ -27,6 +27,7 @@ SCENARIOS = [
     "tamoxifen-horizontal-resistance",
     "exosomal-pdl1-blunts-anti-pdl1",
     "anxa2-depletion-metastasis",
+    "mir19-mir1226-exosomes-aqp5",  # several doses at once
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..knowledge import KnowledgeBase
-from ..knowledge.schema import Biomarker, CellRef, Mechanism
+from ..knowledge.schema import Biomarker, CellRef, Mechanism, Therapy
 from .library import Library
 from .schema import NICHES, Arm, PopulationSpec, Rule, Scenario
 
@@ -230,10 +230,22 @@ class _Builder:
                     self.add_secretion(pop, self.cargo_key(analyte, None), loading)
             self.note_use(rule, bool(donors), "no population matches the biomarker's source")
             return
-        assert isinstance(record, Mechanism)
-        donors = [p for p in self.model.populations if self.donor_matches(rule, record.donor, p)]
+        # a mechanism, or a therapy whose exosomes (dosed, or released by its producing
+        # cells) carry cargo to a recipient: both compile the same way
+        assert isinstance(record, Mechanism | Therapy) and record.recipient is not None
+        donor = record.donor
+        donors = [
+            p
+            for p in self.model.populations
+            if donor is not None and self.donor_matches(rule, donor, p)
+        ]
         receivers = [p for p in self.model.populations if self.matches(record.recipient, p)]
-        keys = [self.cargo_key(c, record.donor) for c in record.cargo]
+        keys = [self.cargo_key(c, donor) for c in record.cargo]
+        doses = {
+            self.cargo_key(self.kb.find_molecule(i.cargo).id, None)  # type: ignore[union-attr]
+            for i in self.model.arm.interventions
+            if i.type == "exosome_dose" and i.cargo is not None
+        }
         for pop in donors:
             for key in keys:
                 self.add_secretion(pop, key, loading)
@@ -242,7 +254,7 @@ class _Builder:
                 virtual = Population(
                     -1, item.donor.cell or "cell", item.donor.state, item.compartment
                 )
-                if self.donor_matches(rule, record.donor, virtual):
+                if donor is not None and self.donor_matches(rule, donor, virtual):
                     donors.append(virtual)
                     loads = self.model.dose_cargo.setdefault(j, {})
                     for key in keys:
@@ -273,10 +285,13 @@ class _Builder:
                             )
                         )
                         applied = True
+        supplied = bool(donors) or bool(doses & set(keys))
         self.note_use(
             rule,
-            bool(donors) and applied,
-            "no donor" if not donors else "no receiver or effect applies",
+            supplied and applied,
+            "no donor and no dose of its cargo"
+            if not supplied
+            else "no receiver or effect applies",
         )
 
     def note_use(self, rule: Rule, used: bool, why: str) -> None:

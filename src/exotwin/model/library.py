@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from ..datafiles import DataValidationError, Item, Problem, parse_sections, yaml_files
 from ..knowledge import KnowledgeBase
-from ..knowledge.schema import Biomarker, Mechanism
+from ..knowledge.schema import Biomarker, Therapy
 from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
 
 REQUIRED_PARAMETERS = (
@@ -106,13 +106,13 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
     if record is None:
         problems.append(item.problem(("record",), f"unknown record id {rule.record!r}"))
         return
-    if not isinstance(record, Mechanism | Biomarker):
+    if isinstance(record, Therapy) and not (record.cargo and record.recipient):
         problems.append(
             item.problem(
                 ("record",),
                 (
-                    f"record {rule.record!r} is a {record.kind}; rules compile mechanisms (cargo acting "
-                    "on a receiver) and biomarkers (analyte secreted by a source cell)"
+                    f"therapy record {rule.record!r} compiles only when it names cargo and a "
+                    "recipient (its exosomes then act like a mechanism's)"
                 ),
             )
         )
@@ -121,7 +121,7 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
         if other not in kb.records:
             problems.append(item.problem(("also", i), f"unknown record id {other!r}"))
     if rule.donor_state is not None:
-        donor = record.donor if isinstance(record, Mechanism) else record.source_cell
+        donor = record.source_cell if isinstance(record, Biomarker) else record.donor
         if rule.donor_state not in kb.cell_states:
             problems.append(
                 item.problem(("donor_state",), f"unknown cell state {rule.donor_state!r}")
@@ -139,7 +139,7 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
                     ),
                 )
             )
-    have = {e.phenotype for e in record.effects} if isinstance(record, Mechanism) else set()
+    have = {e.phenotype for e in record.effects} if not isinstance(record, Biomarker) else set()
     for i, phenotype in enumerate(rule.effects):
         if phenotype not in have:
             problems.append(

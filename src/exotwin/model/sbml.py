@@ -9,6 +9,7 @@ test cross-simulates it against exotwin's own trajectories.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -383,7 +384,7 @@ class _Writer:
             trigger.setInitialValue(False)
             trigger.setPersistent(True)
             trigger.setMath(self._math(f"time >= {_num(time)}"))
-            for variable, formula in assignments:
+            for variable, formula in _merge(assignments).items():
                 assignment = event.createEventAssignment()
                 assignment.setVariable(variable)
                 assignment.setMath(self._math(formula))
@@ -429,6 +430,17 @@ class _Writer:
                     var = f"x{s.layout.pools + idx}"
                     found.append((var, f"{var} * {keep}"))
         return found
+
+
+def _merge(assignments: list[tuple[str, str]]) -> dict[str, str]:
+    """Assignments of one event, one per variable: later ones apply on top of earlier ones
+    (two doses of exosomes at once both add to the all-exosomes pool)."""
+    merged: dict[str, str] = {}
+    for variable, formula in assignments:
+        if variable in merged:
+            formula = re.sub(rf"\b{variable}\b", f"({merged[variable]})", formula)
+        merged[variable] = formula
+    return merged
 
 
 def initial_state(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> np.ndarray:
