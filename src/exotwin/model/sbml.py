@@ -21,7 +21,15 @@ from ..io import atomic_write_text
 from ..knowledge import KnowledgeBase
 from .compiler import CompiledModel
 from .library import Library
-from .simulate import LN2, Trajectory, _impulses, _System, layout_of, variable_names
+from .simulate import (
+    LN2,
+    Trajectory,
+    _impulses,
+    _System,
+    impulse_changes,
+    layout_of,
+    variable_names,
+)
 
 
 class SbmlError(ExotwinError, RuntimeError):
@@ -365,7 +373,6 @@ class _Writer:
     def add_events(self, y0: np.ndarray) -> None:
         """Doses, medium changes and surgery after day 0 (day-0 ones are in ``y0``)."""
         s = self.system
-        lay = s.layout
         events = _impulses(s, self.model.scenario.duration)
         count = 0
         for time, items in sorted(events.items()):
@@ -373,7 +380,7 @@ class _Writer:
                 continue
             assignments: list[tuple[str, str]] = []
             for kind, item in items:
-                assignments += self._assignments(kind, item, lay)
+                assignments += self._assignments(kind, item)
             if not assignments:
                 continue
             event = self.sbml.createEvent()
@@ -389,47 +396,13 @@ class _Writer:
                 assignment.setVariable(variable)
                 assignment.setMath(self._math(formula))
 
-    def _assignments(self, kind: str, item: object, lay: object) -> list[tuple[str, str]]:
-        s, m = self.system, self.model
-        found: list[tuple[str, str]] = []
-        if kind == "drug":
-            name = s._cargo(item.drug)  # type: ignore[attr-defined]
-            var = f"x{s.layout.drug(name, 'plasma')}"
-            if item.concentration is not None:  # type: ignore[attr-defined]
-                found.append((var, _num(item.concentration)))  # type: ignore[attr-defined]
-            else:
-                amount = item.dose * s.drugs[name].concentration_per_dose.value  # type: ignore[attr-defined]
-                found.append((var, f"{var} + {_num(amount)}"))
-        elif kind == "exosome_carrier":
-            name = s._cargo(item.drug)  # type: ignore[attr-defined]
-            var = f"x{s.layout.drug(name, 'carrier')}"
-            amount = item.dose * s.drugs[name].concentration_per_dose.value  # type: ignore[attr-defined]
-            found.append((var, f"{var} + {_num(amount)}"))
-        elif kind == "exosome_dose":
-            from .compiler import ALL_EXOSOMES
-
-            comp = item.compartment  # type: ignore[attr-defined]
-            if item.cargo is not None:  # type: ignore[attr-defined]
-                loads = {s._cargo(item.cargo): 1.0}  # type: ignore[attr-defined]
-            else:
-                loads = m.dose_cargo.get(m.arm.interventions.index(item), {})  # type: ignore[arg-type]
-            loads = {**loads}
-            for key, load in loads.items():
-                var = f"x{s.layout.pools + m.pools[(key, comp)]}"
-                found.append((var, f"{var} + {_num(item.exosomes * load)}"))  # type: ignore[attr-defined]
-            var = f"x{s.layout.pools + m.pools[(ALL_EXOSOMES, comp)]}"
-            found.append((var, f"{var} + {_num(item.exosomes)}"))  # type: ignore[attr-defined]
-        elif kind == "surgery":
-            keep = _num(1.0 - item.fraction_removed)  # type: ignore[attr-defined]
-            comp = item.compartment  # type: ignore[attr-defined]
-            for p in m.populations:
-                if p.compartment == comp:
-                    found.append((f"x{p.index}", f"x{p.index} * {keep}"))
-            for (_, c), idx in m.pools.items():
-                if c == comp:
-                    var = f"x{s.layout.pools + idx}"
-                    found.append((var, f"{var} * {keep}"))
-        return found
+    def _assignments(self, kind: str, item: object) -> list[tuple[str, str]]:
+        """The event's state changes (shared with the solver) as SBML assignments."""
+        formulas = {"add": "x{i} + {v}", "set": "{v}", "scale": "x{i} * {v}"}
+        return [
+            (f"x{index}", formulas[operation].format(i=index, v=_num(amount)))
+            for index, operation, amount in impulse_changes(self.system, kind, item)
+        ]
 
 
 def _merge(assignments: list[tuple[str, str]]) -> dict[str, str]:

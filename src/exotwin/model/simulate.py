@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -583,18 +583,24 @@ def _impulses(system: _System, duration: float) -> dict[float, list[tuple[str, o
     return events
 
 
-def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> None:
+Change = tuple[int, Literal["add", "set", "scale"], float]
+
+
+def impulse_changes(system: _System, kind: str, item: object) -> list[Change]:
+    """What an event does to the state: (variable, add|set|scale, amount) in order."""
     lay, model = system.layout, system.model
+    changes: list[Change] = []
     if kind == "drug":
         name = system._cargo(item.drug)  # type: ignore[attr-defined]
-        drug = system.drugs[name]
         if item.concentration is not None:  # type: ignore[attr-defined]  # medium change resets it
-            y[lay.drug(name, "plasma")] = item.concentration  # type: ignore[attr-defined]
+            changes.append((lay.drug(name, "plasma"), "set", item.concentration))  # type: ignore[attr-defined]
         else:
-            y[lay.drug(name, "plasma")] += item.dose * drug.concentration_per_dose.value  # type: ignore[attr-defined]
+            amount = item.dose * system.drugs[name].concentration_per_dose.value  # type: ignore[attr-defined]
+            changes.append((lay.drug(name, "plasma"), "add", amount))
     elif kind == "exosome_carrier":
-        drug = system.drugs[system._cargo(item.drug)]  # type: ignore[attr-defined]
-        y[lay.drug(drug.id, "carrier")] += item.dose * drug.concentration_per_dose.value  # type: ignore[attr-defined]
+        name = system._cargo(item.drug)  # type: ignore[attr-defined]
+        amount = item.dose * system.drugs[name].concentration_per_dose.value  # type: ignore[attr-defined]
+        changes.append((lay.drug(name, "carrier"), "add", amount))
     elif kind == "exosome_dose":
         comp = item.compartment  # type: ignore[attr-defined]
         if item.cargo is not None:  # type: ignore[attr-defined]
@@ -602,17 +608,26 @@ def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> 
         else:
             loads = model.dose_cargo.get(model.arm.interventions.index(item), {})  # type: ignore[arg-type]
         for key, load in loads.items():
-            y[lay.pools + model.pools[(key, comp)]] += item.exosomes * load  # type: ignore[attr-defined]
-        y[lay.pools + model.pools[(ALL_EXOSOMES, comp)]] += item.exosomes  # type: ignore[attr-defined]
+            changes.append((lay.pools + model.pools[(key, comp)], "add", item.exosomes * load))  # type: ignore[attr-defined]
+        changes.append((lay.pools + model.pools[(ALL_EXOSOMES, comp)], "add", item.exosomes))  # type: ignore[attr-defined]
     elif kind == "surgery":
         keep = 1.0 - item.fraction_removed  # type: ignore[attr-defined]
         comp = item.compartment  # type: ignore[attr-defined]
-        for p in model.populations:
-            if p.compartment == comp:
-                y[p.index] *= keep
-        for (_, c), idx in model.pools.items():
-            if c == comp:
-                y[lay.pools + idx] *= keep
+        changes += [(p.index, "scale", keep) for p in model.populations if p.compartment == comp]
+        changes += [
+            (lay.pools + idx, "scale", keep) for (_, c), idx in model.pools.items() if c == comp
+        ]
+    return changes
+
+
+def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> None:
+    for index, operation, amount in impulse_changes(system, kind, item):
+        if operation == "add":
+            y[index] += amount
+        elif operation == "set":
+            y[index] = amount
+        else:
+            y[index] *= amount
 
 
 def _tolerances(system: _System, y0: NDArray[np.float64]) -> NDArray[np.float64]:
