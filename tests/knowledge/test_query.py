@@ -102,3 +102,9 @@ def test_neighbours_of_cafs(kb: KnowledgeBase) -> None:
     # fibroblast, so a fibroblast query sees both directions
     fibroblast = neighbours(kb, "fibroblast")
     assert any("promotes caf_activation" in e.effects for e in fibroblast["receives"])
+
+
+def test_a_cell_query_finds_records_that_make_that_cell(kb: KnowledgeBase) -> None:
+    # cancer exosomes turn bone-marrow myeloid cells into MDSCs: an MDSC query finds it
+    assert "s000.bc-exo-mdsc-cxcr4" in ids(kb, cell="MDSC")
+    assert "s000.mir9-nf-to-caf" in ids(kb, cell="CAF")

@@ -101,8 +101,12 @@ def _matches_drug(kb: KnowledgeBase, record: Record, name: str) -> bool:
 
 
 def _matches_cell(kb: KnowledgeBase, record: Record, cell_id: str) -> bool:
+    """The record's donor or recipient is the cell type (or a sub-type), or one of its effects
+    turns cells into it (NF -> CAF matches a CAF query)."""
     wanted = kb.descendants(cell_id)
-    return any(ref.cell in wanted for ref in record_cells(record))
+    if any(ref.cell in wanted for ref in record_cells(record)):
+        return True
+    return any(kb.phenotypes[p].transition_to in wanted for p in record_phenotypes(record))
 
 
 def _matches_text(kb: KnowledgeBase, record: Record, text: str) -> bool:
