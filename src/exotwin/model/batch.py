@@ -26,12 +26,13 @@ from .simulate import (
     SimulationError,
     Trajectory,
     _apply,
-    _impulses,
     _System,
     _tolerances,
+    event_bounds,
     jacobian_pattern,
     layout_of,
     simulate_arm,
+    start_state,
 )
 
 Array = NDArray[np.float64]
@@ -317,13 +318,9 @@ def simulate_batch(
     systems = [_System(kb, lib, model) for lib, model in zip(libraries, models, strict=True)]
     batch = BatchSystem(systems)
     lay, scenario = systems[0].layout, models[0].scenario
-    y = np.zeros((len(systems), lay.size))
-    for row, model in zip(y, models, strict=True):
-        row[: lay.pools] = model.initial
-        row[lay.activities : lay.drugs] = 1.0
+    y = np.stack([start_state(model) for model in models])
     grid = np.round(np.arange(0.0, scenario.duration + 1e-9, scenario.output_every), 9)
-    events = _impulses(systems[0], scenario.duration)
-    bounds = sorted({0.0, scenario.duration, *events})
+    events, bounds = event_bounds(systems[0])
     atol = np.concatenate([_tolerances(x, row) for x, row in zip(systems, y, strict=True)])
     pattern: Any = block_diag(
         [jacobian_pattern(systems[0], y[0], bounds)] * len(systems), format="csc"
@@ -373,12 +370,7 @@ def simulate_patients(
         return []
     if layout_of(models[0]).size > SPARSE_ABOVE:  # one probe of the shared sparsity pattern
         probe = _System(kb, libraries[0], models[0])
-        y0 = np.zeros(probe.layout.size)
-        y0[: probe.layout.pools] = models[0].initial
-        times = sorted(
-            {0.0, models[0].scenario.duration, *_impulses(probe, models[0].scenario.duration)}
-        )
-        pattern = jacobian_pattern(probe, y0, times)
+        pattern = jacobian_pattern(probe, start_state(models[0]), event_bounds(probe)[1])
         return [
             simulate_arm(kb, lib, model, pattern)
             for lib, model in zip(libraries, models, strict=True)

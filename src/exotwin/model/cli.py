@@ -12,8 +12,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ..datafiles import ExotwinError
-from ..knowledge import load_knowledge
-from .library import load_library
+from ..knowledge import KnowledgeBase, load_knowledge
+from .library import Library, load_library
 from .outputs import write_outputs
 from .robust import robustness
 from .run import ScenarioResult, run_scenario
@@ -29,9 +29,7 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(name: str | Path, seed: int) -> ScenarioResult:
-    kb = load_knowledge()
-    lib = load_library(kb)
+def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> ScenarioResult:
     scenario = load_scenario(name, kb, lib)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{scenario.id}", total=len(scenario.arms))
@@ -45,9 +43,10 @@ def simulate(
 ) -> None:
     """Simulate a scenario: timeseries.csv, summary.json, report.html; exit 1 if a check fails."""
     try:
-        result = _run(scenario, seed)
         kb = load_knowledge()
-        write_outputs(kb, load_library(kb), result, out)
+        lib = load_library(kb)
+        result = _run(kb, lib, scenario, seed)
+        write_outputs(kb, lib, result, out)
     except ExotwinError as exc:
         raise _fail(exc) from None
     for check in result.checks:

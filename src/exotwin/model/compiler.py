@@ -310,11 +310,7 @@ class _Builder:
             if spec.surface:
                 found = [self.kb.find_molecule(m) for m in spec.surface]
                 self.model.surface[pop.index] = [f.id for f in found if f is not None]
-        if any(p.compartment == "tumour" for p in self.model.populations):
-            for pop in list(self.model.populations):
-                if pop.compartment == "tumour" and self.is_cancer(pop):
-                    for organ in NICHES:
-                        self.add_population(pop.cell, pop.state, organ)
+        self.add_niche_copies()
         rules = self.selected_rules()
         for _ in range(4):  # transitions may add populations that further rules reach
             before = len(self.model.populations)

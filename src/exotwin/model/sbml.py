@@ -24,10 +24,12 @@ from .library import Library
 from .simulate import (
     LN2,
     Trajectory,
+    _apply,
     _impulses,
     _System,
     impulse_changes,
     layout_of,
+    start_state,
     variable_names,
 )
 
@@ -95,7 +97,7 @@ class _Writer:
 
     # ------------------------------------------------------------ the model
 
-    def build(self, y0: np.ndarray) -> str:
+    def build(self, y0: np.ndarray) -> None:
         s, m = self.system, self.model
         lay = s.layout
         for i, name in enumerate(self.names):
@@ -327,7 +329,6 @@ class _Writer:
         # drugs
         for name, drug in s.drugs.items():
             self._drug(name, drug, removed, volumes, v_t)
-        return self.libsbml.writeSBMLToString(self.doc)
 
     def _drug(
         self, name: str, drug: object, removed: list[str], volumes: list[str], v_t: str
@@ -416,16 +417,10 @@ def _merge(assignments: list[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
-def initial_state(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> np.ndarray:
+def initial_state(system: _System) -> np.ndarray:
     """The state at day 0 after day-0 doses, exactly as ``simulate_arm`` starts."""
-    from .simulate import _apply
-
-    system = _System(kb, lib, model)
-    lay = system.layout
-    y = np.zeros(lay.size)
-    y[: lay.pools] = model.initial
-    y[lay.activities : lay.drugs] = 1.0
-    for kind, item in _impulses(system, model.scenario.duration).get(0.0, []):
+    y = start_state(system.model)
+    for kind, item in _impulses(system, system.model.scenario.duration).get(0.0, []):
         _apply(system, y, kind, item)
     return y
 
@@ -433,7 +428,7 @@ def initial_state(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> np.n
 def to_sbml(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> str:
     """The arm as an SBML Level 3 Version 2 document (validated by libSBML)."""
     writer = _Writer(kb, lib, model)
-    y0 = initial_state(kb, lib, model)
+    y0 = initial_state(writer.system)
     writer.build(y0)
     writer.add_events(y0)
     doc = writer.doc

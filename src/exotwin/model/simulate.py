@@ -85,11 +85,10 @@ class _System:
     """Precomputed index arrays and the vectorised right-hand side of one arm."""
 
     def __init__(self, kb: KnowledgeBase, lib: Library, model: CompiledModel) -> None:
-        self.kb, self.lib, self.model = kb, lib, model
+        self.kb, self.model = kb, model
         self.layout = layout_of(model)
         over = model.scenario.parameters
         v = lambda name: lib.value(name, over)  # noqa: E731
-        self.v = v
         comps: list[str] = ["culture", "tumour", "plasma", *NICHES]
         self.comps = comps
         volume: dict[str, float] = {
@@ -110,7 +109,6 @@ class _System:
             "plasma": v("plasma_clearance"),
             **{n: v("niche_decay") for n in NICHES},
         }
-        self.volume = volume
         pops = model.populations
         n_pop = len(pops)
         self.pop_comp = np.array([comps.index(p.compartment) for p in pops], dtype=int)
@@ -630,6 +628,22 @@ def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> 
             y[index] *= amount
 
 
+def start_state(model: CompiledModel) -> NDArray[np.float64]:
+    """Day 0 before any dose: the initial cells, empty pools, activities at baseline (1)."""
+    lay = layout_of(model)
+    y = np.zeros(lay.size)
+    y[: lay.pools] = model.initial
+    y[lay.activities : lay.drugs] = 1.0
+    return y
+
+
+def event_bounds(system: _System) -> tuple[dict[float, list[tuple[str, object]]], list[float]]:
+    """The events by day, and the days that split the integration into segments."""
+    duration = system.model.scenario.duration
+    events = _impulses(system, duration)
+    return events, sorted({0.0, duration, *events})
+
+
 def _tolerances(system: _System, y0: NDArray[np.float64]) -> NDArray[np.float64]:
     lay = system.layout
     atol = np.full(lay.size, 1e-9)
@@ -651,12 +665,9 @@ def simulate_arm(
     system = _System(kb, lib, model)
     lay = system.layout
     scenario = model.scenario
-    y = np.zeros(lay.size)
-    y[: lay.pools] = model.initial
-    y[lay.activities : lay.drugs] = 1.0  # activity levels start at baseline
+    y = start_state(model)
     grid = np.round(np.arange(0.0, scenario.duration + 1e-9, scenario.output_every), 9)
-    events = _impulses(system, scenario.duration)
-    bounds = sorted({0.0, scenario.duration, *events})
+    events, bounds = event_bounds(system)
     atol = _tolerances(system, y)
     solver: dict[str, object] = {"method": "LSODA"}
     if lay.size > SPARSE_ABOVE:  # large models: BDF with a sparse, colour-grouped Jacobian
