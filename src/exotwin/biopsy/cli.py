@@ -37,6 +37,7 @@ class FormatOption(StrEnum):
     counts = "counts"
 
 
+DataArg = Annotated[Path, typer.Argument(help="Expression data (CSV/TSV, .h5ad, qPCR Ct, counts).")]
 IdOpt = Annotated[
     str | None,
     typer.Option("--id", help="Sample-id column (default: the first, non-analyte column)."),
@@ -81,9 +82,7 @@ def _fmt(m: dict[str, float]) -> str:
 
 @biopsy_app.command()
 def fit(
-    data: Annotated[
-        Path, typer.Argument(help="Expression data (CSV/TSV, .h5ad, qPCR Ct, counts).")
-    ],
+    data: DataArg,
     label: Annotated[str, typer.Option(help="Label column (diagnosis: two classes).")],
     out: Annotated[Path, typer.Option(help="Model folder to write.")],
     id_column: IdOpt = None,
@@ -182,9 +181,7 @@ def predict_command(
 
 @biopsy_app.command("de")
 def de_command(
-    data: Annotated[
-        Path, typer.Argument(help="Expression data (CSV/TSV, .h5ad, qPCR Ct, counts).")
-    ],
+    data: DataArg,
     label: Annotated[str, typer.Option(help="Label column.")],
     out: Annotated[Path, typer.Option(help="Folder for de.csv, volcano.svg, signatures.json.")],
     id_column: IdOpt = None,
