@@ -2,7 +2,7 @@
 
 Patients share the arm's structure (populations, pools, rules) and differ in parameter values
 and initial sizes. Their states form a (patients x variables) array; the right-hand side below
-is ``simulate._System.rhs`` with a leading patient axis (aggregations become products with
+is ``simulate.System.rhs`` with a leading patient axis (aggregations become products with
 0/1 matrices), and BDF integrates the block-diagonal system with a sparse Jacobian whose
 colouring needs as many evaluations as one patient's.
 """
@@ -24,13 +24,14 @@ from .simulate import (
     LN2,
     SPARSE_ABOVE,
     SimulationError,
+    System,
     Trajectory,
     _apply,
-    _System,
     _tolerances,
     event_bounds,
     jacobian_pattern,
     layout_of,
+    onehot,
     simulate_arm,
     start_state,
 )
@@ -52,17 +53,10 @@ STRUCTURE = (
 )
 
 
-def _onehot(index: NDArray[np.int_], size: int) -> Array:
-    matrix = np.zeros((len(index), size))
-    if len(index):
-        matrix[np.arange(len(index)), index] = 1.0
-    return matrix
-
-
 class BatchSystem:
     """Stacked per-patient arrays and the vectorised right-hand side."""
 
-    def __init__(self, systems: list[_System]) -> None:
+    def __init__(self, systems: list[System]) -> None:
         first = systems[0]
         for other in systems[1:]:
             if other.layout.size != first.layout.size or any(
@@ -110,14 +104,14 @@ class BatchSystem:
         }
         n_pop, n_comp = len(s.pop_comp), len(s.comps)
         n_pool, n_t = len(s.pool_comp), len(s.targets)
-        self.pop_to_comp = _onehot(s.pop_comp, n_comp)  # (P, C)
-        self.trans = _onehot(s.trans_dst, n_pop) - _onehot(s.trans_src, n_pop)
-        self.seed_to_pop = _onehot(s.seed_dst, n_pop)
-        self.sec_to_pool = _onehot(s.sec_pool, n_pool)
-        self.drain_to_pool = _onehot(s.drain_dst, n_pool)
-        self.niche_to_pool = _onehot(s.niche_dst, n_pool)
-        self.up_to_target = _onehot(s.term_target[s.term_up], n_t)
-        self.down_to_target = _onehot(s.term_target[~s.term_up], n_t)
+        self.pop_to_comp = onehot(s.pop_comp, n_comp)  # (P, C)
+        self.trans = onehot(s.trans_dst, n_pop) - onehot(s.trans_src, n_pop)
+        self.seed_to_pop = onehot(s.seed_dst, n_pop)
+        self.sec_to_pool = onehot(s.sec_pool, n_pool)
+        self.drain_to_pool = onehot(s.drain_dst, n_pool)
+        self.niche_to_pool = onehot(s.niche_dst, n_pool)
+        self.up_to_target = onehot(s.term_target[s.term_up], n_t)
+        self.down_to_target = onehot(s.term_target[~s.term_up], n_t)
         has_all = s.all_pool_of_comp >= 0
         self.comp_to_all = np.zeros((n_comp, n_pool))
         self.comp_to_all[np.flatnonzero(has_all), s.all_pool_of_comp[has_all]] = 1.0
@@ -315,7 +309,7 @@ def simulate_batch(
     kb: KnowledgeBase, libraries: list[Library], models: list[CompiledModel]
 ) -> list[Trajectory]:
     """Integrate patients (one library and compiled arm each, same structure) together."""
-    systems = [_System(kb, lib, model) for lib, model in zip(libraries, models, strict=True)]
+    systems = [System(kb, lib, model) for lib, model in zip(libraries, models, strict=True)]
     batch = BatchSystem(systems)
     lay, scenario = systems[0].layout, models[0].scenario
     y = np.stack([start_state(model) for model in models])
@@ -369,7 +363,7 @@ def simulate_patients(
     if not models:
         return []
     if layout_of(models[0]).size > SPARSE_ABOVE:  # one probe of the shared sparsity pattern
-        probe = _System(kb, libraries[0], models[0])
+        probe = System(kb, libraries[0], models[0])
         pattern = jacobian_pattern(probe, start_state(models[0]), event_bounds(probe)[1])
         return [
             simulate_arm(kb, lib, model, pattern)

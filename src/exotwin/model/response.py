@@ -10,6 +10,12 @@ and signals ``s_i`` with half-max ``h_i`` and Hill power ``n_i``:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+Value = TypeVar("Value", float, NDArray[np.float64])
 
 
 def hill_sum(terms: Iterable[tuple[float, float, float]]) -> float:
@@ -17,7 +23,7 @@ def hill_sum(terms: Iterable[tuple[float, float, float]]) -> float:
     return sum((max(signal, 0.0) / half_max) ** hill for signal, half_max, hill in terms)
 
 
-def saturating(total: float) -> float:
+def saturating(total: Value) -> Value:
     """``H(S) = S / (1 + S)``."""
     return total / (1.0 + total)
 

@@ -1,6 +1,6 @@
 """SBML Level 3 export of a compiled arm, and simulation of it with libroadrunner.
 
-The export restates the solver's right-hand side (``simulate._System.rhs``) as SBML: every
+The export restates the solver's right-hand side (``simulate.System.rhs``) as SBML: every
 state variable is a parameter with a rate rule, intermediate quantities are assignment rules,
 doses and surgery are events. Exchange tools (COPASI, Tellurium, libRoadRunner) read it; a
 test cross-simulates it against exotwin's own trajectories.
@@ -23,10 +23,10 @@ from .compiler import CompiledModel
 from .library import Library
 from .simulate import (
     LN2,
+    System,
     Trajectory,
     _apply,
     _impulses,
-    _System,
     impulse_changes,
     layout_of,
     start_state,
@@ -53,7 +53,7 @@ class _Writer:
         import libsbml
 
         self.libsbml = libsbml
-        self.system = _System(kb, lib, model)
+        self.system = System(kb, lib, model)
         self.model = model
         self.doc = libsbml.SBMLDocument(3, 2)
         self.sbml = self.doc.createModel()
@@ -417,7 +417,7 @@ def _merge(assignments: list[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
-def initial_state(system: _System) -> np.ndarray:
+def initial_state(system: System) -> np.ndarray:
     """The state at day 0 after day-0 doses, exactly as ``simulate_arm`` starts."""
     y = start_state(system.model)
     for kind, item in _impulses(system, system.model.scenario.duration).get(0.0, []):

@@ -20,6 +20,7 @@ from ..datafiles import ExotwinError
 from ..knowledge import KnowledgeBase
 from .compiler import ALL_EXOSOMES, CompiledModel, Population
 from .library import Library
+from .response import saturating
 from .schema import NICHES, CarrierTreatment, CellSelector, Drug
 
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
@@ -81,7 +82,7 @@ class _Constants:
     uptake_max: float
 
 
-class _System:
+class System:
     """Precomputed index arrays and the vectorised right-hand side of one arm."""
 
     def __init__(self, kb: KnowledgeBase, lib: Library, model: CompiledModel) -> None:
@@ -247,6 +248,8 @@ class _System:
             else:
                 self.level_down[i] = max(self.level_down[i], t.level)
                 self.has_down[i] = True
+        self.up_to_target = onehot(self.term_target[self.term_up], n_t)
+        self.down_to_target = onehot(self.term_target[~self.term_up], n_t)
         kinds = [t[0] for t in targets]
         self.is_transition = np.array([k == "transition" for k in kinds], dtype=bool)
         self.fold_up = np.where(self.has_up & ~self.is_transition, self.level_up, 1.0)
@@ -297,6 +300,24 @@ class _System:
             for item in self.interventions
             if item.type == "release_inhibitor"
         ]
+
+    def behaviour_values(self, signal: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Every behaviour target's value (PhysiCell semantics) for signals (..., n_signals).
+
+        One function for both solvers: the compartment model passes one signal vector, the
+        tissue passes one row per cell.
+        """
+        n_t = len(self.targets)
+        if not n_t:
+            return np.zeros((*signal.shape[:-1], 0))
+        s = (signal[..., self.term_signal] / self.term_half) ** self.term_hill
+        up = s[..., self.term_up] @ self.up_to_target
+        down = s[..., ~self.term_up] @ self.down_to_target
+        base = self.target_base
+        b_max = np.where(self.is_transition, self.level_up, base * self.fold_up)
+        b_min = np.where(self.is_transition, 0.0, base / self.fold_down)
+        value = base + (b_max - base) * saturating(up)
+        return value + (b_min - value) * saturating(down)
 
     def _targets_of(self, kind: str) -> tuple[NDArray[np.int_], NDArray[np.int_]]:
         found = [(i, t[1]) for i, t in enumerate(self.targets) if t[0] == kind]
@@ -379,19 +400,8 @@ class _System:
             conc = self._drug_levels(y, name)[self.sig_pop]
             signal = np.where(mask, signal * kd / (conc + kd), signal)
 
-        # rule terms -> behaviour values (PhysiCell semantics, vectorised)
+        value = self.behaviour_values(signal)
         n_t = len(self.targets)
-        if n_t:
-            s = (signal[self.term_signal] / self.term_half) ** self.term_hill
-            up = np.bincount(self.term_target[self.term_up], s[self.term_up], minlength=n_t)
-            down = np.bincount(self.term_target[~self.term_up], s[~self.term_up], minlength=n_t)
-            base = self.target_base
-            b_max = np.where(self.is_transition, self.level_up, base * self.fold_up)
-            b_min = np.where(self.is_transition, 0.0, base / self.fold_down)
-            value = base + (b_max - base) * (up / (1.0 + up))
-            value = value + (b_min - value) * (down / (1.0 + down))
-        else:
-            value = np.zeros(0)
 
         growth = self.base_growth.copy()
         growth[self.growth_targets[1]] = value[self.growth_targets[0]]
@@ -549,6 +559,13 @@ class _System:
         return None
 
 
+def onehot(index: NDArray[np.int_], size: int) -> NDArray[np.float64]:
+    """Matrix summing terms (rows) into their targets (columns)."""
+    matrix = np.zeros((len(index), size))
+    matrix[np.arange(len(index)), index] = 1.0
+    return matrix
+
+
 def selects(kb: KnowledgeBase, selector: CellSelector, pop: Population) -> bool:
     """Whether a population falls under a selector (cell and state include sub-types)."""
     if selector.cell and pop.cell not in kb.descendants(selector.cell):
@@ -565,7 +582,7 @@ def _dose_times(schedule_start: float, every: float | None, doses: int) -> list[
     return [schedule_start + k * (every or 0.0) for k in range(doses if every else 1)]
 
 
-def _impulses(system: _System, duration: float) -> dict[float, list[tuple[str, object]]]:
+def _impulses(system: System, duration: float) -> dict[float, list[tuple[str, object]]]:
     """Events by time: drug and carrier doses, exosome doses, surgery, intervention starts."""
     events: dict[float, list[tuple[str, object]]] = defaultdict(list)
     for item in system.interventions:
@@ -584,7 +601,7 @@ def _impulses(system: _System, duration: float) -> dict[float, list[tuple[str, o
 Change = tuple[int, Literal["add", "set", "scale"], float]
 
 
-def impulse_changes(system: _System, kind: str, item: object) -> list[Change]:
+def impulse_changes(system: System, kind: str, item: object) -> list[Change]:
     """What an event does to the state: (variable, add|set|scale, amount) in order."""
     lay, model = system.layout, system.model
     changes: list[Change] = []
@@ -618,7 +635,7 @@ def impulse_changes(system: _System, kind: str, item: object) -> list[Change]:
     return changes
 
 
-def _apply(system: _System, y: NDArray[np.float64], kind: str, item: object) -> None:
+def _apply(system: System, y: NDArray[np.float64], kind: str, item: object) -> None:
     for index, operation, amount in impulse_changes(system, kind, item):
         if operation == "add":
             y[index] += amount
@@ -637,14 +654,14 @@ def start_state(model: CompiledModel) -> NDArray[np.float64]:
     return y
 
 
-def event_bounds(system: _System) -> tuple[dict[float, list[tuple[str, object]]], list[float]]:
+def event_bounds(system: System) -> tuple[dict[float, list[tuple[str, object]]], list[float]]:
     """The events by day, and the days that split the integration into segments."""
     duration = system.model.scenario.duration
     events = _impulses(system, duration)
     return events, sorted({0.0, duration, *events})
 
 
-def _tolerances(system: _System, y0: NDArray[np.float64]) -> NDArray[np.float64]:
+def _tolerances(system: System, y0: NDArray[np.float64]) -> NDArray[np.float64]:
     lay = system.layout
     atol = np.full(lay.size, 1e-9)
     atol[: lay.pools] = 1e-3
@@ -662,7 +679,7 @@ def simulate_arm(
     ``pattern``: the Jacobian sparsity of a large model, when the caller already probed it
     for another patient of the same structure (see :func:`jacobian_pattern`).
     """
-    system = _System(kb, lib, model)
+    system = System(kb, lib, model)
     lay = system.layout
     scenario = model.scenario
     y = start_state(model)
@@ -699,7 +716,7 @@ def simulate_arm(
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
 
 
-def jacobian_pattern(system: _System, y0: NDArray[np.float64], times: list[float]) -> Any:
+def jacobian_pattern(system: System, y0: NDArray[np.float64], times: list[float]) -> Any:
     """Which variables each derivative depends on, probed at random positive states.
 
     Each variable is perturbed in turn at two states, at the first and the last time (an
@@ -745,7 +762,7 @@ def variable_names(model: CompiledModel) -> list[str]:
 
 
 def _diverged(
-    model: CompiledModel, system: _System, solution: object, start: float, end: float
+    model: CompiledModel, system: System, solution: object, start: float, end: float
 ) -> SimulationError:
     t = getattr(solution, "t", np.array([start]))
     ys = getattr(solution, "y", np.zeros((system.layout.size, 0)))
