@@ -41,7 +41,7 @@ def test_divergence_names_time_and_variables(
 ) -> None:
     scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
     model = compile_arm(kb, lib, scenario, scenario.arms[0])
-    original = simulate_module._System.rhs
+    original = simulate_module.System.rhs
 
     def exploding(self: object, t: float, y: np.ndarray) -> np.ndarray:
         dy = original(self, t, y)  # type: ignore[arg-type]
@@ -49,7 +49,7 @@ def test_divergence_names_time_and_variables(
             dy[0] = np.inf
         return dy
 
-    monkeypatch.setattr(simulate_module._System, "rhs", exploding)
+    monkeypatch.setattr(simulate_module.System, "rhs", exploding)
     with pytest.raises(SimulationError) as info:
         simulate_arm(kb, lib, model)
     message = str(info.value)
