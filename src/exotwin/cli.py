@@ -26,6 +26,7 @@ app.command()(model_cli.simulate)
 app.command()(model_cli.sensitivity)
 app.command()(model_cli.sweep)
 app.command()(model_cli.cohort)
+app.command()(model_cli.tissue)
 
 
 @app.command()

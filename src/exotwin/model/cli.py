@@ -305,3 +305,50 @@ def cohort(
     except ExotwinError as exc:
         raise _fail(exc) from None
     typer.echo(f"wrote {result}")
+
+
+def tissue(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario file with a tissue section, or a shipped tissue id.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (snapshots per arm).")],
+    seed: Annotated[int, typer.Option(help="Seed of placement, division, death, switching.")] = 0,
+    arm: Annotated[
+        list[str] | None, typer.Option("--arm", help="Run only these arms (checks need all).")
+    ] = None,
+    animate: Annotated[bool, typer.Option(help="Also write animation.gif per arm.")] = False,
+    plots: Annotated[bool, typer.Option(help="PNG and SVG figure of each snapshot.")] = True,
+) -> None:
+    """Simulate a scenario in space: cells and diffusing exosome fields with the same rules.
+
+    Writes per arm cells_dayD.parquet, fields_dayD.npz and snapshot figures, plus
+    timeseries.csv and summary.json (checks, mass ledger); exit 1 if a check fails.
+    """
+    from .tissue.run import run_tissue
+
+    try:
+        kb = load_knowledge()
+        lib = load_library(kb)
+        sc = load_scenario(scenario, kb, lib)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{sc.id}", total=1.0)
+            result = run_tissue(
+                kb,
+                lib,
+                sc,
+                seed,
+                out=out,
+                arms=arm,
+                plots=plots,
+                animate=animate,
+                progress=lambda name, done: progress.update(
+                    task, completed=done, description=f"{sc.id}: {name}"
+                ),
+            )
+    except ExotwinError as exc:
+        raise _fail(exc) from None
+    for check in result.checks:
+        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
+    if not result.passed:
+        raise typer.Exit(1)

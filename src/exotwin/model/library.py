@@ -168,7 +168,7 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
 
 
-_NOT_LIBRARY = {"scenarios", "cohorts"}  # folders of the data dir that hold other files
+_NOT_LIBRARY = {"scenarios", "cohorts", "tissue"}  # folders of the data dir that hold other files
 
 
 def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
@@ -197,7 +197,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         entry: CellBehaviour = item.value
         if entry.cell not in kb.cell_types:
             problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
-        for name in ("growth", "death", "secretion", "kill_rate"):
+        for name in ("growth", "death", "secretion", "kill_rate", "speed"):
             ref = getattr(entry, name)
             if ref is not None and ref not in params:
                 problems.append(item.problem((name,), f"unknown parameter {ref!r}"))

@@ -32,9 +32,10 @@ class ScenarioError(DataValidationError):
     what = "scenario"
 
 
-def packaged_scenarios() -> dict[str, Path]:
-    """Shipped scenario files by scenario id (the file stem)."""
-    folder = Path(str(resources.files("exotwin.model") / "data" / "scenarios"))
+def packaged_scenarios(kind: str = "scenarios") -> dict[str, Path]:
+    """Shipped scenario files by scenario id (the file stem): compartment ``scenarios`` or
+    spatial ``tissue`` scenarios."""
+    folder = Path(str(resources.files("exotwin.model") / "data" / kind))
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
@@ -43,7 +44,7 @@ def resolve_scenario_path(name: str | Path) -> Path:
     path = Path(name)
     if path.suffix in {".yaml", ".yml"} or path.exists():
         return path
-    shipped = packaged_scenarios()
+    shipped = {**packaged_scenarios(), **packaged_scenarios("tissue")}
     if str(name) in shipped:
         return shipped[str(name)]
     raise ScenarioError(
@@ -89,10 +90,16 @@ class _Checker:
             self.add(loc, f"unknown drug {name!r} (known: {', '.join(self.lib.drugs)})")
 
     def run(self, sc: Scenario) -> list[Problem]:
-        for i, pop in enumerate(sc.populations):
-            self.cell(("populations", i), pop.cell, pop.state)
-            for j, molecule in enumerate(pop.surface):
-                self.molecule(("populations", i, "surface", j), molecule)
+        if sc.tissue is None:
+            for i, pop in enumerate(sc.populations):
+                self.cell(("populations", i), pop.cell, pop.state)
+                for j, molecule in enumerate(pop.surface):
+                    self.molecule(("populations", i, "surface", j), molecule)
+        else:
+            for i, placed in enumerate(sc.tissue.cells):
+                self.cell(("tissue", "cells", i), placed.cell, placed.state)
+                for j, molecule in enumerate(placed.surface):
+                    self.molecule(("tissue", "cells", i, "surface", j), molecule)
         mech = sc.mechanisms
         tags = {t for r in self.kb.records.values() for t in r.tags}
         for i, rule in enumerate(mech.rules):
@@ -142,6 +149,8 @@ class _Checker:
                     self.add((*loc, name), f"a {readout.kind} readout needs {name!r}")
             self.selector((*loc, "of"), readout.of)
             self.selector((*loc, "among"), readout.among)
+            if readout.band is not None:
+                self.selector((*loc, "band", "of"), readout.band.of)
             self.molecule((*loc, "cargo"), readout.cargo)
             self.drug((*loc, "drug"), readout.drug)
             if readout.phenotype and readout.phenotype not in self.kb.phenotypes:

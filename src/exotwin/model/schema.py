@@ -229,6 +229,15 @@ ReadoutKind = Literal[
 ]
 
 
+class Band(Strict):
+    """Tissue only: count cells whose distance (µm) to the nearest cell matching ``of`` (or,
+    without ``of``, to the domain centre) lies in [min, max)."""
+
+    of: CellSelector | None = None
+    min: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    max: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+
 class Readout(Strict):
     """A named quantity computed from the state (no expressions: a kind and its operands)."""
 
@@ -242,6 +251,7 @@ class Readout(Strict):
     phenotype: Identifier | None = None  # activity
     numerator: Identifier | None = None  # ratio
     denominator: Identifier | None = None  # ratio
+    band: Band | None = None  # tissue: only cells at this distance (count, fraction)
     unit: str = ""
     description: str = ""
 
@@ -275,13 +285,84 @@ class Check(Strict):
     claim: str = ""
 
 
+Micrometres = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Minutes = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class CellPlacement(Strict):
+    """Initial cells of the tissue: ``count`` cells of one type placed by ``layout``.
+
+    ``spheroid``: uniformly in a disc (2D) or ball (3D) of ``radius`` around ``centre``;
+    ``shell``: between ``inner_radius`` and ``radius``; ``random``: anywhere in the domain,
+    outside ``inner_radius`` of the centre when it is given; ``layer``: a slab of x in
+    ``x_range``. Positions in µm, the domain centred on the origin.
+    """
+
+    cell: Identifier
+    state: Identifier | None = None
+    count: Annotated[int, Field(ge=0)]
+    layout: Literal["spheroid", "shell", "random", "layer"]
+    centre: list[float] = [0.0, 0.0, 0.0]
+    radius: Micrometres | None = None
+    inner_radius: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    x_range: tuple[float, float] | None = None
+    surface: list[Text] = []
+
+    @model_validator(mode="after")
+    def _geometry(self) -> CellPlacement:
+        if self.layout in {"spheroid", "shell"} and self.radius is None:
+            raise ValueError(f"layout {self.layout} needs a radius (µm)")
+        if self.layout == "shell" and self.inner_radius >= (self.radius or 0.0):
+            raise ValueError("a shell needs inner_radius < radius")
+        if self.layout == "layer" and (self.x_range is None or self.x_range[0] >= self.x_range[1]):
+            raise ValueError("a layer needs x_range [low, high] with low < high (µm)")
+        if len(self.centre) not in {2, 3}:
+            raise ValueError("centre takes 2 or 3 coordinates (µm)")
+        return self
+
+
+class Tissue(Strict):
+    """The spatial version of a scenario: a box of tissue, its voxels, cells and time steps.
+
+    Time steps follow PhysiCell (diffusion 0.01, mechanics 0.1, phenotype 6 min); each must
+    divide the next. ``domain`` is the box edge per axis (µm), centred on the origin.
+    """
+
+    dimensions: Literal[2, 3] = 2
+    domain: Annotated[list[Micrometres], Field(min_length=2, max_length=3)]
+    voxel: Micrometres = 20.0
+    compartment: Literal["tumour", "culture"] = "tumour"
+    cells: Annotated[list[CellPlacement], Field(min_length=1)]
+    dt_diffusion: Minutes = 0.01
+    dt_mechanics: Minutes = 0.1
+    dt_phenotype: Minutes = 6.0
+    oxygen: bool = False  # an oxygen field: hypoxia slows growth, anoxia causes necrosis
+    snapshots: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = []  # days
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Tissue:
+        if len(self.domain) != self.dimensions:
+            raise ValueError(f"domain needs {self.dimensions} edges for {self.dimensions}D")
+        for axis, edge in zip("xyz", self.domain, strict=False):
+            if abs(edge / self.voxel - round(edge / self.voxel)) > 1e-9:
+                raise ValueError(f"voxel {self.voxel} µm does not divide the {axis} edge {edge} µm")
+        for small, big, names in (
+            (self.dt_diffusion, self.dt_mechanics, "dt_diffusion must divide dt_mechanics"),
+            (self.dt_mechanics, self.dt_phenotype, "dt_mechanics must divide dt_phenotype"),
+        ):
+            ratio = big / small
+            if small > big or abs(ratio - round(ratio)) > 1e-6:
+                raise ValueError(f"{names} (got {small} and {big} min)")
+        return self
+
+
 class Scenario(Strict):
     id: Identifier
     title: Text
     description: str = ""
     records: list[Identifier] = []  # records whose claims the checks reproduce
     subtype: str = ""
-    populations: Annotated[list[PopulationSpec], Field(min_length=1)]
+    populations: list[PopulationSpec] = []  # default: the tissue's cells, as counts
     mechanisms: Mechanisms
     arms: Annotated[list[Arm], Field(min_length=1)]
     duration: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)]
@@ -289,6 +370,32 @@ class Scenario(Strict):
     readouts: Annotated[list[Readout], Field(min_length=1)]
     checks: list[Check] = []
     parameters: dict[str, float] = {}  # overrides of parameters.yaml values (same units)
+    tissue: Tissue | None = None  # the spatial version (``exotwin tissue``)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tissue_populations(cls, data: object) -> object:
+        """A tissue scenario's cells are also its well-mixed populations (same counts)."""
+        if not isinstance(data, dict) or data.get("populations"):
+            return data
+        tissue = data.get("tissue")
+        cells = tissue.get("cells") if isinstance(tissue, dict) else None
+        if not isinstance(cells, list):
+            return data
+        compartment = tissue.get("compartment", "tumour")  # type: ignore[union-attr]
+        populations = [
+            {k: c[k] for k in ("cell", "state", "count", "surface") if k in c}
+            | {"compartment": compartment}
+            for c in cells
+            if isinstance(c, dict)
+        ]
+        return {**data, "populations": populations}
+
+    @model_validator(mode="after")
+    def _populations(self) -> Scenario:
+        if not self.populations:
+            raise ValueError("give populations (or a tissue section with cells)")
+        return self
 
 
 class CellBehaviour(Strict):
@@ -300,3 +407,4 @@ class CellBehaviour(Strict):
     secretion: Identifier = "secretion_rate"
     kills: list[Identifier] = []  # cell types it kills
     kill_rate: Identifier | None = None
+    speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients

@@ -1,0 +1,122 @@
+"""Benchmark: wall seconds per simulated minute of the tissue engine, against PhysiCell 1.14.2.
+
+PhysiCell's time steps (diffusion 0.01 min, mechanics 0.1 min, phenotype 6 min) and the three
+configurations of ../shared/PARAMETERS.md:
+
+  a  2D, 1000 x 1000 µm, 20 µm voxels (50 x 50), 1 field (exosomes), 1,000 cells
+  b  3D, 1500 µm cube, 20 µm voxels (75^3), 2 fields (exosomes, oxygen), ~18,500 cells
+  c  3D, 2000 µm cube, 20 µm voxels (100^3), 2 fields, 1,000,000 cells (memory)
+
+Cancer cells (growth, death, exosome secretion and uptake) plus, in a and b, motile
+macrophages, with the full engine: rules, division, death, mechanics, motility, fields. The
+first phenotype step (numba compilation, caches) is not timed. Each case's last line is one
+JSON object with keys case, cells, voxels, fields, s_per_sim_min, peak_rss_mb (and the
+PhysiCell reference and speed-up where there is one).
+
+    python benchmarks/tissue.py [--case a|b|c] [--minutes M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+from exotwin.knowledge import load_knowledge
+from exotwin.model.library import load_library
+from exotwin.model.schema import Scenario
+from exotwin.model.tissue.engine import TissueModel
+
+PHYSICELL_S_PER_MIN = {"a": 0.0187, "b": 3.6}  # PhysiCell 1.14.2, 2 OpenMP threads
+
+CASES = {
+    "a": {
+        "dimensions": 2,
+        "domain": [1000, 1000],
+        "oxygen": False,
+        "cells": [
+            {"cell": "bc_tnbc", "count": 900, "layout": "spheroid", "radius": 300},
+            {"cell": "macrophage", "count": 100, "layout": "random", "inner_radius": 320},
+        ],
+    },
+    "b": {
+        "dimensions": 3,
+        "domain": [1500, 1500, 1500],
+        "oxygen": True,
+        "cells": [
+            {"cell": "bc_tnbc", "count": 17_500, "layout": "spheroid", "radius": 260},
+            {"cell": "macrophage", "count": 1_000, "layout": "random", "inner_radius": 300},
+        ],
+    },
+    "c": {
+        "dimensions": 3,
+        "domain": [2000, 2000, 2000],
+        "oxygen": True,
+        "cells": [{"cell": "bc_tnbc", "count": 1_000_000, "layout": "spheroid", "radius": 990}],
+    },
+}
+
+
+def scenario(case: str) -> Scenario:
+    spec = CASES[case]
+    return Scenario.model_validate(
+        {
+            "id": f"benchmark-{case}",
+            "title": f"tissue benchmark {case}",
+            "mechanisms": {"rules": []},
+            "tissue": {
+                **spec,
+                "voxel": 20,
+                "dt_diffusion": 0.01,
+                "dt_mechanics": 0.1,
+                "dt_phenotype": 6,
+            },
+            "arms": [{"name": "run"}],
+            "duration": 1,
+            "output_every": 0.1,
+            "readouts": [{"name": "cells", "kind": "count", "of": {"cell": "cell"}}],
+        }
+    )
+
+
+def run(case: str, minutes: float) -> dict[str, object]:
+    kb = load_knowledge()
+    lib = load_library(kb)
+    sc = scenario(case)
+    tm = TissueModel(kb, lib, sc, sc.arms[0], seed=1)
+    tm.advance(6.0)  # compile and warm up: not timed
+    start = time.perf_counter()
+    tm.advance(minutes)
+    elapsed = time.perf_counter() - start
+    result: dict[str, object] = {
+        "case": case,
+        "cells": len(tm.cells),
+        "voxels": tm.grid.voxels,
+        "fields": len(tm.fields.names),
+        "s_per_sim_min": round(elapsed / minutes, 5),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if case in PHYSICELL_S_PER_MIN:
+        reference = PHYSICELL_S_PER_MIN[case]
+        result["physicell_s_per_sim_min"] = reference
+        result["speedup_vs_physicell"] = round(reference / (elapsed / minutes), 2)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--case", choices=sorted(CASES), action="append")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="simulated minutes (default 60 / 12 / 6)"
+    )
+    args = parser.parse_args()
+    for case in args.case or sorted(CASES):
+        minutes = args.minutes or {"a": 60.0, "b": 12.0, "c": 6.0}[case]
+        print(json.dumps(run(case, minutes)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

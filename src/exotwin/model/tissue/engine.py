@@ -1,0 +1,663 @@
+"""The tissue engine: cells and fields advanced on PhysiCell's three clocks.
+
+Every ``dt_diffusion`` cells secrete into and take up from the exosome, oxygen and drug fields,
+which then diffuse and decay; every ``dt_mechanics`` cells push, adhere and migrate; every
+``dt_phenotype`` each cell's internalised cargo becomes behaviour through the compiled rules
+of the scenario arm, evaluated by the compartment model's own function
+(:meth:`~exotwin.model.simulate.System.behaviour_values`): transitions, growth (division),
+death, secretion, killing and activities. Nothing here knows a mechanism by name.
+
+Units: µm, minutes, amounts per µm³; the library's rates (per day) are converted here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from ...knowledge import KnowledgeBase
+from ..compiler import ALL_EXOSOMES, CompiledModel, compile_arm
+from ..library import Library
+from ..schema import Arm, Scenario, Tissue
+from ..simulate import LN2, System, _dose_times
+from .cells import APOPTOTIC, LIVE, NECROTIC, Cells
+from .fields import FieldSolver
+from .grid import Grid
+from .layout import TissueError, place
+from .mechanics import CellList, advance, mechanics_velocity, motility_velocity
+
+MIN_PER_DAY = 1440.0
+UM3_PER_ML = 1.0e12
+OXYGEN = "oxygen"
+UNSUPPORTED = {"exosome_carrier", "surgery"}
+
+Float = NDArray[np.float64]
+
+
+def grid_of(tissue: Tissue) -> Grid:
+    edges = [*tissue.domain, tissue.voxel][:3]
+    shape = tuple(round(e / tissue.voxel) for e in edges)
+    lower = tuple(-e / 2.0 for e in edges[:2]) + (
+        (-edges[2] / 2.0,) if tissue.dimensions == 3 else (-tissue.voxel / 2.0,)
+    )
+    return Grid(lower=lower, shape=(shape[2], shape[1], shape[0]), dx=tissue.voxel)  # type: ignore[arg-type]
+
+
+@dataclass
+class PopulationRules:
+    """Indices into the system's behaviour targets that act on one population."""
+
+    signals: NDArray[np.int64]  # signal indices received by this population
+    growth: int = -1
+    death: int = -1
+    killing: int = -1
+    secretion: int = -1
+    transitions: list[tuple[int, int]] = field(default_factory=list)  # (target, destination)
+    activities: list[tuple[int, int]] = field(default_factory=list)  # (target, activity column)
+
+
+@dataclass
+class Tally:
+    """Counts since the start, for readouts: cells killed by each drug, divisions, deaths."""
+
+    killed: dict[str, float] = field(default_factory=dict)
+    divisions: int = 0
+    apoptoses: int = 0
+    necroses: int = 0
+
+
+class TissueModel:
+    """One arm of a scenario with a ``tissue`` section, ready to :meth:`advance`."""
+
+    def __init__(
+        self, kb: KnowledgeBase, lib: Library, scenario: Scenario, arm: Arm, seed: int = 0
+    ) -> None:
+        if scenario.tissue is None:
+            raise TissueError(f"scenario {scenario.id!r} has no tissue section")
+        self.tissue = tissue = scenario.tissue
+        self.kb, self.lib, self.scenario, self.arm = kb, lib, scenario, arm
+        for j, item in enumerate(arm.interventions):
+            if item.type in UNSUPPORTED:
+                raise TissueError(
+                    f"arms[{arm.name}].interventions[{j}].type: {item.type} is not available "
+                    "in the tissue engine (compartment model only)"
+                )
+        over = scenario.parameters
+        self.v = lambda name: lib.value(name, over)
+        self.rng = np.random.default_rng(seed)
+        self.model: CompiledModel = compile_arm(kb, lib, scenario, arm)
+        self.system = System(kb, lib, self.model)
+        self.grid = grid_of(tissue)
+        self.time = 0.0  # minutes
+        self.tally = Tally()
+        self._check_steps()
+        self._build_fields()
+        self._build_rules()
+        self._place_cells()
+        self._events = self._schedule()
+
+    # ------------------------------------------------------------ set-up
+
+    def _check_steps(self) -> None:
+        t = self.tissue
+        radius = (3.0 * self.v("cell_volume") / (4.0 * math.pi)) ** (1.0 / 3.0)
+        if t.dt_mechanics * self.v("cell_repulsion") > 0.5 * radius:
+            raise TissueError(
+                f"tissue.dt_mechanics: {t.dt_mechanics} min lets overlapping cells jump more "
+                f"than half a radius per step (repulsion {self.v('cell_repulsion')} µm/min, "
+                f"radius {radius:.1f} µm); use at most {0.5 * radius / self.v('cell_repulsion'):.3g}"
+            )
+        if t.dt_phenotype > 60.0:
+            raise TissueError(
+                f"tissue.dt_phenotype: {t.dt_phenotype} min is longer than the 60 min over which "
+                "cell rates are taken as constant"
+            )
+        every = self.scenario.output_every * MIN_PER_DAY / t.dt_phenotype
+        if abs(every - round(every)) > 1e-6:
+            raise TissueError(
+                f"output_every: {self.scenario.output_every} days is not a whole number of "
+                f"phenotype steps ({t.dt_phenotype} min)"
+            )
+
+    def _build_fields(self) -> None:
+        comp = self.tissue.compartment
+        keys = [key for key, c in self.model.pools if c == comp]
+        keys = [ALL_EXOSOMES, *sorted(k for k in keys if k != ALL_EXOSOMES)]
+        self.exosome_keys = keys
+        decay = (
+            self.v("culture_decay")
+            if comp == "culture"
+            else (self.v("tissue_decay") + self.v("tumour_drainage"))
+        )
+        names = list(keys)
+        diffusion: list[float] = []
+        decays: list[float] = []
+        held: list[float | None] = []
+        for _ in keys:
+            diffusion.append(self.v("exosome_diffusion"))
+            decays.append(decay / MIN_PER_DAY)
+            held.append(None)
+        if self.tissue.oxygen:
+            names.append(OXYGEN)
+            diffusion.append(self.v("oxygen_diffusion"))
+            decays.append(self.v("oxygen_decay"))
+            held.append(self.v("oxygen_boundary"))
+        self.drug_names = list(self.model.drugs)
+        self.plasma = dict.fromkeys(self.drug_names, 0.0)  # µM, the drug the tissue sees outside
+        for name in self.drug_names:
+            names.append(name)
+            diffusion.append(self.v("drug_diffusion"))
+            decays.append(LN2 / (self.lib.drugs[name].half_life.value * 60.0))
+            held.append(None if comp == "culture" else 0.0)
+        initial = [self.v("oxygen_boundary") if n == OXYGEN else 0.0 for n in names]
+        self.fields = FieldSolver(
+            self.grid, names, diffusion, decays, self.tissue.dt_diffusion, held, initial
+        )
+        self.n_exo = len(keys)
+        # what each population loads into each exosome field (the all-exosomes field: 1)
+        pops = self.model.populations
+        self.loading = np.zeros((len(pops), self.n_exo))
+        self.loading[:, 0] = 1.0
+        for (pop, key), load in self.model.secretion.items():
+            if key in keys:
+                self.loading[pop, keys.index(key)] = load
+        self.field_cargo = np.array(
+            [self.system._cargo_index(self.model.pool_cargo[k]) for k in keys], dtype=int
+        )
+
+    def _build_rules(self) -> None:
+        s, pops = self.system, self.model.populations
+        signal_field = []
+        for key, _pop in sorted(self.model.signals, key=lambda k: self.model.signals[k]):
+            signal_field.append(self.exosome_keys.index(key) if key in self.exosome_keys else -1)
+        self.signal_field = np.array(signal_field, dtype=int)
+        self.rules: list[PopulationRules] = []
+        for p in range(len(pops)):
+            self.rules.append(PopulationRules(np.flatnonzero(s.sig_pop == p)))
+        for i, target in enumerate(s.targets):
+            kind = target[0]
+            if kind in {"growth", "death", "killing", "secretion"}:
+                setattr(self.rules[int(target[1])], kind, i)
+            elif kind == "transition":
+                self.rules[int(target[1])].transitions.append((i, int(target[2])))
+        for (phenotype, pop), column in self.model.activities.items():
+            t = (
+                s.targets.index(("activity", phenotype, pop))
+                if (("activity", phenotype, pop) in s.targets)
+                else -1
+            )
+            if t >= 0:
+                self.rules[pop].activities.append((t, column))
+        # base per-population rates, per minute
+        self.growth = s.base_growth / MIN_PER_DAY
+        self.death = s.base_death / MIN_PER_DAY
+        self.secretion = s.secretion / MIN_PER_DAY
+        self.speed = np.array(
+            [
+                self.v(entry.speed)
+                if (entry := self.lib.behaviour_of(self.kb, p.cell)).speed
+                else 0.0
+                for p in pops
+            ]
+        )
+        self.grows = s.base_growth > 0
+
+    def _place_cells(self) -> None:
+        positions, populations = [], []
+        comp = self.tissue.compartment
+        for i, placement in enumerate(self.tissue.cells):
+            pop = self.model.population(placement.cell, placement.state, comp)
+            if pop is None:
+                raise TissueError(f"tissue.cells[{i}]: no population {placement.cell!r}")
+            positions.append(place(self.tissue, placement, i, self.rng))
+            populations.append(np.full(placement.count, pop.index, dtype=np.int64))
+        self.cells = Cells.create(
+            np.concatenate(positions),
+            np.concatenate(populations),
+            self.v("cell_volume"),
+            self.n_exo,
+            len(self.model.activities),
+        )
+        self._next_id = len(self.cells)
+        surface_pops = [p for p, mols in self.model.surface.items() if mols]
+        self.surface = {
+            mol: np.array(
+                [
+                    p in surface_pops and mol in self.model.surface[p]
+                    for p in range(len(self.model.populations))
+                ]
+            )
+            for mols in self.model.surface.values()
+            for mol in mols
+        }
+
+    def _schedule(self) -> list[tuple[float, str, object]]:
+        """Dose events (minutes) of drugs and exosomes, in time order."""
+        events = []
+        for item in self.arm.interventions:
+            if item.type in {"drug", "exosome_dose"}:
+                sched = item.schedule  # type: ignore[union-attr]
+                for day in _dose_times(sched.start, sched.every, sched.doses):
+                    if day <= self.scenario.duration:
+                        events.append((day * MIN_PER_DAY, item.type, item))
+        return sorted(events, key=lambda e: e[0])
+
+    # ------------------------------------------------------------ time stepping
+
+    @property
+    def day(self) -> float:
+        return self.time / MIN_PER_DAY
+
+    def advance(self, minutes: float) -> None:
+        """Run phenotype steps until ``minutes`` more have passed (a whole number of steps)."""
+        t = self.tissue
+        steps = round(minutes / t.dt_phenotype)
+        n_mech = round(t.dt_phenotype / t.dt_mechanics)
+        n_diff = round(t.dt_mechanics / t.dt_diffusion)
+        for _ in range(steps):
+            self._apply_events()
+            secretion, uptake = self._phenotype()
+            self._mechanics_arrays()
+            internal = self.cells.internal
+            for _ in range(n_mech):
+                voxel = self.grid.voxel_of(self.cells.position)
+                for _ in range(n_diff):
+                    taken = self.fields.step(voxel, secretion, uptake)
+                    internal += taken[:, : self.n_exo]
+                self._mechanics(voxel)
+            self.time += t.dt_phenotype
+
+    def _apply_events(self) -> None:
+        dt = self.tissue.dt_phenotype
+        for name in self.drug_names:  # plasma pharmacokinetics (tumour: vessels at the edge)
+            kel = LN2 / (self.lib.drugs[name].half_life.value * 60.0)
+            self.plasma[name] *= math.exp(-kel * dt)
+        while self._events and self._events[0][0] < self.time + dt - 1e-9:
+            _, kind, item = self._events.pop(0)
+            if kind == "drug":
+                self._dose_drug(item)
+            else:
+                self._dose_exosomes(item)
+        if self.tissue.compartment == "tumour":
+            for name in self.drug_names:
+                self.fields.set_dirichlet(self.fields.index(name), self.plasma[name])
+
+    def _dose_drug(self, item: object) -> None:
+        name = self.system._cargo(item.drug)  # type: ignore[attr-defined]
+        f = self.fields.index(name)
+        if item.concentration is not None:  # type: ignore[attr-defined]  # medium change
+            self.plasma[name] = item.concentration  # type: ignore[attr-defined]
+        else:
+            drug = self.lib.drugs[name]
+            self.plasma[name] += item.dose * drug.concentration_per_dose.value  # type: ignore[attr-defined]
+        if self.tissue.compartment == "culture":  # the medium is the field
+            self.fields.set_uniform(f, self.plasma[name])
+
+    def _dose_exosomes(self, item: object) -> None:
+        """Exosomes spread evenly in the compartment's volume, as in the compartment model."""
+        comp = self.tissue.compartment
+        volume = (
+            self.v("culture_volume")
+            if comp == "culture"
+            else max(
+                len(self.cells) * self.v("interstitial_volume_per_cell"),
+                self.v("tumour_min_volume"),
+            )
+        )
+        per_um3 = item.exosomes / volume / UM3_PER_ML  # type: ignore[attr-defined]
+        self.fields.add(0, per_um3)
+        j = self.arm.interventions.index(item)  # type: ignore[arg-type]
+        if item.cargo is not None:  # type: ignore[attr-defined]
+            key = self.kb.find_molecule(item.cargo).id  # type: ignore[attr-defined, union-attr]
+            loads = {key: 1.0}
+        else:
+            loads = self.model.dose_cargo.get(j, {})
+        for key, load in loads.items():
+            if key in self.exosome_keys:
+                self.fields.add(self.exosome_keys.index(key), per_um3 * load)
+
+    # ------------------------------------------------------------ phenotype
+
+    def _phenotype(self) -> tuple[Float, Float]:
+        """Rules → behaviour per cell; division, death, transitions; new secretion/uptake."""
+        dt = self.tissue.dt_phenotype
+        cells = self.cells
+        decay = math.exp(-self.v("internal_decay") / MIN_PER_DAY * dt)
+        cells.internal *= decay
+        release, loading, blocked = self.system.factors(self.day)
+        voxel = self.grid.voxel_of(cells.position)
+        local = self.fields.sample_at(voxel)
+        n = len(cells)
+        growth = self.growth[cells.population].copy()
+        death = self.death[cells.population].copy()
+        killing = np.ones(n)
+        secreting = np.ones(n)
+        transition_rate = np.zeros(n)
+        destination_rates: list[tuple[NDArray[np.int64], NDArray[np.float64], int]] = []
+        contact = self._contact_fraction() if self.surface else {}
+        for p, rules in enumerate(self.rules):
+            if not (
+                len(rules.signals)
+                and (
+                    rules.growth >= 0
+                    or rules.death >= 0
+                    or rules.killing >= 0
+                    or rules.secretion >= 0
+                    or rules.transitions
+                    or rules.activities
+                )
+            ):
+                continue
+            members = np.flatnonzero(cells.population == p)
+            if not len(members):
+                continue
+            values = self.system.behaviour_values(
+                self._signals(p, rules, members, local, blocked, contact)
+            )
+            for kind, out, scale in (
+                ("growth", growth, 1 / MIN_PER_DAY),
+                ("death", death, 1 / MIN_PER_DAY),
+                ("killing", killing, 1.0),
+                ("secretion", secreting, 1.0),
+            ):
+                t = getattr(rules, kind)
+                if t >= 0:
+                    out[members] = values[:, t] * scale
+            for t, dest in rules.transitions:
+                rate = values[:, t] / MIN_PER_DAY
+                transition_rate[members] += rate
+                destination_rates.append((members, rate, dest))
+            relax = 1.0 - math.exp(-self.v("activity_relaxation") / MIN_PER_DAY * dt)
+            for t, column in rules.activities:
+                a = cells.activity[members, column]
+                cells.activity[members, column] = a + (values[:, t] - a) * relax
+        alive = cells.alive
+        death += self._drug_kill(local, alive)
+        self._switch(transition_rate, destination_rates, alive, dt)
+        self._kill_by_contact(killing, alive, dt)
+        origin = self._die_and_divide(growth, death, local, alive, dt)
+        return self._exchange_rates(release, loading, secreting[origin])
+
+    def _signals(
+        self,
+        p: int,
+        rules: PopulationRules,
+        members: NDArray[np.int64],
+        local: Float,
+        blocked: Float,
+        contact: dict[str, Float],
+    ) -> Float:
+        """Signals (members, all signals) as the compartment model defines them, per cell."""
+        s = self.system
+        signal = np.zeros((len(members), len(s.sig_pop)))
+        for i in rules.signals:
+            f = self.signal_field[i]
+            if f >= 0:
+                signal[:, i] = self.cells.internal[members, f]
+            if s.sig_cargo[i] in contact:
+                signal[:, i] += self.v("contact_signal") * contact[s.sig_cargo[i]][members]
+            signal[:, i] *= blocked[s.sig_cargo_idx[i]]
+        for name, kd, mask in s.blockers:
+            conc = local[members, self.fields.index(name)]
+            for i in rules.signals[mask[rules.signals]]:
+                signal[:, i] *= kd / (conc + kd)
+        return signal
+
+    def _contact_fraction(self) -> dict[str, Float]:
+        """Per molecule, the share of each cell's neighbours that display it on their membrane."""
+        pos, radius = self.cells.position, self.cells.radius
+        tree = cKDTree(pos)
+        pairs = tree.query_pairs(
+            2.0 * self.v("adhesion_reach") * float(radius.max()), output_type="ndarray"
+        )
+        n = len(self.cells)
+        neighbours = np.bincount(pairs.ravel(), minlength=n).astype(float)
+        out = {}
+        for molecule, shows in self.surface.items():
+            display = shows[self.cells.population].astype(float)
+            count = np.bincount(pairs[:, 0], display[pairs[:, 1]], minlength=n) + np.bincount(
+                pairs[:, 1], display[pairs[:, 0]], minlength=n
+            )
+            out[molecule] = np.divide(count, neighbours, out=np.zeros(n), where=neighbours > 0)
+        return out
+
+    def _drug_kill(self, local: Float, alive: NDArray[np.bool_]) -> Float:
+        """Emax kill rate (1/min) of each cell from its local drug concentration."""
+        rate = np.zeros(len(self.cells))
+        for name in self.drug_names:
+            drug = self.lib.drugs[name]
+            scale = self.system.drug_scale[name][self.cells.population]
+            conc = local[:, self.fields.index(name)]
+            ec50 = drug.ec50.value * np.where(scale > 0, scale, 1.0)
+            h = drug.hill.value
+            kill = np.where(
+                (scale > 0) & alive & (conc > 0),
+                drug.kill_max.value * conc**h / (ec50**h + conc**h),
+                0.0,
+            )
+            rate += kill / MIN_PER_DAY
+            self._drug_rate = getattr(self, "_drug_rate", {})
+            self._drug_rate[name] = kill / MIN_PER_DAY
+        return rate
+
+    def _switch(
+        self,
+        total: Float,
+        destinations: list[tuple[NDArray[np.int64], Float, int]],
+        alive: NDArray[np.bool_],
+        dt: float,
+    ) -> None:
+        """Cells change population with probability 1 - exp(-rate dt), destination by rate."""
+        if not destinations:
+            return
+        switch = alive & (self.rng.random(len(self.cells)) < -np.expm1(-total * dt))
+        u = self.rng.random(len(self.cells)) * total
+        new = self.cells.population.copy()
+        chosen = np.zeros(len(self.cells), dtype=bool)
+        cumulative = np.zeros(len(self.cells))
+        for members, rate, dest in destinations:
+            cumulative[members] += rate
+            pick = members[switch[members] & ~chosen[members] & (u[members] < cumulative[members])]
+            new[pick] = dest
+            chosen[pick] = True
+        self.cells.population = new
+
+    def _kill_by_contact(self, killing: Float, alive: NDArray[np.bool_], dt: float) -> None:
+        """Killer cells (T, NK) kill a killable neighbour at their rule-modulated rate."""
+        if not self.system.killers:
+            return
+        cells = self.cells
+        tree = cKDTree(cells.position)
+        reach = 2.0 * self.v("adhesion_reach") * float(cells.radius.max())
+        for killer, killable in self.system.killers:
+            hunters = np.flatnonzero((cells.population == killer) & alive)
+            if not len(hunters):
+                continue
+            rate = self.system.kill_rate[killer] / MIN_PER_DAY * killing[hunters]
+            strike = hunters[self.rng.random(len(hunters)) < -np.expm1(-rate * dt)]
+            for h in strike:  # few per step: killing is rare relative to cells
+                near = [
+                    j
+                    for j in tree.query_ball_point(cells.position[h], reach)
+                    if killable[cells.population[j]] and cells.phase[j] == LIVE
+                ]
+                if near:
+                    victim = near[int(self.rng.integers(len(near)))]
+                    cells.phase[victim] = APOPTOTIC
+                    cells.dead_since[victim] = self.time
+                    self.tally.apoptoses += 1
+
+    def _die_and_divide(
+        self, growth: Float, death: Float, local: Float, alive: NDArray[np.bool_], dt: float
+    ) -> NDArray[np.int64]:
+        """Necrosis, apoptosis, division and removal; returns each new row's row before."""
+        cells = self.cells
+        n = len(cells)
+        if self.tissue.oxygen:
+            o2 = local[:, self.fields.index(OXYGEN)]
+            hyp, sat, anox = (
+                self.v("oxygen_hypoxic"),
+                self.v("oxygen_saturation"),
+                self.v("oxygen_anoxic"),
+            )
+            growth = growth * np.clip((o2 - hyp) / (sat - hyp), 0.0, 1.0)
+            necrosis = self.v("necrosis_max_rate") * np.clip((hyp - o2) / (hyp - anox), 0.0, 1.0)
+            necrotic = alive & (self.rng.random(n) < -np.expm1(-necrosis * dt))
+            cells.phase[necrotic] = NECROTIC
+            cells.dead_since[necrotic] = self.time
+            self.tally.necroses += int(necrotic.sum())
+            alive = alive & ~necrotic
+        dies = alive & (self.rng.random(n) < -np.expm1(-death * dt))
+        drug_rate = getattr(self, "_drug_rate", {})
+        if drug_rate:
+            total = np.maximum(death, 1e-300)
+            for name, rate in drug_rate.items():
+                self.tally.killed[name] = self.tally.killed.get(name, 0.0) + float(
+                    (dies * rate / total).sum()
+                )
+        cells.phase[dies] = APOPTOTIC
+        cells.dead_since[dies] = self.time
+        self.tally.apoptoses += int(dies.sum())
+        alive = alive & ~dies
+        self._mechanics_arrays()
+        free = self._velocity()[1] < self.v("contact_inhibition_pressure")
+        divides = alive & free & (self.rng.random(n) < -np.expm1(-growth * dt))
+        # regrow towards the target volume, then divide the chosen cells
+        recover = -np.expm1(-self.v("volume_recovery") * dt)
+        cells.volume += (cells.target_volume - cells.volume) * recover
+        gone = (
+            (cells.phase == APOPTOTIC)
+            & (self.time - cells.dead_since >= self.v("apoptosis_duration"))
+        ) | (
+            (cells.phase == NECROTIC)
+            & (self.time - cells.dead_since >= self.v("necrosis_duration"))
+        )
+        parents = np.flatnonzero(divides)
+        self.tally.divisions += len(parents)
+        if len(parents):
+            self._divide(parents)
+        origin = np.concatenate([np.arange(n), parents])
+        if gone.any():
+            keep = np.concatenate([~gone, np.ones(len(parents), dtype=bool)])
+            self.cells = self.cells.take(keep)
+            origin = origin[keep]
+        return origin
+
+    def _divide(self, parents: NDArray[np.int64]) -> None:
+        cells = self.cells
+        dims = self.tissue.dimensions
+        direction = self.rng.standard_normal((len(parents), 3))
+        if dims == 2:
+            direction[:, 2] = 0.0
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
+        cells.volume[parents] *= 0.5
+        cells.internal[parents] *= 0.5
+        offset = direction * (0.2073 * cells.radius[parents])[:, None]  # PhysiCell's placement
+        daughters = cells.take(parents)
+        cells.position[parents] -= offset
+        daughters.position += offset
+        lower, upper = np.array(self.grid.lower), np.array(self.grid.upper)
+        daughters.position = np.clip(daughters.position, lower, np.nextafter(upper, lower))
+        if dims == 2:
+            daughters.position[:, 2] = 0.0
+        daughters.ident = np.arange(self._next_id, self._next_id + len(parents), dtype=np.int64)
+        self._next_id += len(parents)
+        self.cells = cells.extend(daughters)
+
+    def _exchange_rates(
+        self, release: Float, loading: Float, secreting: Float
+    ) -> tuple[Float, Float]:
+        """Secretion (amount/min) and uptake clearance (µm³/min) per cell and field."""
+        cells = self.cells
+        alive = cells.alive
+        pop = cells.population
+        n, nf = len(cells), len(self.fields.names)
+        secretion = np.zeros((n, nf))
+        uptake = np.zeros((n, nf))
+        rate = self.secretion[pop] * secreting * release[pop] * alive
+        secretion[:, : self.n_exo] = rate[:, None] * self.loading[pop] * loading[self.field_cargo]
+        secretion[:, 0] = rate  # every exosome counts in the all-exosomes field
+        voxel = self.grid.voxel_of(cells.position)
+        c_all = self.fields.concentration[0].reshape(-1)[voxel]
+        half = self.v("uptake_half_saturation") / UM3_PER_ML
+        clearance = self.v("uptake_max") / MIN_PER_DAY / (half + c_all) * alive
+        uptake[:, : self.n_exo] = clearance[:, None]
+        if self.tissue.oxygen:
+            uptake[:, self.fields.index(OXYGEN)] = self.v("oxygen_uptake") * cells.volume * alive
+        return secretion, uptake
+
+    # ------------------------------------------------------------ mechanics
+
+    def _mechanics_arrays(self) -> None:
+        """Per-cell constants of the mechanics, refreshed each phenotype step."""
+        cells = self.cells
+        n = len(cells)
+        self._radius = cells.radius
+        self._repulsion = np.full(n, self.v("cell_repulsion"))
+        self._adhesion = np.full(n, self.v("cell_adhesion"))
+        self._everyone = np.ones(n, dtype=np.bool_)
+        self._bin = 2.0 * self.v("adhesion_reach") * float(self._radius.max()) if n else 1.0
+        speed = self.speed[cells.population] * cells.alive
+        self._moving = np.flatnonzero(speed > 0)
+        self._speed = speed[self._moving]
+        self._bias = np.full(len(self._moving), self.v("chemotaxis_bias"))
+
+    def _velocity(self) -> tuple[Float, Float]:
+        """Cell-cell velocity and simple pressure of every cell (dead cells still push)."""
+        cells = self.cells
+        n = len(cells)
+        velocity = np.zeros((n, 3))
+        pressure = np.zeros(n)
+        if n:
+            mechanics_velocity(
+                cells.position,
+                self._radius,
+                self._repulsion,
+                self._adhesion,
+                self.v("adhesion_reach"),
+                self._everyone,
+                CellList.build(
+                    cells.position,
+                    self.grid.lower,
+                    self.grid.upper,
+                    self._bin,
+                    self.tissue.dimensions,
+                ),
+                self.tissue.dimensions,
+                velocity,
+                pressure,
+            )
+        return velocity, pressure
+
+    def _mechanics(self, voxel: NDArray[np.int64]) -> None:
+        """Push, adhere and migrate (up the all-exosomes gradient); Adams-Bashforth step."""
+        cells = self.cells
+        if not len(cells):
+            return
+        velocity, _ = self._velocity()
+        moving = self._moving
+        if len(moving):
+            part = np.zeros((len(moving), 3))
+            motility_velocity(
+                self.rng.standard_normal((len(moving), 3)),
+                self._speed,
+                self._bias,
+                self.fields.gradient_at(0, voxel[moving]),
+                self.tissue.dimensions,
+                part,
+            )
+            velocity[moving] += part
+        advance(
+            cells.position,
+            velocity,
+            cells.previous_velocity,
+            self.tissue.dt_mechanics,
+            self.grid.lower,
+            self.grid.upper,
+            self._radius,
+            self.tissue.dimensions,
+        )

@@ -1,0 +1,100 @@
+"""Readouts of a tissue at one time: the scenario's readouts, measured on cells and fields.
+
+Counts and fractions count live cells; a readout's ``band`` keeps only cells at a distance
+from the nearest cell of another kind (or from the domain centre), so that gradients (a ring
+of CAFs, M2 enrichment near the tumour) become numbers that checks compare.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from ..schema import Band, CellSelector, Readout, Scenario
+from ..simulate import selects
+from .engine import UM3_PER_ML, TissueModel
+from .layout import TissueError
+
+SUPPORTED = {"count", "fraction", "exosomes", "drug", "activity", "killed", "ratio"}
+
+
+def check_readouts(scenario: Scenario) -> None:
+    """Raise :class:`TissueError` for readouts a tissue cannot measure."""
+    comp = scenario.tissue.compartment if scenario.tissue else "tumour"
+    for i, r in enumerate(scenario.readouts):
+        if r.kind not in SUPPORTED:
+            raise TissueError(f"readouts[{i}].kind: {r.kind} is not measured in the tissue")
+        if r.kind == "exosomes" and r.compartment not in {None, comp}:
+            raise TissueError(
+                f"readouts[{i}].compartment: the tissue holds only the {comp} (got {r.compartment})"
+            )
+
+
+def _mask(tm: TissueModel, selector: CellSelector | None) -> NDArray[np.bool_]:
+    pops = tm.model.populations
+    chosen = np.array([selector is None or selects(tm.kb, selector, p) for p in pops] or [False])
+    return chosen[tm.cells.population] & tm.cells.alive
+
+
+def distances(tm: TissueModel, band: Band) -> NDArray[np.float64]:
+    """Distance of every cell to the nearest live cell matching ``band.of`` (or the centre)."""
+    pos = tm.cells.position
+    if band.of is None:
+        return np.linalg.norm(pos, axis=1)
+    sources = pos[_mask(tm, band.of)]
+    if not len(sources):
+        return np.full(len(pos), np.inf)
+    return cKDTree(sources).query(pos)[0]
+
+
+def _in_band(tm: TissueModel, band: Band | None) -> NDArray[np.bool_]:
+    if band is None:
+        return np.ones(len(tm.cells), dtype=bool)
+    d = distances(tm, band)
+    return (d >= band.min) & (d < (band.max if band.max is not None else np.inf))
+
+
+def measure(tm: TissueModel, readouts: list[Readout]) -> dict[str, float]:
+    """Every readout's value now."""
+    values: dict[str, float] = {}
+    for r in readouts:
+        where = _in_band(tm, r.band)
+        if r.kind == "count":
+            values[r.name] = float((_mask(tm, r.of) & where).sum())
+        elif r.kind == "fraction":
+            num = float((_mask(tm, r.of) & where).sum())
+            den = float((_mask(tm, r.among) & where).sum())
+            values[r.name] = num / den if den >= 1 else 0.0
+        elif r.kind == "exosomes":
+            molecule = tm.kb.find_molecule(r.cargo or "")
+            key = molecule.id if molecule and molecule.id in tm.exosome_keys else None
+            f = tm.exosome_keys.index(key) if key else 0
+            if r.cargo and key is None:
+                values[r.name] = 0.0
+            else:
+                values[r.name] = float(tm.fields.concentration[f].mean()) * UM3_PER_ML
+        elif r.kind == "drug":
+            name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
+            if name not in tm.drug_names:
+                values[r.name] = 0.0
+            elif r.compartment == "plasma":
+                values[r.name] = tm.plasma[name]
+            else:
+                values[r.name] = float(tm.fields.concentration[tm.fields.index(name)].mean())
+        elif r.kind == "killed":
+            name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
+            values[r.name] = tm.tally.killed.get(name, 0.0)
+        elif r.kind == "activity":
+            cells = _mask(tm, r.of) & where
+            levels = [
+                tm.cells.activity[cells & (tm.cells.population == pop), column]
+                for (phenotype, pop), column in tm.model.activities.items()
+                if phenotype == r.phenotype
+            ]
+            joined = np.concatenate(levels) if levels else np.zeros(0)
+            values[r.name] = float(joined.mean()) if len(joined) else 1.0
+        else:  # ratio
+            den = values[r.denominator or ""]
+            values[r.name] = values[r.numerator or ""] / den if den else float("nan")
+    return values

@@ -1,0 +1,176 @@
+"""The tissue engine: same rules as the compartment model, determinism, growth and death,
+mass balance with cells, typed errors for bad tissue sections, complete snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model.library import Library
+from exotwin.model.run import run_scenario
+from exotwin.model.scenario import ScenarioError, load_scenario
+from exotwin.model.tissue import run as tissue_run
+from exotwin.model.tissue.cells import APOPTOTIC, LIVE
+from exotwin.model.tissue.engine import TissueModel
+from exotwin.model.tissue.layout import TissueError
+from exotwin.model.tissue.run import run_tissue
+
+# One 1000 µm voxel holds 1e9 µm³ = 1e-3 mL, the compartment model's minimal tumour volume:
+# a well-mixed tissue with the compartment's densities, volumes and rates.
+WELL_MIXED = """
+id: well-mixed
+title: well-mixed tissue against the compartment model
+mechanisms: {rules: [mir9-caf, mir125b-caf]}
+tissue:
+  dimensions: 3
+  domain: [1000, 1000, 1000]
+  voxel: 1000
+  dt_diffusion: 0.4
+  dt_mechanics: 0.4
+  dt_phenotype: 6
+  cells:
+    - {cell: bc_tnbc, count: 600, layout: random}
+    - {cell: fibroblast, count: 600, layout: random}
+arms: [{name: exosomes}]
+duration: 8
+output_every: 1
+readouts:
+  - {name: caf_fraction, kind: fraction, of: {cell: caf}, among: {cell: fibroblast}}
+  - {name: cancer, kind: count, of: {cell: breast_cancer_cell, compartment: tumour}}
+  - {name: exosomes, kind: exosomes, cargo: miR-9, compartment: tumour}
+"""
+
+SMALL = """
+id: small-tissue
+title: a small 2D tissue
+mechanisms: {rules: [mir9-caf]}
+tissue:
+  dimensions: 2
+  domain: [300, 300]
+  voxel: 20
+  dt_diffusion: 0.2
+  dt_mechanics: 0.2
+  dt_phenotype: 6
+  cells:
+    - {cell: bc_tnbc, count: 40, layout: spheroid, radius: 50}
+    - {cell: fibroblast, count: 40, layout: shell, inner_radius: 60, radius: 140}
+arms: [{name: a}]
+duration: 0.5
+output_every: 0.25
+readouts:
+  - {name: fibroblasts, kind: count, of: {cell: fibroblast}}
+"""
+
+
+def _scenario(tmp_path: Path, kb: KnowledgeBase, lib: Library, text: str, name: str = "s"):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_scenario(path, kb, lib)
+
+
+def test_well_mixed_tissue_agrees_with_the_compartment_model(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """Stated tolerance: CAF fraction within 0.05 (absolute, ~3 binomial SD for 600 cells),
+    cancer cells within 5% and exosome concentration within 5% at every day."""
+    scenario = _scenario(tmp_path, kb, lib, WELL_MIXED)
+    ode = run_scenario(kb, lib, scenario).readouts["exosomes"]
+    agents = run_tissue(kb, lib, scenario, seed=3, plots=False).readouts["exosomes"]
+    assert ode["caf_fraction"][-1] > 0.1  # the rules act: a comparison worth making
+    assert np.max(np.abs(agents["caf_fraction"] - ode["caf_fraction"])) < 0.05
+    assert np.max(np.abs(agents["cancer"] / ode["cancer"] - 1)) < 0.05
+    assert np.max(np.abs(agents["exosomes"][1:] / ode["exosomes"][1:] - 1)) < 0.05
+
+
+def test_same_seed_same_snapshots(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    scenario = _scenario(tmp_path, kb, lib, SMALL)
+    for name, seed in (("one", 1), ("two", 1), ("three", 2)):
+        run_tissue(kb, lib, scenario, seed=seed, out=tmp_path / name, plots=False)
+    final = "cells_day0p5.parquet"
+    one = pq.read_table(tmp_path / "one" / "a" / final)
+    assert one.equals(pq.read_table(tmp_path / "two" / "a" / final))
+    assert not one.equals(pq.read_table(tmp_path / "three" / "a" / final))
+    fields = [np.load(tmp_path / n / "a" / "fields_day0p5.npz") for n in ("one", "two")]
+    for key in fields[0].files:
+        assert np.array_equal(fields[0][key], fields[1][key])
+
+
+def test_exosome_mass_balances_with_cells(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    scenario = _scenario(tmp_path, kb, lib, SMALL)
+    ledger = run_tissue(kb, lib, scenario, plots=False).ledgers["a"]
+    for entry in ledger.values():
+        expected = entry["initial"] + entry["secreted"] - entry["taken_up"] - entry["decayed"]
+        assert entry["secreted"] > 0
+        # round-off relative to the amount that went through the field
+        assert abs(entry["in_field"] - expected) < 1e-10 * entry["secreted"]
+
+
+def test_cells_divide_and_die(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    text = SMALL.replace("duration: 0.5", "duration: 2").replace(
+        "readouts:", "parameters: {cancer_growth_rate: 0.7, cancer_death_rate: 0.05}\nreadouts:"
+    )
+    scenario = _scenario(tmp_path, kb, lib, text)
+    tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
+    start = len(tm.cells)
+    tm.advance(2 * 1440)
+    assert tm.tally.divisions > 5 and tm.tally.apoptoses >= 1
+    assert len(tm.cells) > start
+    assert len(np.unique(tm.cells.ident)) == len(tm.cells)  # daughters get new ids
+    dead = tm.cells.phase == APOPTOTIC
+    # apoptotic cells leave after PhysiCell's apoptosis duration (516 min)
+    assert np.all(tm.time - tm.cells.dead_since[dead] < 516 + 1e-9)
+    assert np.all(tm.cells.phase[~dead] == LIVE)
+    lower, upper = np.array(tm.grid.lower), np.array(tm.grid.upper)
+    assert np.all(tm.cells.position[:, :2] >= lower[:2])
+    assert np.all(tm.cells.position[:, :2] <= upper[:2])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("voxel: 20", "voxel: 35", "tissue"),
+        ("dt_diffusion: 0.2", "dt_diffusion: 0.15", "tissue"),
+        ("radius: 50}", "radius: 200}", "tissue.cells[0].radius"),
+        (
+            "dt_mechanics: 0.2\n  dt_phenotype: 6",
+            "dt_mechanics: 2\n  dt_phenotype: 6",
+            "tissue.dt_mechanics",
+        ),
+    ],
+)
+def test_bad_tissue_sections_are_typed_errors(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library, old: str, new: str, where: str
+) -> None:
+    text = SMALL.replace(old, new)
+    if new.startswith("dt_mechanics: 2"):
+        text = text.replace("dt_diffusion: 0.2", "dt_diffusion: 1")
+    assert text != SMALL
+    with pytest.raises((ScenarioError, TissueError)) as info:
+        scenario = _scenario(tmp_path, kb, lib, text)
+        TissueModel(kb, lib, scenario, scenario.arms[0])
+    assert where in str(info.value)
+
+
+def test_interrupted_run_leaves_only_complete_snapshots(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = _scenario(tmp_path, kb, lib, SMALL)
+    original = TissueModel.advance
+    calls = []
+
+    def interrupted(self: TissueModel, minutes: float) -> None:
+        calls.append(minutes)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        original(self, minutes)
+
+    monkeypatch.setattr(TissueModel, "advance", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tissue_run.run_tissue(kb, lib, scenario, out=tmp_path / "out", plots=False)
+    files = sorted(p.name for p in (tmp_path / "out" / "a").iterdir())
+    assert files == ["cells_day0.parquet", "fields_day0.npz"]  # no temporary leftovers
+    assert pq.read_table(tmp_path / "out" / "a" / "cells_day0.parquet").num_rows == 80

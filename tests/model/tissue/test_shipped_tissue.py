@@ -1,0 +1,45 @@
+"""The shipped spatial scenarios run from ``exotwin tissue`` and pass their checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from exotwin.cli import app
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model.library import Library
+from exotwin.model.scenario import load_scenario, packaged_scenarios
+
+SHIPPED = packaged_scenarios("tissue")
+
+
+def test_three_spatial_scenarios_with_checks(kb: KnowledgeBase, lib: Library) -> None:
+    assert len(SHIPPED) >= 3
+    for name, path in SHIPPED.items():
+        scenario = load_scenario(path, kb, lib)
+        assert scenario.id == name and scenario.tissue is not None
+        assert scenario.records and len(scenario.checks) >= 3
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_tissue_scenario_runs_and_passes(tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    result = CliRunner().invoke(app, ["tissue", name, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["passed"] and summary["checks"]
+    for arm, ledger in summary["mass_ledger"].items():
+        assert (out / arm / "snapshot_day0.png").stat().st_size > 0
+        assert (out / arm / "snapshot_day0.svg").stat().st_size > 0
+        cells = pq.read_table(out / arm / "cells_day0.parquet").to_pandas()
+        assert {"id", "x", "y", "z", "radius", "cell", "state", "phase"} <= set(cells.columns)
+        fields = np.load(out / arm / "fields_day0.npz")
+        assert "all exosomes" in fields.files
+        exo = ledger["all exosomes"]
+        balance = exo["initial"] + exo["secreted"] - exo["taken_up"] - exo["decayed"]
+        assert abs(exo["in_field"] - balance) < 1e-9 * max(exo["secreted"], 1.0)
