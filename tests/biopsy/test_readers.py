@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from exotwin.biopsy.errors import BiopsyInputError
 from exotwin.biopsy.names import analyte_class, mirbase_name, normalise_names
 from exotwin.biopsy.readers import detect_format, read_data
 
@@ -148,3 +149,28 @@ def test_generated_counts_autodetect_meta(tmp_path: Path) -> None:
         "R1": "Healthy donor",
         "R2": "Breast cancer",
     }
+
+
+def test_group_from_h5ad_obs_and_from_metadata(tmp_path: Path) -> None:
+    frame = signal_frame(n=10, p=4)
+    patient = [f"P{i // 2}" for i in range(10)]
+    adata = anndata.AnnData(
+        X=frame.filter(like="miR").to_numpy(),
+        obs=pd.DataFrame(
+            {"group": frame["group"].to_numpy(), "patient": patient}, index=frame["sample"]
+        ),
+        var=pd.DataFrame(index=["miR-1", "miR-2", "miR-3", "miR-4"]),
+    )
+    adata.write_h5ad(tmp_path / "a.h5ad")
+    data = read_data(tmp_path / "a.h5ad", label="group", group="patient")
+    assert data.groups is not None and data.groups.tolist() == patient
+    with pytest.raises(BiopsyInputError, match="no such obs column"):
+        read_data(tmp_path / "a.h5ad", label="group", group="subject")
+    counts = pd.DataFrame({"miRNA": ["hsa-miR-1", "hsa-miR-2"], "R1": [5, 3], "R2": [0, 9]})
+    counts.to_csv(tmp_path / "P_expression_count.csv", index=False)
+    meta = pd.DataFrame({"Run": ["R2", "R1"], "disease": ["a", "b"], "donor": ["D2", "D1"]})
+    meta.to_csv(tmp_path / "P_metadata.csv", index=False)
+    data = read_data(tmp_path / "P_expression_count.csv", label="disease", group="donor")
+    assert data.groups is not None and data.groups.to_dict() == {"R1": "D1", "R2": "D2"}
+    with pytest.raises(BiopsyInputError, match="no such column in the metadata"):
+        read_data(tmp_path / "P_expression_count.csv", label="disease", group="subject")

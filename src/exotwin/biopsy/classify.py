@@ -1,44 +1,68 @@
 """Diagnosis and subtype classifiers with nested cross-validation and honest uncertainty.
 
-Every data-dependent step (normalisation fit, scaling, feature selection, tuning, panel
-search, operating point) happens inside the outer training folds; the outer test folds only
-ever see fitted pipelines. Metrics come from out-of-fold predictions, with bootstrap 95% CIs.
+Every data-dependent step (normalisation fit, scaling, feature selection, model choice and
+tuning, panel search, operating point) happens inside the outer training folds; the outer
+test folds only ever see fitted pipelines. The model is chosen by inner-CV log-loss among a
+small fixed set of candidates (logistic regression over a C × top-k grid, a calibrated linear
+SVM, shrinkage LDA, shallow gradient boosting, and soft-voting ensembles of the best of each
+family). Metrics come from out-of-fold predictions, with bootstrap 95% CIs; the plain
+logistic-regression baseline is scored on the same folds and compared sample by sample.
+With ``groups`` (e.g. one patient sampled several times) no group is ever split between a
+training and a test part, outer or inner.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.calibration import calibration_curve
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.calibration import CalibratedClassifierCV, calibration_curve
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import f_classif
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    balanced_accuracy_score,
-    brier_score_loss,
-    f1_score,
-    roc_auc_score,
-    roc_curve,
-)
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.metrics import roc_curve
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
 
 from .errors import BiopsyInputError, cell_problem
 from .normalise import default_normaliser
 from .readers import Dataset
 
 Task = Literal["diagnosis", "subtype"]
+OperatingPoint = Literal["accuracy", "youden"]
 SMALL_COHORT = 30
 MIN_CLASS = 10
+FAMILIES: tuple[str, ...] = ("logistic", "svm", "lda", "boosting")
+# a family takes part only when every inner training split holds this many samples per class
+_FAMILY_MIN_CLASS = {"logistic": 1, "lda": 5, "svm": 6, "boosting": 25}
 
-__all__ = ["CVSettings", "FitResult", "TopK", "build_pipeline", "fit_classifier", "greedy_panel"]
+__all__ = [
+    "FAMILIES",
+    "CVSettings",
+    "Candidate",
+    "FitResult",
+    "Selection",
+    "SoftVote",
+    "TopK",
+    "baseline_pipeline",
+    "fit_classifier",
+    "greedy_panel",
+    "select_model",
+]
 
 
 @dataclass(frozen=True)
@@ -47,8 +71,12 @@ class CVSettings:
 
     outer_folds: int = 5
     inner_folds: int = 3
-    c_grid: tuple[float, ...] = (0.01, 0.1, 1.0)
-    k_grid: tuple[int, ...] = (10, 30, 0)  # 0: every feature
+    c_grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)  # logistic regression
+    k_grid: tuple[int, ...] = (10, 30, 0)  # logistic regression on the top k (0: every feature)
+    svm_c_grid: tuple[float, ...] = (0.001, 0.01, 0.1)
+    families: tuple[str, ...] = FAMILIES
+    ensembles: bool = True  # soft votes of the inner-CV best of each family are candidates too
+    operating_point: OperatingPoint = "accuracy"
     panel_max: int = 5
     panel_candidates: int = 20
     panel_tolerance: float = 0.002  # smallest panel within this inner AUC of the best
@@ -78,21 +106,82 @@ class TopK(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.asarray(X)[:, self.index_]
 
 
-def build_pipeline(
-    kind: str, task: Task, normalisation: str | None = None, k: int = 0, c: float = 1.0
-) -> Pipeline:
-    """normalise → standardise → top-k features → (multinomial) logistic regression."""
-    model = LogisticRegression(
-        C=c, max_iter=5000, class_weight="balanced" if task == "subtype" else None
-    )
+class SoftVote(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Mean of the class probabilities of its members (each fitted on the same data)."""
+
+    def __init__(self, estimators: list[Any]) -> None:
+        self.estimators = estimators
+
+    def fit(self, X: Any, y: Any) -> SoftVote:
+        self.estimators_ = [clone(e).fit(X, y) for e in self.estimators]
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.mean([e.predict_proba(X) for e in self.estimators_], axis=0)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model configuration; it acts on normalised, standardised features."""
+
+    family: str
+    c: float = 1.0
+    k: int = 0
+
+    @property
+    def name(self) -> str:
+        if self.family == "logistic":
+            return f"logistic(C={self.c:g}{f', top {self.k}' if self.k else ''})"
+        if self.family == "svm":
+            return f"linear SVM(C={self.c:g}, sigmoid-calibrated)"
+        if self.family == "lda":
+            return "shrinkage LDA"
+        return "gradient boosting(depth 3, 200 trees)"
+
+    def estimator(self, task: Task, seed: int) -> Any:
+        balanced = "balanced" if task == "subtype" else None
+        if self.family == "logistic":
+            model = LogisticRegression(C=self.c, max_iter=5000, class_weight=balanced)
+            return Pipeline([("select", TopK(self.k)), ("model", model)]) if self.k else model
+        if self.family == "svm":
+            svm = SVC(kernel="linear", C=self.c, class_weight=balanced)
+            return CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
+        if self.family == "lda":
+            return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+        if self.family == "boosting":
+            return HistGradientBoostingClassifier(
+                max_depth=3,
+                max_iter=200,
+                class_weight=balanced,
+                early_stopping=False,
+                random_state=seed,
+            )
+        raise ValueError(f"unknown model family {self.family!r} (known: {', '.join(FAMILIES)})")
+
+
+def _name(members: tuple[Candidate, ...]) -> str:
+    if len(members) == 1:
+        return members[0].name
+    return "soft vote of " + " + ".join(m.name for m in members)
+
+
+def _preprocess(kind: str, normalisation: str | None) -> Pipeline:
     return Pipeline(
-        [
-            ("normalise", default_normaliser(kind, normalisation)),
-            ("scale", StandardScaler()),
-            ("select", TopK(k)),
-            ("model", model),
-        ]
+        [("normalise", default_normaliser(kind, normalisation)), ("scale", StandardScaler())]
     )
+
+
+def _model_pipeline(
+    members: tuple[Candidate, ...], kind: str, task: Task, s: CVSettings
+) -> Pipeline:
+    """normalise → standardise → the chosen model (one candidate or their soft vote)."""
+    estimators = [m.estimator(task, s.seed) for m in members]
+    model = estimators[0] if len(estimators) == 1 else SoftVote(estimators)
+    return Pipeline([*_preprocess(kind, s.normalisation).steps, ("model", model)])
 
 
 def baseline_pipeline(kind: str, task: Task, normalisation: str | None = None) -> Pipeline:
@@ -111,36 +200,68 @@ def baseline_pipeline(kind: str, task: Task, normalisation: str | None = None) -
     )
 
 
+# ----------------------------------------------------------------- folds
+
+
+def _split(
+    y: np.ndarray, groups: np.ndarray | None, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified K-fold; with groups, stratified group K-fold (no group on both sides)."""
+    if groups is None:
+        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    return list(splitter.split(y, y, groups))
+
+
+def _groups_per_class(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    return np.array([len(np.unique(groups[y == c])) for c in range(int(y.max()) + 1)])
+
+
+@contextmanager
+def _worker() -> Iterator[None]:
+    """One thread per job (jobs run side by side) and no convergence chatter."""
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 # ----------------------------------------------------------------- statistics
+#
+# numpy versions of the metrics (identical values to scikit-learn's, a fraction of the cost
+# inside a 1000-resample bootstrap)
 
 
-def _interval(values: list[float], point: float) -> dict[str, float]:
-    if not values:
-        return {"value": point, "ci_low": float("nan"), "ci_high": float("nan")}
-    low, high = np.percentile(values, [2.5, 97.5])
-    return {"value": point, "ci_low": float(low), "ci_high": float(high)}
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of a binary ``y`` in {0, 1} (Mann–Whitney, ties counted half)."""
+    positive = y == 1
+    n1 = int(positive.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def bootstrap(
-    metric: Any, y: np.ndarray, pred: np.ndarray, n_boot: int, seed: int
-) -> dict[str, float]:
-    """Point estimate and percentile bootstrap 95% CI of ``metric(y, pred)`` over samples."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    values: list[float] = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if len(np.unique(y[idx])) < 2:
-            continue
-        values.append(float(metric(y[idx], pred[idx])))
-    return _interval(values, float(metric(y, pred)))
+def _confusion(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    k = int(max(y.max(), pred.max())) + 1
+    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
 
 
-def youden_threshold(y: np.ndarray, score: np.ndarray) -> float:
-    """Probability cut-off maximising sensitivity + specificity − 1."""
-    fpr, tpr, thresholds = roc_curve(y, score)
-    best = int(np.argmax(tpr - fpr))
-    return float(min(thresholds[best], 1.0))
+def _balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y``."""
+    cm = _confusion(y, pred.astype(int))
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Unweighted mean F1 over the classes present in ``y`` or ``pred``."""
+    cm = _confusion(y, pred.astype(int))
+    tp = np.diag(cm).astype(float)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1)
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present]))
 
 
 def _sensitivity(y: np.ndarray, hit: np.ndarray) -> float:
@@ -151,6 +272,99 @@ def _specificity(y: np.ndarray, hit: np.ndarray) -> float:
     return float((~hit[y == 0]).mean()) if (y == 0).any() else float("nan")
 
 
+def _brier(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean((p - y) ** 2))
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log probability of the true class (probabilities clipped at 1e-15)."""
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-15, 1.0))))
+
+
+def _interval(values: list[float], point: float) -> dict[str, float]:
+    if not values:
+        return {"value": point, "ci_low": float("nan"), "ci_high": float("nan")}
+    low, high = np.percentile(values, [2.5, 97.5])
+    return {"value": point, "ci_low": float(low), "ci_high": float(high)}
+
+
+def _resamples(
+    y: np.ndarray, n_boot: int, seed: int, groups: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
+    """Bootstrap index sets over samples, or over whole groups (cluster bootstrap: samples of
+    one group are not independent); sets holding one class only are skipped."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    members: list[np.ndarray] = []
+    if groups is not None:
+        order = np.argsort(groups, kind="stable")
+        members = np.split(order, np.flatnonzero(np.diff(groups[order])) + 1)
+    for _ in range(n_boot):
+        if groups is None:
+            idx = rng.integers(0, n, n)
+        else:
+            idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        sample = y[idx]
+        if sample.min() != sample.max():
+            yield idx
+
+
+def bootstrap(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y: np.ndarray,
+    pred: np.ndarray,
+    n_boot: int,
+    seed: int,
+    groups: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Point estimate and percentile bootstrap 95% CI of ``metric(y, pred)`` over samples (over
+    groups when given)."""
+    values = [float(metric(y[i], pred[i])) for i in _resamples(y, n_boot, seed, groups)]
+    return _interval(values, float(metric(y, pred)))
+
+
+def paired_bootstrap(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y: np.ndarray,
+    model: np.ndarray,
+    baseline: np.ndarray,
+    n_boot: int,
+    seed: int,
+    groups: np.ndarray | None = None,
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Intervals of the model's metric, the baseline's, and their difference (model − baseline),
+    all from the same resamples of the samples or groups (paired)."""
+    a: list[float] = []
+    b: list[float] = []
+    for i in _resamples(y, n_boot, seed, groups):
+        a.append(float(metric(y[i], model[i])))
+        b.append(float(metric(y[i], baseline[i])))
+    point_a, point_b = float(metric(y, model)), float(metric(y, baseline))
+    delta = [x - z for x, z in zip(a, b, strict=True)]
+    return _interval(a, point_a), _interval(b, point_b), _interval(delta, point_a - point_b)
+
+
+def youden_threshold(y: np.ndarray, score: np.ndarray) -> float:
+    """Probability cut-off maximising sensitivity + specificity − 1."""
+    fpr, tpr, thresholds = roc_curve(y, score)
+    best = int(np.argmax(tpr - fpr))
+    return float(min(thresholds[best], 1.0))
+
+
+def operating_threshold(y: np.ndarray, score: np.ndarray, rule: OperatingPoint) -> float:
+    """Cut-off on out-of-fold scores: fewest misclassifications (``accuracy``) or the largest
+    sensitivity + specificity − 1 (``youden``); halfway between the last score called
+    positive and the next lower one, so that the cut does not sit on a training sample."""
+    fpr, tpr, thresholds = roc_curve(y, score, drop_intermediate=False)
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    gain = tpr * n1 - fpr * n0 if rule == "accuracy" else tpr - fpr
+    best = int(np.argmax(gain))
+    cut = float(min(thresholds[best], 1.0))
+    if best + 1 < len(thresholds):
+        cut = (cut + float(thresholds[best + 1])) / 2
+    return cut
+
+
 def calibration(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """Brier score, calibration intercept and slope (logistic recalibration), binned curve."""
     logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
@@ -158,7 +372,7 @@ def calibration(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     n_bins = int(min(10, max(2, len(y) // 20)))
     observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
     return {
-        "brier": float(brier_score_loss(y, p)),
+        "brier": _brier(y, p),
         "slope": float(recal.coef_[0, 0]),
         "intercept": float(recal.intercept_[0]),
         "bins": [
@@ -166,6 +380,113 @@ def calibration(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
             for a, b in zip(predicted, observed, strict=True)
         ],
     }
+
+
+# ----------------------------------------------------------------- model choice
+
+
+@dataclass
+class Selection:
+    """The model chosen by inner CV, every candidate's inner log-loss, the pooled inner
+    out-of-fold probabilities of the choice, and its operating threshold (diagnosis)."""
+
+    members: tuple[Candidate, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+    oof: np.ndarray | None = None
+    threshold: float | None = None
+
+    @property
+    def name(self) -> str:
+        return _name(self.members)
+
+
+def _candidates(s: CVSettings, n_features: int, smallest: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    for family in s.families:
+        if family not in _FAMILY_MIN_CLASS:
+            raise ValueError(f"unknown model family {family!r} (known: {', '.join(FAMILIES)})")
+        if smallest < _FAMILY_MIN_CLASS[family]:
+            continue
+        if family == "logistic":
+            ks = sorted(
+                {k if 0 < k < n_features else 0 for k in s.k_grid}, key=lambda k: k or n_features
+            )
+            out += [Candidate("logistic", c, k) for k in ks for c in s.c_grid]
+        elif family == "svm":
+            out += [Candidate("svm", c) for c in s.svm_c_grid]
+        else:
+            out.append(Candidate(family))
+    return out
+
+
+def _full_proba(model: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Probabilities with one column per class, also for classes absent from the fit."""
+    proba = model.predict_proba(X)
+    out = np.zeros((proba.shape[0], n_classes))
+    out[:, np.asarray(model.classes_, dtype=int)] = proba
+    return out
+
+
+def select_model(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    kind: str,
+    task: Task,
+    s: CVSettings,
+    folds: int,
+    n_classes: int,
+) -> Selection:
+    """Choose the model by ``folds``-fold CV on (X, y) alone: every candidate's pooled
+    out-of-fold log-loss; the best of each family, and (``s.ensembles``) every soft vote of
+    two or more family bests, compete; ties go to the simpler model. The operating threshold
+    comes from the chosen model's out-of-fold probabilities."""
+    if folds < 2:
+        fallback = Candidate("logistic", 1.0, 0)
+        return Selection((fallback,))
+    splits = _split(y, groups, folds, s.seed)
+    smallest = min(int(np.bincount(y[tr], minlength=n_classes).min()) for tr, _ in splits)
+    candidates = _candidates(s, X.shape[1], smallest) or [Candidate("logistic", 1.0, 0)]
+    oof = {c: np.zeros((len(y), n_classes)) for c in candidates}
+    for tr, te in splits:
+        prep = _preprocess(kind, s.normalisation)
+        z_train = prep.fit_transform(X.iloc[tr])
+        z_test = prep.transform(X.iloc[te])
+        for c in candidates:
+            model = c.estimator(task, s.seed).fit(z_train, y[tr])
+            oof[c][te] = _full_proba(model, z_test, n_classes)
+    pooled: dict[tuple[Candidate, ...], np.ndarray] = {(c,): p for c, p in oof.items()}
+    loss = {key: _log_loss(y, p) for key, p in pooled.items()}
+    best_of: dict[str, tuple[Candidate, ...]] = {}
+    for key in pooled:  # candidates in order: the first of equal losses wins
+        family = key[0].family
+        if family not in best_of or loss[key] < loss[best_of[family]]:
+            best_of[family] = key
+    if s.ensembles:
+        winners = [key[0] for key in best_of.values()]
+        for size in range(2, len(winners) + 1):
+            for members in itertools.combinations(winners, size):
+                pooled[members] = np.mean([oof[m] for m in members], axis=0)
+                loss[members] = _log_loss(y, pooled[members])
+    contenders = [*best_of.values(), *(k for k in pooled if len(k) > 1)]
+    chosen = contenders[0]
+    for key in contenders[1:]:
+        if loss[key] < loss[chosen] - 1e-12:
+            chosen = key
+    threshold = None
+    if task == "diagnosis":
+        threshold = operating_threshold(y, pooled[chosen][:, 1], s.operating_point)
+    scores = {_name(k): v for k, v in loss.items()}
+    return Selection(chosen, scores, pooled[chosen], threshold)
+
+
+def _fit_selected(
+    selection: Selection, X: pd.DataFrame, y: np.ndarray, kind: str, task: Task, s: CVSettings
+) -> Pipeline:
+    model = _model_pipeline(selection.members, kind, task, s).fit(X, y)
+    if selection.threshold is None and task == "diagnosis":  # no inner CV: in-sample Youden
+        selection.threshold = youden_threshold(y, model.predict_proba(X)[:, 1])
+    return model
 
 
 # ----------------------------------------------------------------- panel search
@@ -180,7 +501,7 @@ def _lda_auc(
     w = np.linalg.solve(cov, mu1 - mu0)
     if len(np.unique(y_test)) < 2:
         return 0.5
-    return float(roc_auc_score(y_test, np.nan_to_num(x_test @ w)))
+    return _auc(y_test, np.nan_to_num(x_test @ w))
 
 
 def greedy_panel(
@@ -193,17 +514,20 @@ def greedy_panel(
     folds: int,
     seed: int,
     tolerance: float = 0.002,
+    groups: np.ndarray | None = None,
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Forward selection of up to ``max_k`` analytes by inner-CV AUC (Fisher discriminant)
     among the ``candidates`` with the largest univariate AUC distance from 0.5; the panel
-    size is the smallest within ``tolerance`` of the best inner AUC. Binary ``y`` in {0, 1}."""
-    univariate = np.array([abs(roc_auc_score(y, X[:, j]) - 0.5) for j in range(X.shape[1])])
+    size is the smallest within ``tolerance`` of the best inner AUC. Binary ``y`` in {0, 1};
+    with ``groups`` the inner folds keep each group whole."""
+    univariate = np.array([abs(_auc(y, X[:, j]) - 0.5) for j in range(X.shape[1])])
     pool = list(np.argsort(-univariate, kind="stable")[:candidates])
     steps: list[dict[str, Any]] = []
-    if np.bincount(y).min() < max(folds, 2):  # too few samples to cross-validate a search
+    few = np.bincount(y).min() if groups is None else _groups_per_class(y, groups).min()
+    if few < max(folds, 2):  # too few samples to cross-validate a search
         steps = [{"added": names[j], "auc": 0.5 + float(univariate[j])} for j in pool[:max_k]]
         return [names[pool[0]]], steps
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
+    splits = _split(y, groups, folds, seed)
     chosen: list[int] = []
     for _ in range(min(max_k, len(pool))):
         best_j, best_auc = -1, -1.0
@@ -225,27 +549,27 @@ def greedy_panel(
     return [names[j] for j in chosen[:size]], steps
 
 
-def _panel_fold(
-    Xtr: pd.DataFrame, ytr: np.ndarray, Xte: pd.DataFrame, kind: str, s: CVSettings, folds: int
-) -> tuple[list[str], np.ndarray]:
-    prep = Pipeline(
-        [("normalise", default_normaliser(kind, s.normalisation)), ("scale", StandardScaler())]
-    )
-    ztr = prep.fit_transform(Xtr)
+def _panel(
+    X: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None, kind: str, s: CVSettings, folds: int
+) -> tuple[list[str], list[dict[str, Any]], Pipeline, LogisticRegression, list[int]]:
+    """The greedy panel on (X, y) and a logistic regression on its analytes."""
+    prep = _preprocess(kind, s.normalisation)
+    z = prep.fit_transform(X)
     names = [str(n) for n in prep.named_steps["normalise"].get_feature_names_out()]
-    panel, _ = greedy_panel(
-        ztr,
-        ytr,
+    panel, steps = greedy_panel(
+        z,
+        y,
         names,
         max_k=s.panel_max,
         candidates=s.panel_candidates,
         folds=folds,
         seed=s.seed,
         tolerance=s.panel_tolerance,
+        groups=groups,
     )
     cols = [names.index(p) for p in panel]
-    model = LogisticRegression(max_iter=5000).fit(ztr[:, cols], ytr)
-    return panel, model.predict_proba(prep.transform(Xte)[:, cols])[:, 1]
+    model = LogisticRegression(max_iter=5000).fit(z[:, cols], y)
+    return panel, steps, prep, model, cols
 
 
 # ----------------------------------------------------------------- nested CV
@@ -267,50 +591,60 @@ class FitResult:
     baseline_oof: np.ndarray | None = None
 
 
-def _search(
-    kind: str, task: Task, s: CVSettings, n_features: int, inner: int
-) -> GridSearchCV | Pipeline:
-    pipe = build_pipeline(kind, task, s.normalisation)
-    ks = sorted({k if 0 < k < n_features else 0 for k in s.k_grid})
-    grid: dict[str, list[Any]] = {"model__C": list(s.c_grid), "select__k": ks}
-    if inner < 2 or len(s.c_grid) * len(ks) == 1:
-        return pipe.set_params(model__C=s.c_grid[0], select__k=ks[0])
-    return GridSearchCV(
-        pipe,
-        grid,
-        cv=StratifiedKFold(inner, shuffle=True, random_state=s.seed),
-        scoring="roc_auc" if task == "diagnosis" else "balanced_accuracy",
-        n_jobs=1,
-        error_score="raise",
-    )
-
-
 def _outer_fold(
     X: pd.DataFrame,
     y: np.ndarray,
+    groups: np.ndarray | None,
     tr: np.ndarray,
     te: np.ndarray,
     kind: str,
     task: Task,
     s: CVSettings,
     inner: int,
+    n_classes: int,
 ) -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = _search(kind, task, s, X.shape[1], inner).fit(X.iloc[tr], y[tr])
-        proba = model.predict_proba(X.iloc[te])
-        base = baseline_pipeline(kind, task, s.normalisation).fit(X.iloc[tr], y[tr])
-        base_proba = base.predict_proba(X.iloc[te])
-        out: dict[str, Any] = {"test": te, "proba": proba, "base_proba": base_proba}
-        if hasattr(model, "best_params_"):
-            out["params"] = model.best_params_
+    with _worker():
+        x_train, y_train = X.iloc[tr], y[tr]
+        g_train = None if groups is None else groups[tr]
+        selection = select_model(x_train, y_train, g_train, kind, task, s, inner, n_classes)
+        model = _fit_selected(selection, x_train, y_train, kind, task, s)
+        base = baseline_pipeline(kind, task, s.normalisation).fit(x_train, y_train)
+        out: dict[str, Any] = {
+            "test": te,
+            "proba": _full_proba(model, X.iloc[te], n_classes),
+            "base_proba": _full_proba(base, X.iloc[te], n_classes),
+            "model": selection.name,
+            "inner_log_loss": selection.scores.get(selection.name),
+        }
         if task == "diagnosis":
-            out["threshold"] = youden_threshold(y[tr], model.predict_proba(X.iloc[tr])[:, 1])
-            out["base_threshold"] = youden_threshold(y[tr], base.predict_proba(X.iloc[tr])[:, 1])
+            out["threshold"] = selection.threshold
+            out["base_threshold"] = youden_threshold(y_train, base.predict_proba(x_train)[:, 1])
             if s.panel_max > 0:
-                out["panel"], out["panel_proba"] = _panel_fold(
-                    X.iloc[tr], y[tr], X.iloc[te], kind, s, inner if inner >= 2 else 2
+                panel, _, prep, lr, cols = _panel(
+                    x_train, y_train, g_train, kind, s, inner if inner >= 2 else 2
                 )
+                out["panel"] = panel
+                out["panel_proba"] = lr.predict_proba(prep.transform(X.iloc[te])[:, cols])[:, 1]
+    return out
+
+
+def _final_fit(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    kind: str,
+    task: Task,
+    s: CVSettings,
+    inner: int,
+    n_classes: int,
+) -> dict[str, Any]:
+    """The model to keep: chosen by inner CV on all data, refitted on all data; the panel."""
+    with _worker():
+        selection = select_model(X, y, groups, kind, task, s, inner, n_classes)
+        model = _fit_selected(selection, X, y, kind, task, s)
+        out: dict[str, Any] = {"selection": selection, "model": model}
+        if task == "diagnosis" and s.panel_max > 0:
+            out["panel"], out["steps"], *_ = _panel(X, y, groups, kind, s, max(inner, 2))
     return out
 
 
@@ -346,13 +680,73 @@ def _check_labels(data: Dataset, task: Task) -> None:
         )
 
 
+def _fold_counts(
+    data: Dataset, y: np.ndarray, groups: np.ndarray | None, classes: list[str], s: CVSettings
+) -> tuple[int, int, int, list[str]]:
+    """Outer, inner and final-fit inner folds, and warnings. Without groups the folds shrink
+    to what the smallest class allows; with groups, too few groups in a class is an error."""
+    warn: list[str] = []
+    smallest = int(np.bincount(y).min())
+    if groups is None:
+        outer = min(s.outer_folds, smallest)
+        inner = min(s.inner_folds, smallest - int(np.ceil(smallest / outer)))
+        final_inner = min(s.inner_folds, smallest)
+    else:
+        per_class = _groups_per_class(y, groups)
+        few = int(per_class.argmin())
+        if per_class[few] < max(s.outer_folds, 2):
+            column = data.group_column or ""
+            message = (
+                f"class {classes[few]!r} spans {per_class[few]} group(s) of {column!r}; grouped "
+                f"{s.outer_folds}-fold cross-validation needs at least {max(s.outer_folds, 2)} "
+                "(fewer --outer-folds, or more groups)"
+            )
+            raise BiopsyInputError([cell_problem(data.source, None, column, message)])
+        outer = s.outer_folds
+        fewest = int(per_class.min())
+        inner = min(s.inner_folds, fewest - int(np.ceil(fewest / outer)))
+        final_inner = min(s.inner_folds, fewest)
+    if len(y) < SMALL_COHORT or smallest < MIN_CLASS:
+        warn.append(
+            f"small cohort (n = {len(y)}, smallest class {smallest}): {outer}-fold outer CV; "
+            "estimates are unstable, read the 95% intervals, not the point values"
+        )
+    if inner < 2:
+        warn.append("too few samples for inner tuning: defaults used (logistic regression, C = 1)")
+    return outer, inner, final_inner, warn
+
+
+def _group_array(data: Dataset) -> np.ndarray | None:
+    if data.groups is None:
+        return None
+    groups = data.groups.reindex(data.values.index)
+    if groups.isna().any():
+        sample = str(groups.index[groups.isna()][0])
+        raise BiopsyInputError(
+            [
+                cell_problem(
+                    data.source,
+                    data.rows.get(sample),
+                    data.group_column or "",
+                    f"sample {sample!r} has no group",
+                )
+            ]
+        )
+    return pd.factorize(groups.astype(str))[0]
+
+
+_HIGHER = "higher is better"
+_LOWER = "lower is better"
+
+
 def fit_classifier(
     data: Dataset,
     task: Task = "diagnosis",
     settings: CVSettings | None = None,
     positive: str | None = None,
 ) -> FitResult:
-    """Nested CV (outer: metrics; inner: tuning and panel search), then a final fit on all data."""
+    """Nested CV (outer: metrics; inner: model choice, tuning, threshold and panel search),
+    the plain baseline on the same folds, then a final choice and fit on all data."""
     s = settings or CVSettings()
     _check_labels(data, task)
     assert data.labels is not None
@@ -363,34 +757,39 @@ def fit_classifier(
     else:
         classes = data.classes
     y = np.array([classes.index(v) for v in data.labels])
-    smallest = int(np.bincount(y).min())
-    outer = min(s.outer_folds, smallest)
-    inner = min(s.inner_folds, smallest - int(np.ceil(smallest / outer)))
-    warn = []
-    if len(y) < SMALL_COHORT or smallest < MIN_CLASS:
-        warn.append(
-            f"small cohort (n = {len(y)}, smallest class {smallest}): {outer}-fold outer CV; "
-            "estimates are unstable, read the 95% intervals, not the point values"
-        )
-    if inner < 2:
-        warn.append("too few samples for inner tuning: defaults used (C, all features)")
-    splits = list(StratifiedKFold(outer, shuffle=True, random_state=s.seed).split(X, y))
-    folds = Parallel(n_jobs=s.n_jobs)(
-        delayed(_outer_fold)(X, y, tr, te, data.kind, task, s, inner) for tr, te in splits
-    )
-    proba = np.zeros((len(y), len(classes)))
+    k = len(classes)
+    groups = _group_array(data)
+    outer, inner, final_inner, warn = _fold_counts(data, y, groups, classes, s)
+    splits = _split(y, groups, outer, s.seed)
+    for number, (tr, _) in enumerate(splits, start=1):
+        missing = [classes[c] for c in range(k) if not (y[tr] == c).any()]
+        if missing:
+            message = f"outer training fold {number} has no sample of class {missing[0]!r}"
+            raise BiopsyInputError(
+                [cell_problem(data.source, None, data.group_column or "", message)]
+            )
+    jobs = [
+        delayed(_outer_fold)(X, y, groups, tr, te, data.kind, task, s, inner, k)
+        for tr, te in splits
+    ]
+    jobs.append(delayed(_final_fit)(X, y, groups, data.kind, task, s, final_inner, k))
+    *folds, final = Parallel(n_jobs=s.n_jobs)(jobs)
+    proba = np.zeros((len(y), k))
     base = np.zeros_like(proba)
     hit = np.zeros(len(y), dtype=bool)
     base_hit = np.zeros(len(y), dtype=bool)
     panel_p = np.zeros(len(y))
-    for f in folds:
+    fold_of = np.zeros(len(y), dtype=int)
+    for number, f in enumerate(folds):
         proba[f["test"]] = f["proba"]
         base[f["test"]] = f["base_proba"]
+        fold_of[f["test"]] = number
         if task == "diagnosis":
             hit[f["test"]] = f["proba"][:, 1] >= f["threshold"]
             base_hit[f["test"]] = f["base_proba"][:, 1] >= f["base_threshold"]
             if "panel_proba" in f:
                 panel_p[f["test"]] = f["panel_proba"]
+    selection: Selection = final["selection"]
     metrics: dict[str, Any] = {
         "task": task,
         "n_samples": len(y),
@@ -402,113 +801,100 @@ def fit_classifier(
             "inner_folds": inner,
             "seed": s.seed,
             "bootstrap": s.n_boot,
+            "group": data.group_column if groups is not None else None,
+            "n_groups": int(groups.max()) + 1 if groups is not None else None,
+            "bootstrap_unit": "group" if groups is not None else "sample",
+            "selection": "lowest pooled inner-CV log-loss; ties go to the simpler model",
+            "families": list(s.families),
             "c_grid": list(s.c_grid),
             "k_grid": list(s.k_grid),
+            "svm_c_grid": list(s.svm_c_grid),
+            "ensembles": s.ensembles,
             "normalisation": type(default_normaliser(data.kind, s.normalisation)).__name__
             + (f" ({s.normalisation})" if s.normalisation else ""),
         },
-        "fold_params": [_plain(f.get("params", {})) for f in folds],
+        "fold_models": [
+            {"model": f["model"], "inner_log_loss": f["inner_log_loss"]} for f in folds
+        ],
+        "final_model": selection.name,
+        "final_inner_log_loss": selection.scores,
         "warnings": warn,
     }
-    b = s.n_boot
+    b, seed = s.n_boot, s.seed
+    compared: list[tuple[str, Callable[[np.ndarray, np.ndarray], float], Any, Any, str]]
     if task == "diagnosis":
         metrics["positive_class"] = classes[1]
         p, bp = proba[:, 1], base[:, 1]
-        metrics["cv_auc"] = bootstrap(roc_auc_score, y, p, b, s.seed)
-        metrics["cv_sensitivity"] = bootstrap(_sensitivity, y, hit, b, s.seed)
-        metrics["cv_specificity"] = bootstrap(_specificity, y, hit, b, s.seed)
-        metrics["cv_balanced_accuracy"] = bootstrap(
-            balanced_accuracy_score, y, hit.astype(int), b, s.seed
+        compared = [
+            ("cv_auc", _auc, p, bp, _HIGHER),
+            ("cv_sensitivity", _sensitivity, hit, base_hit, _HIGHER),
+            ("cv_specificity", _specificity, hit, base_hit, _HIGHER),
+            ("cv_balanced_accuracy", _balanced_accuracy, hit, base_hit, _HIGHER),
+            ("cv_brier", _brier, p, bp, _LOWER),
+            ("cv_log_loss", _log_loss, proba, base, _LOWER),
+        ]
+        model_name = "standardised logistic regression (C=1), same normalisation and folds"
+        rule = (
+            "fewest misclassifications"
+            if s.operating_point == "accuracy"
+            else "Youden index (sensitivity + specificity - 1)"
         )
         metrics["operating_point"] = {
-            "rule": "Youden index on each outer training fold",
+            "rule": f"{rule} on the inner-CV out-of-fold probabilities of each outer training fold",
+            "baseline_rule": "Youden index on the baseline's own outer-training-fold probabilities",
             "fold_thresholds": [f["threshold"] for f in folds],
+            "baseline_fold_thresholds": [f["base_threshold"] for f in folds],
         }
         metrics["calibration"] = calibration(y, p)
-        metrics["baseline"] = {
-            "model": "standardised logistic regression (C=1), same normalisation and folds",
-            "cv_auc": bootstrap(roc_auc_score, y, bp, b, s.seed),
-            "cv_sensitivity": bootstrap(_sensitivity, y, base_hit, b, s.seed),
-            "cv_specificity": bootstrap(_specificity, y, base_hit, b, s.seed),
-            "cv_balanced_accuracy": bootstrap(
-                balanced_accuracy_score, y, base_hit.astype(int), b, s.seed
-            ),
-        }
-        if s.panel_max > 0:
-            chosen = [f["panel"] for f in folds]
-            freq = pd.Series([a for panel in chosen for a in panel]).value_counts()
-            metrics["panel"] = {
-                "cv_auc": bootstrap(roc_auc_score, y, panel_p, b, s.seed),
-                "fold_panels": chosen,
-                "selection_frequency": {str(k): int(v) for k, v in freq.items()},
-            }
     else:
-        pred = proba.argmax(axis=1)
-        base_pred = base.argmax(axis=1)
-        macro = _macro_f1
-        metrics["cv_balanced_accuracy"] = bootstrap(balanced_accuracy_score, y, pred, b, s.seed)
-        metrics["cv_macro_f1"] = bootstrap(macro, y, pred, b, s.seed)
+        pred, base_pred = proba.argmax(axis=1), base.argmax(axis=1)
+        compared = [
+            ("cv_balanced_accuracy", _balanced_accuracy, pred, base_pred, _HIGHER),
+            ("cv_macro_f1", _macro_f1, pred, base_pred, _HIGHER),
+            ("cv_log_loss", _log_loss, proba, base, _LOWER),
+        ]
+        model_name = (
+            "standardised logistic regression (C=1, balanced), same normalisation and folds"
+        )
         metrics["confusion"] = {
             classes[i]: {
                 classes[j]: int(((y == i) & (pred == j)).sum()) for j in range(len(classes))
             }
             for i in range(len(classes))
         }
-        metrics["baseline"] = {
-            "model": "standardised logistic regression (C=1, balanced), same normalisation and folds",
-            "cv_balanced_accuracy": bootstrap(balanced_accuracy_score, y, base_pred, b, s.seed),
-            "cv_macro_f1": bootstrap(macro, y, base_pred, b, s.seed),
-        }
-    # the model to keep: tuned by inner CV on all data, refitted on all data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        final_inner = min(s.inner_folds, smallest)
-        search = _search(data.kind, task, s, X.shape[1], final_inner).fit(X, y)
-    final = search.best_estimator_ if hasattr(search, "best_estimator_") else search
-    metrics["final_params"] = _plain(getattr(search, "best_params_", {}))
-    threshold = youden_threshold(y, final.predict_proba(X)[:, 1]) if task == "diagnosis" else None
-    panel: list[str] = []
-    steps: list[dict[str, Any]] = []
+    baseline: dict[str, Any] = {"model": model_name}
+    delta: dict[str, Any] = {}
+    for key, metric, ours, theirs, direction in compared:
+        metrics[key], baseline[key], delta[key] = paired_bootstrap(
+            metric, y, ours, theirs, b, seed, groups
+        )
+        delta[key]["direction"] = direction
+        sign = 1 if direction == _HIGHER else -1
+        delta[key]["model_better"] = bool(sign * delta[key]["value"] > 0)
+    baseline["delta"] = delta
+    metrics["baseline"] = baseline
     if task == "diagnosis" and s.panel_max > 0:
-        prep = Pipeline(
-            [
-                ("normalise", default_normaliser(data.kind, s.normalisation)),
-                ("scale", StandardScaler()),
-            ]
-        )
-        z = prep.fit_transform(X)
-        names = [str(n) for n in prep.named_steps["normalise"].get_feature_names_out()]
-        panel, steps = greedy_panel(
-            z,
-            y,
-            names,
-            max_k=s.panel_max,
-            candidates=s.panel_candidates,
-            folds=max(final_inner, 2),
-            seed=s.seed,
-            tolerance=s.panel_tolerance,
-        )
-        metrics["panel"]["features"] = panel
-        metrics["panel"]["steps"] = steps
+        chosen = [f["panel"] for f in folds]
+        freq = pd.Series([a for panel in chosen for a in panel]).value_counts()
+        metrics["panel"] = {
+            "cv_auc": bootstrap(_auc, y, panel_p, b, seed, groups),
+            "fold_panels": chosen,
+            "selection_frequency": {str(k): int(v) for k, v in freq.items()},
+            "features": final["panel"],
+            "steps": final["steps"],
+        }
     oof = pd.DataFrame(proba, index=X.index, columns=[f"p_{c}" for c in classes])
     oof.insert(0, "label", [classes[i] for i in y])
+    oof.insert(1, "fold", fold_of + 1)
     return FitResult(
         task,
         metrics,
         oof,
-        final,
+        final["model"],
         list(X.columns),
         classes,
-        threshold,
-        panel,
-        steps,
+        selection.threshold,
+        final.get("panel", []),
+        final.get("steps", []),
         base[:, 1] if task == "diagnosis" else None,
     )
-
-
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(f1_score(y, pred, average="macro"))
-
-
-def _plain(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}

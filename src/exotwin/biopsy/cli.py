@@ -12,7 +12,7 @@ import typer
 
 from ..datafiles import ExotwinError
 from ..io import atomic_directory
-from .classify import CVSettings, Task, fit_classifier
+from .classify import CVSettings, OperatingPoint, Task, fit_classifier
 from .de import differential
 from .errors import BiopsyInputError, cell_problem
 from .normalise import default_normaliser
@@ -27,6 +27,11 @@ biopsy_app = typer.Typer(help="Liquid-biopsy analytics on expression data.", no_
 class TaskOption(StrEnum):
     diagnosis = "diagnosis"
     subtype = "subtype"
+
+
+class OperatingPointOption(StrEnum):
+    accuracy = "accuracy"
+    youden = "youden"
 
 
 class FormatOption(StrEnum):
@@ -68,16 +73,24 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _read(
-    path: Path, label: str | None, id_column: str | None, fmt: Any, meta: Path | None
+    path: Path,
+    label: str | None,
+    id_column: str | None,
+    fmt: Any,
+    meta: Path | None,
+    group: str | None = None,
 ) -> Dataset:
     try:
-        return read_data(path, label=label, id_column=id_column, fmt=fmt.value, meta=meta)
+        return read_data(
+            path, label=label, id_column=id_column, fmt=fmt.value, meta=meta, group=group
+        )
     except ExotwinError as exc:
         raise _fail(exc) from None
 
 
-def _fmt(m: dict[str, float]) -> str:
-    return f"{m['value']:.4f} [{m['ci_low']:.4f}, {m['ci_high']:.4f}]"
+def _fmt(m: dict[str, float], sign: str = "", digits: int = 4) -> str:
+    f = f"{sign}.{digits}f"
+    return f"{m['value']:{f}} [{m['ci_low']:{f}}, {m['ci_high']:{f}}]"
 
 
 @biopsy_app.command()
@@ -99,9 +112,24 @@ def fit(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
     panel: Annotated[int, typer.Option(help="Largest panel size searched (0: none).")] = 5,
     jobs: Annotated[int, typer.Option(help="Parallel outer folds.")] = 1,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="Group column (e.g. patient): samples of one group stay in one fold, outer "
+            "and inner (stratified group K-fold)."
+        ),
+    ] = None,
+    operating_point: Annotated[
+        OperatingPointOption,
+        typer.Option(
+            help="Diagnosis cut-off, chosen on inner-CV predictions: fewest misclassifications "
+            "(accuracy) or the Youden index."
+        ),
+    ] = OperatingPointOption.accuracy,
 ) -> None:
     """Nested-CV fit: prints the cross-validated metrics, writes model, metrics.json, report.html."""
-    dataset = _read(data, label, id_column, fmt, meta)
+    dataset = _read(data, label, id_column, fmt, meta, group)
+    rule: OperatingPoint = operating_point.value
     settings = CVSettings(
         outer_folds=outer_folds,
         inner_folds=inner_folds,
@@ -110,6 +138,7 @@ def fit(
         n_jobs=jobs,
         panel_max=panel,
         normalisation=normalise,
+        operating_point=rule,
     )
     task_name: Task = task.value
     try:
@@ -127,10 +156,21 @@ def fit(
     m = result.metrics
     for warning in m["warnings"]:
         typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    if m["cv"]["group"]:
+        typer.echo(f"grouped CV by {m['cv']['group']!r}: {m['cv']['n_groups']} groups")
+    typer.echo(f"model: {m['final_model']} (chosen by inner-CV log-loss)")
     keys = [k for k in m if k.startswith("cv_")]
     for key in keys:
         base = m["baseline"].get(key)
-        typer.echo(f"{key}: {_fmt(m[key])}" + (f"   baseline {_fmt(base)}" if base else ""))
+        line = f"{key}: {_fmt(m[key])}"
+        if base:
+            delta = m["baseline"]["delta"][key]
+            verdict = "better" if delta["model_better"] else "not better"
+            line += (
+                f"   baseline {_fmt(base)}   delta {_fmt(delta, '+', 5)} "
+                f"({delta['direction']}; {verdict})"
+            )
+        typer.echo(line)
     if "panel" in m:
         typer.echo(
             f"panel: {', '.join(m['panel']['features'])}   cv_auc {_fmt(m['panel']['cv_auc'])}"

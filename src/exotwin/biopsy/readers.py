@@ -50,6 +50,8 @@ class Dataset:
     names: NameReport = field(default_factory=NameReport)
     rows: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    groups: pd.Series | None = None  # e.g. patient of each sample, for grouped CV
+    group_column: str | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -83,30 +85,33 @@ def read_data(
     id_column: str | None = None,
     fmt: str = "auto",
     meta: Path | str | None = None,
+    group: str | None = None,
 ) -> Dataset:
-    """Read any supported format; labels come from the file or from a metadata table."""
+    """Read any supported format; labels (and ``group``, e.g. the patient of each sample, for
+    grouped cross-validation) come from the file or from a metadata table."""
     path = Path(path)
     if not path.is_file():
         raise BiopsyInputError([cell_problem(path, None, "", "no such file")])
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "h5ad":
-        return read_h5ad(path, label=label, id_column=id_column)
+        return read_h5ad(path, label=label, id_column=id_column, group=group)
     if fmt == "wide":
-        return read_wide(path, label=label, id_column=id_column)
+        return read_wide(path, label=label, id_column=id_column, group=group)
     if meta is None and fmt == "counts":
         guess = path.with_name(path.name.replace("_expression_count", "_metadata"))
         meta = guess if guess != path and guess.is_file() else None
     data = read_qpcr_ct(path) if fmt == "qpcr" else read_counts(path)
     if meta is not None:
-        attach_labels(data, meta, label=label, id_column=id_column)
-    elif label is not None:
+        attach_labels(data, meta, label=label, id_column=id_column, group=group)
+    elif label is not None or group is not None:
+        column = label if label is not None else str(group)
         raise BiopsyInputError(
             [
                 cell_problem(
                     path,
                     None,
-                    label,
-                    "label column needs a metadata table (--meta) for this format",
+                    column,
+                    f"column {column!r} needs a metadata table (--meta) for this format",
                 )
             ]
         )
@@ -268,10 +273,28 @@ def _labels(values: pd.Series, path: Path, row_of: list[int], column: str) -> pd
     return text
 
 
+def _group_ids(values: pd.Series, path: Path, row_of: list[int], column: str) -> pd.Series:
+    """Group ids as text; a missing one is a problem at its row."""
+    text = values.astype(str).str.strip()
+    problems = [
+        cell_problem(path, row, column, "missing group id")
+        for row, value in zip(row_of, text, strict=True)
+        if value.lower() in _MISSING
+    ]
+    if problems:
+        raise BiopsyInputError(problems[:_MAX_SHOWN])
+    return text
+
+
 def read_wide(
-    path: Path | str, *, label: str | None = None, id_column: str | None = None
+    path: Path | str,
+    *,
+    label: str | None = None,
+    id_column: str | None = None,
+    group: str | None = None,
 ) -> Dataset:
-    """Samples in rows, analytes in columns, optional sample-id and label columns (CSV or TSV)."""
+    """Samples in rows, analytes in columns, optional sample-id, label and group columns (CSV
+    or TSV)."""
     path = Path(path)
     raw = _read_strings(path)
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -281,7 +304,7 @@ def read_wide(
     ):
         dup = [c for c in columns if re.search(r"\.\d+$", c) and c.rsplit(".", 1)[0] in columns]
         raise BiopsyInputError([cell_problem(path, 1, c, "duplicate column name") for c in dup])
-    for wanted in (label, id_column):
+    for wanted in (label, id_column, group):
         if wanted is not None and wanted not in columns:
             raise BiopsyInputError(
                 [
@@ -301,7 +324,7 @@ def read_wide(
         else [f"row{r}" for r in row_of]
     )
     _check_ids(ids, path, row_of, id_column or "")
-    analytes = [c for c in columns if c not in {label, id_column}]
+    analytes = [c for c in columns if c not in {label, id_column, group}]
     metadata = [c for c in analytes if not is_analyte(c) and _all_text(raw[c])]
     analytes = [c for c in analytes if c not in metadata]
     values = to_numeric(raw[analytes], path, row_of, allow_missing=False)
@@ -312,9 +335,13 @@ def read_wide(
     if label is not None:
         labels = _labels(raw[label], path, row_of, label)
         labels.index = values.index
+    groups = None
+    if group is not None:
+        groups = _group_ids(raw[group], path, row_of, group)
+        groups.index = values.index
     notes = [f"non-numeric columns skipped: {', '.join(metadata)}"] if metadata else []
     rows = dict(zip(ids, row_of, strict=True))
-    return Dataset(values, "signal", path, labels, label, report, rows, notes)
+    return Dataset(values, "signal", path, labels, label, report, rows, notes, groups, group)
 
 
 def _all_text(column: pd.Series) -> bool:
@@ -323,7 +350,11 @@ def _all_text(column: pd.Series) -> bool:
 
 
 def read_h5ad(
-    path: Path | str, *, label: str | None = None, id_column: str | None = None
+    path: Path | str,
+    *,
+    label: str | None = None,
+    id_column: str | None = None,
+    group: str | None = None,
 ) -> Dataset:
     """AnnData: ``X`` (obs × var), labels and ids from ``obs``; rows are 1-based obs positions."""
     import anndata
@@ -338,7 +369,7 @@ def read_h5ad(
     matrix = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
     analytes = [str(v) for v in adata.var_names]
     row_of = list(range(1, adata.n_obs + 1))
-    for wanted in (label, id_column):
+    for wanted in (label, id_column, group):
         if wanted is not None and wanted not in adata.obs.columns:
             raise BiopsyInputError(
                 [cell_problem(path, None, f"obs.{wanted}", "no such obs column")]
@@ -354,8 +385,14 @@ def read_h5ad(
     if label is not None:
         labels = _labels(adata.obs[label].reset_index(drop=True), path, row_of, f"obs.{label}")
         labels.index = values.index
+    groups = None
+    if group is not None:
+        obs = adata.obs[group].reset_index(drop=True)
+        groups = _group_ids(obs, path, row_of, f"obs.{group}")
+        groups.index = values.index
     kind: Kind = "counts" if adata.uns.get("exotwin_kind") == "counts" else "signal"
-    return Dataset(values, kind, path, labels, label, report, dict(zip(ids, row_of, strict=True)))
+    rows = dict(zip(ids, row_of, strict=True))
+    return Dataset(values, kind, path, labels, label, report, rows, [], groups, group)
 
 
 def read_qpcr_ct(path: Path | str) -> Dataset:
@@ -431,17 +468,22 @@ def read_counts(path: Path | str) -> Dataset:
 
 
 def attach_labels(
-    data: Dataset, meta: Path | str, *, label: str | None, id_column: str | None = None
+    data: Dataset,
+    meta: Path | str,
+    *,
+    label: str | None,
+    id_column: str | None = None,
+    group: str | None = None,
 ) -> None:
-    """Take labels for ``data`` from a per-sample metadata table (id column: ``--id``, ``Run``
-    or the first column)."""
+    """Take labels (and groups) for ``data`` from a per-sample metadata table (id column:
+    ``--id``, ``Run`` or the first column)."""
     meta = Path(meta)
     if not meta.is_file():
         raise BiopsyInputError([cell_problem(meta, None, "", "no such metadata file")])
     table = _read_strings(meta)
     columns = list(table.columns)
     key = id_column or ("Run" if "Run" in columns else columns[0])
-    for wanted in (key, label):
+    for wanted in (key, label, group):
         if wanted is not None and wanted not in columns:
             raise BiopsyInputError(
                 [cell_problem(meta, 1, wanted, "no such column in the metadata")]
@@ -451,6 +493,13 @@ def attach_labels(
     row_of = list(range(2, len(table) + 2))
     ids = table[key].astype(str).str.strip().tolist()
     _check_ids(ids, meta, row_of, key)
+    if group is not None:
+        groups = _group_ids(table[group], meta, row_of, group)
+        groups.index = pd.Index(ids)
+        absent = [s for s in data.values.index if s not in groups.index]
+        if not absent:
+            data.groups = groups.loc[data.values.index]
+            data.group_column = group
     labels = _labels(table[label], meta, row_of, label)
     labels.index = pd.Index(ids)
     absent = [s for s in data.values.index if s not in labels.index]

@@ -23,8 +23,9 @@ _STYLE = (
 )
 
 
-def _ci(m: dict[str, float]) -> str:
-    return f"{m['value']:.3f} (95% CI {m['ci_low']:.3f}–{m['ci_high']:.3f})"
+def _ci(m: dict[str, float], digits: int = 3, sign: str = "") -> str:
+    f = f"{sign}.{digits}f"
+    return f"{m['value']:{f}} (95% CI {m['ci_low']:{f}} to {m['ci_high']:{f}})"
 
 
 def report_html(
@@ -44,17 +45,37 @@ def report_html(
         f"{m['cv']['inner_folds']} inner folds, seed {m['cv']['seed']}, {m['cv']['bootstrap']} "
         f"bootstrap resamples, normalisation {esc(m['cv']['normalisation'])}; exotwin {__version__}.</p>",
     ]
+    if m["cv"].get("group"):
+        parts.append(
+            f"<p>Grouped CV by <b>{esc(str(m['cv']['group']))}</b> ({m['cv']['n_groups']} groups): "
+            "no group is split between training and test parts, outer or inner.</p>"
+        )
+    parts.append(
+        f"<p>Model (chosen by {esc(m['cv']['selection'])}, refitted on all data): "
+        f"<b>{esc(m['final_model'])}</b>. Per outer fold: "
+        f"{esc('; '.join(f['model'] for f in m['fold_models']))}.</p>"
+    )
     parts += [f"<p class='warn'>{esc(w)}</p>" for w in m["warnings"]]
     keys = [k for k in m if k.startswith("cv_")]
     parts.append(
-        "<h2>Cross-validated metrics (out of fold)</h2><table><tr><th>metric</th><th>model</th><th>baseline</th></tr>"
+        "<h2>Cross-validated metrics (out of fold)</h2><table><tr><th>metric</th><th>model</th>"
+        "<th>baseline</th><th>model − baseline (paired bootstrap)</th><th></th></tr>"
     )
     for key in keys:
         base = m["baseline"].get(key)
+        delta = m["baseline"].get("delta", {}).get(key)
+        verdict = ""
+        if delta:
+            verdict = f"{delta['direction']}: {'better' if delta['model_better'] else 'NOT better'}"
         parts.append(
-            f"<tr><td>{esc(key)}</td><td>{_ci(m[key])}</td><td>{_ci(base) if base else ''}</td></tr>"
+            f"<tr><td>{esc(key)}</td><td>{_ci(m[key], 4)}</td><td>{_ci(base, 4) if base else ''}</td>"
+            f"<td>{_ci(delta, 5, '+') if delta else ''}</td><td>{esc(verdict)}</td></tr>"
         )
-    parts.append(f"</table><p>Baseline: {esc(m['baseline']['model'])}.</p>")
+    parts.append(
+        f"</table><p>Baseline: {esc(m['baseline']['model'])}. Differences are paired: the same "
+        f"bootstrap resamples of the {esc(m['cv'].get('bootstrap_unit', 'sample'))}s score both; "
+        "a CI spanning 0 means the data cannot tell model and baseline apart.</p>"
+    )
     if result.task == "diagnosis":
         y = (result.oof["label"] == result.classes[1]).to_numpy()
         p = result.oof[f"p_{result.classes[1]}"].to_numpy()
@@ -67,7 +88,8 @@ def report_html(
         cal = m["calibration"]
         parts += [
             f"<p>Operating point: {esc(m['operating_point']['rule'])}; thresholds "
-            f"{', '.join(f'{t:.3f}' for t in m['operating_point']['fold_thresholds'])}.</p>",
+            f"{', '.join(f'{t:.3f}' for t in m['operating_point']['fold_thresholds'])}. Baseline: "
+            f"{esc(m['operating_point']['baseline_rule'])}.</p>",
             "<h2>ROC and calibration</h2>",
             f"<figure>{roc_svg(curves)}</figure><figure>{calibration_svg(cal['bins'])}</figure>",
             f"<p>Brier score {cal['brier']:.4f}, calibration slope {cal['slope']:.2f}, "
