@@ -3,6 +3,7 @@ mass balance with cells, typed errors for bad tissue sections, complete snapshot
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from exotwin.model.library import Library
 from exotwin.model.run import run_scenario
 from exotwin.model.scenario import ScenarioError, load_scenario
 from exotwin.model.tissue import run as tissue_run
-from exotwin.model.tissue.cells import APOPTOTIC, LIVE
+from exotwin.model.tissue.cells import APOPTOTIC, LIVE, NECROTIC
 from exotwin.model.tissue.engine import TissueModel
 from exotwin.model.tissue.layout import TissueError
 from exotwin.model.tissue.run import run_tissue
@@ -134,6 +135,7 @@ def test_cells_divide_and_die(tmp_path: Path, kb: KnowledgeBase, lib: Library) -
     [
         ("voxel: 20", "voxel: 35", "tissue"),
         ("dt_diffusion: 0.2", "dt_diffusion: 0.15", "tissue"),
+        ("voxel: 20\n", "voxel: 20\n  oxygen: true\n", "tissue.dt_diffusion"),
         ("radius: 50}", "radius: 200}", "tissue.cells[0].radius"),
         (
             "dt_mechanics: 0.2\n  dt_phenotype: 6",
@@ -174,3 +176,55 @@ def test_interrupted_run_leaves_only_complete_snapshots(
     files = sorted(p.name for p in (tmp_path / "out" / "a").iterdir())
     assert files == ["cells_day0.parquet", "fields_day0.npz"]  # no temporary leftovers
     assert pq.read_table(tmp_path / "out" / "a" / "cells_day0.parquet").num_rows == 80
+
+
+SPHEROID_3D = """
+id: spheroid-3d
+title: a 3D spheroid with oxygen
+mechanisms: {rules: []}
+tissue:
+  dimensions: 3
+  domain: [480, 480, 480]
+  voxel: 20
+  oxygen: true
+  dt_diffusion: 0.02
+  dt_mechanics: 0.4
+  dt_phenotype: 6
+  cells:
+    - {cell: bc_tnbc, count: 3000, layout: spheroid, radius: 140}
+arms: [{name: a}]
+duration: 0.5
+readouts:
+  - {name: cells, kind: count, of: {cell: cell}}
+"""
+
+
+def _with(lib: Library, name: str, value: float) -> Library:
+    entry = lib.parameters[name].model_copy(update={"value": value})
+    return dataclasses.replace(lib, parameters={**lib.parameters, name: entry})
+
+
+def test_a_3d_spheroid_consumes_oxygen_towards_its_core(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    scenario = _scenario(tmp_path, kb, lib, SPHEROID_3D)
+    tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
+    tm.advance(60)
+    o2 = tm.fields.concentration[tm.fields.index("oxygen")]
+    line = o2[12, 12, :12]  # from the box edge (held at 38 mmHg) to the centre
+    assert line[0] == 38.0 and np.all(np.diff(line[1:]) < 0) and line[-1] < 30.0
+    assert np.ptp(tm.cells.position[:, 2]) > 200  # a ball, not a disc
+
+
+def test_anoxic_cells_become_necrotic_and_stop_dividing(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """Tissue held at 3 mmHg (below PhysiCell's 5 mmHg threshold): necrosis at
+    necrosis_max_rate x (5 - 3) / (5 - 2.5), i.e. 1 - exp(-0.8 x 6 h / 6 h) = 55% in 6 h."""
+    scenario = _scenario(tmp_path, kb, lib, SPHEROID_3D)
+    anoxic = _with(lib, "oxygen_boundary", 3.0)
+    tm = TissueModel(kb, anoxic, scenario, scenario.arms[0], seed=0)
+    tm.advance(360)
+    necrotic = float(np.mean(tm.cells.phase == NECROTIC))
+    assert 0.5 < necrotic < 0.75  # consumption lowers oxygen further, so a little more
+    assert tm.tally.divisions == 0

@@ -34,6 +34,7 @@ MIN_PER_DAY = 1440.0
 UM3_PER_ML = 1.0e12
 OXYGEN = "oxygen"
 UNSUPPORTED = {"exosome_carrier", "surgery"}
+MAX_DIRICHLET_R = 5.0  # D·dt/dx² up to which between-sweep Dirichlet edges stay within ~1 mmHg
 
 Float = NDArray[np.float64]
 
@@ -111,6 +112,15 @@ class TissueModel:
                 f"than half a radius per step (repulsion {self.v('cell_repulsion')} µm/min, "
                 f"radius {radius:.1f} µm); use at most {0.5 * radius / self.v('cell_repulsion'):.3g}"
             )
+        if t.oxygen:  # Dirichlet edges are applied between LOD sweeps, as in BioFVM
+            r = self.v("oxygen_diffusion") * t.dt_diffusion / t.voxel**2
+            if r > MAX_DIRICHLET_R:
+                raise TissueError(
+                    f"tissue.dt_diffusion: {t.dt_diffusion} min gives oxygen D·dt/dx² = {r:.3g}; "
+                    f"boundary values applied between sweeps stay accurate up to "
+                    f"{MAX_DIRICHLET_R:g} (PhysiCell: 2.5); use at most "
+                    f"{MAX_DIRICHLET_R * t.voxel**2 / self.v('oxygen_diffusion'):.3g} min"
+                )
         if t.dt_phenotype > 60.0:
             raise TissueError(
                 f"tissue.dt_phenotype: {t.dt_phenotype} min is longer than the 60 min over which "
