@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/biopsy.py
 	$(BIN)/python benchmarks/cohort.py --patients 20 --roadrunner-patients 1
+	$(BIN)/python benchmarks/tissue.py --case a --case b
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache .hypothesis tests/js/node_modules
