@@ -228,3 +228,20 @@ def test_anoxic_cells_become_necrotic_and_stop_dividing(
     necrotic = float(np.mean(tm.cells.phase == NECROTIC))
     assert 0.5 < necrotic < 0.75  # consumption lowers oxygen further, so a little more
     assert tm.tally.divisions == 0
+
+
+def test_snapshots_plots_and_animation(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    from PIL import Image
+
+    scenario = _scenario(tmp_path, kb, lib, SMALL)
+    run_tissue(kb, lib, scenario, out=tmp_path / "out", animate=True)
+    folder = tmp_path / "out" / "a"
+    assert (folder / "snapshot_day0p5.svg").read_text().lstrip().startswith("<?xml")
+    assert Image.open(folder / "snapshot_day0p5.png").size[0] > 300
+    with Image.open(folder / "animation.gif") as gif:
+        assert gif.n_frames == 3  # days 0, 0.25 and 0.5
+    table = pq.read_table(folder / "cells_day0p5.parquet")
+    assert "internal: hsa-miR-9" in table.column_names
+    assert (tmp_path / "out" / "timeseries.csv").read_text().splitlines()[
+        0
+    ] == "arm,day,fibroblasts"
