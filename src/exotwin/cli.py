@@ -12,6 +12,7 @@ from .knowledge import cli as kb_cli
 from .model import cli as model_cli
 
 FLAGSHIP = "tnbc-doxorubicin-exosomal-resistance"
+TISSUE_DEMO = "caf-ring-mir9-mir125b"
 
 app = typer.Typer(
     help="exotwin: exosome-mediated communication in breast cancer, made computable.",
@@ -35,7 +36,7 @@ def demo(
 ) -> None:
     """Tour: the evidence graph (summary, searches, neighbours, exports), then the flagship
     scenario (chemoresistance spreading through exosomes in TNBC under doxorubicin, with and
-    without a release inhibitor) with its report."""
+    without a release inhibitor) with its report, then one arm of a spatial scenario."""
     from .knowledge.exports import FORMATS
 
     typer.secho("== exotwin demo: the evidence graph of both reviews ==", bold=True)
@@ -68,6 +69,9 @@ def demo(
     typer.echo(
         f"open {out / 'flagship' / 'report.html'} for figures and the evidence behind every rule"
     )
+    typer.secho(f"\n-- tissue: {TISSUE_DEMO}, arm exosomes (cells and exosome fields)", bold=True)
+    model_cli.tissue(TISSUE_DEMO, out / "tissue", seed=0, arm=["exosomes"])
+    typer.echo(f"see {out / 'tissue' / 'exosomes'}/snapshot_day10.png: a ring of CAFs")
 
 
 def main() -> None:

@@ -86,5 +86,7 @@ def test_demo_writes_every_export(tmp_path: Path) -> None:
         "evidence.json",
         "evidence.rules.csv",
         "flagship",
+        "tissue",
     ]
     assert (tmp_path / "flagship" / "report.html").exists()
+    assert (tmp_path / "tissue" / "exosomes" / "snapshot_day10.png").exists()

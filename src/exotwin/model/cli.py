@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ..datafiles import ExotwinError
+from ..io import atomic_write_text
 from ..knowledge import KnowledgeBase, load_knowledge
 from .library import Library, load_library
 from .outputs import write_outputs
@@ -318,13 +320,20 @@ def tissue(
     ] = None,
     animate: Annotated[bool, typer.Option(help="Also write animation.gif per arm.")] = False,
     plots: Annotated[bool, typer.Option(help="PNG and SVG figure of each snapshot.")] = True,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            help="Also rerun the scenario with the next N seeds (no snapshots) and report, per "
+            "check, in how many it holds; written to replicates.json."
+        ),
+    ] = 0,
 ) -> None:
     """Simulate a scenario in space: cells and diffusing exosome fields with the same rules.
 
     Writes per arm cells_dayD.parquet, fields_dayD.npz and snapshot figures, plus
     timeseries.csv and summary.json (checks, mass ledger); exit 1 if a check fails.
     """
-    from .tissue.run import run_tissue
+    from .tissue.run import replicate_checks, run_tissue
 
     try:
         kb = load_knowledge()
@@ -345,10 +354,26 @@ def tissue(
                     task, completed=done, description=f"{sc.id}: {name}"
                 ),
             )
+        held: dict[str, list[bool]] = {}
+        if replicates and result.checks:
+            seeds = list(range(seed + 1, seed + 1 + replicates))
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
+                held = replicate_checks(
+                    kb, lib, sc, seeds, progress=lambda _: progress.advance(task)
+                )
+            summary = {"seeds": [seed, *seeds], "held": {}}
+            for check in result.checks:
+                held[check.name].insert(0, check.passed)
+                summary["held"][check.name] = held[check.name]  # type: ignore[index]
+            atomic_write_text(out / "replicates.json", json.dumps(summary, indent=1) + "\n")
     except ExotwinError as exc:
         raise _fail(exc) from None
     for check in result.checks:
-        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+        line = check.describe()
+        if held:
+            line += f" [holds in {sum(held[check.name])}/{len(held[check.name])} seeds]"
+        console.print(line, style="green" if check.passed else "red", markup=False)
     typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
     if not result.passed:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ mass balance with cells, typed errors for bad tissue sections, complete snapshot
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,28 @@ def test_snapshots_plots_and_animation(tmp_path: Path, kb: KnowledgeBase, lib: L
     assert (tmp_path / "out" / "timeseries.csv").read_text().splitlines()[
         0
     ] == "arm,day,fibroblasts"
+
+
+def test_replicates_report_each_check_per_seed(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from exotwin.cli import app
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        SMALL
+        + """checks:
+  - {name: fibroblasts-stay, readout: fibroblasts, arm: a, day: 0.5, op: ">=", than: {day: 0}}
+  - {name: impossible, readout: fibroblasts, arm: a, day: 0.5, op: ">", than: {value: 1000}}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["tissue", str(scenario), "--out", str(out), "--replicates", "2", "--no-plots"]
+    )
+    assert result.exit_code == 1  # the impossible check fails
+    held = json.loads((out / "replicates.json").read_text())
+    assert held["seeds"] == [0, 1, 2]
+    assert held["held"] == {"fibroblasts-stay": [True] * 3, "impossible": [False] * 3}
+    assert "holds in 3/3 seeds" in result.output and "holds in 0/3 seeds" in result.output

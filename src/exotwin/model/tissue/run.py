@@ -177,3 +177,20 @@ def write_tables(result: TissueResult, out: Path) -> None:
         "mass_ledger": result.ledgers,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+
+
+def replicate_checks(
+    kb: KnowledgeBase,
+    lib: Library,
+    scenario: Scenario,
+    seeds: list[int],
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[bool]]:
+    """Whether each check holds under each seed: a stochastic model's checks need replicates."""
+    held: dict[str, list[bool]] = {c.name: [] for c in scenario.checks}
+    for seed in seeds:
+        for check in run_tissue(kb, lib, scenario, seed, plots=False).checks:
+            held[check.name].append(check.passed)
+        if progress:
+            progress(seed)
+    return held
