@@ -386,10 +386,12 @@ class TissueModel:
                 a = cells.activity[members, column]
                 cells.activity[members, column] = a + (values[:, t] - a) * relax
         alive = cells.alive
-        death += self._drug_kill(local, alive)
+        drug_rates = self._drug_kill(local, alive)
+        for rate in drug_rates.values():
+            death += rate
         self._switch(transition_rate, destination_rates, alive, dt)
         self._kill_by_contact(killing, alive, dt)
-        origin = self._die_and_divide(growth, death, local, alive, dt)
+        origin = self._die_and_divide(growth, death, drug_rates, local, alive, dt)
         return self._exchange_rates(release, loading, secreting[origin])
 
     def _signals(
@@ -435,9 +437,9 @@ class TissueModel:
             out[molecule] = np.divide(count, neighbours, out=np.zeros(n), where=neighbours > 0)
         return out
 
-    def _drug_kill(self, local: Float, alive: NDArray[np.bool_]) -> Float:
-        """Emax kill rate (1/min) of each cell from its local drug concentration."""
-        rate = np.zeros(len(self.cells))
+    def _drug_kill(self, local: Float, alive: NDArray[np.bool_]) -> dict[str, Float]:
+        """Per drug, the Emax kill rate (1/min) of each cell at its local concentration."""
+        rates = {}
         for name in self.drug_names:
             drug = self.lib.drugs[name]
             scale = self.system.drug_scale[name][self.cells.population]
@@ -449,10 +451,8 @@ class TissueModel:
                 drug.kill_max.value * conc**h / (ec50**h + conc**h),
                 0.0,
             )
-            rate += kill / MIN_PER_DAY
-            self._drug_rate = getattr(self, "_drug_rate", {})
-            self._drug_rate[name] = kill / MIN_PER_DAY
-        return rate
+            rates[name] = kill / MIN_PER_DAY
+        return rates
 
     def _switch(
         self,
@@ -502,7 +502,13 @@ class TissueModel:
                     self.tally.apoptoses += 1
 
     def _die_and_divide(
-        self, growth: Float, death: Float, local: Float, alive: NDArray[np.bool_], dt: float
+        self,
+        growth: Float,
+        death: Float,
+        drug_rates: dict[str, Float],
+        local: Float,
+        alive: NDArray[np.bool_],
+        dt: float,
     ) -> NDArray[np.int64]:
         """Necrosis, apoptosis, division and removal; returns each new row's row before."""
         cells = self.cells
@@ -522,10 +528,9 @@ class TissueModel:
             self.tally.necroses += int(necrotic.sum())
             alive = alive & ~necrotic
         dies = alive & (self.rng.random(n) < -np.expm1(-death * dt))
-        drug_rate = getattr(self, "_drug_rate", {})
-        if drug_rate:
+        if drug_rates:  # deaths are shared among causes in proportion to their rates
             total = np.maximum(death, 1e-300)
-            for name, rate in drug_rate.items():
+            for name, rate in drug_rates.items():
                 self.tally.killed[name] = self.tally.killed.get(name, 0.0) + float(
                     (dies * rate / total).sum()
                 )
