@@ -77,15 +77,17 @@ def _scenario(tmp_path: Path, kb: KnowledgeBase, lib: Library, text: str, name: 
 def test_well_mixed_tissue_agrees_with_the_compartment_model(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
-    """Stated tolerance: CAF fraction within 0.05 (absolute, ~3 binomial SD for 600 cells),
-    cancer cells within 5% and exosome concentration within 5% at every day."""
+    """Stated tolerance, about 3 SD of the agents' chance variation at every day: CAF
+    fraction within 0.05 (binomial, 600 fibroblasts); cancer cells within 10% (a linear
+    birth-death process, b = 0.1/day, d = 0.01/day, from 600 cells has SD 3.2% at day 8); the
+    miR-9 exosome concentration, secreted in proportion to the cancer cells, within 10%."""
     scenario = _scenario(tmp_path, kb, lib, WELL_MIXED)
     ode = run_scenario(kb, lib, scenario).readouts["exosomes"]
     agents = run_tissue(kb, lib, scenario, seed=3, plots=False).readouts["exosomes"]
     assert ode["caf_fraction"][-1] > 0.1  # the rules act: a comparison worth making
     assert np.max(np.abs(agents["caf_fraction"] - ode["caf_fraction"])) < 0.05
-    assert np.max(np.abs(agents["cancer"] / ode["cancer"] - 1)) < 0.05
-    assert np.max(np.abs(agents["exosomes"][1:] / ode["exosomes"][1:] - 1)) < 0.05
+    assert np.max(np.abs(agents["cancer"] / ode["cancer"] - 1)) < 0.10
+    assert np.max(np.abs(agents["exosomes"][1:] / ode["exosomes"][1:] - 1)) < 0.10
 
 
 def test_same_seed_same_snapshots(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
