@@ -273,3 +273,35 @@ def test_replicates_report_each_check_per_seed(tmp_path: Path) -> None:
     assert held["seeds"] == [0, 1, 2]
     assert held["held"] == {"fibroblasts-stay": [True] * 3, "impossible": [False] * 3}
     assert "holds in 3/3 seeds" in result.output and "holds in 0/3 seeds" in result.output
+
+
+PDL1 = """
+id: pdl1-contact
+title: T cells sense PD-L1 on neighbouring cancer cells
+mechanisms: {records: [s003.exo-pdl1-blocks-t-cell-activation]}
+tissue:
+  domain: [400, 400]
+  dt_diffusion: 0.4
+  dt_mechanics: 0.4
+  cells:
+    - {cell: bc_tnbc, count: 150, layout: spheroid, radius: 100, surface: [PD-L1]}
+    - {cell: cd8_t_cell, count: 100, layout: random, inner_radius: 110}
+arms: [{name: a}]
+duration: 1
+readouts:
+  - {name: cancer, kind: count, of: {cell: breast_cancer_cell}}
+"""
+
+
+def test_membrane_molecules_are_sensed_by_contact(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    scenario = _scenario(tmp_path, kb, lib, PDL1)
+    tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
+    tm.advance(360)
+    share = tm._contact_fraction()["CD274"]  # PD-L1's HGNC symbol
+    t_cells = tm.cells.population == tm.model.population("cd8_t_cell", None, "tumour").index
+    distance = np.linalg.norm(tm.cells.position, axis=1)
+    assert share[t_cells & (distance < 110)].max() > 0  # touching the tumour
+    assert np.all(share[t_cells & (distance > 160)] == 0)  # far from every cancer cell
+    assert tm.tally.apoptoses > 0  # T cells kill cancer cells they touch
