@@ -21,30 +21,7 @@ from exotwin.model.tissue.engine import TissueModel
 from exotwin.model.tissue.layout import TissueError
 from exotwin.model.tissue.run import run_tissue
 
-# One 1000 µm voxel holds 1e9 µm³ = 1e-3 mL, the compartment model's minimal tumour volume:
-# a well-mixed tissue with the compartment's densities, volumes and rates.
-WELL_MIXED = """
-id: well-mixed
-title: well-mixed tissue against the compartment model
-mechanisms: {rules: [mir9-caf, mir125b-caf]}
-tissue:
-  dimensions: 3
-  domain: [1000, 1000, 1000]
-  voxel: 1000
-  dt_diffusion: 0.4
-  dt_mechanics: 0.4
-  dt_phenotype: 6
-  cells:
-    - {cell: bc_tnbc, count: 600, layout: random}
-    - {cell: fibroblast, count: 600, layout: random}
-arms: [{name: exosomes}]
-duration: 8
-output_every: 1
-readouts:
-  - {name: caf_fraction, kind: fraction, of: {cell: caf}, among: {cell: fibroblast}}
-  - {name: cancer, kind: count, of: {cell: breast_cancer_cell, compartment: tumour}}
-  - {name: exosomes, kind: exosomes, cargo: miR-9, compartment: tumour}
-"""
+WELL_MIXED = (Path(__file__).parent / "well_mixed.yaml").read_text(encoding="utf-8")
 
 SMALL = """
 id: small-tissue
