@@ -60,6 +60,12 @@ class PopulationRules:
     transitions: list[tuple[int, int]] = field(default_factory=list)  # (target, destination)
     activities: list[tuple[int, int]] = field(default_factory=list)  # (target, activity column)
 
+    @property
+    def acts(self) -> bool:
+        """Whether any rule signal reaches this population and changes something in it."""
+        rates = max(self.growth, self.death, self.killing, self.secretion) >= 0  # -1: none
+        return bool(len(self.signals)) and (rates or bool(self.transitions or self.activities))
+
 
 @dataclass
 class Tally:
@@ -194,13 +200,9 @@ class TissueModel:
                 setattr(self.rules[int(target[1])], kind, i)
             elif kind == "transition":
                 self.rules[int(target[1])].transitions.append((i, int(target[2])))
+        index = {target: i for i, target in enumerate(s.targets)}
         for (phenotype, pop), column in self.model.activities.items():
-            t = (
-                s.targets.index(("activity", phenotype, pop))
-                if (("activity", phenotype, pop) in s.targets)
-                else -1
-            )
-            if t >= 0:
+            if (t := index.get(("activity", phenotype, pop))) is not None:
                 self.rules[pop].activities.append((t, column))
         # base per-population rates, per minute
         self.growth = s.base_growth / MIN_PER_DAY
@@ -214,7 +216,6 @@ class TissueModel:
                 for p in pops
             ]
         )
-        self.grows = s.base_growth > 0
 
     def _place_cells(self) -> None:
         positions, populations = [], []
@@ -233,13 +234,9 @@ class TissueModel:
             len(self.model.activities),
         )
         self._next_id = len(self.cells)
-        surface_pops = [p for p, mols in self.model.surface.items() if mols]
-        self.surface = {
+        self.surface = {  # molecule -> which populations display it on their membrane
             mol: np.array(
-                [
-                    p in surface_pops and mol in self.model.surface[p]
-                    for p in range(len(self.model.populations))
-                ]
+                [mol in self.model.surface.get(p, []) for p in range(len(self.model.populations))]
             )
             for mols in self.model.surface.values()
             for mol in mols
@@ -350,17 +347,7 @@ class TissueModel:
         destination_rates: list[tuple[NDArray[np.int64], NDArray[np.float64], int]] = []
         contact = self._contact_fraction() if self.surface else {}
         for p, rules in enumerate(self.rules):
-            if not (
-                len(rules.signals)
-                and (
-                    rules.growth >= 0
-                    or rules.death >= 0
-                    or rules.killing >= 0
-                    or rules.secretion >= 0
-                    or rules.transitions
-                    or rules.activities
-                )
-            ):
+            if not rules.acts:
                 continue
             members = np.flatnonzero(cells.population == p)
             if not len(members):
