@@ -8,8 +8,9 @@ import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.library import Library
-from exotwin.model.run import run_scenario
 from exotwin.model.scenario import load_scenario, packaged_scenarios
+
+from .shipped_results import shipped_result
 
 SHIPPED = packaged_scenarios()
 
@@ -24,7 +25,7 @@ def test_at_least_fifteen_scenarios_with_checks(kb: KnowledgeBase, lib: Library)
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    result = run_scenario(kb, lib, load_scenario(SHIPPED[name], kb, lib))
+    result = shipped_result(kb, lib, name)
     failed = [c.describe() for c in result.checks if not c.passed]
     assert not failed, failed
     selected = result.scenario.mechanisms
