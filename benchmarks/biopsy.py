@@ -28,14 +28,15 @@ def main() -> None:
         ours, theirs = m[key]["value"], m["baseline"][key]["value"]
         print(
             f"{key} {ours:.5f}  baseline {theirs:.5f}  delta {delta['value']:+.5f} "
-            f"[{delta['ci_low']:+.5f}, {delta['ci_high']:+.5f}] ({delta['direction']})"
+            f"[{delta['ci_low']:+.5f}, {delta['ci_high']:+.5f}] ({delta['direction']}: "
+            f"{delta['verdict']})"
         )
         compared[key] = {
             "model": round(ours, 5),
             "baseline": round(theirs, 5),
             "delta": round(delta["value"], 5),
             "delta_ci": [round(delta["ci_low"], 5), round(delta["ci_high"], 5)],
-            "model_better": delta["model_better"],
+            "verdict": delta["verdict"],
         }
     print(f"panel {m['panel']['features']}  cv_auc {m['panel']['cv_auc']}")
     summary = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exotwin.biopsy.classify import fit_classifier
+from exotwin.biopsy.classify import CVSettings, fit_classifier
 from exotwin.biopsy.readers import Dataset, read_data
 
 from .conftest import FAST, signal_frame
@@ -81,3 +81,14 @@ def test_small_cohort_warns_and_gives_intervals(shared_dir: Path) -> None:
     assert m["n_samples"] == 6 and any("small cohort" in w for w in m["warnings"])
     assert "ci_low" in m["cv_auc"] and "ci_high" in m["cv_auc"]
     assert m["cv"]["outer_folds"] == 2
+
+
+def test_untuned_outer_folds_mean_an_untuned_kept_model(shared_dir: Path) -> None:
+    """The model kept is made the way the measured ones were: one story, not two."""
+    data = read_data(
+        shared_dir / "data/ev_mirna_seq/PRJNA593193_expression_count.csv", label="disease"
+    )
+    m = fit_classifier(data, "diagnosis", CVSettings()).metrics
+    assert any("too few samples for inner tuning" in w for w in m["warnings"])
+    assert {f["model"] for f in m["fold_models"]} | {m["final_model"]} == {"logistic(C=1)"}
+    assert "defaults" in m["final_choice"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,7 +23,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV, calibration_curve
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -39,6 +38,17 @@ from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 from .errors import BiopsyInputError, cell_problem
+from .metrics import (
+    LEVEL,
+    METRICS,
+    MIN_PER_CLASS,
+    auc,
+    brier,
+    compare,
+    interval,
+    log_loss,
+    smallest_class,
+)
 from .normalise import default_normaliser
 from .readers import Dataset
 
@@ -225,123 +235,7 @@ def _worker() -> Iterator[None]:
         yield
 
 
-# ----------------------------------------------------------------- statistics
-#
-# numpy versions of the metrics (identical values to scikit-learn's, a fraction of the cost
-# inside a 1000-resample bootstrap)
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of a binary ``y`` in {0, 1} (Mann–Whitney, ties counted half)."""
-    positive = y == 1
-    n1 = int(positive.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def _confusion(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    k = int(max(y.max(), pred.max())) + 1
-    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
-
-
-def _balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
-    """Mean recall over the classes present in ``y``."""
-    cm = _confusion(y, pred.astype(int))
-    support = cm.sum(axis=1)
-    present = support > 0
-    return float(np.mean(np.diag(cm)[present] / support[present]))
-
-
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    """Unweighted mean F1 over the classes present in ``y`` or ``pred``."""
-    cm = _confusion(y, pred.astype(int))
-    tp = np.diag(cm).astype(float)
-    denominator = cm.sum(axis=0) + cm.sum(axis=1)
-    present = denominator > 0
-    return float(np.mean(2 * tp[present] / denominator[present]))
-
-
-def _sensitivity(y: np.ndarray, hit: np.ndarray) -> float:
-    return float(hit[y == 1].mean()) if (y == 1).any() else float("nan")
-
-
-def _specificity(y: np.ndarray, hit: np.ndarray) -> float:
-    return float((~hit[y == 0]).mean()) if (y == 0).any() else float("nan")
-
-
-def _brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
-
-
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
-    """Mean negative log probability of the true class (probabilities clipped at 1e-15)."""
-    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-15, 1.0))))
-
-
-def _interval(values: list[float], point: float) -> dict[str, float]:
-    if not values:
-        return {"value": point, "ci_low": float("nan"), "ci_high": float("nan")}
-    low, high = np.percentile(values, [2.5, 97.5])
-    return {"value": point, "ci_low": float(low), "ci_high": float(high)}
-
-
-def _resamples(
-    y: np.ndarray, n_boot: int, seed: int, groups: np.ndarray | None = None
-) -> Iterator[np.ndarray]:
-    """Bootstrap index sets over samples, or over whole groups (cluster bootstrap: samples of
-    one group are not independent); sets holding one class only are skipped."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    members: list[np.ndarray] = []
-    if groups is not None:
-        order = np.argsort(groups, kind="stable")
-        members = np.split(order, np.flatnonzero(np.diff(groups[order])) + 1)
-    for _ in range(n_boot):
-        if groups is None:
-            idx = rng.integers(0, n, n)
-        else:
-            idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-        sample = y[idx]
-        if sample.min() != sample.max():
-            yield idx
-
-
-def bootstrap(
-    metric: Callable[[np.ndarray, np.ndarray], float],
-    y: np.ndarray,
-    pred: np.ndarray,
-    n_boot: int,
-    seed: int,
-    groups: np.ndarray | None = None,
-) -> dict[str, float]:
-    """Point estimate and percentile bootstrap 95% CI of ``metric(y, pred)`` over samples (over
-    groups when given)."""
-    values = [float(metric(y[i], pred[i])) for i in _resamples(y, n_boot, seed, groups)]
-    return _interval(values, float(metric(y, pred)))
-
-
-def paired_bootstrap(
-    metric: Callable[[np.ndarray, np.ndarray], float],
-    y: np.ndarray,
-    model: np.ndarray,
-    baseline: np.ndarray,
-    n_boot: int,
-    seed: int,
-    groups: np.ndarray | None = None,
-) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """Intervals of the model's metric, the baseline's, and their difference (model − baseline),
-    all from the same resamples of the samples or groups (paired)."""
-    a: list[float] = []
-    b: list[float] = []
-    for i in _resamples(y, n_boot, seed, groups):
-        a.append(float(metric(y[i], model[i])))
-        b.append(float(metric(y[i], baseline[i])))
-    point_a, point_b = float(metric(y, model)), float(metric(y, baseline))
-    delta = [x - z for x, z in zip(a, b, strict=True)]
-    return _interval(a, point_a), _interval(b, point_b), _interval(delta, point_a - point_b)
+# ----------------------------------------------------------------- operating point and calibration
 
 
 def youden_threshold(y: np.ndarray, score: np.ndarray) -> float:
@@ -372,7 +266,7 @@ def calibration(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     n_bins = int(min(10, max(2, len(y) // 20)))
     observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
     return {
-        "brier": _brier(y, p),
+        "brier": brier(y, p),
         "slope": float(recal.coef_[0, 0]),
         "intercept": float(recal.intercept_[0]),
         "bins": [
@@ -456,7 +350,7 @@ def select_model(
             model = c.estimator(task, s.seed).fit(z_train, y[tr])
             oof[c][te] = _full_proba(model, z_test, n_classes)
     pooled: dict[tuple[Candidate, ...], np.ndarray] = {(c,): p for c, p in oof.items()}
-    loss = {key: _log_loss(y, p) for key, p in pooled.items()}
+    loss = {key: log_loss(y, p) for key, p in pooled.items()}
     best_of: dict[str, tuple[Candidate, ...]] = {}
     for key in pooled:  # candidates in order: the first of equal losses wins
         family = key[0].family
@@ -467,7 +361,7 @@ def select_model(
         for size in range(2, len(winners) + 1):
             for members in itertools.combinations(winners, size):
                 pooled[members] = np.mean([oof[m] for m in members], axis=0)
-                loss[members] = _log_loss(y, pooled[members])
+                loss[members] = log_loss(y, pooled[members])
     contenders = [*best_of.values(), *(k for k in pooled if len(k) > 1)]
     chosen = contenders[0]
     for key in contenders[1:]:
@@ -501,7 +395,7 @@ def _lda_auc(
     w = np.linalg.solve(cov, mu1 - mu0)
     if len(np.unique(y_test)) < 2:
         return 0.5
-    return _auc(y_test, np.nan_to_num(x_test @ w))
+    return auc(y_test, np.nan_to_num(x_test @ w))
 
 
 def greedy_panel(
@@ -520,7 +414,7 @@ def greedy_panel(
     among the ``candidates`` with the largest univariate AUC distance from 0.5; the panel
     size is the smallest within ``tolerance`` of the best inner AUC. Binary ``y`` in {0, 1};
     with ``groups`` the inner folds keep each group whole."""
-    univariate = np.array([abs(_auc(y, X[:, j]) - 0.5) for j in range(X.shape[1])])
+    univariate = np.array([abs(auc(y, X[:, j]) - 0.5) for j in range(X.shape[1])])
     pool = list(np.argsort(-univariate, kind="stable")[:candidates])
     steps: list[dict[str, Any]] = []
     few = np.bincount(y).min() if groups is None else _groups_per_class(y, groups).min()
@@ -535,13 +429,13 @@ def greedy_panel(
             if j in chosen:
                 continue
             cols = [*chosen, j]
-            auc = float(
+            mean_auc = float(
                 np.mean(
                     [_lda_auc(X[tr][:, cols], y[tr], X[te][:, cols], y[te]) for tr, te in splits]
                 )
             )
-            if auc > best_auc + 1e-12:
-                best_j, best_auc = j, auc
+            if mean_auc > best_auc + 1e-12:
+                best_j, best_auc = j, mean_auc
         chosen.append(best_j)
         steps.append({"added": names[best_j], "auc": best_auc})
     top = max(s["auc"] for s in steps)
@@ -711,8 +605,12 @@ def _fold_counts(
             f"small cohort (n = {len(y)}, smallest class {smallest}): {outer}-fold outer CV; "
             "estimates are unstable, read the 95% intervals, not the point values"
         )
-    if inner < 2:
-        warn.append("too few samples for inner tuning: defaults used (logistic regression, C = 1)")
+    if inner < 2:  # the model kept is made the way the measured ones were: no tuning
+        final_inner = 1
+        warn.append(
+            "too few samples for inner tuning: defaults used (logistic regression, C = 1) in "
+            "every outer fold and for the model kept"
+        )
     return outer, inner, final_inner, warn
 
 
@@ -735,51 +633,95 @@ def _group_array(data: Dataset) -> np.ndarray | None:
     return pd.factorize(groups.astype(str))[0]
 
 
-_HIGHER = "higher is better"
-_LOWER = "lower is better"
+Compared = list[tuple[str, np.ndarray, np.ndarray]]
 
 
-def fit_classifier(
-    data: Dataset,
-    task: Task = "diagnosis",
-    settings: CVSettings | None = None,
-    positive: str | None = None,
-) -> FitResult:
-    """Nested CV (outer: metrics; inner: model choice, tuning, threshold and panel search),
-    the plain baseline on the same folds, then a final choice and fit on all data."""
-    s = settings or CVSettings()
-    _check_labels(data, task)
-    assert data.labels is not None
-    X = data.values
-    if task == "diagnosis":
-        case = data.positive_class(positive)
-        classes = [c for c in data.classes if c != case] + [case]
-    else:
-        classes = data.classes
-    y = np.array([classes.index(v) for v in data.labels])
-    k = len(classes)
-    groups = _group_array(data)
-    outer, inner, final_inner, warn = _fold_counts(data, y, groups, classes, s)
-    splits = _split(y, groups, outer, s.seed)
-    for number, (tr, _) in enumerate(splits, start=1):
-        missing = [classes[c] for c in range(k) if not (y[tr] == c).any()]
-        if missing:
-            message = f"outer training fold {number} has no sample of class {missing[0]!r}"
-            raise BiopsyInputError(
-                [cell_problem(data.source, None, data.group_column or "", message)]
-            )
-    jobs = [
-        delayed(_outer_fold)(X, y, groups, tr, te, data.kind, task, s, inner, k)
-        for tr, te in splits
+def _diagnosis(
+    metrics: dict[str, Any],
+    y: np.ndarray,
+    proba: np.ndarray,
+    base: np.ndarray,
+    hit: np.ndarray,
+    base_hit: np.ndarray,
+    folds: list[dict[str, Any]],
+    s: CVSettings,
+) -> Compared:
+    """Operating point, calibration and the baseline of a diagnosis; the metrics compared."""
+    p, bp = proba[:, 1], base[:, 1]
+    rule = (
+        "fewest misclassifications"
+        if s.operating_point == "accuracy"
+        else "Youden index (sensitivity + specificity - 1)"
+    )
+    metrics["operating_point"] = {
+        "rule": f"{rule} on the inner-CV out-of-fold probabilities of each outer training fold",
+        "baseline_rule": "Youden index on the baseline's own outer-training-fold probabilities",
+        "fold_thresholds": [f["threshold"] for f in folds],
+        "baseline_fold_thresholds": [f["base_threshold"] for f in folds],
+    }
+    metrics["calibration"] = calibration(y, p)
+    metrics["baseline"] = {
+        "model": "standardised logistic regression (C=1), same normalisation and folds",
+        "delta": {},
+    }
+    return [
+        ("cv_auc", p, bp),
+        ("cv_sensitivity", hit, base_hit),
+        ("cv_specificity", hit, base_hit),
+        ("cv_balanced_accuracy", hit, base_hit),
+        ("cv_brier", p, bp),
+        ("cv_log_loss", proba, base),
     ]
-    jobs.append(delayed(_final_fit)(X, y, groups, data.kind, task, s, final_inner, k))
-    *folds, final = Parallel(n_jobs=s.n_jobs)(jobs)
-    proba = np.zeros((len(y), k))
+
+
+def _subtype(
+    metrics: dict[str, Any], y: np.ndarray, proba: np.ndarray, base: np.ndarray, classes: list[str]
+) -> Compared:
+    """Confusion matrix and the baseline of a subtype model; the metrics compared."""
+    pred, base_pred = proba.argmax(axis=1), base.argmax(axis=1)
+    metrics["confusion"] = {
+        classes[i]: {classes[j]: int(((y == i) & (pred == j)).sum()) for j in range(len(classes))}
+        for i in range(len(classes))
+    }
+    metrics["baseline"] = {
+        "model": "standardised logistic regression (C=1, balanced), same normalisation and folds",
+        "delta": {},
+    }
+    return [
+        ("cv_balanced_accuracy", pred, base_pred),
+        ("cv_macro_f1", pred, base_pred),
+        ("cv_log_loss", proba, base),
+    ]
+
+
+def _interval_rule(y: np.ndarray, groups: np.ndarray | None, s: CVSettings) -> dict[str, Any]:
+    unit = "sample" if groups is None else "group"
+    smallest = smallest_class(y, groups)
+    return {
+        "level": LEVEL,
+        "unit": unit,
+        "smallest_class": smallest,
+        "min_per_class": MIN_PER_CLASS,
+        "bootstrap": smallest >= MIN_PER_CLASS,
+        "rule": f"percentile bootstrap ({s.n_boot} resamples of {unit}s) when every class "
+        f"holds {MIN_PER_CLASS} {unit}s and the interval has width; otherwise exact or score "
+        "intervals (Clopper-Pearson, Newcombe) for independent samples, else none",
+        "comparison": "better or worse only when the paired interval of model - baseline "
+        "excludes 0 on that side; otherwise no detectable difference",
+    }
+
+
+def _collect(
+    folds: list[dict[str, Any]], n: int, k: int, task: Task
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities (model, baseline), calls at the operating point, panel
+    scores and the outer fold of every sample."""
+    proba = np.zeros((n, k))
     base = np.zeros_like(proba)
-    hit = np.zeros(len(y), dtype=bool)
-    base_hit = np.zeros(len(y), dtype=bool)
-    panel_p = np.zeros(len(y))
-    fold_of = np.zeros(len(y), dtype=int)
+    hit = np.zeros(n, dtype=bool)
+    base_hit = np.zeros(n, dtype=bool)
+    panel_p = np.zeros(n)
+    fold_of = np.zeros(n, dtype=int)
     for number, f in enumerate(folds):
         proba[f["test"]] = f["proba"]
         base[f["test"]] = f["base_proba"]
@@ -789,11 +731,26 @@ def fit_classifier(
             base_hit[f["test"]] = f["base_proba"][:, 1] >= f["base_threshold"]
             if "panel_proba" in f:
                 panel_p[f["test"]] = f["panel_proba"]
-    selection: Selection = final["selection"]
-    metrics: dict[str, Any] = {
+    return proba, base, hit, base_hit, panel_p, fold_of
+
+
+def _header(
+    data: Dataset,
+    task: Task,
+    y: np.ndarray,
+    classes: list[str],
+    groups: np.ndarray | None,
+    s: CVSettings,
+    fold_counts: tuple[int, int, int],
+    folds: list[dict[str, Any]],
+    selection: Selection,
+) -> dict[str, Any]:
+    """Cohort, CV settings and the models chosen (per outer fold and kept)."""
+    outer, inner, final_inner = fold_counts
+    return {
         "task": task,
         "n_samples": len(y),
-        "n_analytes": X.shape[1],
+        "n_analytes": data.values.shape[1],
         "classes": classes,
         "class_counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
         "cv": {
@@ -817,67 +774,73 @@ def fit_classifier(
             {"model": f["model"], "inner_log_loss": f["inner_log_loss"]} for f in folds
         ],
         "final_model": selection.name,
+        "final_choice": "chosen by inner-CV log-loss"
+        if final_inner >= 2
+        else "defaults: too few samples to tune by inner CV",
         "final_inner_log_loss": selection.scores,
-        "warnings": warn,
     }
-    b, seed = s.n_boot, s.seed
-    compared: list[tuple[str, Callable[[np.ndarray, np.ndarray], float], Any, Any, str]]
+
+
+def fit_classifier(
+    data: Dataset,
+    task: Task = "diagnosis",
+    settings: CVSettings | None = None,
+    positive: str | None = None,
+) -> FitResult:
+    """Nested CV (outer: metrics; inner: model choice, tuning, threshold and panel search),
+    the plain baseline on the same folds, then a final choice and fit on all data."""
+    s = settings or CVSettings()
+    _check_labels(data, task)
+    assert data.labels is not None
+    X = data.values
+    how = ""
+    if task == "diagnosis":
+        case, how = data.positive_choice(positive)
+        classes = [c for c in data.classes if c != case] + [case]
+    else:
+        classes = data.classes
+    y = np.array([classes.index(v) for v in data.labels])
+    k = len(classes)
+    groups = _group_array(data)
+    outer, inner, final_inner, warn = _fold_counts(data, y, groups, classes, s)
+    splits = _split(y, groups, outer, s.seed)
+    for number, (tr, _) in enumerate(splits, start=1):
+        missing = [classes[c] for c in range(k) if not (y[tr] == c).any()]
+        if missing:
+            message = f"outer training fold {number} has no sample of class {missing[0]!r}"
+            raise BiopsyInputError(
+                [cell_problem(data.source, None, data.group_column or "", message)]
+            )
+    jobs = [
+        delayed(_outer_fold)(X, y, groups, tr, te, data.kind, task, s, inner, k)
+        for tr, te in splits
+    ]
+    jobs.append(delayed(_final_fit)(X, y, groups, data.kind, task, s, final_inner, k))
+    *folds, final = Parallel(n_jobs=s.n_jobs)(jobs)
+    proba, base, hit, base_hit, panel_p, fold_of = _collect(folds, len(y), k, task)
+    selection: Selection = final["selection"]
+    metrics = _header(
+        data, task, y, classes, groups, s, (outer, inner, final_inner), folds, selection
+    )
+    metrics["warnings"] = warn
     if task == "diagnosis":
         metrics["positive_class"] = classes[1]
-        p, bp = proba[:, 1], base[:, 1]
-        compared = [
-            ("cv_auc", _auc, p, bp, _HIGHER),
-            ("cv_sensitivity", _sensitivity, hit, base_hit, _HIGHER),
-            ("cv_specificity", _specificity, hit, base_hit, _HIGHER),
-            ("cv_balanced_accuracy", _balanced_accuracy, hit, base_hit, _HIGHER),
-            ("cv_brier", _brier, p, bp, _LOWER),
-            ("cv_log_loss", _log_loss, proba, base, _LOWER),
-        ]
-        model_name = "standardised logistic regression (C=1), same normalisation and folds"
-        rule = (
-            "fewest misclassifications"
-            if s.operating_point == "accuracy"
-            else "Youden index (sensitivity + specificity - 1)"
+        metrics["positive_class_reason"] = how
+    compared = (
+        _diagnosis(metrics, y, proba, base, hit, base_hit, folds, s)
+        if task == "diagnosis"
+        else _subtype(metrics, y, proba, base, classes)
+    )
+    metrics["intervals"] = _interval_rule(y, groups, s)
+    for key, ours, theirs in compared:
+        metrics[key], metrics["baseline"][key], metrics["baseline"]["delta"][key] = compare(
+            METRICS[key], y, ours, theirs, s.n_boot, s.seed, groups
         )
-        metrics["operating_point"] = {
-            "rule": f"{rule} on the inner-CV out-of-fold probabilities of each outer training fold",
-            "baseline_rule": "Youden index on the baseline's own outer-training-fold probabilities",
-            "fold_thresholds": [f["threshold"] for f in folds],
-            "baseline_fold_thresholds": [f["base_threshold"] for f in folds],
-        }
-        metrics["calibration"] = calibration(y, p)
-    else:
-        pred, base_pred = proba.argmax(axis=1), base.argmax(axis=1)
-        compared = [
-            ("cv_balanced_accuracy", _balanced_accuracy, pred, base_pred, _HIGHER),
-            ("cv_macro_f1", _macro_f1, pred, base_pred, _HIGHER),
-            ("cv_log_loss", _log_loss, proba, base, _LOWER),
-        ]
-        model_name = (
-            "standardised logistic regression (C=1, balanced), same normalisation and folds"
-        )
-        metrics["confusion"] = {
-            classes[i]: {
-                classes[j]: int(((y == i) & (pred == j)).sum()) for j in range(len(classes))
-            }
-            for i in range(len(classes))
-        }
-    baseline: dict[str, Any] = {"model": model_name}
-    delta: dict[str, Any] = {}
-    for key, metric, ours, theirs, direction in compared:
-        metrics[key], baseline[key], delta[key] = paired_bootstrap(
-            metric, y, ours, theirs, b, seed, groups
-        )
-        delta[key]["direction"] = direction
-        sign = 1 if direction == _HIGHER else -1
-        delta[key]["model_better"] = bool(sign * delta[key]["value"] > 0)
-    baseline["delta"] = delta
-    metrics["baseline"] = baseline
     if task == "diagnosis" and s.panel_max > 0:
         chosen = [f["panel"] for f in folds]
         freq = pd.Series([a for panel in chosen for a in panel]).value_counts()
         metrics["panel"] = {
-            "cv_auc": bootstrap(_auc, y, panel_p, b, seed, groups),
+            "cv_auc": interval(METRICS["cv_auc"], y, panel_p, s.n_boot, s.seed, groups),
             "fold_panels": chosen,
             "selection_frequency": {str(k): int(v) for k, v in freq.items()},
             "features": final["panel"],

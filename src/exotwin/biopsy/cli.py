@@ -13,12 +13,13 @@ import typer
 from ..datafiles import ExotwinError
 from ..io import atomic_directory
 from .classify import CVSettings, OperatingPoint, Task, fit_classifier
-from .de import differential
+from .de import differential, format_p, profile_shift
 from .errors import BiopsyInputError, cell_problem
 from .normalise import default_normaliser
 from .plots import volcano_svg
 from .readers import Dataset, read_data
 from .report import report_html
+from .separation import separation_check
 from .store import load_model, predict, write_fit, write_predictions
 
 biopsy_app = typer.Typer(help="Liquid-biopsy analytics on expression data.", no_args_is_help=True)
@@ -88,9 +89,64 @@ def _read(
         raise _fail(exc) from None
 
 
-def _fmt(m: dict[str, float], sign: str = "", digits: int = 4) -> str:
+_SHORT = {
+    "Newcombe score interval": " Newcombe",
+    "Clopper-Pearson": " exact",
+    "Bonferroni-combined Clopper-Pearson": " exact",
+}
+
+
+def _fmt(m: dict[str, Any], sign: str = "", digits: int = 4) -> str:
+    """``value [low, high]``, tagged when the interval is not a bootstrap; ``value (no
+    interval: reason)`` when there is none."""
     f = f"{sign}.{digits}f"
-    return f"{m['value']:{f}} [{m['ci_low']:{f}}, {m['ci_high']:{f}}]"
+    if m.get("ci_low") is None:  # the reason without its detail (printed once above)
+        return f"{m['value']:{f}} ({m.get('reason', 'no interval').split(':')[0]})"
+    tag = _SHORT.get(m.get("method", ""), "")
+    return f"{m['value']:{f}} [{m['ci_low']:{f}}, {m['ci_high']:{f}}]{tag}"
+
+
+def _echo_separation(check: dict[str, Any] | None) -> None:
+    """The separation check: a warning when it looks like a batch effect, a note when chance."""
+    if check and check["kind"] == "batch":
+        typer.secho(f"warning: {check['warning']}", fg="yellow", err=True)
+    elif check and check["kind"] == "chance":
+        typer.echo(f"note: {check['warning']}", err=True)
+
+
+def _echo_fit(m: dict[str, Any]) -> None:
+    """The fit's summary: positive class, model, how intervals were made, each metric
+    against the baseline with the verdict of its paired interval, the panel."""
+    for warning in m["warnings"]:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    _echo_separation(m.get("separation"))
+    if m["cv"]["group"]:
+        typer.echo(f"grouped CV by {m['cv']['group']!r}: {m['cv']['n_groups']} groups")
+    if "positive_class" in m:
+        typer.echo(f"positive class: {m['positive_class']!r} = 1 ({m['positive_class_reason']})")
+    typer.echo(f"model: {m['final_model']} ({m['final_choice']})")
+    rule = m["intervals"]
+    if not rule["bootstrap"]:
+        unit = f"{rule['unit']}s"
+        typer.echo(
+            f"intervals: the smallest class holds {rule['smallest_class']} {unit}, the bootstrap "
+            f"needs {rule['min_per_class']}: exact intervals where they exist (Clopper-Pearson, "
+            f"Newcombe), else 'too few {unit} for an interval'"
+        )
+    for key in [k for k in m if k.startswith("cv_")]:
+        base = m["baseline"].get(key)
+        line = f"{key}: {_fmt(m[key])}"
+        if base:
+            delta = m["baseline"]["delta"][key]
+            line += (
+                f"   baseline {_fmt(base)}   model - baseline {_fmt(delta, '+', 5)}: "
+                f"{delta['verdict']} ({delta['direction']})"
+            )
+        typer.echo(line)
+    if "panel" in m:
+        typer.echo(
+            f"panel: {', '.join(m['panel']['features'])}   cv_auc {_fmt(m['panel']['cv_auc'])}"
+        )
 
 
 @biopsy_app.command()
@@ -104,7 +160,13 @@ def fit(
     ] = TaskOption.diagnosis,
     fmt: FmtOpt = FormatOption.auto,
     meta: MetaOpt = None,
-    positive: Annotated[str | None, typer.Option(help="Case class of a diagnosis label.")] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(
+            help="Case class of a diagnosis label (default: the class not named like a "
+            "control, e.g. not 'healthy' or '0'; printed with how it was chosen)."
+        ),
+    ] = None,
     normalise: NormOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of folds and bootstrap.")] = 0,
     outer_folds: Annotated[int, typer.Option(help="Outer CV folds.")] = 5,
@@ -148,33 +210,14 @@ def fit(
             dataset, normalise, positive if task_name == "diagnosis" else None, result.classes
         )
         result.metrics["signatures"] = signatures
+        if task_name == "diagnosis":
+            result.metrics["separation"] = separation_check(dataset, positive, normalise, seed)
         result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
         html = report_html(result, f"exotwin biopsy fit: {data.name}", table, signatures)
         write_fit(result, dataset, out, html, {"de.csv": table.to_csv()})
     except ExotwinError as exc:
         raise _fail(exc) from None
-    m = result.metrics
-    for warning in m["warnings"]:
-        typer.secho(f"warning: {warning}", fg="yellow", err=True)
-    if m["cv"]["group"]:
-        typer.echo(f"grouped CV by {m['cv']['group']!r}: {m['cv']['n_groups']} groups")
-    typer.echo(f"model: {m['final_model']} (chosen by inner-CV log-loss)")
-    keys = [k for k in m if k.startswith("cv_")]
-    for key in keys:
-        base = m["baseline"].get(key)
-        line = f"{key}: {_fmt(m[key])}"
-        if base:
-            delta = m["baseline"]["delta"][key]
-            verdict = "better" if delta["model_better"] else "not better"
-            line += (
-                f"   baseline {_fmt(base)}   delta {_fmt(delta, '+', 5)} "
-                f"({delta['direction']}; {verdict})"
-            )
-        typer.echo(line)
-    if "panel" in m:
-        typer.echo(
-            f"panel: {', '.join(m['panel']['features'])}   cv_auc {_fmt(m['panel']['cv_auc'])}"
-        )
+    _echo_fit(result.metrics)
     typer.echo(f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)")
 
 
@@ -238,6 +281,7 @@ def de_command(
     try:
         table = differential(dataset, positive=positive, test=test, method=normalise)  # type: ignore[arg-type]
         signatures = _signatures(dataset, normalise, positive, dataset.classes)
+        separation = separation_check(dataset, positive, normalise)
     except ExotwinError as exc:
         raise _fail(exc) from None
     with atomic_directory(out) as staging:
@@ -247,8 +291,32 @@ def de_command(
         (staging / "signatures.json").write_text(
             json.dumps(signatures, indent=1) + "\n", encoding="utf-8"
         )
-    hits = int((table["q_value"] < 0.05).sum())
-    typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05; top: {', '.join(table.index[:5])}")
+    _echo_de(table, separation)
     typer.echo(
         f"wrote {out}/ (de.csv, signatures.json{', volcano.svg' if 'hedges_g' in table.columns else ''})"
     )
+
+
+def _echo_de(table: pd.DataFrame, separation: dict[str, Any] | None) -> None:
+    """Positive class, hits, the largest effects with their intervals, and warnings."""
+    shift = profile_shift(table)
+    if shift:
+        typer.secho(f"warning: {shift}", fg="yellow", err=True)
+    _echo_separation(separation)
+    if "case" in table.attrs:
+        typer.echo(
+            f"positive class: {table.attrs['case']!r} (log2_fc and g = case - control; "
+            f"{table.attrs['case_reason']})"
+        )
+    hits = int((table["q_value"] < 0.05).sum())
+    smallest = format_p(float(table["log10_p"].min())) if len(table) else "-"
+    typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05 (smallest p {smallest})")
+    if "hedges_g" in table.columns:
+        top = table.reindex(table["hedges_g"].abs().sort_values(ascending=False).index[:5])
+        for name, row in top.iterrows():
+            typer.echo(
+                f"  {name}: g {row['hedges_g']:+.2f} [{row['g_ci_low']:+.2f}, "
+                f"{row['g_ci_high']:+.2f}], AUC {row['auc']:.3f}, p {format_p(row['log10_p'])}"
+            )
+    else:
+        typer.echo(f"top: {', '.join(map(str, table.index[:5]))}")

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["calibration_svg", "panel_svg", "roc_svg", "svg", "volcano_svg"]
+__all__ = ["calibration_svg", "panel_svg", "roc_svg", "svg", "volcano_points", "volcano_svg"]
 
 
 def svg(fig: object) -> str:
@@ -60,19 +60,63 @@ def panel_svg(steps: Sequence[dict[str, object]]) -> str:
     return svg(fig)
 
 
-def volcano_svg(table: pd.DataFrame, fdr: float = 0.05, label_top: int = 8) -> str:
-    """Effect (``log2_fc``) against −log10 p; analytes under the FDR cut-off in red."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.2))
-    p = np.clip(table["p_value"].to_numpy(dtype=float), 1e-300, 1.0)
-    x = table["log2_fc"].to_numpy(dtype=float)
-    hit = table["q_value"].to_numpy(dtype=float) < fdr
-    ax.scatter(x[~hit], -np.log10(p[~hit]), s=8, color="grey")
-    ax.scatter(x[hit], -np.log10(p[hit]), s=10, color="#c00", label=f"FDR < {fdr:g}")
-    for i in np.argsort(p)[:label_top]:
-        ax.annotate(str(table.index[i]), (x[i], -np.log10(p[i])), fontsize=6)
-    ax.set_xlabel("log2 fold change (case - control)")
-    ax.set_ylabel("-log10 p")
+def volcano_points(table: pd.DataFrame, fdr: float = 0.05) -> dict[str, np.ndarray]:
+    """What the volcano plots: ``x`` (log2 fold change), ``y`` (−log10 p from the log-space
+    ``log10_p``: finite however small p is), ``hit`` (q < ``fdr``) and ``below`` (p under
+    double precision, 1e-300, shown as a bound elsewhere and marked in the plot)."""
+    y = -table["log10_p"].to_numpy(dtype=float)
+    return {
+        "x": table["log2_fc"].to_numpy(dtype=float),
+        "y": y,
+        "hit": table["q_value"].to_numpy(dtype=float) < fdr,
+        "below": y > 300,
+    }
+
+
+def volcano_svg(table: pd.DataFrame, fdr: float = 0.05, label_top: int = 6) -> str:
+    """Effect against −log10 p (:func:`volcano_points`): the axis stays finite and spread
+    however small p gets; points with p < 1e-300 are open triangles, FDR hits red, the FDR
+    cut a dashed line."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.6))
+    points = volcano_points(table, fdr)
+    x, y, hit, tiny = points["x"], points["y"], points["hit"], points["below"]
+    for mask, colour, marker, label in (
+        (~hit & ~tiny, "grey", "o", None),
+        (hit & ~tiny, "#c00", "o", f"FDR < {fdr:g}"),
+        (tiny, "#c00", "^", "p < 1e-300 (exact value from log space)"),
+    ):
+        if mask.any():
+            face = "none" if marker == "^" else colour
+            ax.scatter(
+                x[mask],
+                y[mask],
+                s=14,
+                marker=marker,
+                facecolors=face,
+                edgecolors=colour,
+                label=label,
+            )
     if hit.any():
-        ax.legend(fontsize=7)
+        cut = float(y[hit].min())
+        ax.axhline(cut, ls="--", lw=0.8, color="#c00", label=f"FDR {fdr:g} cut")
+    for rank, i in enumerate(np.argsort(-y, kind="stable")[:label_top]):
+        offset = (3, 2) if rank % 2 == 0 else (3, -8)  # alternate so neighbours do not overlap
+        ax.annotate(
+            str(table.index[i]), (x[i], y[i]), fontsize=6, xytext=offset, textcoords="offset points"
+        )
+    case, control = table.attrs.get("case"), table.attrs.get("control")
+    ax.set_ylabel("-log10 p (computed in log space)")
+    if case is None:
+        ax.set_xlabel("log2 fold change")
+    else:
+        ax.set_xlabel(f"log2 fold change ({case!r} - {control!r})")
+        n_case, n_control = table.attrs["counts"]
+        label = table.attrs.get("label", "label")
+        ax.set_title(
+            f"{label}: {case!r} (n = {n_case}) vs {control!r} (n = {n_control})", fontsize=9
+        )
+    ax.set_ylim(bottom=0)
+    if hit.any():
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
     fig.tight_layout()
     return svg(fig)

@@ -58,7 +58,12 @@ class Dataset:
         return [] if self.labels is None else sorted(self.labels.unique())
 
     def positive_class(self, positive: str | None = None) -> str:
-        """The case class of a binary label: ``positive``, else the one not named like a control."""
+        """The case class of a binary label (see :meth:`positive_choice`)."""
+        return self.positive_choice(positive)[0]
+
+    def positive_choice(self, positive: str | None = None) -> tuple[str, str]:
+        """The case class of a binary label and how it was chosen: ``positive`` if given,
+        else the one class not named like a control, else the last in sorted order."""
         classes = self.classes
         if positive is not None:
             if positive not in classes:
@@ -72,10 +77,14 @@ class Dataset:
                         )
                     ]
                 )
-            return positive
+            return positive, "given with --positive"
         controls = [c for c in classes if _CONTROL.search(c)]
         cases = [c for c in classes if c not in controls]
-        return cases[0] if len(controls) == 1 and len(cases) == 1 else classes[-1]
+        if len(controls) == 1 and len(cases) == 1:
+            if controls[0] == "0":
+                return cases[0], "the label not named 0"
+            return cases[0], f"the class not named like a control ({controls[0]!r} is)"
+        return classes[-1], "last in sorted order: no class is named like a control; use --positive"
 
 
 def read_data(

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_curve
 
 from .. import __version__
 from .classify import FitResult
+from .de import format_p
 from .plots import calibration_svg, panel_svg, roc_svg, volcano_svg
 
 __all__ = ["report_html"]
@@ -23,9 +24,14 @@ _STYLE = (
 )
 
 
-def _ci(m: dict[str, float], digits: int = 3, sign: str = "") -> str:
+def _ci(m: dict[str, Any], digits: int = 3, sign: str = "") -> str:
+    """``value (95% CI low to high; method)``, or ``value (no interval: reason)``."""
     f = f"{sign}.{digits}f"
-    return f"{m['value']:{f}} (95% CI {m['ci_low']:{f}} to {m['ci_high']:{f}})"
+    if m.get("ci_low") is None:
+        return f"{m['value']:{f}} ({m.get('reason', 'no interval')})"
+    method = m.get("method", "")
+    how = f"; {method}" if method and "bootstrap" not in method else ""
+    return f"{m['value']:{f}} (95% CI {m['ci_low']:{f}} to {m['ci_high']:{f}}{how})"
 
 
 def report_html(
@@ -50,32 +56,19 @@ def report_html(
             f"<p>Grouped CV by <b>{esc(str(m['cv']['group']))}</b> ({m['cv']['n_groups']} groups): "
             "no group is split between training and test parts, outer or inner.</p>"
         )
+    if "positive_class" in m:
+        parts.append(
+            f"<p>Positive class (= 1): <b>{esc(str(m['positive_class']))}</b> "
+            f"({esc(m['positive_class_reason'])}).</p>"
+        )
     parts.append(
-        f"<p>Model (chosen by {esc(m['cv']['selection'])}, refitted on all data): "
+        f"<p>Model ({esc(m['final_choice'])}, refitted on all data): "
         f"<b>{esc(m['final_model'])}</b>. Per outer fold: "
         f"{esc('; '.join(f['model'] for f in m['fold_models']))}.</p>"
     )
     parts += [f"<p class='warn'>{esc(w)}</p>" for w in m["warnings"]]
-    keys = [k for k in m if k.startswith("cv_")]
-    parts.append(
-        "<h2>Cross-validated metrics (out of fold)</h2><table><tr><th>metric</th><th>model</th>"
-        "<th>baseline</th><th>model − baseline (paired bootstrap)</th><th></th></tr>"
-    )
-    for key in keys:
-        base = m["baseline"].get(key)
-        delta = m["baseline"].get("delta", {}).get(key)
-        verdict = ""
-        if delta:
-            verdict = f"{delta['direction']}: {'better' if delta['model_better'] else 'NOT better'}"
-        parts.append(
-            f"<tr><td>{esc(key)}</td><td>{_ci(m[key], 4)}</td><td>{_ci(base, 4) if base else ''}</td>"
-            f"<td>{_ci(delta, 5, '+') if delta else ''}</td><td>{esc(verdict)}</td></tr>"
-        )
-    parts.append(
-        f"</table><p>Baseline: {esc(m['baseline']['model'])}. Differences are paired: the same "
-        f"bootstrap resamples of the {esc(m['cv'].get('bootstrap_unit', 'sample'))}s score both; "
-        "a CI spanning 0 means the data cannot tell model and baseline apart.</p>"
-    )
+    parts += _separation(m.get("separation"))
+    parts += _metric_table(m)
     if result.task == "diagnosis":
         y = (result.oof["label"] == result.classes[1]).to_numpy()
         p = result.oof[f"p_{result.classes[1]}"].to_numpy()
@@ -119,7 +112,7 @@ def report_html(
         parts.append("<h2>Differential abundance</h2>")
         if "hedges_g" in de.columns:
             parts.append(f"<figure>{volcano_svg(de)}</figure>")
-        parts.append(_table(de.head(20)))
+        parts.append(_de_table(de.head(20)))
     if signatures:
         parts.append(
             "<h2>Knowledge signatures (evidence graph)</h2><table><tr><th>signature</th><th>measured / members</th><th>missing</th><th>result</th></tr>"
@@ -136,6 +129,68 @@ def report_html(
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _metric_table(m: dict[str, Any]) -> list[str]:
+    """Each metric with its interval, the baseline's, and the paired difference's verdict."""
+    esc = html.escape
+    rule = m["intervals"]
+    parts = [
+        "<h2>Cross-validated metrics (out of fold)</h2><table><tr><th>metric</th><th>model</th>"
+        "<th>baseline</th><th>model − baseline (paired)</th><th>verdict</th></tr>"
+    ]
+    for key in [k for k in m if k.startswith("cv_")]:
+        base = m["baseline"].get(key)
+        delta = m["baseline"]["delta"].get(key)
+        verdict = f"{delta['verdict']} ({delta['direction']})" if delta else ""
+        parts.append(
+            f"<tr><td>{esc(key)}</td><td>{esc(_ci(m[key], 4))}</td>"
+            f"<td>{esc(_ci(base, 4)) if base else ''}</td>"
+            f"<td>{esc(_ci(delta, 5, '+')) if delta else ''}</td><td>{esc(verdict)}</td></tr>"
+        )
+    parts.append(
+        f"</table><p>Baseline: {esc(m['baseline']['model'])}. Intervals (95%): "
+        f"{esc(rule['rule'])}; here the smallest class holds {rule['smallest_class']} "
+        f"{esc(rule['unit'])}s. Comparison: {esc(rule['comparison'])}.</p>"
+    )
+    return parts
+
+
+def _separation(check: dict[str, Any] | None) -> list[str]:
+    """The separation check: its warning, PC1 and the analytes at or above the threshold."""
+    if not check:
+        return []
+    esc = html.escape
+    top = ", ".join(f"{a['analyte']} {a['auc']:.3f}" for a in check["analytes"][:10])
+    more = len(check["analytes"]) - 10
+    parts = ["<h2>Separation check</h2>"]
+    if check["warning"]:
+        style = " class='warn'" if check["kind"] == "batch" else ""
+        parts.append(f"<p{style}>{esc(check['warning'])}</p>")
+    parts.append(
+        f"<p>Direction-free AUC of each analyte alone and of the first principal component "
+        f"(label-blind): PC1 {check['pc1_auc']:.3f}; analytes at or above "
+        f"{check['threshold']:.2f}: {esc(top) or 'none'}{f' and {more} more' if more > 0 else ''}. "
+        f"Label shuffles reaching {check['threshold']:.2f}: "
+        f"{check['chance']['analyte']:.0%} (any analyte), {check['chance']['pc1']:.0%} (PC1).</p>"
+    )
+    return parts
+
+
+def _de_table(frame: pd.DataFrame) -> str:
+    """The top analytes: effects with intervals, p and q shown as bounds below 1e-300."""
+    shown = frame.drop(columns=["p_value", "q_value", "log10_p", "log10_q"]).copy()
+    if "hedges_g" in shown.columns:
+        shown["hedges_g"] = [
+            f"{g:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+            for g, lo, hi in zip(
+                shown["hedges_g"], shown["g_ci_low"], shown["g_ci_high"], strict=True
+            )
+        ]
+        shown = shown.drop(columns=["g_ci_low", "g_ci_high"])
+    shown["p"] = [format_p(v) for v in frame["log10_p"]]
+    shown["q (BH)"] = [format_p(v) for v in frame["log10_q"]]
+    return _table(shown)
 
 
 def _table(frame: pd.DataFrame) -> str:
