@@ -77,7 +77,7 @@ def volcano_svg(table: pd.DataFrame, fdr: float = 0.05, label_top: int = 6) -> s
     """Effect against −log10 p (:func:`volcano_points`): the axis stays finite and spread
     however small p gets; points with p < 1e-300 are open triangles, FDR hits red, the FDR
     cut a dashed line."""
-    fig, ax = plt.subplots(figsize=(6.0, 4.6))
+    fig, ax = plt.subplots(figsize=(6.0, 4.8), layout="constrained")
     points = volcano_points(table, fdr)
     x, y, hit, tiny = points["x"], points["y"], points["hit"], points["below"]
     for mask, colour, marker, label in (
@@ -116,7 +116,8 @@ def volcano_svg(table: pd.DataFrame, fdr: float = 0.05, label_top: int = 6) -> s
             f"{label}: {case!r} (n = {n_case}) vs {control!r} (n = {n_control})", fontsize=9
         )
     ax.set_ylim(bottom=0)
-    if hit.any():
-        ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
-    fig.tight_layout()
+    if hit.any():  # below the plot, where it hides no point
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False
+        )
     return svg(fig)

@@ -83,7 +83,7 @@ class Dataset:
         if len(controls) == 1 and len(cases) == 1:
             if controls[0] == "0":
                 return cases[0], "the label not named 0"
-            return cases[0], f"the class not named like a control ({controls[0]!r} is)"
+            return cases[0], f"the class not named like a control, unlike {controls[0]!r}"
         return classes[-1], "last in sorted order: no class is named like a control; use --positive"
 
 

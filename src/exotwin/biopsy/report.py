@@ -12,7 +12,7 @@ from sklearn.metrics import roc_curve
 
 from .. import __version__
 from .classify import FitResult
-from .de import format_p
+from .de import format_p, profile_shift
 from .plots import calibration_svg, panel_svg, roc_svg, volcano_svg
 
 __all__ = ["report_html"]
@@ -86,7 +86,7 @@ def report_html(
             "<h2>ROC and calibration</h2>",
             f"<figure>{roc_svg(curves)}</figure><figure>{calibration_svg(cal['bins'])}</figure>",
             f"<p>Brier score {cal['brier']:.4f}, calibration slope {cal['slope']:.2f}, "
-            f"intercept {cal['intercept']:.2f}.</p>",
+            f"intercept {cal['intercept']:.2f}{_few(m['intervals'])}.</p>",
         ]
         if "panel" in m:
             panel = m["panel"]
@@ -110,6 +110,9 @@ def report_html(
         parts.append("</table>")
     if de is not None:
         parts.append("<h2>Differential abundance</h2>")
+        shift = profile_shift(de)
+        if shift:
+            parts.append(f"<p class='warn'>{esc(shift)}</p>")
         if "hedges_g" in de.columns:
             parts.append(f"<figure>{volcano_svg(de)}</figure>")
         parts.append(_de_table(de.head(20)))
@@ -129,6 +132,16 @@ def report_html(
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _few(rule: dict[str, Any]) -> str:
+    """A caveat for estimates without an interval on a cohort below the bootstrap minimum."""
+    if rule["bootstrap"]:
+        return ""
+    return (
+        f" (the smallest class holds {rule['smallest_class']} {rule['unit']}s: too few to read "
+        "a calibration slope or intercept)"
+    )
 
 
 def _metric_table(m: dict[str, Any]) -> list[str]:
@@ -178,7 +191,8 @@ def _separation(check: dict[str, Any] | None) -> list[str]:
 
 
 def _de_table(frame: pd.DataFrame) -> str:
-    """The top analytes: effects with intervals, p and q shown as bounds below 1e-300."""
+    """The top analytes: effects with intervals; p and q shown as bounds below 1e-300, with
+    the exact log10 p beside them."""
     shown = frame.drop(columns=["p_value", "q_value", "log10_p", "log10_q"]).copy()
     if "hedges_g" in shown.columns:
         shown["hedges_g"] = [
@@ -189,6 +203,7 @@ def _de_table(frame: pd.DataFrame) -> str:
         ]
         shown = shown.drop(columns=["g_ci_low", "g_ci_high"])
     shown["p"] = [format_p(v) for v in frame["log10_p"]]
+    shown["log10 p"] = [f"{v:.1f}" for v in frame["log10_p"]]
     shown["q (BH)"] = [format_p(v) for v in frame["log10_q"]]
     return _table(shown)
 
