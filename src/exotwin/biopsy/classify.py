@@ -711,6 +711,18 @@ def _interval_rule(y: np.ndarray, groups: np.ndarray | None, s: CVSettings) -> d
     }
 
 
+def _check_training_folds(
+    data: Dataset, y: np.ndarray, classes: list[str], splits: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    for number, (tr, _) in enumerate(splits, start=1):
+        missing = [c for i, c in enumerate(classes) if not (y[tr] == i).any()]
+        if missing:
+            message = f"outer training fold {number} has no sample of class {missing[0]!r}"
+            raise BiopsyInputError(
+                [cell_problem(data.source, None, data.group_column or "", message)]
+            )
+
+
 def _collect(
     folds: list[dict[str, Any]], n: int, k: int, task: Task
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -804,13 +816,7 @@ def fit_classifier(
     groups = _group_array(data)
     outer, inner, final_inner, warn = _fold_counts(data, y, groups, classes, s)
     splits = _split(y, groups, outer, s.seed)
-    for number, (tr, _) in enumerate(splits, start=1):
-        missing = [classes[c] for c in range(k) if not (y[tr] == c).any()]
-        if missing:
-            message = f"outer training fold {number} has no sample of class {missing[0]!r}"
-            raise BiopsyInputError(
-                [cell_problem(data.source, None, data.group_column or "", message)]
-            )
+    _check_training_folds(data, y, classes, splits)
     jobs = [
         delayed(_outer_fold)(X, y, groups, tr, te, data.kind, task, s, inner, k)
         for tr, te in splits

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .logp import log_p_anova, log_p_kruskal, log_p_mannwhitney, log_p_welch
+from .logp import P_FLOOR, log_p_anova, log_p_kruskal, log_p_mannwhitney, log_p_welch
 from .normalise import default_normaliser
 from .readers import Dataset
 
 __all__ = ["P_FLOOR", "bh_fdr", "bh_log", "differential", "format_p", "profile_shift"]
 
-P_FLOOR = 1e-300
 _LOG10_FLOOR = -300.0
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["log_p_anova", "log_p_kruskal", "log_p_mannwhitney", "log_p_welch"]
+__all__ = ["P_FLOOR", "log_p_anova", "log_p_kruskal", "log_p_mannwhitney", "log_p_welch"]
 
+P_FLOOR = 1e-300  # reported p-values are floored here; below it they are "< 1e-300"
 _PRECISE = 1e-250  # scipy p-values above this are used directly
 
 

@@ -121,8 +121,9 @@ def report_html(
             "<h2>Knowledge signatures (evidence graph)</h2><table><tr><th>signature</th><th>measured / members</th><th>missing</th><th>result</th></tr>"
         )
         for s in signatures:
-            result_text = s.get("result") or ", ".join(
-                f"{k} {v:.3g}" for k, v in s.items() if k in {"auc", "p_value"}
+            result_text = s.get("result") or (
+                (f"auc {s['auc']:.3g}, " if "auc" in s else "")
+                + f"p {format_p(float(s['log10_p']))}"  # type: ignore[arg-type]
             )
             parts.append(
                 f"<tr><td>{esc(str(s['signature']))}<br><small>{esc(str(s['description']))}</small></td>"

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from ..knowledge import KnowledgeBase
 from .errors import BiopsyInputError, cell_problem
+from .logp import P_FLOOR, log_p_kruskal, log_p_mannwhitney
 from .names import same_mirna
 
 __all__ = ["Signature", "evaluate_signatures", "knowledge_signatures", "score_signature"]
@@ -138,10 +138,12 @@ def evaluate_signatures(
             case = positive or classes[-1]
             a, b = score[y == case], score[y != case]
             row["auc"] = float(roc_auc_score(y == case, score))
-            row["p_value"] = float(stats.mannwhitneyu(a, b).pvalue)
+            log_p = float(log_p_mannwhitney(a[:, None], b[:, None])[0])
             row["mean_case"], row["mean_control"] = float(np.mean(a)), float(np.mean(b))
         else:
-            row["p_value"] = float(stats.kruskal(*[score[y == c] for c in classes]).pvalue)
+            log_p = float(log_p_kruskal([score[y == c][:, None] for c in classes])[0])
             row["class_means"] = {c: float(np.mean(score[y == c])) for c in classes}
+        row["log10_p"] = log_p / np.log(10)  # exact; p_value is floored at 1e-300
+        row["p_value"] = max(float(np.exp(log_p)), P_FLOOR)
         out.append(row)
     return out
