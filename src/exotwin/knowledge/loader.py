@@ -15,6 +15,7 @@ from ..yaml_lines import line_of
 from .errors import KnowledgeValidationError, Problem
 from .kb import KnowledgeBase
 from .names import name_key
+from .provenance import check_provenance
 from .schema import (
     Biomarker,
     CellRef,
@@ -208,7 +209,14 @@ class _Resolver:
             self.cell(item, "donor")
             self.cell(item, "recipient")
             self.effects(item)
-        return rec.model_copy(update=update)
+        resolved = rec.model_copy(update=update)
+        flags, located = check_provenance(resolved, self._molecule_id)
+        self.problems += [item.problem(field, message) for field, message in located]
+        return resolved.model_copy(update={"provenance": flags})
+
+    def _molecule_id(self, name: str) -> str | None:
+        found = self.kb.find_molecule(name)
+        return found.id if found else None
 
 
 def _check_vocabularies(

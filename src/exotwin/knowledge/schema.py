@@ -6,7 +6,7 @@ Curated YAML files are validated against these models; cross-references between 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -194,8 +194,42 @@ class Context(Strict):
     cancer: Text = "breast"
 
 
+class FieldFlag(BaseModel):
+    """A field the review does not state as recorded: ``normalised``, ``inferred`` or ``added``.
+
+    Written as the bare class (``donor: inferred``) or as a mapping with its source
+    (``modality: {class: added, source: "Liu et al., 2022"}``); ``added`` needs a source.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+    kind: Literal["normalised", "inferred", "added"] = Field(alias="class")
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_class(cls, value: Any) -> Any:
+        return {"class": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _added_has_a_source(self) -> FieldFlag:
+        if self.kind == "added" and not self.source:
+            raise ValueError("a field added from outside the review needs a source")
+        return self
+
+
 class Citation(Strict):
-    """Fields every record shares: where it comes from, in the curator's words."""
+    """Fields every record shares: where it comes from, in the curator's words.
+
+    ``provenance`` flags the structured fields that the review does not state as recorded
+    (field path -> class, see :mod:`exotwin.knowledge.provenance`); all others are stated.
+    """
 
     id: Identifier
     summary: Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
@@ -207,6 +241,7 @@ class Citation(Strict):
     curator_note: str = ""
     tags: list[Identifier] = []
     context: Context = Context()
+    provenance: dict[str, FieldFlag] = {}
 
     @model_validator(mode="after")
     def _original_spelling_is_explained(self) -> Citation:
