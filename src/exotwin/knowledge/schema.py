@@ -6,6 +6,7 @@ Curated YAML files are validated against these models; cross-references between 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -85,8 +86,21 @@ class CellState(Strict):
     description: str = ""
 
 
+# Stable accessions a molecule may carry in ``identifiers`` and the form each must take.
+ACCESSIONS = {
+    "hgnc": r"HGNC:[1-9][0-9]*",
+    "mirbase": r"MIMAT[0-9]{7}",
+    "mirbase_precursor": r"MI[0-9]{7}",
+    "chebi": r"CHEBI:[1-9][0-9]*",
+}
+
+
 class Molecule(Strict):
-    """Cargo, target gene/protein or drug, with miRBase-style or HGNC names and synonyms."""
+    """Cargo, target gene/protein or drug, with miRBase-style or HGNC names and synonyms.
+
+    ``same_as`` links a name printed less specifically to the molecule it denotes (a miRNA
+    printed without its arm, ``hsa-miR-19a``, to the arm the graph holds, ``hsa-miR-19a-3p``).
+    """
 
     id: Text
     type: MoleculeType
@@ -95,8 +109,21 @@ class Molecule(Strict):
     mirbase: str | None = None
     identifiers: dict[str, str] = {}
     synonyms: list[Text] = []
+    same_as: Text | None = None  # the molecule this name denotes less specifically
     placeholder: bool = False  # stands for cargo the review does not name
     note: str = ""
+
+    @model_validator(mode="after")
+    def _accessions_have_their_format(self) -> Molecule:
+        for key, value in self.identifiers.items():
+            pattern = ACCESSIONS.get(key)
+            if pattern is None:
+                raise ValueError(
+                    f"unknown identifier namespace {key!r} (expected one of {sorted(ACCESSIONS)})"
+                )
+            if not re.fullmatch(pattern, value):
+                raise ValueError(f"{key} accession {value!r} does not match {pattern}")
+        return self
 
 
 class PhysiCellMapping(Strict):
