@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 ProvenanceClass = Literal["stated", "normalised", "inferred", "added"]
 CLASSES: tuple[ProvenanceClass, ...] = ("stated", "normalised", "inferred", "added")
-FLAGGED: tuple[ProvenanceClass, ...] = ("normalised", "inferred", "added")
 
 # Words of a curator note that say a field is not stated (case-insensitive, whole words).
 NOTE_MARKERS: dict[str, re.Pattern[str]] = {
@@ -92,11 +91,6 @@ def _leaves(record: Record) -> Iterator[str]:
             yield f"context.{key}[{value}]"
     if context["cancer"] != "breast":
         yield "context.cancer"
-
-
-def record_fields(record: Record) -> list[str]:
-    """Every structured field the record fills, one path per value."""
-    return list(_leaves(record))
 
 
 def _item_name(item: object) -> str:
