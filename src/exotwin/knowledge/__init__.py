@@ -3,6 +3,7 @@
 from .errors import KnowledgeError, KnowledgeValidationError, Problem, UnknownEntityError
 from .kb import KnowledgeBase, Record
 from .loader import load_knowledge, packaged_data_dir
+from .provenance import non_stated_fields
 
 __all__ = [
     "KnowledgeBase",
@@ -12,5 +13,6 @@ __all__ = [
     "Record",
     "UnknownEntityError",
     "load_knowledge",
+    "non_stated_fields",
     "packaged_data_dir",
 ]

@@ -19,6 +19,7 @@ from .errors import KnowledgeError, KnowledgeValidationError
 from .exports import FORMATS, csv_row, export
 from .kb import KnowledgeBase
 from .loader import load_knowledge, packaged_data_dir
+from .provenance import CLASSES, count_fields, describe, provenance_text
 from .query import Query, neighbours, search
 
 kb_app = typer.Typer(help="The evidence graph of both reviews.", no_args_is_help=True)
@@ -89,6 +90,7 @@ def summary(
         "molecules": len(kb.molecules),
         "phenotypes": len(kb.phenotypes),
     }
+    fields = dict(count_fields(kb.records.values()))
     result = {
         "records": len(kb.records),
         "by_kind": dict(sorted(by_kind.items())),
@@ -98,6 +100,7 @@ def summary(
         ],
         "mechanism_cargo_types": dict(by_cargo.most_common()),
         "vocabularies": vocabularies,
+        "fields_by_provenance": fields,
     }
     if as_json:
         typer.echo(json.dumps(result, indent=1))
@@ -127,6 +130,7 @@ def summary(
     console.print(
         "Vocabularies: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vocabularies.items())
     )
+    console.print("Fields by provenance: " + ", ".join(f"{k} {n}" for k, n in fields.items()))
 
 
 @kb_app.command("search")
@@ -147,13 +151,21 @@ def search_command(
     pathway: Annotated[str | None, typer.Option(help="Pathway or target.")] = None,
     subtype: Annotated[str | None, typer.Option(help="luminal_a, her2_positive, tnbc, ...")] = None,
     seed: Annotated[str | None, typer.Option(help="Seed review id: 000 or 003.")] = None,
+    stated_only: Annotated[
+        bool,
+        typer.Option(
+            "--stated-only",
+            help="Only records whose effects and directions the review states (no effect or "
+            "direction normalised, inferred or added).",
+        ),
+    ] = False,
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Search records; all given criteria must hold."""
     kb = _load(data)
-    query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed)
-    if query == Query():
+    query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed, stated_only)
+    if query in (Query(), Query(stated_only=True)):
         raise _fail("give a search text or at least one option (see --help)")
     try:
         hits = search(kb, query)
@@ -165,7 +177,7 @@ def search_command(
         )
         return
     table = Table(title=f"{len(hits)} record(s)", show_lines=False)
-    for column in ("id", "kind", "cargo", "donor → recipient", "effect", "reference"):
+    for column in ("id", "kind", "cargo", "donor → recipient", "effect", "reference", "not stated"):
         table.add_column(column, overflow="fold")
     for record in hits:
         row = csv_row(kb, record)
@@ -183,20 +195,61 @@ def search_command(
             cells,
             effect,
             f"{record.seed} {record.reference}",
+            row["provenance"].replace(";", "; "),
         )
     console.print(table)
 
 
 @kb_app.command()
 def show(record_id: str, data: DataOption = None) -> None:
-    """Print one record in full (JSON)."""
+    """Print one record in full (JSON); ``not_stated`` lists the fields the review does not
+    state as recorded, with their class and source."""
     kb = _load(data)
     try:
         record = kb.record(record_id)
     except KnowledgeError as exc:
         raise _fail(str(exc)) from None
-    payload = record.model_dump(mode="json") | {"file": str(kb.record_files[record.id])}
+    payload = record.model_dump(mode="json") | {
+        "file": str(kb.record_files[record.id]),
+        "not_stated": describe(record),
+    }
     typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+
+
+@kb_app.command("provenance")
+def provenance_command(
+    data: DataOption = None,
+    records: Annotated[
+        bool, typer.Option("--records", help="Also list every record with a field not stated.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Count the structured fields of the graph by provenance: stated, normalised, inferred,
+    added."""
+    kb = _load(data)
+    by_kind = {
+        kind: dict(count_fields(r for r in kb.records.values() if r.kind == kind))
+        for kind in ("mechanism", "biomarker", "therapy")
+    }
+    total = dict(count_fields(kb.records.values()))
+    flagged = [r for r in kb.records.values() if r.provenance]
+    if as_json:
+        listing = {r.id: provenance_text(r) for r in flagged} if records else {}
+        payload = {"fields": total, "by_kind": by_kind, "records_flagged": len(flagged)}
+        typer.echo(json.dumps(payload | ({"records": listing} if records else {}), indent=1))
+        return
+    table = Table(title=f"Fields of {len(kb.records)} records by provenance")
+    for column in ("kind", *CLASSES, "total"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, counts in [*by_kind.items(), ("all", total)]:
+        table.add_row(kind, *(str(counts[c]) for c in CLASSES), str(sum(counts.values())))
+    console.print(table)
+    typer.echo(
+        f"{len(flagged)} of {len(kb.records)} records have a field not stated: "
+        + ", ".join(f"{c} {total[c]}" for c in CLASSES)
+    )
+    for record in flagged if records else []:
+        typer.echo(f"{record.id}: {provenance_text(record)}")
 
 
 @kb_app.command("neighbours")

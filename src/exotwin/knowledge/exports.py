@@ -16,6 +16,7 @@ from .. import __version__
 from ..io import atomic_write, atomic_write_text
 from .graph import build_graph
 from .kb import KnowledgeBase, Record
+from .provenance import provenance_text
 from .schema import Biomarker, CellRef, Context, Mechanism, Therapy
 
 CSV_COLUMNS = [
@@ -33,6 +34,7 @@ CSV_COLUMNS = [
     "evidence",
     "seed",
     "reference",
+    "provenance",
 ]
 EXTRA_COLUMNS = ["section", "table", "summary", "tags", "as_written", "curator_note"]
 FORMATS = ("csv", "json", "graphml", "cytoscape", "physicell-rules")
@@ -59,7 +61,8 @@ def _context(context: Context) -> str:
 
 
 def csv_row(kb: KnowledgeBase, record: Record) -> dict[str, str]:
-    """One CSV row; lists joined with ';'."""
+    """One CSV row; lists joined with ';'; ``provenance`` lists ``field:class`` pairs of the
+    fields the review does not state (empty when all are)."""
     row = {
         "id": record.id,
         "kind": record.kind,
@@ -67,6 +70,7 @@ def csv_row(kb: KnowledgeBase, record: Record) -> dict[str, str]:
         "evidence": ";".join(record.context.models),
         "seed": record.seed,
         "reference": record.reference,
+        "provenance": provenance_text(record),
         "section": record.section,
         "table": record.table or "",
         "summary": record.summary,
@@ -169,6 +173,7 @@ def to_physicell_rules(kb: KnowledgeBase) -> str:
     """
     rules: dict[tuple[str, str, str, str], tuple[float, list[str]]] = {}
     unmapped: list[str] = []
+    flagged = {r.id: provenance_text(r) for r in kb.mechanisms if r.provenance}
     sources: set[str] = set()
     for record in kb.mechanisms:
         for effect in record.effects:
@@ -177,6 +182,7 @@ def to_physicell_rules(kb: KnowledgeBase) -> str:
                 unmapped.append(
                     f"// unmapped {record.id}: {'+'.join(record.cargo)} {effect.direction} "
                     f"{effect.phenotype} in {record.recipient.cell}"
+                    + (f" (not stated: {flagged[record.id]})" if record.id in flagged else "")
                 )
                 continue
             sign = mapping.sign if effect.direction == "promotes" else -mapping.sign
@@ -198,11 +204,14 @@ def to_physicell_rules(kb: KnowledgeBase) -> str:
         "// signal: exosomal cargo internalised by the recipient (one substrate per cargo)",
         f"// half-max {HALF_MAX}: {HALF_MAX_SOURCE}",
         f"// Hill power {HILL_POWER}: {HILL_POWER_SOURCE}",
+        "// 'not stated' lines list a record's fields that the review does not state as "
+        "recorded (field:class; normalised, inferred, added)",
         "// saturation values per behaviour:",
         *sorted(sources),
     ]
     for (cell, signal, response, behavior), (saturation, ids) in rules.items():
         lines.append(f"// from {', '.join(ids)}")
+        lines += [f"// not stated in {i}: {flagged[i]}" for i in dict.fromkeys(ids) if i in flagged]
         lines.append(
             f"{cell},{signal},{response},{behavior},{saturation:g},{HALF_MAX:g},{HILL_POWER},0"
         )

@@ -8,15 +8,22 @@ records (``record:s000.mir222-invasion``); edges say how a record links them:
 - ``agent_of``: a drug or inhibitor given in a therapy record → record
 - ``promotes`` / ``inhibits``: record → phenotype
 - ``is_a``: cell type → parent cell type
+- ``same_as``: a molecule named less specifically → the molecule it names (miR-19a → miR-19a-3p)
+
+Record nodes carry ``provenance`` (``field:class`` pairs of the fields the review does not
+state, empty when all are), and every record edge carries ``provenance``: ``stated`` or the
+class(es) of the fields it rests on (``inferred``, ``normalised``, ``added``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from .kb import KnowledgeBase, Record
+from .provenance import covers, field_classes, provenance_text
 from .query import record_cargo
 from .schema import Biomarker, CellRef, Mechanism
 
@@ -36,7 +43,19 @@ def build_graph(kb: KnowledgeBase) -> Graph:
             graph.add_edge(f"cell:{cell.id}", f"cell:{cell.parent}", relation="is_a")
     for record in kb.records.values():
         _add_record(graph, kb, record)
+    for molecule in kb.molecules.values():
+        if molecule.same_as and f"molecule:{molecule.id}" in graph:
+            _add_molecule(graph, kb, molecule.same_as)
+            graph.add_edge(
+                f"molecule:{molecule.id}", f"molecule:{molecule.same_as}", relation="same_as"
+            )
     return graph
+
+
+def _edge_provenance(classes: Mapping[str, str], field: str) -> str:
+    """``stated``, or the classes (``;``-joined) of the record's fields under ``field``."""
+    found = {kind for path, kind in classes.items() if covers(field, path)} - {"stated"}
+    return ";".join(sorted(found)) or "stated"
 
 
 def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
@@ -49,17 +68,23 @@ def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
         seed=record.seed,
         section=record.section,
         reference=record.reference,
+        provenance=provenance_text(record),
     )
+    classes = field_classes(record)
+    cargo_field = "analyte" if isinstance(record, Biomarker) else "cargo"
     for name in record_cargo(record):
         _add_molecule(graph, kb, name)
-        graph.add_edge(f"molecule:{name}", node, relation="carries")
+        origin = _edge_provenance(classes, f"{cargo_field}[{name}]")
+        graph.add_edge(f"molecule:{name}", node, relation="carries", provenance=origin)
     if isinstance(record, Biomarker):
         graph.nodes[node]["fluid"] = record.fluid
-        _add_cell_edge(graph, record.source_cell, node, "secretes", source_side=True)
+        origin = _edge_provenance(classes, "source_cell")
+        _add_cell_edge(graph, record.source_cell, node, "secretes", origin, source_side=True)
         return
     for name in record.targets:
         _add_molecule(graph, kb, name)
-        graph.add_edge(node, f"molecule:{name}", relation="targets")
+        origin = _edge_provenance(classes, f"targets[{name}]")
+        graph.add_edge(node, f"molecule:{name}", relation="targets", provenance=origin)
     if isinstance(record, Mechanism):
         if record.pathway:
             graph.nodes[node]["pathway"] = record.pathway
@@ -68,9 +93,11 @@ def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
         graph.nodes[node]["modality"] = record.modality
         for name in record.agents:
             _add_molecule(graph, kb, name)
-            graph.add_edge(f"molecule:{name}", node, relation="agent_of")
-    _add_cell_edge(graph, record.donor, node, "secretes", source_side=True)
-    _add_cell_edge(graph, record.recipient, node, "acts_on", source_side=False)
+            origin = _edge_provenance(classes, f"agents[{name}]")
+            graph.add_edge(f"molecule:{name}", node, relation="agent_of", provenance=origin)
+    donor, recipient = _edge_provenance(classes, "donor"), _edge_provenance(classes, "recipient")
+    _add_cell_edge(graph, record.donor, node, "secretes", donor, source_side=True)
+    _add_cell_edge(graph, record.recipient, node, "acts_on", recipient, source_side=False)
     for effect in record.effects:
         phenotype = kb.phenotypes[effect.phenotype]
         graph.add_node(
@@ -79,7 +106,10 @@ def _add_record(graph: Graph, kb: KnowledgeBase, record: Record) -> None:
             label=phenotype.name,
             category=phenotype.category,
         )
-        graph.add_edge(node, f"phenotype:{phenotype.id}", relation=effect.direction)
+        origin = _edge_provenance(classes, f"effects[{phenotype.id}]")
+        graph.add_edge(
+            node, f"phenotype:{phenotype.id}", relation=effect.direction, provenance=origin
+        )
 
 
 def _add_molecule(graph: Graph, kb: KnowledgeBase, name: str) -> None:
@@ -88,12 +118,12 @@ def _add_molecule(graph: Graph, kb: KnowledgeBase, name: str) -> None:
 
 
 def _add_cell_edge(
-    graph: Graph, ref: CellRef | None, node: str, relation: str, *, source_side: bool
+    graph: Graph, ref: CellRef | None, node: str, relation: str, origin: str, *, source_side: bool
 ) -> None:
     if ref is None:
         return
     cell = f"cell:{ref.cell}"
-    attrs = {"relation": relation}
+    attrs = {"relation": relation, "provenance": origin}
     if ref.state:
         attrs["state"] = ref.state
     if ref.lines:

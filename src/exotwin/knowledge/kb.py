@@ -101,7 +101,8 @@ class KnowledgeBase:
         family = mirna_family(name)
         if family and (found is None or found.type == "miRNA"):
             matches |= self._mirna_families.get(family, set())
-        return matches
+        linked = {m.id for m in self.molecules.values() if m.same_as in matches}
+        return matches | linked | {self.molecules[m].same_as or m for m in matches}
 
     def find_cell_type(self, name: str) -> CellType | None:
         ident = self._cell_names.get(name_key(name))

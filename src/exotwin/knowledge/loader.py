@@ -14,7 +14,8 @@ from ..datafiles import Item, parse_sections, yaml_files
 from ..yaml_lines import line_of
 from .errors import KnowledgeValidationError, Problem
 from .kb import KnowledgeBase
-from .names import name_key
+from .names import mirna_arm, mirna_family, name_key
+from .provenance import check_provenance
 from .schema import (
     Biomarker,
     CellRef,
@@ -208,7 +209,14 @@ class _Resolver:
             self.cell(item, "donor")
             self.cell(item, "recipient")
             self.effects(item)
-        return rec.model_copy(update=update)
+        resolved = rec.model_copy(update=update)
+        flags, located = check_provenance(resolved, self._molecule_id)
+        self.problems += [item.problem(field, message) for field, message in located]
+        return resolved.model_copy(update={"provenance": flags})
+
+    def _molecule_id(self, name: str) -> str | None:
+        found = self.kb.find_molecule(name)
+        return found.id if found else None
 
 
 def _check_vocabularies(
@@ -235,6 +243,12 @@ def _check_vocabularies(
         target = item.value.transition_to
         if target is not None and target not in kb.cell_types:
             problems.append(item.problem(("transition_to",), f"unknown cell type {target!r}"))
+    for item in items["molecules"].values():
+        target = item.value.same_as
+        if target is not None and kb.molecules.get(target) in (None, item.value):
+            problems.append(
+                item.problem(("same_as",), f"same_as names no other molecule id: {target!r}")
+            )
     owner: dict[str, Item] = {}
     for item in items["molecules"].values():
         for j, name in enumerate([item.value.id, *item.value.synonyms]):
@@ -251,6 +265,26 @@ def _check_vocabularies(
                         ),
                     )
                 )
+
+
+def _check_mirna_links(kb: KnowledgeBase, items: dict[str, Item], problems: list[Problem]) -> None:
+    """A miRNA printed without its arm must be linked (``same_as``) to an arm the graph holds."""
+    arms: dict[str, list[str]] = {}
+    for molecule in kb.molecules.values():
+        family = mirna_family(molecule.id) if molecule.type == "miRNA" else None
+        if family and mirna_arm(molecule.id):
+            arms.setdefault(family, []).append(molecule.id)
+    for ident, item in items.items():
+        molecule = item.value
+        family = mirna_family(ident) if molecule.type == "miRNA" else None
+        if family in arms and not mirna_arm(ident) and molecule.same_as not in arms[family]:
+            problems.append(
+                item.problem(
+                    ("same_as",),
+                    f"{ident!r} names the same miRNA as {arms[family]} without its arm; "
+                    "link it with same_as (and say in its note why that arm)",
+                )
+            )
 
 
 def load_knowledge(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
@@ -274,6 +308,7 @@ def load_knowledge(paths: Iterable[Path | str] | None = None) -> KnowledgeBase:
     record_items = _unique(_items(parsed, "records"), "record", problems)
     kb = KnowledgeBase(**{k: {i: it.value for i, it in items[k].items()} for k in kinds})
     _check_vocabularies(kb, items, problems)
+    _check_mirna_links(kb, items["molecules"], problems)
     resolver = _Resolver(kb, problems)
     records = [resolver.record(item) for item in record_items.values()]
     if problems:

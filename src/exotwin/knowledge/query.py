@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .kb import KnowledgeBase, Record
 from .names import fold, name_key
+from .provenance import is_stated
 from .schema import Biomarker, CellRef, Mechanism, Therapy
 
 
@@ -76,6 +77,26 @@ class Query:
     pathway: str | None = None
     subtype: str | None = None
     seed: str | None = None
+    stated_only: bool = False
+
+
+CLAIM_FIELDS = {
+    "mechanism": ("effects",),
+    "therapy": ("effects",),
+    "biomarker": ("changes",),
+}
+
+
+def claims_stated(record: Record) -> bool:
+    """Whether the review states the record's claim as recorded: every effect and its
+    direction (for a biomarker: every change and its direction) is *stated*."""
+    return is_stated(record, CLAIM_FIELDS[record.kind])
+
+
+def stated_only(records: list[Record]) -> list[Record]:
+    """The records whose effects and directions the review states (see :func:`claims_stated`);
+    the filter behind ``kb search --stated-only``, for any caller (CLI, web API)."""
+    return [r for r in records if claims_stated(r)]
 
 
 def _drug_ids(kb: KnowledgeBase, name: str) -> set[str]:
@@ -135,6 +156,8 @@ def _pathway(kb: KnowledgeBase, record: Record, name: str) -> bool:
 def search(kb: KnowledgeBase, query: Query) -> list[Record]:
     """Records matching every criterion of the query, in curation order.
 
+    ``stated_only`` drops records whose effect or direction the review does not state.
+
     An unknown cell type raises :class:`UnknownEntityError` rather than matching nothing.
     """
     checks: list[Callable[[Record], bool]] = []
@@ -164,6 +187,8 @@ def search(kb: KnowledgeBase, query: Query) -> list[Record]:
     if query.subtype:
         key = name_key(query.subtype)
         checks.append(lambda r: key in {name_key(s) for s in r.context.subtypes})
+    if query.stated_only:
+        checks.append(claims_stated)
     return [r for r in kb.records.values() if all(check(r) for check in checks)]
 
 

@@ -6,7 +6,8 @@ Curated YAML files are validated against these models; cross-references between 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -85,8 +86,21 @@ class CellState(Strict):
     description: str = ""
 
 
+# Stable accessions a molecule may carry in ``identifiers`` and the form each must take.
+ACCESSIONS = {
+    "hgnc": r"HGNC:[1-9][0-9]*",
+    "mirbase": r"MIMAT[0-9]{7}",
+    "mirbase_precursor": r"MI[0-9]{7}",
+    "chebi": r"CHEBI:[1-9][0-9]*",
+}
+
+
 class Molecule(Strict):
-    """Cargo, target gene/protein or drug, with miRBase-style or HGNC names and synonyms."""
+    """Cargo, target gene/protein or drug, with miRBase-style or HGNC names and synonyms.
+
+    ``same_as`` links a name printed less specifically to the molecule it denotes (a miRNA
+    printed without its arm, ``hsa-miR-19a``, to the arm the graph holds, ``hsa-miR-19a-3p``).
+    """
 
     id: Text
     type: MoleculeType
@@ -95,8 +109,21 @@ class Molecule(Strict):
     mirbase: str | None = None
     identifiers: dict[str, str] = {}
     synonyms: list[Text] = []
+    same_as: Text | None = None  # the molecule this name denotes less specifically
     placeholder: bool = False  # stands for cargo the review does not name
     note: str = ""
+
+    @model_validator(mode="after")
+    def _accessions_have_their_format(self) -> Molecule:
+        for key, value in self.identifiers.items():
+            pattern = ACCESSIONS.get(key)
+            if pattern is None:
+                raise ValueError(
+                    f"unknown identifier namespace {key!r} (expected one of {sorted(ACCESSIONS)})"
+                )
+            if not re.fullmatch(pattern, value):
+                raise ValueError(f"{key} accession {value!r} does not match {pattern}")
+        return self
 
 
 class PhysiCellMapping(Strict):
@@ -194,8 +221,42 @@ class Context(Strict):
     cancer: Text = "breast"
 
 
+class FieldFlag(BaseModel):
+    """A field the review does not state as recorded: ``normalised``, ``inferred`` or ``added``.
+
+    Written as the bare class (``donor: inferred``) or as a mapping with its source
+    (``modality: {class: added, source: "Liu et al., 2022"}``); ``added`` needs a source.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+    kind: Literal["normalised", "inferred", "added"] = Field(alias="class")
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_class(cls, value: Any) -> Any:
+        return {"class": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _added_has_a_source(self) -> FieldFlag:
+        if self.kind == "added" and not self.source:
+            raise ValueError("a field added from outside the review needs a source")
+        return self
+
+
 class Citation(Strict):
-    """Fields every record shares: where it comes from, in the curator's words."""
+    """Fields every record shares: where it comes from, in the curator's words.
+
+    ``provenance`` flags the structured fields that the review does not state as recorded
+    (field path -> class, see :mod:`exotwin.knowledge.provenance`); all others are stated.
+    """
 
     id: Identifier
     summary: Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
@@ -207,6 +268,7 @@ class Citation(Strict):
     curator_note: str = ""
     tags: list[Identifier] = []
     context: Context = Context()
+    provenance: dict[str, FieldFlag] = {}
 
     @model_validator(mode="after")
     def _original_spelling_is_explained(self) -> Citation:

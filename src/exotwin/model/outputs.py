@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 
 from .. import __version__
 from ..io import atomic_directory
-from ..knowledge import KnowledgeBase
+from ..knowledge import KnowledgeBase, non_stated_fields
 from .library import Library
 from .run import ScenarioResult
 from .schema import Param
@@ -37,7 +37,8 @@ def _param(p: Param) -> dict[str, Any]:
 
 
 def rules_used(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> list[dict[str, Any]]:
-    """Every rule any arm used, with its record and parameters (value, unit, provenance)."""
+    """Every rule any arm used, with its record and parameters (value, unit, provenance), and
+    the fields of its record(s) that the review does not state (``not_stated``)."""
     used: dict[str, dict[str, Any]] = {}
     for arm, model in result.models.items():
         for rule_id in model.rules_used:
@@ -53,6 +54,11 @@ def rules_used(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> list[
                     "seed": record.seed,
                     "section": record.section,
                     "reference": record.reference,
+                    "not_stated": [
+                        {"record": r.id, "field": field, "class": kind}
+                        for r in (record, *(kb.records[other] for other in rule.also))
+                        for field, kind in non_stated_fields(r)
+                    ],
                     "parameters": {
                         name: _param(lib.rule_param(rule, name))
                         for name in ("loading", "half_max", "hill", "max_rate", "fold")
@@ -168,7 +174,8 @@ def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
         parts.append(_figure(result, readout.name, readout.unit))
     parts.append(
         "<h2>Evidence behind every rule used</h2><table><tr><th>rule</th><th>record"
-        "</th><th>what the review reports</th><th>citation</th><th>parameters</th></tr>"
+        "</th><th>what the review reports</th><th>citation</th><th>parameters</th>"
+        "<th>fields not stated by the review</th></tr>"
     )
     for rule in rules_used(kb, lib, result):
         params = "<br>".join(
@@ -178,7 +185,8 @@ def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
         parts.append(
             f"<tr><td>{esc(rule['rule'])}</td><td>{esc(rule['record'])}</td>"
             f"<td>{esc(rule['summary'])}</td><td>seed {esc(rule['seed'])} &sect;"
-            f"{esc(rule['section'])} {esc(rule['reference'])}</td><td>{params}</td></tr>"
+            f"{esc(rule['section'])} {esc(rule['reference'])}</td><td>{params}</td>"
+            f"<td>{_not_stated(rule['not_stated'])}</td></tr>"
         )
     parts.append(
         "</table><h2>Global parameters</h2><table><tr><th>parameter</th><th>value</th>"
@@ -192,6 +200,12 @@ def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
         )
     parts.append("</table></body></html>")
     return "\n".join(parts)
+
+
+def _not_stated(fields: list[dict[str, str]]) -> str:
+    """The report cell listing a rule's fields that the review does not state."""
+    lines = [f"{f['record']}: {f['field']} ({f['class']})" for f in fields]
+    return "<br>".join(html.escape(line) for line in lines) or "none (all stated)"
 
 
 def write_outputs(kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path) -> None:
