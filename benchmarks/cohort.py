@@ -1,44 +1,42 @@
-"""Benchmark: virtual patients x 365 days of the default TNBC model (all applicable mechanisms).
+"""Benchmark: virtual patients x 365 days, exotwin against libroadrunner, on a large and a
+small model.
 
-Patients draw growth, secretion, uptake and tumour size as in a cohort spec. It times
-exotwin's cohort solver (``simulate_patients``: batched for small models, one by one with a
-sparse Jacobian for large ones such as this ~800-variable model) and, on a few patients, its
-patient-by-patient solver, then libroadrunner on the exported SBML patient by patient (export
-and load, then simulate, timed apart: the SBML inlines the patient's values, so each patient
-is a new model for roadrunner), and reports
-the largest relative difference between the two on every readout. Optionally it times a dask
-sweep of the same patients with 1 and 2 workers. The last line is one JSON object.
+- large: the default TNBC model (all applicable mechanisms, arm ``untreated``, ~700 variables);
+- small: ``nf-to-caf-mir9-mir125b``, arm ``exosomes`` (31 variables), run for 365 days.
 
-    python benchmarks/cohort.py --patients 20 [--roadrunner-patients 5] [--dask-scaling]
+Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
+compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
+the patients with its cohort solver; libroadrunner loads the exported SBML once per model
+(the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
+alone. Both are compared on every readout of the patients libroadrunner runs. The last line
+is one JSON object with keys ``large`` and ``small``.
+
+    python benchmarks/cohort.py [--patients 1000] [--roadrunner-patients 20] [--only small]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from pathlib import Path
+from typing import Any
 
-from exotwin.knowledge import load_knowledge
-from exotwin.model.batch import simulate_patients
-from exotwin.model.cohort import CohortSpec, patient_draws, run_sweep
-from exotwin.model.compiler import compile_arm
-from exotwin.model.library import load_library
+import numpy as np
+
+from exotwin.knowledge import KnowledgeBase, load_knowledge
+from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
+from exotwin.model.cohort import CohortSpec, patient_draws
 from exotwin.model.readouts import evaluate, relative_difference
-from exotwin.model.robust import with_values
-from exotwin.model.run import volumes
-from exotwin.model.sbml import load_roadrunner, run_roadrunner, to_sbml
-from exotwin.model.scenario import load_scenario
-from exotwin.model.simulate import Trajectory, simulate_arm
+from exotwin.model.sbml import load_roadrunner, run_roadrunner, set_patient, to_sbml
+from exotwin.model.solve import Trajectory, simulate_cohort
 
-SCENARIO = "tnbc-default-all-mechanisms"
-ARM = "untreated"
+MODELS = {
+    "large": ("tnbc-default-all-mechanisms", "untreated"),
+    "small": ("nf-to-caf-mir9-mir125b", "exosomes"),
+}
+DAYS = 365.0
 SPEC = {
-    "scenario": SCENARIO,
     "seed": 7,
-    "arms": [ARM],
-    "days": [0, 30, 90, 180, 365],
     "parameters": {
         "cancer_growth_rate": {"distribution": "loguniform", "low": 0.02, "high": 0.2},
         "secretion_rate": {"distribution": "range"},
@@ -48,120 +46,108 @@ SPEC = {
 }
 
 
+def patients(
+    kb: KnowledgeBase, lib: Library, name: str, arm_name: str, count: int
+) -> tuple[CompiledModel, np.ndarray, np.ndarray]:
+    """The compiled arm (365 days) and each patient's parameter values and initial amounts."""
+    scenario = load_scenario(name, kb, lib)
+    scenario = scenario.model_copy(update={"duration": DAYS, "checks": []})
+    arm = next(a for a in scenario.arms if a.name == arm_name)
+    model = compile_arm(kb, lib, scenario, arm)
+    spec = CohortSpec.model_validate(
+        {**SPEC, "scenario": name, "arms": [arm_name], "patients": count}
+    )
+    names = model.parameters.names
+    theta = np.tile(model.parameters.values, (count, 1))
+    y0 = np.tile(model.initial, (count, 1))
+    for patient in range(count):
+        values, scale = patient_draws(spec, lib, patient)
+        for key, value in values.items():
+            if key in names:
+                theta[patient, names.index(key)] = value
+        y0[patient, : model.layout.pools] *= scale
+    return model, theta, y0
+
+
+def roadrunner(
+    model: CompiledModel, theta: np.ndarray, y0: np.ndarray
+) -> tuple[list[Trajectory], float, float]:
+    """libroadrunner: one load, then each patient's values and a timed ``simulate``."""
+    start = time.perf_counter()
+    rr = load_roadrunner(to_sbml(model), rtol=1e-6, atol=1e-9)
+    load = time.perf_counter() - start
+    found, simulate = [], 0.0
+    for row, first in zip(theta, y0, strict=True):
+        set_patient(rr, model, row, first)
+        start = time.perf_counter()
+        found.append(run_roadrunner(rr, model))
+        simulate += time.perf_counter() - start
+    return found, load, simulate
+
+
+def compare(
+    kb: KnowledgeBase, model: CompiledModel, ours: list[Trajectory], theirs: list[Trajectory]
+) -> float:
+    readouts = model.scenario.readouts
+    worst = 0.0
+    for a_run, b_run in zip(ours, theirs, strict=False):
+        a, b = evaluate(kb, a_run, readouts), evaluate(kb, b_run, readouts)
+        for r in readouts:
+            worst = max(worst, relative_difference(r, a[r.name], b[r.name]))
+    return worst
+
+
+def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) -> dict[str, Any]:
+    name, arm = MODELS[key]
+    model, theta, y0 = patients(kb, lib, name, arm, count)
+    start = time.perf_counter()
+    ours = simulate_cohort(
+        model, theta, y0, progress=lambda done: print(f"{key}: exotwin {done}/{count}", flush=True)
+    )
+    ours_time = time.perf_counter() - start
+    n = min(rr_count, count)
+    theirs, load, rr_sim = roadrunner(model, theta[:n], y0[:n])
+    worst = compare(kb, model, ours[:n], theirs)
+    ours_rate = count * DAYS / ours_time
+    rr_rate = n * DAYS / rr_sim if n else float("nan")
+    print(
+        f"{key}: {name} [{arm}], {model.layout.size} variables, {DAYS:g} days\n"
+        f"  exotwin: {count} patients in {ours_time:.1f} s = {ours_rate:.1f} patient-days/s\n"
+        f"  libroadrunner: load once {load:.1f} s; {n} patients simulate {rr_sim:.1f} s = "
+        f"{rr_rate:.1f} patient-days/s\n"
+        f"  ratio {ours_rate / rr_rate:.2f}; max relative difference {worst:.2e}",
+        flush=True,
+    )
+    return {
+        "patients": count,
+        "roadrunner_patients": n,
+        "variables": model.layout.size,
+        "exotwin_patient_days_per_s": round(ours_rate, 2),
+        "roadrunner_patient_days_per_s": round(rr_rate, 2),
+        "roadrunner_load_s": round(load, 2),
+        "ratio": round(ours_rate / rr_rate, 3),
+        "max_rel_diff": worst,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument(
-        "--roadrunner-patients",
-        type=int,
-        default=None,
-        help="patients also run with libroadrunner (default: all)",
+        "--roadrunner-patients", type=int, default=20, help="patients also run with libroadrunner"
     )
-    parser.add_argument("--batch", type=int, default=50, help="patients per batched solve")
-    parser.add_argument("--scenario", default=SCENARIO)
-    parser.add_argument("--arm", default=ARM)
     parser.add_argument(
-        "--single-patients", type=int, default=5, help="patients also timed one by one"
+        "--only", choices=sorted(MODELS), action="append", help="run only this model"
     )
-    parser.add_argument("--dask-scaling", action="store_true")
     args = parser.parse_args()
     kb = load_knowledge()
     lib = load_library(kb)
-    scenario = load_scenario(args.scenario, kb, lib)
-    spec = CohortSpec.model_validate(
-        {**SPEC, "scenario": args.scenario, "arms": [args.arm], "patients": args.patients}
-    )
-    arm = next(a for a in scenario.arms if a.name == args.arm)
-    days = scenario.duration
-    vol = volumes(lib, scenario)
-    rr_patients = min(
-        args.patients,
-        args.patients if args.roadrunner_patients is None else args.roadrunner_patients,
-    )
-
-    libs, models = [], []
-    for patient in range(args.patients):
-        values, scale = patient_draws(spec, lib, patient)
-        sampled = with_values(lib, {("parameters", k, "value"): v for k, v in values.items()})
-        pops = [p.model_copy(update={"count": p.count * scale}) for p in scenario.populations]
-        libs.append(sampled)
-        models.append(
-            compile_arm(kb, sampled, scenario.model_copy(update={"populations": pops}), arm)
-        )
-
-    ours: list[Trajectory] = []
-    start = time.perf_counter()
-    for first in range(0, args.patients, args.batch):
-        ours += simulate_patients(
-            kb, libs[first : first + args.batch], models[first : first + args.batch], args.batch
-        )
-        print(f"exotwin: {len(ours)}/{args.patients} patients", flush=True)
-    ours_time = time.perf_counter() - start
-    single_n = min(args.patients, args.single_patients)
-    start = time.perf_counter()
-    for i in range(single_n):
-        simulate_arm(kb, libs[i], models[i])
-    single_rate = single_n * days / (time.perf_counter() - start)
-
-    rr_load, rr_sim, worst = 0.0, 0.0, 0.0
-    for i in range(rr_patients):
-        start = time.perf_counter()
-        rr = load_roadrunner(to_sbml(kb, libs[i], models[i]), rtol=1e-6, atol=1e-9)
-        rr_load += time.perf_counter() - start
-        start = time.perf_counter()
-        theirs = run_roadrunner(rr, models[i])
-        rr_sim += time.perf_counter() - start
-        a = evaluate(kb, ours[i], scenario.readouts, vol)
-        b = evaluate(kb, theirs, scenario.readouts, vol)
-        for readout in scenario.readouts:
-            worst = max(worst, relative_difference(readout, a[readout.name], b[readout.name]))
-        print(f"libroadrunner: {i + 1}/{rr_patients} patients", flush=True)
-
-    ours_rate = args.patients * days / ours_time
-    rr_rate = rr_patients * days / (rr_load + rr_sim) if rr_patients else float("nan")
-    rr_sim_only = rr_patients * days / rr_sim if rr_patients else float("nan")
-    print(f"scenario {args.scenario}, arm {args.arm}, {days:g} days")
-    print(
-        f"exotwin: {args.patients} patients x {days:g} days in {ours_time:.1f} s = "
-        f"{ours_rate:.1f} patient-days/s in batches of {args.batch} "
-        f"({single_rate:.1f} patient-days/s patient by patient)"
-    )
-    print(
-        f"libroadrunner: {rr_patients} patients, export+load {rr_load:.1f} s + simulate "
-        f"{rr_sim:.1f} s = {rr_rate:.1f} patient-days/s (simulation alone "
-        f"{rr_sim_only:.1f} patient-days/s)"
-    )
-    print(f"max relative difference on any readout: {worst:.2e}")
     result = {
-        "patients": args.patients,
-        "roadrunner_patients": rr_patients,
-        "exotwin_patient_days_per_s": round(ours_rate, 2),
-        "exotwin_single_patient_days_per_s": round(single_rate, 2),
-        "roadrunner_patient_days_per_s": round(rr_rate, 2),
-        "roadrunner_simulate_only_patient_days_per_s": round(rr_sim_only, 2),
-        "ratio": round(ours_rate / rr_rate, 2),
-        "ratio_to_simulation_alone": round(ours_rate / rr_sim_only, 2),
-        "max_rel_diff": worst,
+        key: bench(kb, lib, key, args.patients, args.roadrunner_patients)
+        for key in args.only or MODELS
     }
-    if args.dask_scaling:
-        for workers in (1, 2):
-            with tempfile.TemporaryDirectory() as folder:
-                spec_path = Path(folder) / "spec.yaml"
-                spec = {
-                    **SPEC,
-                    "scenario": args.scenario,
-                    "arms": [args.arm],
-                    "patients": args.patients,
-                    "chunk_size": max(1, args.patients // 8),
-                }
-                spec_path.write_text(json.dumps(spec))
-                start = time.perf_counter()
-                run_sweep(spec_path, Path(folder) / "out", workers=workers)
-                seconds = time.perf_counter() - start
-            print(f"dask sweep, {workers} worker(s): {seconds:.1f} s")
-            result[f"dask_{workers}_workers_s"] = round(seconds, 1)
     print(json.dumps(result))
 
 

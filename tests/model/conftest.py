@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.library import Library, load_library
+from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.tissue.run import TissueResult, run_tissue
 
 
 @pytest.fixture(scope="session")
 def lib(kb: KnowledgeBase) -> Library:
     return load_library(kb)
+
+
+@pytest.fixture(scope="session")
+def shipped_tissue(
+    kb: KnowledgeBase, lib: Library, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], tuple[TissueResult, Path]]:
+    """Run a shipped tissue scenario once per session (seed 0, all outputs written)."""
+    runs: dict[str, tuple[TissueResult, Path]] = {}
+
+    def run(name: str) -> tuple[TissueResult, Path]:
+        if name not in runs:
+            scenario = load_scenario(packaged_scenarios("tissue")[name], kb, lib)
+            out = tmp_path_factory.mktemp(name)
+            runs[name] = (run_tissue(kb, lib, scenario, seed=0, out=out), out)
+        return runs[name]
+
+    return run
 
 
 SMALL_SCENARIO = """\

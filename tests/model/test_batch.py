@@ -1,18 +1,17 @@
-"""The batched solver: many patients at once give what each gives alone."""
+"""The batch axis: many patients at once give what each gives alone."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.batch import simulate_batch
 from exotwin.model.compiler import compile_arm
 from exotwin.model.library import Library
 from exotwin.model.readouts import evaluate, relative_difference
 from exotwin.model.robust import with_values
-from exotwin.model.run import volumes
 from exotwin.model.scenario import load_scenario
-from exotwin.model.simulate import simulate_arm
+from exotwin.model.solve import simulate, simulate_arm, simulate_patients
 
 CASES = [
     ("tnbc-doxorubicin-exosomal-resistance", "doxorubicin-release-inhibitor"),
@@ -28,7 +27,7 @@ def test_batch_matches_patient_by_patient(
 ) -> None:
     scenario = load_scenario(name, kb, lib)
     arm = next(a for a in scenario.arms if a.name == arm_name)
-    libs, models = [], []
+    models = []
     for factor, size in ((0.5, 0.3), (1.0, 1.0), (2.0, 3.0)):  # patients differ
         patient_lib = with_values(
             lib,
@@ -38,17 +37,27 @@ def test_batch_matches_patient_by_patient(
             },
         )
         pops = [p.model_copy(update={"count": p.count * size}) for p in scenario.populations]
-        libs.append(patient_lib)
-        models.append(
-            compile_arm(kb, patient_lib, scenario.model_copy(update={"populations": pops}), arm)
-        )
-    together = simulate_batch(kb, libs, models)
-    for patient_lib, model, batched in zip(libs, models, together, strict=True):
-        alone = simulate_arm(kb, patient_lib, model)
-        a = evaluate(kb, alone, scenario.readouts, volumes(patient_lib, scenario))
-        b = evaluate(kb, batched, scenario.readouts, volumes(patient_lib, scenario))
+        patient = scenario.model_copy(update={"populations": pops})
+        models.append(compile_arm(kb, patient_lib, patient, arm))
+    together = simulate_patients(models)
+    for model, batched in zip(models, together, strict=True):
+        a = evaluate(kb, simulate_arm(model), scenario.readouts)
+        b = evaluate(kb, batched, scenario.readouts)
         for readout in scenario.readouts:
             assert relative_difference(readout, a[readout.name], b[readout.name]) < 1e-3
+
+
+def test_a_batch_is_a_parameter_axis(kb: KnowledgeBase, lib: Library) -> None:
+    """One compiled arm, a (patients x parameters) array: the same as patient by patient."""
+    scenario = load_scenario("nf-to-caf-mir9-mir125b", kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    theta = np.tile(model.parameters.values, (3, 1))
+    theta[:, model.parameters.names.index("rule_max_rate")] *= [0.5, 1.0, 2.0]
+    batch = simulate(model, theta)
+    for row, run in zip(theta, batch, strict=True):
+        alone = simulate(model, row)[0]
+        assert np.allclose(run.states, alone.states, rtol=1e-4, atol=1e-3)
+    assert not np.allclose(batch[0].states, batch[2].states, rtol=1e-2)
 
 
 def test_patients_of_different_structure_are_refused(kb: KnowledgeBase, lib: Library) -> None:
@@ -59,4 +68,4 @@ def test_patients_of_different_structure_are_refused(kb: KnowledgeBase, lib: Lib
         compile_arm(kb, lib, other, other.arms[0]),
     ]
     with pytest.raises(ValueError, match="share the compiled structure"):
-        simulate_batch(kb, [lib, lib], models)
+        simulate_patients(models)

@@ -10,6 +10,7 @@ from exotwin.model.compiler import compile_arm
 from exotwin.model.library import Library, load_library, packaged_model_dir
 from exotwin.model.run import run_scenario
 from exotwin.model.scenario import load_scenario
+from exotwin.model.table import Transition
 
 from .conftest import SMALL_SCENARIO, write
 
@@ -58,7 +59,7 @@ def test_adding_a_record_and_its_rule_changes_the_model(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, scenario_text), kb, lib)
     model = compile_arm(kb, lib, scenario, scenario.arms[0])
     assert model.rules_used == ["test-mir99999-caf"]
-    assert any(t.target[0] == "transition" for t in model.terms)
+    assert any(isinstance(t.target, Transition) for t in model.terms)
     result = run_scenario(kb, lib, scenario)
     assert plain.readouts["exosomes"]["caf_fraction"][-1] == 0.0
     assert result.readouts["exosomes"]["caf_fraction"][-1] > 0.05

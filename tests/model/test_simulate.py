@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model import simulate as simulate_module
+from exotwin.model import solve as solve_module
 from exotwin.model.compiler import compile_arm
 from exotwin.model.library import Library
 from exotwin.model.run import run_scenario
 from exotwin.model.scenario import load_scenario
-from exotwin.model.simulate import SimulationError, simulate_arm
+from exotwin.model.solve import SimulationError, simulate_arm
 
 from .conftest import SMALL_SCENARIO, write
 
@@ -41,7 +41,7 @@ def test_divergence_names_time_and_variables(
 ) -> None:
     scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
     model = compile_arm(kb, lib, scenario, scenario.arms[0])
-    original = simulate_module.System.rhs
+    original = solve_module.RightHandSide.__call__
 
     def exploding(self: object, t: float, y: np.ndarray) -> np.ndarray:
         dy = original(self, t, y)  # type: ignore[arg-type]
@@ -49,9 +49,9 @@ def test_divergence_names_time_and_variables(
             dy[0] = np.inf
         return dy
 
-    monkeypatch.setattr(simulate_module.System, "rhs", exploding)
+    monkeypatch.setattr(solve_module.RightHandSide, "__call__", exploding)
     with pytest.raises(SimulationError) as info:
-        simulate_arm(kb, lib, model)
+        simulate_arm(model)
     message = str(info.value)
     assert "scenario 'small-caf', arm 'exosomes'" in message
     assert "at day 3." in message or "at day 4" in message or "at day" in message

@@ -4,16 +4,17 @@ What a user scripts with is exported here; module paths behind these names may c
 """
 
 from .cohort import load_spec, run_sweep
-from .compiler import CompiledModel, compile_arm
+from .compiler import compile_arm
 from .library import Library, load_library
 from .outputs import write_outputs
 from .robust import Robustness, robustness
+from .rows import CompiledModel
 from .run import ScenarioResult, run_scenario
 from .sbml import simulate_sbml, to_sbml, write_sbml
 from .scenario import ScenarioError, load_scenario, packaged_scenarios
 from .schema import Scenario
 from .sensitivity import Indices, analyse
-from .simulate import SimulationError, Trajectory, simulate_arm
+from .solve import SimulationError, Trajectory, simulate, simulate_arm
 from .tissue.run import TissueResult, run_tissue
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "run_scenario",
     "run_sweep",
     "run_tissue",
+    "simulate",
     "simulate_arm",
     "simulate_sbml",
     "to_sbml",

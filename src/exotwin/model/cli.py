@@ -147,7 +147,7 @@ def export_sbml(
         loaded = load_scenario(scenario, kb, lib)
         arms = {a.name: a for a in loaded.arms}
         chosen = arms[arm] if arm else loaded.arms[0]
-        write_sbml(kb, lib, compile_arm(kb, lib, loaded, chosen), out)
+        write_sbml(compile_arm(kb, lib, loaded, chosen), out)
     except KeyError:
         raise _fail(
             ValueError(f"no arm {arm!r} in {loaded.id} (arms: {', '.join(arms)})")

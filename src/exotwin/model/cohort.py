@@ -22,15 +22,14 @@ from ..datafiles import DataValidationError, ExotwinError, Problem
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..knowledge.schema import Identifier, Strict
 from ..yaml_lines import line_of, load_lined
-from .batch import simulate_patients
-from .compiler import CompiledModel, compile_arm
+from .compiler import compile_arm
 from .library import Library, load_library
 from .readouts import evaluate, value_at
 from .robust import with_values
-from .run import volumes
+from .rows import CompiledModel
 from .scenario import load_scenario
 from .schema import Arm, Scenario
-from .simulate import SimulationError, Trajectory, simulate_arm
+from .solve import SimulationError, Trajectory, simulate_arm, simulate_patients
 
 
 class CohortError(ExotwinError, RuntimeError):
@@ -214,17 +213,15 @@ def _arm_for(arm: Arm, scale: float) -> Arm:
     return arm.model_copy(update={"populations": scaled})
 
 
-def _simulate_arm_of(
-    kb: KnowledgeBase, libs: list[Library], models: list[CompiledModel]
-) -> list[Trajectory | str]:
+def _simulate_arm_of(models: list[CompiledModel]) -> list[Trajectory | str]:
     """All patients of one arm in one batch; patient by patient if the batch cannot run."""
     try:
-        return list(simulate_patients(kb, libs, models))
+        return list(simulate_patients(models))
     except (SimulationError, ValueError):
         found: list[Trajectory | str] = []
-        for lib, model in zip(libs, models, strict=True):
+        for model in models:
             try:
-                found.append(simulate_arm(kb, lib, model))
+                found.append(simulate_arm(model))
             except SimulationError as exc:
                 found.append(str(exc))
         return found
@@ -250,15 +247,11 @@ def run_patients(
             pops = [q.model_copy(update={"count": q.count * scale}) for q in scenario.populations]
             patient_scenario = scenario.model_copy(update={"populations": pops})
             models.append(compile_arm(kb, libs[p], patient_scenario, _arm_for(arm, scale)))
-        results = _simulate_arm_of(kb, [libs[p] for p in patients], models)
+        results = _simulate_arm_of(models)
         for p, result in zip(patients, results, strict=True):
             values, scale = draws[p]
             failed = result if isinstance(result, str) else ""
-            series = (
-                {}
-                if isinstance(result, str)
-                else evaluate(kb, result, scenario.readouts, volumes(libs[p], scenario))
-            )
+            series = {} if isinstance(result, str) else evaluate(kb, result, scenario.readouts)
             times = [] if isinstance(result, str) else list(result.times)
             for day in spec.days or times or [0.0]:
                 row: dict[str, object] = {

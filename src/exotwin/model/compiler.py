@@ -13,53 +13,46 @@ from dataclasses import dataclass, field
 from ..knowledge import KnowledgeBase
 from ..knowledge.schema import Biomarker, CellRef, Mechanism, Therapy
 from .library import Library
-from .schema import NICHES, Arm, PopulationSpec, Rule, Scenario
-
-ALL_EXOSOMES = "all exosomes"
-
-
-@dataclass(frozen=True)
-class Population:
-    index: int
-    cell: str
-    state: str | None
-    compartment: str
-
-    @property
-    def label(self) -> str:
-        state = f".{self.state}" if self.state else ""
-        return f"{self.cell}{state}@{self.compartment}"
-
-
-@dataclass(frozen=True)
-class Term:
-    """One rule acting through one cargo signal in one receiver on one behaviour target."""
-
-    rule_id: str
-    record_id: str
-    phenotype: str
-    signal: int  # index of the (cargo, receiver) internal signal
-    half_max: float
-    hill: float
-    up: bool
-    target: tuple[str | int, ...]
-    level: float  # fold (rates with a base) or max_rate (induced transitions)
+from .parameters import ParameterBook
+from .rows import CompiledModel, assemble
+from .schema import (
+    NICHES,
+    Arm,
+    CarrierTreatment,
+    DrugTreatment,
+    ExosomeDose,
+    PopulationSpec,
+    Rule,
+    Scenario,
+)
+from .table import (
+    ALL_EXOSOMES,
+    Activity,
+    Death,
+    Growth,
+    Killing,
+    Population,
+    Secretion,
+    Seeding,
+    Target,
+    Term,
+    Transition,
+)
 
 
 @dataclass
-class CompiledModel:
-    """The state layout and the terms of one arm; built by :func:`compile_arm`."""
+class Structure:
+    """What the rules of one arm build before it becomes rows: populations, pools, signals,
+    activities, who loads which cargo, the rule terms and the parameters they name."""
 
-    scenario: Scenario
-    arm: Arm
     populations: list[Population] = field(default_factory=list)
     initial: list[float] = field(default_factory=list)
     pools: dict[tuple[str, str], int] = field(default_factory=dict)  # (cargo key, compartment)
     pool_cargo: dict[str, str] = field(default_factory=dict)  # cargo key -> molecule id
     signals: dict[tuple[str, int], int] = field(default_factory=dict)  # (cargo key, pop)
     activities: dict[tuple[str, int], int] = field(default_factory=dict)  # (phenotype, pop)
-    secretion: dict[tuple[int, str], float] = field(default_factory=dict)  # (pop, key) loading
-    dose_cargo: dict[int, dict[str, float]] = field(default_factory=dict)  # dose -> key loading
+    secretion: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # loadings
+    dose_cargo: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # dose -> key
     surface: dict[int, list[str]] = field(default_factory=dict)  # pop -> membrane molecules
     terms: list[Term] = field(default_factory=list)
     drugs: list[str] = field(default_factory=list)
@@ -72,15 +65,12 @@ class CompiledModel:
                 return pop
         return None
 
-    @property
-    def compartments(self) -> list[str]:
-        return sorted({c for _, c in self.pools})
-
 
 class _Builder:
     def __init__(self, kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> None:
-        self.kb, self.lib, self.scenario = kb, library, scenario
-        self.model = CompiledModel(scenario, arm)
+        self.kb, self.lib, self.scenario, self.arm = kb, library, scenario, arm
+        self.model = Structure()
+        self.book = ParameterBook(library, scenario.parameters)
 
     # ------------------------------------------------------------ populations
 
@@ -176,16 +166,17 @@ class _Builder:
         self.model.pool_cargo[key] = cargo
         return key
 
-    def add_secretion(self, pop: Population, key: str, loading: float) -> None:
-        current = self.model.secretion.get((pop.index, key), 0.0)
-        self.model.secretion[(pop.index, key)] = max(current, loading)
+    def add_secretion(self, pop: Population, key: str, loading: str) -> None:
+        names = self.model.secretion.setdefault((pop.index, key), [])
+        if loading not in names:
+            names.append(loading)
 
     def signal(self, key: str, pop: Population) -> int:
         return self.model.signals.setdefault((key, pop.index), len(self.model.signals))
 
     def targets_for(
         self, phenotype: str, up: bool, receiver: Population
-    ) -> list[tuple[tuple[str | int, ...], bool]]:
+    ) -> list[tuple[Target, bool]]:
         """Behaviour targets of an effect in a receiver, with their direction (up?)."""
         entry = self.kb.phenotypes[phenotype]
         comp = receiver.compartment
@@ -193,7 +184,7 @@ class _Builder:
             if receiver.cell in self.kb.descendants(entry.transition_to):
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
-            return [(("transition", receiver.index, dest.index), up)]
+            return [(Transition(receiver.index, dest.index), up)]
         if entry.drug:
             drugs = self.drugs_named(entry.drug)
             resistant = bool(self.resistant_to(receiver.state) & drugs)
@@ -202,26 +193,32 @@ class _Builder:
                 if state is None:
                     return []
                 dest = self.add_population(receiver.cell, state, comp)
-                return [(("transition", receiver.index, dest.index), True)]
+                return [(Transition(receiver.index, dest.index), True)]
             if not up and resistant:
                 dest = self.add_population(receiver.cell, "sensitive", comp)
-                return [(("transition", receiver.index, dest.index), True)]
+                return [(Transition(receiver.index, dest.index), True)]
             return []
-        kind = entry.behaviour or "activity"
-        if kind == "survival":
-            return [(("death", receiver.index), not up)]
-        if kind == "seeding":  # a niche receiver prepares its own organ only
-            organs = [o for o in entry.organs if comp not in NICHES or o == comp]
-            return [(("seeding", organ), up) for organ in organs]
-        if kind == "activity":
-            key = (phenotype, receiver.index)
-            self.model.activities.setdefault(key, len(self.model.activities))
-            return [(("activity", phenotype, receiver.index), up)]
-        return [((kind, receiver.index), up)]
+        match entry.behaviour:
+            case "survival":
+                return [(Death(receiver.index), not up)]
+            case "seeding":  # a niche receiver prepares its own organ only
+                organs = [o for o in entry.organs if comp not in NICHES or o == comp]
+                return [(Seeding(organ), up) for organ in organs]
+            case "growth":
+                return [(Growth(receiver.index), up)]
+            case "death":
+                return [(Death(receiver.index), up)]
+            case "killing":
+                return [(Killing(receiver.index), up)]
+            case "secretion":
+                return [(Secretion(receiver.index), up)]
+        key = (phenotype, receiver.index)
+        self.model.activities.setdefault(key, len(self.model.activities))
+        return [(Activity(phenotype, receiver.index), up)]
 
     def apply_rule(self, rule: Rule) -> None:
         record = self.kb.records[rule.record]
-        loading = self.lib.rule_param(rule, "loading").value
+        loading = self.book.rule(rule, "loading")
         if isinstance(record, Biomarker):
             source = record.source_cell or CellRef(cell="cancer_cell")
             donors = [p for p in self.model.populations if self.donor_matches(rule, source, p)]
@@ -242,15 +239,15 @@ class _Builder:
         receivers = [p for p in self.model.populations if self.matches(record.recipient, p)]
         keys = [self.cargo_key(c, donor) for c in record.cargo]
         doses = {
-            self.cargo_key(self.kb.find_molecule(i.cargo).id, None)  # type: ignore[union-attr]
-            for i in self.model.arm.interventions
-            if i.type == "exosome_dose" and i.cargo is not None
+            self.cargo_key(self.molecule(i.cargo), None)
+            for i in self.arm.interventions
+            if isinstance(i, ExosomeDose) and i.cargo is not None
         }
         for pop in donors:
             for key in keys:
                 self.add_secretion(pop, key, loading)
-        for j, item in enumerate(self.model.arm.interventions):
-            if item.type == "exosome_dose" and item.donor is not None:
+        for j, item in enumerate(self.arm.interventions):
+            if isinstance(item, ExosomeDose) and item.donor is not None:
                 virtual = Population(
                     -1, item.donor.cell or "cell", item.donor.state, item.compartment
                 )
@@ -258,18 +255,19 @@ class _Builder:
                     donors.append(virtual)
                     loads = self.model.dose_cargo.setdefault(j, {})
                     for key in keys:
-                        loads[key] = max(loads.get(key, 0.0), loading)
+                        if loading not in loads.setdefault(key, []):
+                            loads[key].append(loading)
         effects = [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
-        half_max = self.lib.rule_param(rule, "half_max").value
-        hill = self.lib.rule_param(rule, "hill").value
+        half_max = self.book.rule(rule, "half_max")
+        hill = self.book.rule(rule, "hill")
         applied = False
         for receiver in receivers:
             for effect in effects:
                 for target, up in self.targets_for(
                     effect.phenotype, effect.direction == "promotes", receiver
                 ):
-                    level_name = "max_rate" if target[0] in {"transition"} else "fold"
-                    level = self.lib.rule_param(rule, level_name).value
+                    level_name = "max_rate" if isinstance(target, Transition) else "fold"
+                    level = self.book.rule(rule, level_name)
                     for key in keys:
                         self.model.terms.append(
                             Term(
@@ -304,7 +302,7 @@ class _Builder:
     # ------------------------------------------------------------ assembly
 
     def build(self) -> CompiledModel:
-        specs: list[PopulationSpec] = self.model.arm.populations or self.scenario.populations
+        specs: list[PopulationSpec] = self.arm.populations or self.scenario.populations
         for spec in specs:
             pop = self.add_population(spec.cell, spec.state, spec.compartment, spec.count)
             if spec.surface:
@@ -328,11 +326,19 @@ class _Builder:
                 break
         self.add_pools()
         names = [
-            i.drug for i in self.model.arm.interventions if i.type in {"drug", "exosome_carrier"}
-        ]  # type: ignore[union-attr]
+            i.drug
+            for i in self.arm.interventions
+            if isinstance(i, DrugTreatment | CarrierTreatment)
+        ]
         names += [r.drug for r in self.scenario.readouts if r.drug]
-        self.model.drugs = sorted({self.kb.find_molecule(n).id for n in names})  # type: ignore[union-attr]
-        return self.model
+        self.model.drugs = sorted({self.molecule(n) for n in names})
+        return assemble(self.kb, self.lib, self.scenario, self.arm, self.model, self.book)
+
+    def molecule(self, name: str) -> str:
+        """The graph id of a molecule the scenario names (validated when it loaded)."""
+        found = self.kb.find_molecule(name)
+        assert found is not None, name
+        return found.id
 
     def add_niche_copies(self) -> None:
         if not any(p.compartment == "tumour" for p in self.model.populations):
@@ -348,15 +354,14 @@ class _Builder:
             comps |= {"plasma", *NICHES}
         keys = {key for _, key in self.model.secretion} | {key for key, _ in self.model.signals}
         keys |= {key for loads in self.model.dose_cargo.values() for key in loads}
-        for intervention in self.model.arm.interventions:
-            if intervention.type == "exosome_dose":
+        for intervention in self.arm.interventions:
+            if isinstance(intervention, ExosomeDose):
                 if intervention.cargo is not None:
-                    molecule = self.kb.find_molecule(intervention.cargo)
-                    keys.add(self.cargo_key(molecule.id, None))  # type: ignore[union-attr]
+                    keys.add(self.cargo_key(self.molecule(intervention.cargo), None))
                 comps.add(intervention.compartment)
         for readout in self.scenario.readouts:
             if readout.kind == "exosomes" and readout.cargo:
-                keys.add(self.cargo_key(self.kb.find_molecule(readout.cargo).id, None))  # type: ignore[union-attr]
+                keys.add(self.cargo_key(self.molecule(readout.cargo), None))
         for drug in self.lib.drugs.values():
             for cargo in drug.bound_by_cargo:
                 molecule = self.kb.find_molecule(cargo)

@@ -13,35 +13,8 @@ from pydantic import TypeAdapter
 from ..datafiles import DataValidationError, Item, Problem, parse_sections, yaml_files
 from ..knowledge import KnowledgeBase
 from ..knowledge.schema import Biomarker, Therapy
+from .parameters import declaration_problems
 from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
-
-REQUIRED_PARAMETERS = (
-    "secretion_rate",
-    "rule_loading",
-    "uptake_max",
-    "uptake_half_saturation",
-    "internal_decay",
-    "culture_decay",
-    "tissue_decay",
-    "tumour_drainage",
-    "plasma_clearance",
-    "niche_decay",
-    "culture_volume",
-    "tumour_min_volume",
-    "interstitial_volume_per_cell",
-    "plasma_volume",
-    "niche_volume",
-    "culture_capacity",
-    "tumour_capacity",
-    "niche_capacity",
-    "seeding_rate",
-    "activity_relaxation",
-    "rule_half_max",
-    "rule_hill",
-    "rule_max_rate",
-    "rule_fold",
-    "contact_signal",
-)
 
 
 class ModelDataError(DataValidationError):
@@ -186,9 +159,20 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
     rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
     cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
-    for name in REQUIRED_PARAMETERS:
-        if name not in params:
-            problems.append(Problem(roots[0], None, "parameters", f"missing parameter {name!r}"))
+    referenced = {
+        ref
+        for item in cells.values()
+        for name in ("growth", "death", "secretion", "kill_rate", "speed")
+        if (ref := getattr(item.value, name)) is not None
+    }
+    values = {name: item.value for name, item in params.items()}
+    for name, message in declaration_problems(values, referenced).items():
+        if name in params:
+            problems.append(
+                params[name].problem(("unit",) if "must be in" in message else ("id",), message)
+            )
+        else:
+            problems.append(Problem(roots[0], None, "parameters", message))
     for item in rules.values():
         _check_rule(kb, item, problems)
     for item in drugs.values():

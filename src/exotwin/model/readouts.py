@@ -9,9 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..knowledge import KnowledgeBase
-from .compiler import ALL_EXOSOMES
+from .equations import volumes_over_time
+from .rows import selects
 from .schema import Check, Readout, Scenario
-from .simulate import Trajectory, selects
+from .solve import Trajectory
+from .table import ALL_EXOSOMES, COMPARTMENTS
 
 Series = NDArray[np.float64]
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
@@ -22,11 +24,10 @@ def _cells(kb: KnowledgeBase, traj: Trajectory, selector: object) -> Series:
     return traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
 
 
-def evaluate(
-    kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout], volumes: dict[str, float]
-) -> dict[str, Series]:
+def evaluate(kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout]) -> dict[str, Series]:
     """Every readout of a scenario over the trajectory's times."""
     model, lay, y = traj.model, traj.layout, traj.states
+    volumes = volumes_over_time(model, y) if len(y) else np.zeros((0, len(COMPARTMENTS)))
     values: dict[str, Series] = {}
     for r in readouts:
         if r.kind == "count":
@@ -46,10 +47,7 @@ def evaluate(
             total = (
                 y[:, [lay.pools + i for i in idx]].sum(axis=1) if idx else np.zeros(len(traj.times))
             )
-            if r.compartment == "tumour":
-                values[r.name] = total / tumour_volumes(traj, volumes)
-            else:
-                values[r.name] = total / volumes[r.compartment or "tumour"]
+            values[r.name] = total / volumes[:, COMPARTMENTS.index(r.compartment or "tumour")]
         elif r.kind in {"drug", "killed", "offtarget_exposure"}:
             drug = kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
             if drug not in lay.drug_index:
@@ -80,13 +78,6 @@ def evaluate(
             num, den = values[r.numerator or ""], values[r.denominator or ""]
             values[r.name] = np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
     return values
-
-
-def tumour_volumes(traj: Trajectory, volumes: dict[str, float]) -> Series:
-    """Interstitial tumour volume at each output time (it follows the tumour's cells)."""
-    idx = [p.index for p in traj.model.populations if p.compartment == "tumour"]
-    cells = traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
-    return np.maximum(cells * volumes["per_cell"], volumes["tumour"])
 
 
 NOISE_FLOOR = {

@@ -1,26 +1,32 @@
-"""Rule semantics, in one place: PhysiCell's Hill response (cell-behaviour hypothesis grammar).
+"""Response functions, in one place: PhysiCell's Hill response (cell-behaviour hypothesis
+grammar) for rules, and the Emax response for drugs.
 
 For a behaviour with base value ``b0``, saturation values ``b_max`` (up) and ``b_min`` (down),
 and signals ``s_i`` with half-max ``h_i`` and Hill power ``n_i``:
 
     S = sum_i (s_i / h_i) ** n_i,   H(S) = S / (1 + S)
     U = b0 + (b_max - b0) * H(S_up);  U = U + (b_min - U) * H(S_down)
+
+Every function is plain arithmetic, so it evaluates numbers (any array shape) and the
+formulas of the SBML export alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+Value = Any  # a float, an array, or a formula
 
-Value = TypeVar("Value", float, NDArray[np.float64])
+
+def hill_terms(signal: Value, half_max: Value, hill: Value) -> Value:
+    """``(s / h) ** n`` for each term: the summands of ``S``."""
+    return (signal / half_max) ** hill
 
 
 def hill_sum(terms: Iterable[tuple[float, float, float]]) -> float:
     """``S`` for (signal, half_max, hill) triples; negative signals count as zero."""
-    return sum((max(signal, 0.0) / half_max) ** hill for signal, half_max, hill in terms)
+    return sum(hill_terms(max(signal, 0.0), half_max, hill) for signal, half_max, hill in terms)
 
 
 def saturating(total: Value) -> Value:
@@ -28,7 +34,13 @@ def saturating(total: Value) -> Value:
     return total / (1.0 + total)
 
 
-def behaviour(base: float, b_max: float, b_min: float, s_up: float, s_down: float) -> float:
+def behaviour(base: Value, b_max: Value, b_min: Value, s_up: Value, s_down: Value) -> Value:
     """The behaviour value after up- and down-regulating signals (PhysiCell semantics)."""
     value = base + (b_max - base) * saturating(s_up)
     return value + (b_min - value) * saturating(s_down)
+
+
+def emax(concentration: Value, maximum: Value, ec50: Value, hill: Value) -> Value:
+    """Drug effect ``E = Emax C^h / (EC50^h + C^h)`` at a non-negative concentration."""
+    c = concentration**hill
+    return maximum * c / (ec50**hill + c)

@@ -1,16 +1,16 @@
-"""SBML Level 3 export of a compiled arm, and simulation of it with libroadrunner.
+"""SBML Level 3 export of a compiled arm, printed from the model's own equations.
 
-The export restates the solver's right-hand side (``simulate.System.rhs``) as SBML: every
-state variable is a parameter with a rate rule, intermediate quantities are assignment rules,
-doses and surgery are events. Exchange tools (COPASI, Tellurium, libRoadRunner) read it; a
-test cross-simulates it against exotwin's own trajectories.
+The equations (:mod:`exotwin.model.equations`) run once on formulas instead of numbers: every
+flux row becomes a reaction with its kinetic law, cells, exosome pools, internalised cargo and
+drug concentrations are species in their compartments, every parameter of the arm is an SBML
+parameter with its value, unit and provenance, and doses and surgery are events. Activity
+levels and counters (cells killed, off-target exposure) are parameters with rate rules. One
+export serves every patient of an arm: a cohort sets parameter values and initial amounts.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,433 +18,310 @@ import numpy as np
 
 from ..datafiles import ExotwinError
 from ..io import atomic_write_text
-from ..knowledge import KnowledgeBase
-from .compiler import CompiledModel
-from .library import Library
-from .simulate import (
-    LN2,
-    System,
-    Trajectory,
-    _apply,
-    _impulses,
-    impulse_changes,
-    layout_of,
-    start_state,
-    variable_names,
-)
+from .algebra import Formula, Symbolic, number
+from .equations import Flux, change_amount, derive, fluxes
+from .rows import CompiledModel
+from .solve import Trajectory, apply_event, nominal, variable_names
+from .table import COMPARTMENTS, DRUG_VARS
+
+SPECIES_DRUG_VARS = {"plasma", "tumour", "carrier", "delivered", "offtarget"}
+SBO = {  # systems biology ontology terms of each kind of flux
+    "growth": "SBO:0000393",  # production
+    "seeding": "SBO:0000393",
+    "release": "SBO:0000393",
+    "cargo_release": "SBO:0000393",
+    "internalisation": "SBO:0000393",
+    "carrier_delivery": "SBO:0000393",
+    "carrier_offtarget": "SBO:0000393",
+    "transition": "SBO:0000182",  # conversion
+    "transport": "SBO:0000185",  # transport reaction
+    "tumour_exchange": "SBO:0000185",
+}
+DEGRADATION = "SBO:0000179"
+UNITS = {  # parameter units exotwin writes that SBML can state
+    "1/day": "per_day",
+    "mL": "mL",
+    "1": "dimensionless",
+    "cells": "item",
+    "h": "hour",
+}
 
 
 class SbmlError(ExotwinError, RuntimeError):
     """libSBML rejected the generated model."""
 
 
-def _num(value: float) -> str:
-    if math.isinf(value):
-        return "INF"
-    return repr(float(value))
-
-
-def _sum(terms: Sequence[str]) -> str:
-    return " + ".join(terms) if terms else "0"
+def sid(text: str) -> str:
+    """An SBML identifier for a name."""
+    cleaned = re.sub(r"\W", "_", text)
+    return cleaned if cleaned[:1].isalpha() else f"p_{cleaned}"
 
 
 class _Writer:
-    def __init__(self, kb: KnowledgeBase, lib: Library, model: CompiledModel) -> None:
+    def __init__(self, model: CompiledModel) -> None:
         import libsbml
 
-        self.libsbml = libsbml
-        self.system = System(kb, lib, model)
-        self.model = model
+        self.libsbml, self.model = libsbml, model
         self.doc = libsbml.SBMLDocument(3, 2)
         self.sbml = self.doc.createModel()
-        self.sbml.setId(_sid(f"{model.scenario.id}_{model.arm.name}"))
+        self.sbml.setId(sid(f"{model.scenario.id}_{model.arm.name}"))
         self.sbml.setName(f"{model.scenario.title} ({model.arm.name})")
-        self.sbml.setTimeUnits("dimensionless")
-        comp = self.sbml.createCompartment()
-        comp.setId("body")
-        comp.setConstant(True)
-        comp.setSize(1.0)
-        self.names = variable_names(model)
+        self._units()
+        self.species: set[int] = set()
+        self.param_ids = _unique_ids(model.parameters.names)
 
-    # ------------------------------------------------------------ building blocks
+    def _units(self) -> None:
+        ls, m = self.libsbml, self.sbml
+        for ident, kind, exponent, multiplier in (
+            ("day", ls.UNIT_KIND_SECOND, 1, 86400.0),
+            ("hour", ls.UNIT_KIND_SECOND, 1, 3600.0),
+            ("per_day", ls.UNIT_KIND_SECOND, -1, 86400.0),
+            ("mL", ls.UNIT_KIND_LITRE, 1, 1e-3),
+        ):
+            unit = m.createUnitDefinition()
+            unit.setId(ident)
+            part = unit.createUnit()
+            part.initDefaults()
+            part.setKind(kind)
+            part.setExponent(exponent)
+            part.setMultiplier(multiplier)
+        m.setTimeUnits("day")
+        m.setSubstanceUnits("item")
+        m.setExtentUnits("item")
 
-    def parameter(self, ident: str, value: float | None, constant: bool, name: str = "") -> None:
-        p = self.sbml.createParameter()
-        p.setId(ident)
-        p.setConstant(constant)
-        if value is not None:
-            p.setValue(float(value))
-        if name:
-            p.setName(name)
-
-    def _math(self, formula: str) -> object:
-        ast = self.libsbml.parseL3Formula(formula)
+    def _math(self, text: str) -> Any:
+        ast = self.libsbml.parseL3Formula(text)
         if ast is None:
-            raise SbmlError(f"cannot parse generated formula: {formula[:200]}")
+            raise SbmlError(f"cannot parse generated formula: {text[:200]}")
         return ast
 
-    def assign(self, ident: str, formula: str) -> str:
-        self.parameter(ident, None, False)
+    # ------------------------------------------------------------ declarations
+
+    def declare(self, y0: Any, theta: Any) -> None:
+        m, model = self.sbml, self.model
+        comps = sorted({c for c in self._compartment_of_variables() if c}, key=COMPARTMENTS.index)
+        volume = {
+            "culture": "culture_volume",
+            "tumour": "tumour_min_volume",
+            "plasma": "plasma_volume",
+        }
+        for comp in comps:
+            c = m.createCompartment()
+            c.setId(comp)
+            c.setSpatialDimensions(3)
+            c.setUnits("mL")
+            c.setConstant(comp != "tumour")
+            c.setSBOTerm("SBO:0000290")
+            value = model.parameters.entries[
+                model.parameters.index(volume.get(comp, "niche_volume"))
+            ]
+            c.setSize(value.value)
+        for i, (name, entry) in enumerate(
+            zip(model.parameters.names, model.parameters.entries, strict=True)
+        ):
+            p = m.createParameter()
+            p.setId(self.param_ids[i])
+            p.setName(name)
+            p.setValue(float(theta[i]))
+            p.setConstant(True)
+            p.setSBOTerm("SBO:0000002")
+            if entry.unit in UNITS:
+                p.setUnits(UNITS[entry.unit])
+            p.setNotes(_notes(f"{entry.unit}; source: {entry.source}"))
+        names = variable_names(model)
+        where = self._compartment_of_variables()
+        for i, name in enumerate(names):
+            if where[i]:
+                self.species.add(i)
+                s = m.createSpecies()
+                s.setId(f"x{i}")
+                s.setName(name)
+                s.setCompartment(where[i])
+                s.setInitialAmount(float(y0[i]))
+                s.setHasOnlySubstanceUnits(True)
+                s.setBoundaryCondition(False)
+                s.setConstant(False)
+                s.setSBOTerm("SBO:0000240")
+            else:
+                p = m.createParameter()
+                p.setId(f"x{i}")
+                p.setName(name)
+                p.setValue(float(y0[i]))
+                p.setConstant(False)
+
+    def _compartment_of_variables(self) -> list[str]:
+        """Each state variable's compartment, or "" for variables that are not species."""
+        model, lay = self.model, self.model.layout
+        where = [p.compartment for p in model.populations]
+        where += [comp for (_, comp), _ in sorted(model.pools.items(), key=lambda kv: kv[1])]
+        where += [
+            model.populations[p].compartment
+            for (_, p), _ in sorted(model.signals.items(), key=lambda kv: kv[1])
+        ]
+        where += [""] * (lay.drugs - lay.activities)
+        outside = (
+            "culture" if any(p.compartment == "culture" for p in model.populations) else "plasma"
+        )
+        for _ in model.drugs:
+            for var in DRUG_VARS:
+                inside = "tumour" if var in {"tumour", "delivered"} else outside
+                where.append(inside if var in SPECIES_DRUG_VARS else "")
+        return where
+
+    # ------------------------------------------------------------ equations
+
+    def equations(self) -> None:
+        model, lay = self.model, self.model.layout
+        be = Symbolic()
+        theta = np.array([[Formula(p) for p in self.param_ids]], dtype=object)
+        y = np.array(
+            [[Formula(f"x{i}", deps=frozenset({f"x{i}"})) for i in range(lay.size)]], dtype=object
+        )
+        derived = derive(model, be, theta)
+        found = fluxes(model, be, derived, Formula("time"), y)
+        for ident, formula in be.rules:
+            self._assignment(ident, formula)
+        if "tumour" in {c.getId() for c in self.sbml.getListOfCompartments()}:
+            tumour = next(i for i, (r, _) in enumerate(be.rules) if r.startswith("v_tumour"))
+            self._compartment_rule("tumour", be.rules[tumour][0])
+        rates: dict[int, list[str]] = {}
+        for flux in found:
+            self._reactions(flux, rates)
+        for variable, parts in sorted(rates.items()):
+            rule = self.sbml.createRateRule()
+            rule.setVariable(f"x{variable}")
+            rule.setMath(self._math(" + ".join(parts)))
+        self._events(theta, be)
+
+    def _assignment(self, ident: str, formula: Formula) -> None:
+        p = self.sbml.createParameter()
+        p.setId(ident)
+        p.setConstant(False)
         rule = self.sbml.createAssignmentRule()
         rule.setVariable(ident)
-        rule.setMath(self._math(formula))
-        return ident
+        rule.setMath(self._math(formula.text))
 
-    def rate(self, ident: str, formula: str) -> None:
-        rule = self.sbml.createRateRule()
-        rule.setVariable(ident)
-        rule.setMath(self._math(formula))
+    def _compartment_rule(self, compartment: str, ident: str) -> None:
+        rule = self.sbml.createAssignmentRule()
+        rule.setVariable(compartment)
+        rule.setMath(self._math(ident))
 
-    # ------------------------------------------------------------ the model
-
-    def build(self, y0: np.ndarray) -> None:
-        s, m = self.system, self.model
-        lay = s.layout
-        for i, name in enumerate(self.names):
-            self.parameter(f"x{i}", float(y0[i]), False, name)
-        n = [self.assign(f"n{i}", f"max(x{i}, 0)") for i in range(lay.pools)]
-        pool = [
-            self.assign(f"e{i}", f"max(x{lay.pools + i}, 0)")
-            for i in range(lay.signals - lay.pools)
-        ]
-        internal = [
-            self.assign(f"q{i}", f"max(x{lay.signals + i}, 0)")
-            for i in range(lay.activities - lay.signals)
-        ]
-        comps = s.comps
-        cells_in = [
-            self.assign(
-                f"cells_{c}", _sum([n[p.index] for p in m.populations if s.pop_comp[p.index] == k])
-            )
-            for k, c in enumerate(comps)
-        ]
-        cancer_in = [
-            self.assign(
-                f"cancer_{c}",
-                _sum(
-                    [
-                        n[p.index]
-                        for p in m.populations
-                        if s.pop_comp[p.index] == k and s.cancer[p.index]
-                    ]
-                ),
-            )
-            for k, c in enumerate(comps)
-        ]
-        tumour = comps.index("tumour")
-        v_t = self.assign(
-            "v_tumour",
-            f"max({cells_in[tumour]} * {_num(s.k.interstitial_volume_per_cell)}, "
-            f"{_num(s.k.tumour_min_volume)})",
-        )
-
-        def drug_level(name: str, compartment_index: int) -> str:
-            if compartment_index == tumour:
-                return f"max(x{lay.drug(name, 'tumour')} + x{lay.drug(name, 'delivered')}, 0)"
-            return f"max(x{lay.drug(name, 'plasma')}, 0)"
-
-        # time-dependent intervention factors
-        def switch(start: float, factor: float) -> str:
-            return (
-                f"piecewise({_num(factor)}, time >= {_num(start)}, 1)"
-                if start > 0
-                else _num(factor)
-            )
-
-        release = []
-        for p in m.populations:
-            factors = [
-                switch(item.start, 1.0 - item.efficacy)
-                for item, mask in s.release_masks
-                if mask[p.index]
-            ]
-            release.append(" * ".join(factors) or "1")
-        loading = {c: "1" for c in s.cargo_names}
-        blocked = {c: "1" for c in s.cargo_names}
-        for item in m.arm.interventions:
-            if item.type == "cargo_knockdown":
-                c = s._cargo(item.cargo)
-                loading[c] = f"{loading.get(c, '1')} * {switch(item.start, 1.0 - item.efficacy)}"
-            elif item.type == "cargo_overexpression":
-                c = s._cargo(item.cargo)
-                loading[c] = f"{loading.get(c, '1')} * {_num(item.fold)}"
-            elif item.type == "signal_blocker":
-                c = s._cargo(item.cargo)
-                blocked[c] = f"{blocked.get(c, '1')} * {switch(item.start, 1.0 - item.efficacy)}"
-
-        # signals
-        signal = []
-        for i in range(len(internal)):
-            expr = internal[i]
-            for j, sources in s.contact:
-                if j == i:
-                    total = cells_in[s.pop_comp[s.sig_pop[i]]]
-                    expr = (
-                        f"({expr} + piecewise({_num(s.k.contact_signal)} * "
-                        f"({_sum([n[q] for q in sources])}) / {total}, {total} > 0, 0))"
-                    )
-            expr = f"{expr} * ({blocked.get(s.sig_cargo[i], '1')})"
-            for name, kd, mask in s.blockers:
-                if mask[i]:
-                    conc = drug_level(name, s.pop_comp[s.sig_pop[i]])
-                    expr = f"{expr} * {_num(kd)} / ({conc} + {_num(kd)})"
-            signal.append(self.assign(f"sig{i}", expr))
-
-        # behaviour values per target
-        value = []
-        for t in range(len(s.targets)):
-            ups = [
-                f"({signal[s.term_signal[k]]} / {_num(s.term_half[k])})^{_num(s.term_hill[k])}"
-                for k in range(len(s.term_signal))
-                if s.term_target[k] == t and s.term_up[k]
-            ]
-            downs = [
-                f"({signal[s.term_signal[k]]} / {_num(s.term_half[k])})^{_num(s.term_hill[k])}"
-                for k in range(len(s.term_signal))
-                if s.term_target[k] == t and not s.term_up[k]
-            ]
-            up = self.assign(f"up{t}", _sum(ups))
-            down = self.assign(f"down{t}", _sum(downs))
-            base = s.target_base[t]
-            if s.is_transition[t]:
-                b_max, b_min = s.level_up[t], 0.0
-            else:
-                b_max, b_min = base * s.fold_up[t], base / s.fold_down[t]
-            first = self.assign(
-                f"u{t}", f"{_num(base)} + ({_num(b_max)} - {_num(base)}) * {up} / (1 + {up})"
-            )
-            value.append(
-                self.assign(
-                    f"val{t}", f"{first} + ({_num(b_min)} - {first}) * {down} / (1 + {down})"
-                )
-            )
-
-        def per_pop(targets: tuple[np.ndarray, np.ndarray], base: Sequence[float]) -> list[str]:
-            found = dict(zip(targets[1].tolist(), targets[0].tolist(), strict=True))
-            return [value[found[i]] if i in found else _num(base[i]) for i in range(len(n))]
-
-        growth = per_pop(s.growth_targets, s.base_growth.tolist())
-        death = per_pop(s.death_targets, s.base_death.tolist())
-        killing = per_pop(s.killing_targets, [1.0] * len(n))
-        secreting = per_pop(s.secretion_targets, [1.0] * len(n))
-
-        # cells
-        dn: list[list[str]] = [[] for _ in n]
-        for p in m.populations:
-            i, k = p.index, s.pop_comp[p.index]
-            capacity = s.capacity[k]
-            crowd = "1" if math.isinf(capacity) else f"(1 - {cancer_in[k]} / {_num(capacity)})"
-            dn[i].append(f"{growth[i]} * {n[i]} * {crowd}")
-            dn[i].append(f"- {death[i]} * {n[i]}")
-        for t, src, dst in zip(s.trans_target, s.trans_src, s.trans_dst, strict=True):
-            dn[src].append(f"- {value[t]} * {n[src]}")
-            dn[dst].append(f"+ {value[t]} * {n[src]}")
-        for name, drug in s.drugs.items():
-            h = drug.hill.value
-            kills = []
-            for p in m.populations:
-                scale = s.drug_scale[name][p.index]
-                if scale == 0 or not s.not_plasma[p.index]:
-                    continue
-                conc = drug_level(name, s.pop_comp[p.index])
-                ec50 = drug.ec50.value * scale
-                rate = f"{_num(drug.kill_max.value)} * {conc}^{_num(h)} / ({_num(ec50)}^{_num(h)} + {conc}^{_num(h)})"
-                dn[p.index].append(f"- {rate} * {n[p.index]}")
-                if s.counts_kill[p.index]:
-                    kills.append(f"{rate} * {n[p.index]}")
-            self.rate(f"x{lay.drug(name, 'killed')}", _sum(kills))
-        for killer, targets in s.killers:
-            victim_index = [int(v) for v in np.flatnonzero(targets)]
-            victims = _sum([n[v] for v in victim_index])
-            per_capita = (
-                f"{_num(s.kill_rate[killer])} * {killing[killer]} * {n[killer]} / "
-                f"({n[killer]} + {victims} + 1)"
-            )
-            for v in victim_index:
-                dn[v].append(f"- {per_capita} * {n[v]}")
-        for src, dst, organ in zip(s.seed_src, s.seed_dst, s.seed_organ, strict=True):
-            target = s.seed_rate_target[organ]
-            rate = value[target] if target >= 0 else _num(s.k.seeding_rate)
-            dn[dst].append(f"+ {rate} * {n[src]}")
-        for i in range(len(n)):
-            self.rate(f"x{i}", " ".join(dn[i]).lstrip("+ ") or "0")
-
-        # exosome pools
-        out = [
-            f"{n[i]} * {_num(s.secretion[i])} * {secreting[i]} * {release[i]}"
-            for i in range(len(n))
-        ]
-        volumes = []
-        for i in range(len(pool)):
-            volumes.append(v_t if s.pool_in_tumour[i] else _num(s.pool_volume[i]))
-        per_cell = []
-        for i in range(len(pool)):
-            if not s.pool_uptake[i]:
-                per_cell.append(self.assign(f"pc{i}", "0"))
+    def _reactions(self, flux: Flux, rates: dict[int, list[str]]) -> None:
+        """One reaction per row between species; rows into other variables feed rate rules."""
+        sources, targets = flux.rows(flux.source), flux.rows(flux.target)
+        for row in range(len(sources)):
+            rate = flux.rate[0, row]
+            if isinstance(rate, float) and rate == 0.0:
                 continue
-            all_idx = s.pool_all[i]
-            c_all = f"{pool[all_idx]} / {volumes[i]}" if all_idx >= 0 else "0"
-            per_cell.append(
-                self.assign(
-                    f"pc{i}",
-                    f"{_num(s.k.uptake_max)} * ({pool[i]} / {volumes[i]}) / "
-                    f"({_num(s.k.uptake_half_saturation)} + {c_all})",
-                )
-            )
-        removed = [
-            self.assign(
-                f"rm{i}",
-                f"{per_cell[i]} * {cells_in[s.pool_comp[i]]} + {_num(s.pool_decay[i])} * {pool[i]}",
-            )
-            for i in range(len(pool))
-        ]
-        dpool: list[list[str]] = [[f"- {removed[i]}"] for i in range(len(pool))]
-        for k, idx in enumerate(s.all_pool_of_comp):
-            if idx >= 0:
-                members = [out[p.index] for p in m.populations if s.pop_comp[p.index] == k]
-                if members:
-                    dpool[idx].append(f"+ ({_sum(members)})")
-        for pop, idx, cargo, load in zip(
-            s.sec_pop, s.sec_pool, s.sec_cargo, s.sec_load, strict=True
-        ):
-            dpool[idx].append(f"+ {out[pop]} * {_num(load)} * ({loading[s.cargo_names[cargo]]})")
-        for src, dst in zip(s.drain_src, s.drain_dst, strict=True):
-            dpool[dst].append(f"+ {_num(s.k.tumour_drainage)} * {pool[src]}")
-        for src, dst, rate in zip(s.niche_src, s.niche_dst, s.niche_rate, strict=True):
-            dpool[dst].append(f"+ {_num(rate)} * {pool[src]}")
-        for i in range(len(pool)):
-            self.rate(f"x{lay.pools + i}", " ".join(dpool[i]))
+            text = rate.text if isinstance(rate, Formula) else number(float(rate))
+            source, target = int(sources[row]), int(targets[row])
+            if target >= 0 and target not in self.species:
+                rates.setdefault(target, []).append(f"({text})")
+                continue
+            self._reaction(f"{flux.name}_{row}", flux.name, text, source, target, rate)
 
-        # internal signals and activities
-        for i in range(len(internal)):
-            gain = per_cell[s.sig_pool[i]] if s.sig_pool[i] >= 0 else "0"
-            self.rate(f"x{lay.signals + i}", f"{gain} - {_num(s.k.internal_decay)} * {internal[i]}")
-        for i, t in enumerate(s.activity_targets):
-            level = value[t] if t >= 0 else "1"
-            self.rate(
-                f"x{lay.activities + i}",
-                f"{_num(s.k.activity_relaxation)} * ({level} - x{lay.activities + i})",
-            )
-
-        # drugs
-        for name, drug in s.drugs.items():
-            self._drug(name, drug, removed, volumes, v_t)
-
-    def _drug(
-        self, name: str, drug: object, removed: list[str], volumes: list[str], v_t: str
+    def _reaction(
+        self, ident: str, kind: str, text: str, source: int, target: int, rate: Any
     ) -> None:
-        s, lay = self.system, self.system.layout
-        kel = LN2 / (drug.half_life.value / 24.0)  # type: ignore[attr-defined]
-        cp, ct = f"x{lay.drug(name, 'plasma')}", f"x{lay.drug(name, 'tumour')}"
-        loss_p, loss_t = [], []
-        if drug.binding_sites is not None and drug.binding_kd is not None:  # type: ignore[attr-defined]
-            from .simulate import AVOGADRO_PER_UM_ML
+        r = self.sbml.createReaction()
+        r.setId(sid(ident))
+        r.setReversible(kind == "tumour_exchange")
+        r.setSBOTerm(SBO.get(kind, DEGRADATION))
+        involved = set()
+        for index, add in ((source, r.createReactant), (target, r.createProduct)):
+            if index >= 0:
+                ref = add()
+                ref.setSpecies(f"x{index}")
+                ref.setStoichiometry(1.0)
+                ref.setConstant(True)
+                involved.add(f"x{index}")
+        deps = rate.deps if isinstance(rate, Formula) else frozenset()
+        for species in sorted(deps - involved):
+            if int(species[1:]) in self.species:
+                r.createModifier().setSpecies(species)
+        law = r.createKineticLaw()
+        law.setMath(self._math(text))
 
-            cargo = {s._cargo(c) for c in drug.bound_by_cargo}  # type: ignore[attr-defined]
-            sites = drug.binding_sites.value / AVOGADRO_PER_UM_ML  # type: ignore[attr-defined]
-            kd = _num(drug.binding_kd.value)  # type: ignore[attr-defined]
-            for i, key in enumerate(s.pool_cargo_of):
-                if key in cargo:
-                    comp = s.comps[s.pool_comp[i]]
-                    if comp in {"plasma", "culture"}:
-                        loss_p.append(
-                            f"{removed[i]} / {volumes[i]} * {_num(sites)} * max({cp}, 0) / (max({cp}, 0) + {kd})"
-                        )
-                    elif comp == "tumour":
-                        loss_t.append(
-                            f"{removed[i]} / {volumes[i]} * {_num(sites)} * max({ct}, 0) / (max({ct}, 0) + {kd})"
-                        )
-        self.rate(cp, f"- {_num(kel)} * {cp} - ({_sum(loss_p)})")
-        self.rate(ct, f"{_num(drug.tumour_exchange.value)} * ({cp} - {ct}) - ({_sum(loss_t)})")  # type: ignore[attr-defined]
-        carrier = s._carrier(name)
-        x, td, off = (f"x{lay.drug(name, v)}" for v in ("carrier", "delivered", "offtarget"))
-        if carrier is not None:
-            kc = LN2 / (carrier.carrier_half_life.value / 24.0)
-            f = carrier.tumour_fraction.value
-            self.rate(x, f"- {_num(kc)} * {x}")
-            self.rate(
-                td, f"{_num(kc * f)} * {x} * {_num(s.k.plasma_volume)} / {v_t} - {_num(kel)} * {td}"
-            )
-            self.rate(off, f"{_num(kc * (1 - f))} * {x} - {_num(kel)} * {off}")
-        else:
-            for var in (x, td, off):
-                self.rate(var, "0")
-        self.rate(f"x{lay.drug(name, 'offtarget_auc')}", f"max({cp}, 0) + max({off}, 0)")
-
-    def add_events(self, y0: np.ndarray) -> None:
-        """Doses, medium changes and surgery after day 0 (day-0 ones are in ``y0``)."""
-        s = self.system
-        events = _impulses(s, self.model.scenario.duration)
-        count = 0
-        for time, items in sorted(events.items()):
-            if time == 0:
+    def _events(self, theta: Any, be: Symbolic) -> None:
+        """Doses, medium changes and surgery after day 0 (day-0 ones are in the initial state)."""
+        formulas = {"add": "x{i} + ({v})", "set": "{v}", "scale": "x{i} * ({v})"}
+        for count, event in enumerate(e for e in self.model.rows.events if e.day > 0):
+            merged: dict[str, str] = {}
+            for change in event.changes:
+                amount = change_amount(change, theta, be)[0]
+                text = amount.text if isinstance(amount, Formula) else number(float(amount))
+                variable = f"x{change.variable}"
+                formula = formulas[change.operation].format(i=change.variable, v=text)
+                if variable in merged:  # later changes act on top of earlier ones
+                    formula = re.sub(rf"\b{variable}\b", f"({merged[variable]})", formula)
+                merged[variable] = formula
+            if not merged:
                 continue
-            assignments: list[tuple[str, str]] = []
-            for kind, item in items:
-                assignments += self._assignments(kind, item)
-            if not assignments:
-                continue
-            event = self.sbml.createEvent()
-            event.setId(f"ev{count}")
-            count += 1
-            event.setUseValuesFromTriggerTime(True)
-            trigger = event.createTrigger()
+            ev = self.sbml.createEvent()
+            ev.setId(f"ev{count}")
+            ev.setUseValuesFromTriggerTime(True)
+            trigger = ev.createTrigger()
             trigger.setInitialValue(False)
             trigger.setPersistent(True)
-            trigger.setMath(self._math(f"time >= {_num(time)}"))
-            for variable, formula in _merge(assignments).items():
-                assignment = event.createEventAssignment()
+            trigger.setMath(self._math(f"time >= {number(event.day)}"))
+            for variable, formula in merged.items():
+                assignment = ev.createEventAssignment()
                 assignment.setVariable(variable)
                 assignment.setMath(self._math(formula))
 
-    def _assignments(self, kind: str, item: object) -> list[tuple[str, str]]:
-        """The event's state changes (shared with the solver) as SBML assignments."""
-        formulas = {"add": "x{i} + {v}", "set": "{v}", "scale": "x{i} * {v}"}
-        return [
-            (f"x{index}", formulas[operation].format(i=index, v=_num(amount)))
-            for index, operation, amount in impulse_changes(self.system, kind, item)
-        ]
+
+def _unique_ids(names: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for name in names:
+        ident = sid(name)
+        while ident in found:
+            ident += "_"
+        found.append(ident)
+    return found
 
 
-def _merge(assignments: list[tuple[str, str]]) -> dict[str, str]:
-    """Assignments of one event, one per variable: later ones apply on top of earlier ones
-    (two doses of exosomes at once both add to the all-exosomes pool)."""
-    merged: dict[str, str] = {}
-    for variable, formula in assignments:
-        if variable in merged:
-            formula = re.sub(rf"\b{variable}\b", f"({merged[variable]})", formula)
-        merged[variable] = formula
-    return merged
+def _notes(text: str) -> str:
+    from html import escape
+
+    return f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></body>'
 
 
-def initial_state(system: System) -> np.ndarray:
-    """The state at day 0 after day-0 doses, exactly as ``simulate_arm`` starts."""
-    y = start_state(system.model)
-    for kind, item in _impulses(system, system.model.scenario.duration).get(0.0, []):
-        _apply(system, y, kind, item)
-    return y
+def initial_state(model: CompiledModel, theta: Any = None, y0: Any = None) -> Any:
+    """The state at day 0 after day-0 doses, exactly as the solver starts."""
+    theta = nominal(model) if theta is None else np.atleast_2d(theta)
+    y = np.array(model.initial if y0 is None else y0, dtype=float, ndmin=2)
+    for event in model.rows.events:
+        if event.day == 0:
+            apply_event(model, event, theta, y)
+    return y[0]
 
 
-def to_sbml(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> str:
+def to_sbml(model: CompiledModel) -> str:
     """The arm as an SBML Level 3 Version 2 document (validated by libSBML)."""
-    writer = _Writer(kb, lib, model)
-    y0 = initial_state(writer.system)
-    writer.build(y0)
-    writer.add_events(y0)
-    doc = writer.doc
+    writer = _Writer(model)
+    writer.declare(initial_state(model), model.parameters.values)
+    writer.equations()
+    problems = check(writer.doc)
+    if problems:
+        raise SbmlError("; ".join(problems[:5]))
+    return writer.libsbml.writeSBMLToString(writer.doc)
+
+
+def check(doc: Any, units: bool = True) -> list[str]:
+    """libSBML's consistency checks (with units): the messages of errors, none if valid."""
+    import libsbml
+
+    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, units)
     doc.checkConsistency()
-    errors = [
-        doc.getError(i)
+    return [
+        doc.getError(i).getMessage().strip()
         for i in range(doc.getNumErrors())
-        if doc.getError(i).getSeverity() >= writer.libsbml.LIBSBML_SEV_ERROR
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
     ]
-    if errors:
-        raise SbmlError("; ".join(e.getMessage().strip() for e in errors[:5]))
-    return writer.libsbml.writeSBMLToString(doc)
 
 
-def write_sbml(kb: KnowledgeBase, lib: Library, model: CompiledModel, out: Path) -> None:
-    atomic_write_text(out, to_sbml(kb, lib, model))
+def write_sbml(model: CompiledModel, out: Path) -> None:
+    atomic_write_text(out, to_sbml(model))
 
 
 def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
@@ -459,12 +336,21 @@ def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
     return rr
 
 
+def set_patient(rr: Any, model: CompiledModel, theta: Any, y0: Any) -> None:
+    """Give a loaded model one patient's parameter values and initial amounts (the initial
+    values, so that libroadrunner's reset keeps them)."""
+    for ident, value in zip(_unique_ids(model.parameters.names), theta, strict=True):
+        rr.setValue(f"init({ident})", float(value))
+    for i, value in enumerate(initial_state(model, theta, y0)):
+        rr.setValue(f"init(x{i})", float(value))
+
+
 def run_roadrunner(rr: Any, model: CompiledModel) -> Trajectory:
     """Simulate a loaded model from day 0 at the scenario's output times."""
-    layout = layout_of(model)
+    layout = model.layout
     scenario = model.scenario
     points = round(scenario.duration / scenario.output_every) + 1
-    rr.resetAll()
+    rr.reset()
     rr.timeCourseSelections = ["time", *(f"x{i}" for i in range(layout.size))]
     data = np.asarray(rr.simulate(0.0, scenario.duration, points))
     return Trajectory(model, layout, data[:, 0], data[:, 1:])
@@ -475,8 +361,3 @@ def simulate_sbml(
 ) -> Trajectory:
     """Simulate exported SBML with libroadrunner at the scenario's output times."""
     return run_roadrunner(load_roadrunner(text, rtol, atol), model)
-
-
-def _sid(text: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in text)
-    return cleaned if cleaned[:1].isalpha() else f"m_{cleaned}"

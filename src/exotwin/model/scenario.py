@@ -229,7 +229,26 @@ def load_scenario(path: Path | str, kb: KnowledgeBase, lib: Library) -> Scenario
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             problems.append(Problem(path, line, ".".join(map(str, field)), err["msg"] + shown))
         raise ScenarioError(problems) from None
-    problems = _Checker(kb, lib, Item(scenario, path, raw, ())).run(scenario)
+    item = Item(scenario, path, raw, ())
+    problems = _Checker(kb, lib, item).run(scenario)
+    if not problems:
+        problems = _compile_problems(kb, lib, scenario, item)
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _compile_problems(
+    kb: KnowledgeBase, lib: Library, scenario: Scenario, item: Item
+) -> list[Problem]:
+    """Compile every arm: an intervention on something the arm does not hold is an error."""
+    from .compiler import compile_arm
+    from .rows import ModelError
+
+    problems = []
+    for i, arm in enumerate(scenario.arms):
+        try:
+            compile_arm(kb, lib, scenario, arm)
+        except ModelError as exc:
+            problems.append(item.problem(("arms", i, *exc.where), str(exc)))
+    return problems

@@ -16,9 +16,8 @@ from .compiler import compile_arm
 from .library import Library
 from .readouts import evaluate, value_at
 from .robust import Path, uncertain_parameters, with_values
-from .run import volumes
 from .schema import Param, Scenario
-from .simulate import simulate_arm
+from .solve import simulate_arm
 
 
 class SensitivityError(ExotwinError, ValueError):
@@ -120,7 +119,6 @@ def analyse(
     else:
         samples = morris_sample.sample(problem, n, num_levels=4, seed=seed)
     chosen_arm = _arm(scenario, arm)
-    vol = volumes(lib, scenario)
     outputs = np.empty(len(samples))
     for i, row in enumerate(samples):
         values = {
@@ -129,8 +127,8 @@ def analyse(
         }
         sampled = with_values(lib, values)
         model = compile_arm(kb, sampled, scenario, chosen_arm)
-        trajectory = simulate_arm(kb, sampled, model)
-        series = evaluate(kb, trajectory, scenario.readouts, vol)[readout]
+        trajectory = simulate_arm(model)
+        series = evaluate(kb, trajectory, scenario.readouts)[readout]
         outputs[i] = value_at(trajectory.times, series, day)
         if progress:
             progress(i + 1, len(samples))

@@ -1,7 +1,9 @@
-"""Record every shipped scenario's readouts (compartment and tissue) as reference outputs.
+"""How the reference outputs were recorded, from main at commit fe09234, before the rebuild.
 
-Run from the repository root: ``python tests/model/reference/record.py``. The rebuild of the
-model (one equation set) must reproduce these within a relative difference of 1e-6.
+``python tests/model/reference/record.py`` wrote the tissue references (seed 0) and, with
+``--tight``, the compartment references at rtol 1e-10 (it patches the old module
+``exotwin.model.simulate``, which the rebuild removed; check that commit out to rerun it).
+The rebuilt model must reproduce them within a relative difference of 1e-6.
 """
 
 from __future__ import annotations
@@ -20,10 +22,24 @@ from exotwin.model.tissue.run import run_tissue
 HERE = Path(__file__).parent
 
 
-def main(names: list[str]) -> None:
+def tighten() -> None:
+    """Integrate at rtol 1e-10 (atol 1e-6 of the default): references of the equations
+    themselves, free of the solver's step choices."""
+    import exotwin.model.simulate as simulate
+
+    plain = simulate.solve_ivp
+
+    def tight(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["rtol"], kwargs["atol"] = 1e-10, kwargs["atol"] * 1e-6
+        return plain(*args, **kwargs)
+
+    simulate.solve_ivp = tight
+
+
+def main(names: list[str], prefix: str = "") -> None:
     kb = load_knowledge()
     lib = load_library(kb)
-    for kind in ("scenarios", "tissue"):
+    for kind in ("scenarios",) if prefix else ("scenarios", "tissue"):
         for name, path in packaged_scenarios(kind).items():
             if names and name not in names:
                 continue
@@ -42,11 +58,15 @@ def main(names: list[str]) -> None:
                     for arm, values in result.readouts.items()
                 },
             }
-            target = HERE / f"{kind}-{name}.json.gz"
+            target = HERE / f"{prefix}{kind}-{name}.json.gz"
             with gzip.open(target, "wt", encoding="utf-8") as fh:
                 json.dump(data, fh)
             print(target, flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--tight"]:  # python record.py --tight [names]
+        tighten()
+        main(sys.argv[2:], prefix="tight-")
+    else:
+        main(sys.argv[1:])

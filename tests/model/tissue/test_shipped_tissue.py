@@ -1,19 +1,19 @@
-"""The shipped spatial scenarios run from ``exotwin tissue`` and pass their checks."""
+"""The shipped spatial scenarios run, write their outputs and pass their checks."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from exotwin.cli import app
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.library import Library
 from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.tissue.run import TissueResult
 
 SHIPPED = packaged_scenarios("tissue")
 
@@ -27,10 +27,11 @@ def test_three_spatial_scenarios_with_checks(kb: KnowledgeBase, lib: Library) ->
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_tissue_scenario_runs_and_passes(tmp_path: Path, name: str) -> None:
-    out = tmp_path / name
-    result = CliRunner().invoke(app, ["tissue", name, "--out", str(out)])
-    assert result.exit_code == 0, result.output
+def test_shipped_tissue_scenario_runs_and_passes(
+    shipped_tissue: Callable[[str], tuple[TissueResult, Path]], name: str
+) -> None:
+    result, out = shipped_tissue(name)
+    assert result.passed, [c.describe() for c in result.checks if not c.passed]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["passed"] and summary["checks"]
     for arm, ledger in summary["mass_ledger"].items():

@@ -4,7 +4,7 @@ Every ``dt_diffusion`` cells secrete into and take up from the exosome, oxygen a
 which then diffuse and decay; every ``dt_mechanics`` cells push, adhere and migrate; every
 ``dt_phenotype`` each cell's internalised cargo becomes behaviour through the compiled rules
 of the scenario arm, evaluated by the compartment model's own function
-(:meth:`~exotwin.model.simulate.System.behaviour_values`): transitions, growth (division),
+(:func:`~exotwin.model.equations.behaviour_values`): transitions, growth (division),
 death, secretion, killing and activities. Nothing here knows a mechanism by name.
 
 Units: µm, minutes, amounts per µm³; the library's rates (per day) are converted here.
@@ -20,10 +20,31 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ...knowledge import KnowledgeBase
-from ..compiler import ALL_EXOSOMES, CompiledModel, compile_arm
+from ..compiler import compile_arm
+from ..equations import (
+    LN2,
+    NUMERIC,
+    behaviour_values,
+    change_amount,
+    derive,
+    time_factors,
+    tumour_volume,
+)
 from ..library import Library
-from ..schema import Arm, Scenario, Tissue
-from ..simulate import LN2, System, _dose_times
+from ..parameters import TissueParameters
+from ..response import emax
+from ..rows import Blocker, CompiledModel
+from ..schema import Arm, CarrierTreatment, Scenario, Surgery, Tissue
+from ..table import (
+    ALL_EXOSOMES,
+    DRUG_VARS,
+    Change,
+    Death,
+    Growth,
+    Killing,
+    Secretion,
+    Transition,
+)
 from .cells import APOPTOTIC, LIVE, NECROTIC, Cells
 from .fields import FieldSolver
 from .grid import Grid
@@ -33,7 +54,6 @@ from .mechanics import CellList, advance, mechanics_velocity, motility_velocity
 MIN_PER_DAY = 1440.0
 UM3_PER_ML = 1.0e12
 OXYGEN = "oxygen"
-UNSUPPORTED = {"exosome_carrier", "surgery"}
 MAX_DIRICHLET_R = 5.0  # D·dt/dx² up to which between-sweep Dirichlet edges stay within ~1 mmHg
 
 Float = NDArray[np.float64]
@@ -88,16 +108,16 @@ class TissueModel:
         self.tissue = tissue = scenario.tissue
         self.kb, self.lib, self.scenario, self.arm = kb, lib, scenario, arm
         for j, item in enumerate(arm.interventions):
-            if item.type in UNSUPPORTED:
+            if isinstance(item, CarrierTreatment | Surgery):
                 raise TissueError(
                     f"arms[{arm.name}].interventions[{j}].type: {item.type} is not available "
                     "in the tissue engine (compartment model only)"
                 )
-        over = scenario.parameters
-        self.v = lambda name: lib.value(name, over)
+        self.k = TissueParameters.of(lib, scenario.parameters)
         self.rng = np.random.default_rng(seed)
         self.model: CompiledModel = compile_arm(kb, lib, scenario, arm)
-        self.system = System(kb, lib, self.model)
+        self.theta = self.model.parameters.values
+        self.derived = derive(self.model, NUMERIC, self.theta)
         self.grid = grid_of(tissue)
         self.time = 0.0  # minutes
         self.tally = Tally()
@@ -111,21 +131,21 @@ class TissueModel:
 
     def _check_steps(self) -> None:
         t = self.tissue
-        radius = (3.0 * self.v("cell_volume") / (4.0 * math.pi)) ** (1.0 / 3.0)
-        if t.dt_mechanics * self.v("cell_repulsion") > 0.5 * radius:
+        radius = (3.0 * self.k.cell_volume / (4.0 * math.pi)) ** (1.0 / 3.0)
+        if t.dt_mechanics * self.k.cell_repulsion > 0.5 * radius:
             raise TissueError(
                 f"tissue.dt_mechanics: {t.dt_mechanics} min lets overlapping cells jump more "
-                f"than half a radius per step (repulsion {self.v('cell_repulsion')} µm/min, "
-                f"radius {radius:.1f} µm); use at most {0.5 * radius / self.v('cell_repulsion'):.3g}"
+                f"than half a radius per step (repulsion {self.k.cell_repulsion} µm/min, "
+                f"radius {radius:.1f} µm); use at most {0.5 * radius / self.k.cell_repulsion:.3g}"
             )
         if t.oxygen:  # Dirichlet edges are applied between LOD sweeps, as in BioFVM
-            r = self.v("oxygen_diffusion") * t.dt_diffusion / t.voxel**2
+            r = self.k.oxygen_diffusion * t.dt_diffusion / t.voxel**2
             if r > MAX_DIRICHLET_R:
                 raise TissueError(
                     f"tissue.dt_diffusion: {t.dt_diffusion} min gives oxygen D·dt/dx² = {r:.3g}; "
                     f"boundary values applied between sweeps stay accurate up to "
                     f"{MAX_DIRICHLET_R:g} (PhysiCell: 2.5); use at most "
-                    f"{MAX_DIRICHLET_R * t.voxel**2 / self.v('oxygen_diffusion'):.3g} min"
+                    f"{MAX_DIRICHLET_R * t.voxel**2 / self.k.oxygen_diffusion:.3g} min"
                 )
         if t.dt_phenotype > 60.0:
             raise TissueError(
@@ -145,31 +165,34 @@ class TissueModel:
         keys = [ALL_EXOSOMES, *sorted(k for k in keys if k != ALL_EXOSOMES)]
         self.exosome_keys = keys
         decay = (
-            self.v("culture_decay")
+            self.theta[self.model.rows.compartments.culture_decay]
             if comp == "culture"
-            else (self.v("tissue_decay") + self.v("tumour_drainage"))
+            else (
+                self.theta[self.model.rows.compartments.tissue_decay]
+                + self.theta[self.model.rows.compartments.tumour_drainage]
+            )
         )
         names = list(keys)
         diffusion: list[float] = []
         decays: list[float] = []
         held: list[float | None] = []
         for _ in keys:
-            diffusion.append(self.v("exosome_diffusion"))
+            diffusion.append(self.k.exosome_diffusion)
             decays.append(decay / MIN_PER_DAY)
             held.append(None)
         if self.tissue.oxygen:
             names.append(OXYGEN)
-            diffusion.append(self.v("oxygen_diffusion"))
-            decays.append(self.v("oxygen_decay"))
-            held.append(self.v("oxygen_boundary"))
+            diffusion.append(self.k.oxygen_diffusion)
+            decays.append(self.k.oxygen_decay)
+            held.append(self.k.oxygen_boundary)
         self.drug_names = list(self.model.drugs)
         self.plasma = dict.fromkeys(self.drug_names, 0.0)  # µM, the drug the tissue sees outside
         for name in self.drug_names:
             names.append(name)
-            diffusion.append(self.v("drug_diffusion"))
+            diffusion.append(self.k.drug_diffusion)
             decays.append(LN2 / (self.lib.drugs[name].half_life.value * 60.0))
             held.append(None if comp == "culture" else 0.0)
-        initial = [self.v("oxygen_boundary") if n == OXYGEN else 0.0 for n in names]
+        initial = [self.k.oxygen_boundary if n == OXYGEN else 0.0 for n in names]
         self.fields = FieldSolver(
             self.grid, names, diffusion, decays, self.tissue.dt_diffusion, held, initial
         )
@@ -178,39 +201,50 @@ class TissueModel:
         pops = self.model.populations
         self.loading = np.zeros((len(pops), self.n_exo))
         self.loading[:, 0] = 1.0
-        for (pop, key), load in self.model.secretion.items():
-            if key in keys:
-                self.loading[pop, keys.index(key)] = load
+        rows, pool_key = self.model.rows.pools, {i: k for (k, _), i in self.model.pools.items()}
+        for pop, pool, load in zip(
+            rows.cargo_pop, rows.cargo_pool, self.derived.pools["load"], strict=True
+        ):
+            if pool_key[pool] in keys:
+                self.loading[pop, keys.index(pool_key[pool])] = load
         self.field_cargo = np.array(
-            [self.system._cargo_index(self.model.pool_cargo[k]) for k in keys], dtype=int
+            [self.model.cargo.index(self.model.pool_cargo[k]) for k in keys], dtype=int
         )
 
     def _build_rules(self) -> None:
-        s, pops = self.system, self.model.populations
+        rows, pops = self.model.rows, self.model.populations
         signal_field = []
         for key, _pop in sorted(self.model.signals, key=lambda k: self.model.signals[k]):
             signal_field.append(self.exosome_keys.index(key) if key in self.exosome_keys else -1)
         self.signal_field = np.array(signal_field, dtype=int)
         self.rules: list[PopulationRules] = []
         for p in range(len(pops)):
-            self.rules.append(PopulationRules(np.flatnonzero(s.sig_pop == p)))
-        for i, target in enumerate(s.targets):
-            kind = target[0]
-            if kind in {"growth", "death", "killing", "secretion"}:
-                setattr(self.rules[int(target[1])], kind, i)
-            elif kind == "transition":
-                self.rules[int(target[1])].transitions.append((i, int(target[2])))
-        index = {target: i for i, target in enumerate(s.targets)}
-        for (phenotype, pop), column in self.model.activities.items():
-            if (t := index.get(("activity", phenotype, pop))) is not None:
-                self.rules[pop].activities.append((t, column))
+            self.rules.append(PopulationRules(np.flatnonzero(rows.signals.pop == p)))
+        kinds = {Growth: "growth", Death: "death", Killing: "killing", Secretion: "secretion"}
+        for i, target in enumerate(rows.rules.targets):
+            match target:
+                case Transition(source, dest):
+                    self.rules[source].transitions.append((i, dest))
+                case Growth(pop) | Death(pop) | Killing(pop) | Secretion(pop):
+                    setattr(self.rules[pop], kinds[type(target)], i)
+        for column, t in enumerate(rows.behaviour.activity_target):
+            if t >= 0:
+                pop = next(p for (_, p), c in self.model.activities.items() if c == column)
+                self.rules[pop].activities.append((int(t), column))
+        # per drug, the EC50 multiplier of each population (0: the drug does not kill it)
+        self.drug_scale = {}
+        for drug in rows.drugs:
+            scale = np.zeros(len(pops))
+            fold = self.theta[drug.param["resistance_fold"]]
+            scale[drug.kill_pop] = np.where(drug.kill_resistant, fold, 1.0)
+            self.drug_scale[drug.name] = scale
         # base per-population rates, per minute
-        self.growth = s.base_growth / MIN_PER_DAY
-        self.death = s.base_death / MIN_PER_DAY
-        self.secretion = s.secretion / MIN_PER_DAY
+        self.growth = self.derived.cells["growth"] / MIN_PER_DAY
+        self.death = self.derived.cells["death"] / MIN_PER_DAY
+        self.secretion = self.derived.cells["secretion"] / MIN_PER_DAY
         self.speed = np.array(
             [
-                self.v(entry.speed)
+                self.lib.value(entry.speed, self.scenario.parameters)
                 if (entry := self.lib.behaviour_of(self.kb, p.cell)).speed
                 else 0.0
                 for p in pops
@@ -229,29 +263,26 @@ class TissueModel:
         self.cells = Cells.create(
             np.concatenate(positions),
             np.concatenate(populations),
-            self.v("cell_volume"),
+            self.k.cell_volume,
             self.n_exo,
             len(self.model.activities),
         )
         self._next_id = len(self.cells)
+        self.pool_key = {i: key for (key, _), i in self.model.pools.items()}
         self.surface = {  # molecule -> which populations display it on their membrane
             mol: np.array(
-                [mol in self.model.surface.get(p, []) for p in range(len(self.model.populations))]
+                [
+                    mol in self.model.structure.surface.get(p, [])
+                    for p in range(len(self.model.populations))
+                ]
             )
-            for mols in self.model.surface.values()
+            for mols in self.model.structure.surface.values()
             for mol in mols
         }
 
-    def _schedule(self) -> list[tuple[float, str, object]]:
-        """Dose events (minutes) of drugs and exosomes, in time order."""
-        events = []
-        for item in self.arm.interventions:
-            if item.type in {"drug", "exosome_dose"}:
-                sched = item.schedule  # type: ignore[union-attr]
-                for day in _dose_times(sched.start, sched.every, sched.doses):
-                    if day <= self.scenario.duration:
-                        events.append((day * MIN_PER_DAY, item.type, item))
-        return sorted(events, key=lambda e: e[0])
+    def _schedule(self) -> list[tuple[float, Change]]:
+        """The arm's compiled dose events (minutes), in time order."""
+        return [(e.day * MIN_PER_DAY, c) for e in self.model.rows.events for c in e.changes]
 
     # ------------------------------------------------------------ time stepping
 
@@ -284,48 +315,35 @@ class TissueModel:
             kel = LN2 / (self.lib.drugs[name].half_life.value * 60.0)
             self.plasma[name] *= math.exp(-kel * dt)
         while self._events and self._events[0][0] < self.time + dt - 1e-9:
-            _, kind, item = self._events.pop(0)
-            if kind == "drug":
-                self._dose_drug(item)
-            else:
-                self._dose_exosomes(item)
+            self._apply(self._events.pop(0)[1])
         if self.tissue.compartment == "tumour":
             for name in self.drug_names:
                 self.fields.set_dirichlet(self.fields.index(name), self.plasma[name])
 
-    def _dose_drug(self, item: object) -> None:
-        name = self.system._cargo(item.drug)  # type: ignore[attr-defined]
-        f = self.fields.index(name)
-        if item.concentration is not None:  # type: ignore[attr-defined]  # medium change
-            self.plasma[name] = item.concentration  # type: ignore[attr-defined]
-        else:
-            drug = self.lib.drugs[name]
-            self.plasma[name] += item.dose * drug.concentration_per_dose.value  # type: ignore[attr-defined]
-        if self.tissue.compartment == "culture":  # the medium is the field
-            self.fields.set_uniform(f, self.plasma[name])
+    def _apply(self, change: Change) -> None:
+        """A dose: drug into the plasma (or medium) the tissue sees, exosomes spread evenly in
+        the compartment's volume, as in the compartment model."""
+        lay, amount = self.model.layout, float(change_amount(change, self.theta, NUMERIC))
+        if change.variable >= lay.drugs:
+            name = self.drug_names[(change.variable - lay.drugs) // len(DRUG_VARS)]
+            self.plasma[name] = amount if change.operation == "set" else self.plasma[name] + amount
+            if self.tissue.compartment == "culture":  # the medium is the field
+                self.fields.set_uniform(self.fields.index(name), self.plasma[name])
+            return
+        key = self.pool_key[change.variable - lay.pools]
+        if key in self.exosome_keys:
+            self.fields.add(self.exosome_keys.index(key), amount / self._volume() / UM3_PER_ML)
 
-    def _dose_exosomes(self, item: object) -> None:
-        """Exosomes spread evenly in the compartment's volume, as in the compartment model."""
-        comp = self.tissue.compartment
-        volume = (
-            self.v("culture_volume")
-            if comp == "culture"
-            else max(
-                len(self.cells) * self.v("interstitial_volume_per_cell"),
-                self.v("tumour_min_volume"),
-            )
+    def _volume(self) -> float:
+        """Volume of the compartment the tissue stands for (mL)."""
+        c = self.model.rows.compartments
+        if self.tissue.compartment == "culture":
+            return float(self.theta[c.culture_volume])
+        per_cell, floor = (
+            self.theta[c.interstitial_volume_per_cell],
+            self.theta[c.tumour_min_volume],
         )
-        per_um3 = item.exosomes / volume / UM3_PER_ML  # type: ignore[attr-defined]
-        self.fields.add(0, per_um3)
-        j = self.arm.interventions.index(item)  # type: ignore[arg-type]
-        if item.cargo is not None:  # type: ignore[attr-defined]
-            key = self.kb.find_molecule(item.cargo).id  # type: ignore[attr-defined, union-attr]
-            loads = {key: 1.0}
-        else:
-            loads = self.model.dose_cargo.get(j, {})
-        for key, load in loads.items():
-            if key in self.exosome_keys:
-                self.fields.add(self.exosome_keys.index(key), per_um3 * load)
+        return float(tumour_volume(NUMERIC, len(self.cells), per_cell, floor))
 
     # ------------------------------------------------------------ phenotype
 
@@ -333,9 +351,10 @@ class TissueModel:
         """Rules → behaviour per cell; division, death, transitions; new secretion/uptake."""
         dt = self.tissue.dt_phenotype
         cells = self.cells
-        decay = math.exp(-self.v("internal_decay") / MIN_PER_DAY * dt)
+        decay = math.exp(-self.theta[self.model.rows.exchange.internal_decay] / MIN_PER_DAY * dt)
         cells.internal *= decay
-        release, loading, blocked = self.system.factors(self.day)
+        factors = time_factors(self.model, NUMERIC, self.derived, self.day)
+        release, loading, blocked = factors["release"], factors["loading"], factors["block"]
         voxel = self.grid.voxel_of(cells.position)
         local = self.fields.sample_at(voxel)
         n = len(cells)
@@ -352,8 +371,11 @@ class TissueModel:
             members = np.flatnonzero(cells.population == p)
             if not len(members):
                 continue
-            values = self.system.behaviour_values(
-                self._signals(p, rules, members, local, blocked, contact)
+            values = behaviour_values(
+                self.model,
+                NUMERIC,
+                self.derived,
+                self._signals(p, rules, members, local, blocked, contact),
             )
             for kind, out, scale in (
                 ("growth", growth, 1 / MIN_PER_DAY),
@@ -368,7 +390,9 @@ class TissueModel:
                 rate = values[:, t] / MIN_PER_DAY
                 transition_rate[members] += rate
                 destination_rates.append((members, rate, dest))
-            relax = 1.0 - math.exp(-self.v("activity_relaxation") / MIN_PER_DAY * dt)
+            relax = 1.0 - math.exp(
+                -self.theta[self.model.rows.exchange.activity_relaxation] / MIN_PER_DAY * dt
+            )
             for t, column in rules.activities:
                 a = cells.activity[members, column]
                 cells.activity[members, column] = a + (values[:, t] - a) * relax
@@ -391,27 +415,36 @@ class TissueModel:
         contact: dict[str, Float],
     ) -> Float:
         """Signals (members, all signals) as the compartment model defines them, per cell."""
-        s = self.system
-        signal = np.zeros((len(members), len(s.sig_pop)))
+        rows = self.model.rows.signals
+        strength = self.theta[self.model.rows.exchange.contact_signal]
+        signal = np.zeros((len(members), len(rows.pop)))
         for i in rules.signals:
             f = self.signal_field[i]
             if f >= 0:
                 signal[:, i] = self.cells.internal[members, f]
-            if s.sig_cargo[i] in contact:
-                signal[:, i] += self.v("contact_signal") * contact[s.sig_cargo[i]][members]
-            signal[:, i] *= blocked[s.sig_cargo_idx[i]]
-        for name, kd, mask in s.blockers:
-            conc = local[members, self.fields.index(name)]
-            for i in rules.signals[mask[rules.signals]]:
-                signal[:, i] *= kd / (conc + kd)
+            cargo = self.model.cargo[rows.cargo[i]]
+            if cargo in contact:
+                signal[:, i] += strength * contact[cargo][members]
+            signal[:, i] *= blocked[rows.cargo[i]]
+        for blocker in rows.blockers:
+            self._block(blocker, rules, signal, local[members])
         return signal
+
+    def _block(self, blocker: Blocker, rules: PopulationRules, signal: Float, local: Float) -> None:
+        """A drug's occupancy Kd / (C + Kd) at each cell scales the signals it blocks."""
+        kd = self.theta[blocker.kd]
+        conc = local[:, self.fields.index(blocker.drug)]
+        blocked = set(blocker.signals.tolist())
+        for i in rules.signals:
+            if i in blocked:
+                signal[:, i] *= kd / (conc + kd)
 
     def _contact_fraction(self) -> dict[str, Float]:
         """Per molecule, the share of each cell's neighbours that display it on their membrane."""
         pos, radius = self.cells.position, self.cells.radius
         tree = cKDTree(pos)
         pairs = tree.query_pairs(
-            2.0 * self.v("adhesion_reach") * float(radius.max()), output_type="ndarray"
+            2.0 * self.k.adhesion_reach * float(radius.max()), output_type="ndarray"
         )
         n = len(self.cells)
         neighbours = np.bincount(pairs.ravel(), minlength=n).astype(float)
@@ -427,18 +460,18 @@ class TissueModel:
     def _drug_kill(self, local: Float, alive: NDArray[np.bool_]) -> dict[str, Float]:
         """Per drug, the Emax kill rate (1/min) of each cell at its local concentration."""
         rates = {}
-        for name in self.drug_names:
-            drug = self.lib.drugs[name]
-            scale = self.system.drug_scale[name][self.cells.population]
-            conc = local[:, self.fields.index(name)]
-            ec50 = drug.ec50.value * np.where(scale > 0, scale, 1.0)
-            h = drug.hill.value
+        for drug in self.model.rows.drugs:
+            scale = self.drug_scale[drug.name][self.cells.population]
+            conc = local[:, self.fields.index(drug.name)]
+            ec50 = self.theta[drug.param["ec50"]] * np.where(scale > 0, scale, 1.0)
             kill = np.where(
                 (scale > 0) & alive & (conc > 0),
-                drug.kill_max.value * conc**h / (ec50**h + conc**h),
+                emax(
+                    conc, self.theta[drug.param["kill_max"]], ec50, self.theta[drug.param["hill"]]
+                ),
                 0.0,
             )
-            rates[name] = kill / MIN_PER_DAY
+            rates[drug.name] = kill / MIN_PER_DAY
         return rates
 
     def _switch(
@@ -465,16 +498,19 @@ class TissueModel:
 
     def _kill_by_contact(self, killing: Float, alive: NDArray[np.bool_], dt: float) -> None:
         """Killer cells (T, NK) kill a killable neighbour at their rule-modulated rate."""
-        if not self.system.killers:
+        killers = self.model.rows.cells.killers
+        if not killers:
             return
         cells = self.cells
         tree = cKDTree(cells.position)
-        reach = 2.0 * self.v("adhesion_reach") * float(cells.radius.max())
-        for killer, killable in self.system.killers:
+        reach = 2.0 * self.k.adhesion_reach * float(cells.radius.max())
+        for row in killers:
+            killer = row.killer
+            killable = np.isin(np.arange(len(self.model.populations)), row.victims)
             hunters = np.flatnonzero((cells.population == killer) & alive)
             if not len(hunters):
                 continue
-            rate = self.system.kill_rate[killer] / MIN_PER_DAY * killing[hunters]
+            rate = self.theta[row.rate] / MIN_PER_DAY * killing[hunters]
             strike = hunters[self.rng.random(len(hunters)) < -np.expm1(-rate * dt)]
             for h in strike:  # few per step: killing is rare relative to cells
                 near = [
@@ -503,12 +539,12 @@ class TissueModel:
         if self.tissue.oxygen:
             o2 = local[:, self.fields.index(OXYGEN)]
             hyp, sat, anox = (
-                self.v("oxygen_hypoxic"),
-                self.v("oxygen_saturation"),
-                self.v("oxygen_anoxic"),
+                self.k.oxygen_hypoxic,
+                self.k.oxygen_saturation,
+                self.k.oxygen_anoxic,
             )
             growth = growth * np.clip((o2 - hyp) / (sat - hyp), 0.0, 1.0)
-            necrosis = self.v("necrosis_max_rate") * np.clip((hyp - o2) / (hyp - anox), 0.0, 1.0)
+            necrosis = self.k.necrosis_max_rate * np.clip((hyp - o2) / (hyp - anox), 0.0, 1.0)
             necrotic = alive & (self.rng.random(n) < -np.expm1(-necrosis * dt))
             cells.phase[necrotic] = NECROTIC
             cells.dead_since[necrotic] = self.time
@@ -526,18 +562,14 @@ class TissueModel:
         self.tally.apoptoses += int(dies.sum())
         alive = alive & ~dies
         self._mechanics_arrays()
-        free = self._velocity()[1] < self.v("contact_inhibition_pressure")
+        free = self._velocity()[1] < self.k.contact_inhibition_pressure
         divides = alive & free & (self.rng.random(n) < -np.expm1(-growth * dt))
         # regrow towards the target volume, then divide the chosen cells
-        recover = -np.expm1(-self.v("volume_recovery") * dt)
+        recover = -np.expm1(-self.k.volume_recovery * dt)
         cells.volume += (cells.target_volume - cells.volume) * recover
         gone = (
-            (cells.phase == APOPTOTIC)
-            & (self.time - cells.dead_since >= self.v("apoptosis_duration"))
-        ) | (
-            (cells.phase == NECROTIC)
-            & (self.time - cells.dead_since >= self.v("necrosis_duration"))
-        )
+            (cells.phase == APOPTOTIC) & (self.time - cells.dead_since >= self.k.apoptosis_duration)
+        ) | ((cells.phase == NECROTIC) & (self.time - cells.dead_since >= self.k.necrosis_duration))
         parents = np.flatnonzero(divides)
         self.tally.divisions += len(parents)
         if len(parents):
@@ -585,11 +617,13 @@ class TissueModel:
         secretion[:, 0] = rate  # every exosome counts in the all-exosomes field
         voxel = self.grid.voxel_of(cells.position)
         c_all = self.fields.concentration[0].reshape(-1)[voxel]
-        half = self.v("uptake_half_saturation") / UM3_PER_ML
-        clearance = self.v("uptake_max") / MIN_PER_DAY / (half + c_all) * alive
+        half = self.theta[self.model.rows.exchange.uptake_half_saturation] / UM3_PER_ML
+        clearance = (
+            self.theta[self.model.rows.exchange.uptake_max] / MIN_PER_DAY / (half + c_all) * alive
+        )
         uptake[:, : self.n_exo] = clearance[:, None]
         if self.tissue.oxygen:
-            uptake[:, self.fields.index(OXYGEN)] = self.v("oxygen_uptake") * cells.volume * alive
+            uptake[:, self.fields.index(OXYGEN)] = self.k.oxygen_uptake * cells.volume * alive
         return secretion, uptake
 
     # ------------------------------------------------------------ mechanics
@@ -599,14 +633,14 @@ class TissueModel:
         cells = self.cells
         n = len(cells)
         self._radius = cells.radius
-        self._repulsion = np.full(n, self.v("cell_repulsion"))
-        self._adhesion = np.full(n, self.v("cell_adhesion"))
+        self._repulsion = np.full(n, self.k.cell_repulsion)
+        self._adhesion = np.full(n, self.k.cell_adhesion)
         self._everyone = np.ones(n, dtype=np.bool_)
-        self._bin = 2.0 * self.v("adhesion_reach") * float(self._radius.max()) if n else 1.0
+        self._bin = 2.0 * self.k.adhesion_reach * float(self._radius.max()) if n else 1.0
         speed = self.speed[cells.population] * cells.alive
         self._moving = np.flatnonzero(speed > 0)
         self._speed = speed[self._moving]
-        self._bias = np.full(len(self._moving), self.v("chemotaxis_bias"))
+        self._bias = np.full(len(self._moving), self.k.chemotaxis_bias)
 
     def _velocity(self) -> tuple[Float, Float]:
         """Cell-cell velocity and simple pressure of every cell (dead cells still push)."""
@@ -620,7 +654,7 @@ class TissueModel:
                 self._radius,
                 self._repulsion,
                 self._adhesion,
-                self.v("adhesion_reach"),
+                self.k.adhesion_reach,
                 self._everyone,
                 CellList.build(
                     cells.position,

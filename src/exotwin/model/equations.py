@@ -1,0 +1,554 @@
+"""The model's equations, written once over a batch axis.
+
+Everything here is ordinary arithmetic on arrays whose last axis is the model's own (variables,
+rows, targets) and whose leading axes are a batch: patients in a cohort, one patient in a
+single run, cells in the tissue. The backend (:mod:`exotwin.model.algebra`) decides whether
+the arithmetic runs on numbers (the solvers) or on formulas (the SBML export).
+
+:func:`derive` computes what depends on parameters only; :func:`fluxes` gives every rate of
+the right-hand side as a :class:`Flux` (a set of rows that move one variable into another).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .algebra import Backend, Numeric, Segments
+from .response import behaviour, emax, hill_terms
+from .rows import CompiledModel, DrugRows, Factor
+from .table import COMPARTMENTS, Change, Ints
+
+Array = Any  # numbers or formulas, with leading batch axes
+LN2 = math.log(2.0)
+AVOGADRO_PER_UM_ML = 6.02214076e14  # molecules per mL of a 1 uM solution
+HOURS_PER_DAY = 24.0
+TUMOUR = COMPARTMENTS.index("tumour")
+CROWDED = np.array([c != "plasma" for c in COMPARTMENTS])  # cancer cells fill a capacity
+NUMERIC = Numeric()
+
+
+class Flux(NamedTuple):
+    """Rows of one kind of process: each moves ``rate`` from ``source`` into ``target``
+    (state variable indices; -1 where the amount comes from or goes to outside the model)."""
+
+    name: str
+    rate: Array  # (..., rows)
+    source: Ints | int | None  # None: from outside; an int: the same variable for every row
+    target: Ints | int | None
+
+    def rows(self, side: Ints | int | None) -> Ints:
+        """Variable index per row of one side (-1: outside the model)."""
+        count = np.shape(self.rate)[-1]
+        if side is None:
+            return np.full(count, -1)
+        if isinstance(side, int | np.integer):
+            return np.full(count, int(side))
+        return side
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Quantities of the parameters alone, computed once per parameter set."""
+
+    theta: Array
+    compartment: dict[str, Array]  # volume, capacity, crowded, decay: (..., compartments)
+    cells: dict[str, Array]  # growth, death, secretion: (..., populations); killer rates
+    rules: dict[str, Array]  # half, hill (..., terms); base, b_max, b_min (..., targets)
+    pools: dict[str, Array]  # load, transport, decay
+    drugs: dict[str, dict[str, Array]]
+    factors: dict[str, list[Array]]  # one value per intervention factor
+    cache: dict[Any, Any] = field(default_factory=dict)  # time factors by interventions begun
+
+
+def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
+    """Everything that depends on parameters alone (``theta``: (..., parameters))."""
+    rows = model.rows
+    p = lambda i: theta[..., i]  # noqa: E731
+    c = rows.compartments
+    lead = theta.shape[:-1]
+
+    def per_compartment(culture: Array, tumour: Array, plasma: Array, niche: Array) -> Array:
+        parts = [culture, tumour, plasma] + [niche] * (len(COMPARTMENTS) - 3)
+        return np.stack(np.broadcast_arrays(*parts), axis=-1)
+
+    compartment = {
+        "volume": per_compartment(
+            p(c.culture_volume), p(c.tumour_min_volume), p(c.plasma_volume), p(c.niche_volume)
+        ),
+        "capacity": per_compartment(
+            p(c.culture_capacity),
+            p(c.tumour_capacity),
+            np.full(lead, math.inf),
+            p(c.niche_capacity),
+        ),
+        "decay": per_compartment(
+            p(c.culture_decay),
+            p(c.tissue_decay) + p(c.tumour_drainage),
+            p(c.plasma_clearance),
+            p(c.niche_decay),
+        ),
+    }
+    return Derived(
+        theta,
+        compartment,
+        _cell_constants(model, be, theta),
+        _rule_constants(model, be, theta),
+        _pool_constants(model, be, theta, compartment["decay"]),
+        {d.name: _drug_constants(d, theta) for d in rows.drugs},
+        {
+            kind: [_factor_value(f, theta) for f in getattr(rows.factors, kind)]
+            for kind in ("release", "loading", "block")
+        },
+    )
+
+
+def _cell_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str, Array]:
+    cells = model.rows.cells
+    growth = be.gather_max(theta, cells.growth.index, cells.growth.default)
+    return {
+        "growth": growth,
+        "death": be.gather_max(theta, cells.death.index, cells.death.default),
+        "secretion": be.gather_max(theta, cells.secretion.index, cells.secretion.default),
+        "killing": np.ones(growth.shape, dtype=growth.dtype),  # multipliers: 1 without a rule
+        "secreting": np.ones(growth.shape, dtype=growth.dtype),
+    }
+
+
+def _rule_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str, Array]:
+    rules = model.rows.rules
+    base = be.gather_max(theta, rules.base.index, rules.base.default)
+    level_up = be.gather_max(theta, rules.level_up.index, rules.level_up.default)
+    level_down = be.gather_max(theta, rules.level_down.index, rules.level_down.default)
+    fold_up = np.where(rules.has_up & ~rules.transition, level_up, 1.0)
+    fold_down = np.where(rules.has_down & ~rules.transition, level_down, 1.0)
+    return {
+        "half": theta[..., rules.half_max],
+        "hill": theta[..., rules.hill],
+        "base": base,
+        "b_max": np.where(rules.transition, level_up, base * fold_up),
+        "b_min": np.where(rules.transition, 0.0, base / fold_down),
+    }
+
+
+def _pool_constants(
+    model: CompiledModel, be: Backend, theta: Array, decay: Array
+) -> dict[str, Array]:
+    pools = model.rows.pools
+    fraction = np.where(
+        pools.transport_fraction >= 0, theta[..., np.maximum(pools.transport_fraction, 0)], 1.0
+    )
+    transport = theta[..., pools.transport_rate] * fraction
+    leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
+    return {
+        "load": be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
+        "transport": transport,
+        "decay": decay[..., pools.compartment] - leaving,  # what is lost, not moved elsewhere
+        "total_loss": decay[..., pools.compartment],
+    }
+
+
+def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
+    p = {name: theta[..., i] for name, i in drug.param.items()}
+    out = {**p, "kel": LN2 / (p["half_life"] / HOURS_PER_DAY)}
+    if drug.binding is not None:
+        out["sites"] = theta[..., drug.binding[0]] / AVOGADRO_PER_UM_ML
+        out["kd"] = theta[..., drug.binding[1]]
+    if drug.carrier is not None:
+        out["kc"] = LN2 / (theta[..., drug.carrier[0]] / HOURS_PER_DAY)
+        out["share"] = theta[..., drug.carrier[1]]
+    return out
+
+
+def _factor_value(factor: Factor, theta: Array) -> Array:
+    value = theta[..., factor.param]
+    return 1.0 - value if factor.complement else value
+
+
+def change_amount(change: Change, theta: Array, be: Backend) -> Array:
+    """The amount of an event's state change for each parameter set."""
+    amount: Array = 1.0
+    for i in change.factors:
+        amount = amount * theta[..., i]
+    if change.largest:
+        index = np.array([list(change.largest)])
+        amount = amount * be.gather_max(theta, index, np.zeros(1))[..., 0]
+    return 1.0 - amount if change.complement else amount
+
+
+# ------------------------------------------------------------ time-dependent factors
+
+
+def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) -> dict[str, Array]:
+    """Release factor per population, loading and blocking factors per cargo, at time ``t``."""
+    key = None
+    if not be.symbolic:  # piecewise constant: the same until another intervention begins
+        kinds = (model.rows.factors.release, model.rows.factors.loading, model.rows.factors.block)
+        key = tuple(t >= f.start for kind in kinds for f in kind)
+        if key in derived.cache:
+            return derived.cache[key]  # type: ignore[no-any-return]
+    lead = derived.theta.shape[:-1]
+    sizes = {
+        "release": len(model.populations),
+        "loading": len(model.cargo),
+        "block": len(model.cargo),
+    }
+    out = {}
+    for kind, size in sizes.items():
+        factor = np.full((*lead, size), 1.0, dtype=object if be.symbolic else float)
+        for item, value in zip(
+            getattr(model.rows.factors, kind), derived.factors[kind], strict=True
+        ):
+            scale = np.asarray(be.after(t, item.start, value))[..., None]
+            factor[..., item.rows] = factor[..., item.rows] * scale
+        out[kind] = factor
+    if key is not None:
+        derived.cache[key] = out
+    return out
+
+
+# ------------------------------------------------------------ state-dependent quantities
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Cell counts and what follows from them alone."""
+
+    n: Array  # (..., populations), non-negative
+    per_compartment: Array  # (..., compartments)
+    cancer_per_compartment: Array
+    tumour_volume: Array  # (...,) interstitial volume of the tumour, mL
+
+
+def cells_of(model: CompiledModel, be: Backend, derived: Derived, y: Array) -> Cells:
+    lay, rows = model.layout, model.rows.cells
+    n = be.positive(y[..., : lay.pools])
+    to_compartment = Segments.of(rows.compartment, len(COMPARTMENTS))
+    total = be.named(be.segment_sum(n, to_compartment), "cells_")
+    cancer = be.named(be.segment_sum(n * rows.cancer, to_compartment), "cancer_")
+    per_cell = derived.theta[..., model.rows.compartments.interstitial_volume_per_cell]
+    volume = tumour_volume(
+        be, total[..., TUMOUR], per_cell, derived.compartment["volume"][..., TUMOUR]
+    )
+    return Cells(n, total, cancer, be.named(np.asarray(volume)[..., None], "v_tumour")[..., 0])
+
+
+def tumour_volume(be: Backend, cells: Array, per_cell: Array, floor: Array) -> Array:
+    """Interstitial volume of the tumour: it grows and shrinks with its cells (mL)."""
+    return be.maximum(cells * per_cell, floor)
+
+
+def compartment_volumes(derived: Derived, cells: Cells) -> Array:
+    """Volume of each compartment (mL): fixed, except the tumour's, which follows its cells."""
+    fixed = derived.compartment["volume"]
+    lead = np.shape(cells.tumour_volume)
+    if fixed.shape[:-1] != lead:
+        fixed = np.broadcast_to(
+            fixed, (*np.broadcast_shapes(fixed.shape[:-1], lead), fixed.shape[-1])
+        )
+    volume = np.array(fixed, copy=True)
+    volume[..., TUMOUR] = cells.tumour_volume
+    return volume
+
+
+def volumes_over_time(model: CompiledModel, states: Array) -> Array:
+    """Compartment volumes (times, compartments) along a trajectory at nominal parameters."""
+    derived = derive(model, NUMERIC, model.parameters.values[None, :])
+    return compartment_volumes(derived, cells_of(model, NUMERIC, derived, states))
+
+
+def drug_levels(model: CompiledModel, be: Backend, drug: DrugRows, y: Array) -> Array:
+    """Concentration each population sees: tumour interstitium (with carrier-delivered drug)
+    for tumour populations, plasma or medium for the others."""
+    tumour = be.positive(y[..., drug.var["tumour"]] + y[..., drug.var["delivered"]])
+    plasma = be.positive(y[..., drug.var["plasma"]])
+    return np.where(model.rows.cells.in_tumour, tumour[..., None], plasma[..., None])
+
+
+def signals_of(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells, block: Array
+) -> Array:
+    """Each internal signal as its receivers sense it: internalised cargo plus contact with
+    cells displaying it, less what inhibitors and antibodies block."""
+    lay, rows = model.layout, model.rows.signals
+    signal = np.array(be.positive(y[..., lay.signals : lay.activities]), copy=True)
+    strength = derived.theta[..., model.rows.exchange.contact_signal]
+    receiver_compartment = model.rows.cells.compartment[rows.pop]
+    for i, sources in rows.contact:
+        total = cells.per_compartment[..., receiver_compartment[i]]
+        share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
+        signal[..., i] = signal[..., i] + strength * share
+    signal = signal * block[..., rows.cargo]
+    for blocker in rows.blockers:
+        drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
+        conc = drug_levels(model, be, drug, y)[..., rows.pop[blocker.signals]]
+        kd = derived.theta[..., blocker.kd][..., None]
+        signal[..., blocker.signals] = signal[..., blocker.signals] * (kd / (conc + kd))
+    return be.named(signal, "sig")
+
+
+def behaviour_values(model: CompiledModel, be: Backend, derived: Derived, signal: Array) -> Array:
+    """Every behaviour target's value for signals (..., signals): PhysiCell's rule semantics.
+
+    One function for every solver: a batch of patients, one patient, or one row per cell.
+    """
+    rules, constants = model.rows.rules, derived.rules
+    s = hill_terms(signal[..., rules.signal], constants["half"], constants["hill"])
+    up = be.segment_sum(s[..., rules.up], rules.up_to_target)
+    down = be.segment_sum(s[..., ~rules.up], rules.down_to_target)
+    value = behaviour(constants["base"], constants["b_max"], constants["b_min"], up, down)
+    return be.named(value, "val")
+
+
+# ------------------------------------------------------------ the right-hand side
+
+
+def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array) -> list[Flux]:
+    """Every rate of the model at time ``t`` and state ``y`` (..., variables)."""
+    factors = time_factors(model, be, derived, t)
+    cells = cells_of(model, be, derived, y)
+    signal = signals_of(model, be, derived, y, cells, factors["block"])
+    value = behaviour_values(model, be, derived, signal)
+    rates = _population_rates(model, derived, value)
+    pools = pools_of(model, be, derived, y, cells)
+    found = _cell_fluxes(model, derived, cells, value, rates)
+    for drug in model.rows.drugs:
+        found += _drug_fluxes(model, be, derived, drug, y, cells, pools)
+    found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
+    return found + _activity_fluxes(model, derived, y, value)
+
+
+def _population_rates(model: CompiledModel, derived: Derived, value: Array) -> dict[str, Array]:
+    """Per population, the base rate or, where a rule acts, the rule-modulated value."""
+    rates = {}
+    for kind, name in (
+        ("growth", "growth"),
+        ("death", "death"),
+        ("killing", "killing"),
+        ("secretion", "secreting"),
+    ):
+        rate = derived.cells[name]
+        targets, pops = getattr(model.rows.behaviour, kind)
+        if len(pops):
+            rate = rate.copy()
+            rate[..., pops] = value[..., targets]
+        rates[kind] = rate
+    return rates
+
+
+def _cell_fluxes(
+    model: CompiledModel, derived: Derived, cells: Cells, value: Array, rates: dict[str, Array]
+) -> list[Flux]:
+    """Growth (logistic in the cancer cells of a compartment), death, induced transitions,
+    killing by immune cells and seeding of distant organs."""
+    rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
+    every = np.arange(len(model.populations))
+    crowd = np.where(
+        CROWDED, 1.0 - cells.cancer_per_compartment / derived.compartment["capacity"], 1.0
+    )
+    found = [
+        Flux("growth", rates["growth"] * n * crowd[..., rows.compartment], None, every),
+        Flux("death", rates["death"] * n, every, None),
+        Flux(
+            "transition",
+            value[..., behave.transition_target] * n[..., behave.transition_source],
+            behave.transition_source,
+            behave.transition_dest,
+        ),
+    ]
+    for killer in rows.killers:
+        k = n[..., killer.killer]
+        rate = derived.theta[..., killer.rate] * rates["killing"][..., killer.killer]
+        per_capita = rate * k / (k + n[..., killer.victims].sum(axis=-1) + 1.0)
+        victims = per_capita[..., None] * n[..., killer.victims]
+        found.append(Flux("immune_kill", victims, killer.victims, None))
+    base = derived.theta[..., model.rows.exchange.seeding_rate][..., None]
+    chosen = value[..., np.maximum(rows.seed_target, 0)] if value.shape[-1] else base
+    seeding = np.where(rows.seed_target >= 0, chosen, base) * n[..., rows.seed_source]
+    found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    return found
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Exosome pools: amounts, volumes, uptake per receiver cell and total removal rates."""
+
+    amount: Array  # (..., pools), non-negative
+    volume: Array
+    per_cell: Array  # exosomes each cell of the compartment takes up per day
+    removed: Array  # uptake plus every first-order loss, per pool and day
+
+
+def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells) -> Pools:
+    lay, rows, ex = model.layout, model.rows.pools, model.rows.exchange
+    amount = be.positive(y[..., lay.pools : lay.signals])
+    volume = compartment_volumes(derived, cells)[..., rows.compartment]
+    safe = np.maximum(rows.all_pool, 0)
+    c_all = np.where(rows.all_pool >= 0, amount[..., safe] / volume[..., safe], 0.0)
+    uptake_max = derived.theta[..., ex.uptake_max][..., None]
+    half = derived.theta[..., ex.uptake_half_saturation][..., None]
+    per_cell = np.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
+    per_cell = be.named(per_cell, "uptake")
+    receivers = cells.per_compartment[..., rows.compartment]
+    removed = per_cell * receivers + derived.pools["total_loss"] * amount
+    return Pools(amount, volume, per_cell, removed)
+
+
+def _exosome_fluxes(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    pools: Pools,
+    secreting: Array,
+    factors: dict[str, Array],
+) -> list[Flux]:
+    """Release into pools, uptake by the compartment's cells, transport, decay, and the cargo
+    each receiver population internalises."""
+    lay, rows, signals = model.layout, model.rows.pools, model.rows.signals
+    out = cells.n * derived.cells["secretion"] * secreting * factors["release"]
+    load = derived.pools["load"] * factors["loading"][..., rows.cargo_index]
+    pool = lay.pools + np.arange(len(rows.compartment))
+    taking = np.flatnonzero(rows.uptake)
+    receivers = cells.per_compartment[..., rows.compartment]
+    sensed = np.flatnonzero(signals.pool >= 0)
+    internal = lay.signals + np.arange(len(signals.pop))
+    held = be.positive(y[..., lay.signals : lay.activities])
+    internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
+    q = pools.amount
+    return [
+        Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
+        Flux(
+            "cargo_release",
+            out[..., rows.cargo_pop] * load,
+            None,
+            pool[rows.cargo_pool],
+        ),
+        Flux("uptake", (pools.per_cell * receivers)[..., taking], pool[taking], None),
+        Flux("decay", derived.pools["decay"] * q, pool, None),
+        Flux(
+            "transport",
+            derived.pools["transport"] * q[..., rows.transport_source],
+            pool[rows.transport_source],
+            np.where(rows.transport_dest >= 0, lay.pools + rows.transport_dest, -1),
+        ),
+        Flux(
+            "internalisation",
+            pools.per_cell[..., signals.pool[sensed]],
+            None,
+            internal[sensed],
+        ),
+        Flux("internal_decay", internal_decay * held, internal, None),
+    ]
+
+
+def _activity_fluxes(model: CompiledModel, derived: Derived, y: Array, value: Array) -> list[Flux]:
+    """Activity levels relax towards their rule-modulated value (1 without a rule)."""
+    lay, targets = model.layout, model.rows.behaviour.activity_target
+    if not len(targets):
+        return []
+    chosen = value[..., np.maximum(targets, 0)] if value.shape[-1] else 1.0
+    level = np.where(targets >= 0, chosen, 1.0)
+    relax = derived.theta[..., model.rows.exchange.activity_relaxation][..., None]
+    variables = lay.activities + np.arange(len(targets))
+    return [Flux("activity", relax * (level - y[..., variables]), None, variables)]
+
+
+def _drug_fluxes(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    drug: DrugRows,
+    y: Array,
+    cells: Cells,
+    pools: Pools,
+) -> list[Flux]:
+    """Killing (Emax), pharmacokinetics, an exosome carrier, drug bound and carried off by
+    exosomes, and the exposure and kill counters."""
+    k, v = derived.drugs[drug.name], drug.var
+    level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
+    fold = np.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
+    potency = k["ec50"][..., None] * fold
+    killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
+    killed = killed * cells.n[..., drug.kill_pop]
+    counted = drug.kill_counted
+    cp, ct, off = y[..., v["plasma"]], y[..., v["tumour"]], y[..., v["offtarget"]]
+
+    def one(name: str, rate: Array, source: int | None, target: int | None) -> Flux:
+        return Flux(name, np.asarray(rate)[..., None], source, target)
+
+    found = [
+        Flux("drug_kill", killed, drug.kill_pop, None),
+        Flux(
+            "drug_killed",
+            killed[..., counted],
+            None,
+            v["killed"],
+        ),
+        one("elimination", k["kel"] * cp, v["plasma"], None),
+        one("tumour_exchange", k["tumour_exchange"] * (cp - ct), None, v["tumour"]),
+        one("exposure", be.positive(cp) + be.positive(off), None, v["offtarget_auc"]),
+    ]
+    if drug.binding is not None:
+        found += _binding(drug, be, k, pools, cp, ct)
+    if drug.carrier is not None:
+        x, delivered = y[..., v["carrier"]], y[..., v["delivered"]]
+        plasma = derived.compartment["volume"][..., COMPARTMENTS.index("plasma")]
+        found += [
+            one("carrier_release", k["kc"] * x, v["carrier"], None),
+            one(
+                "carrier_delivery",
+                k["kc"] * k["share"] * x * plasma / cells.tumour_volume,
+                None,
+                v["delivered"],
+            ),
+            one("delivered_elimination", k["kel"] * delivered, v["delivered"], None),
+            one("carrier_offtarget", k["kc"] * (1.0 - k["share"]) * x, None, v["offtarget"]),
+            one("offtarget_elimination", k["kel"] * off, v["offtarget"], None),
+        ]
+    return found
+
+
+def _binding(
+    drug: DrugRows, be: Backend, k: dict[str, Array], pools: Pools, cp: Array, ct: Array
+) -> list[Flux]:
+    """Exosomes bearing a cargo that binds the drug carry bound drug away as they are taken up
+    or cleared: a loss of removal x sites x occupancy."""
+    found = []
+    for name, bound, conc, var in (
+        ("binding_plasma", drug.bound_plasma, cp, drug.var["plasma"]),
+        ("binding_tumour", drug.bound_tumour, ct, drug.var["tumour"]),
+    ):
+        c = be.positive(conc)[..., None]
+        occupied = k["sites"][..., None] * c / (c + k["kd"][..., None])
+        rate = pools.removed[..., bound] / pools.volume[..., bound] * occupied
+        found.append(Flux(name, rate, var, None))
+    return found
+
+
+# ------------------------------------------------------------ numbers
+
+
+class Derivative:
+    """dy/dt from fluxes (numbers only): what each flux takes from its source and adds to its
+    target, summed per variable. The flux pattern of a model never changes, so the scatter
+    indices are gathered once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.into: Any = None
+
+    def __call__(self, found: list[Flux]) -> Any:
+        rates = np.concatenate([np.asarray(f.rate, dtype=float) for f in found], axis=-1)
+        if self.into is None:
+            target = np.concatenate([f.rows(f.target) for f in found])
+            source = np.concatenate([f.rows(f.source) for f in found])
+            self.into, self.out = np.flatnonzero(target >= 0), np.flatnonzero(source >= 0)
+            self.targets = Segments(target[self.into], self.size)
+            self.sources = Segments(source[self.out], self.size)
+        gained = NUMERIC.segment_sum(rates[..., self.into], self.targets)
+        return gained - NUMERIC.segment_sum(rates[..., self.out], self.sources)

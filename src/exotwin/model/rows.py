@@ -1,0 +1,757 @@
+"""Assemble a compiled arm's rows: index arrays into the state and the parameter vector.
+
+:func:`assemble` turns what the compiler built from the rules (populations, pools, signals,
+terms, named parameters) into the immutable rows :mod:`exotwin.model.equations` evaluates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..datafiles import ExotwinError
+from ..knowledge import KnowledgeBase
+from .algebra import Segments
+from .library import Library
+from .parameters import ParameterBook
+from .schema import (
+    NICHES,
+    Arm,
+    CargoKnockdown,
+    CargoOverexpression,
+    CarrierTreatment,
+    CellSelector,
+    Drug,
+    DrugTreatment,
+    ExosomeDose,
+    ReleaseInhibitor,
+    Scenario,
+    SignalBlocker,
+    Surgery,
+)
+from .table import (
+    ALL_EXOSOMES,
+    COMPARTMENTS,
+    DRUG_VARS,
+    Activity,
+    Bools,
+    Change,
+    Death,
+    Event,
+    Gather,
+    Growth,
+    Ints,
+    Killing,
+    Layout,
+    Parameters,
+    Population,
+    Secretion,
+    Seeding,
+    Target,
+    Term,
+    Transition,
+    frozen,
+)
+
+if TYPE_CHECKING:
+    from .compiler import Structure
+
+
+class ModelError(ExotwinError, ValueError):
+    """A scenario arm cannot be compiled: an intervention names what the arm does not hold.
+
+    ``where`` locates the offending field inside the arm (``interventions``, index, field).
+    """
+
+    def __init__(self, message: str, where: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+# ------------------------------------------------------------ row types
+
+
+@dataclass(frozen=True)
+class CompartmentParams:
+    """Parameter indices of the compartments' volumes, capacities and exosome losses."""
+
+    culture_volume: int
+    tumour_min_volume: int
+    interstitial_volume_per_cell: int
+    plasma_volume: int
+    niche_volume: int
+    culture_capacity: int
+    tumour_capacity: int
+    niche_capacity: int
+    culture_decay: int
+    tissue_decay: int
+    tumour_drainage: int
+    plasma_clearance: int
+    niche_decay: int
+
+
+@dataclass(frozen=True)
+class ExchangeParams:
+    """Parameter indices of uptake, signalling and seeding."""
+
+    uptake_max: int
+    uptake_half_saturation: int
+    contact_signal: int
+    internal_decay: int
+    activity_relaxation: int
+    seeding_rate: int
+
+
+@dataclass(frozen=True)
+class KillerRow:
+    """An immune killer population, the populations it kills and its kill-rate parameter."""
+
+    killer: int
+    victims: Ints
+    rate: int
+
+
+@dataclass(frozen=True)
+class CellRows:
+    """Per population: compartment, base rates (parameters), killing and seeding."""
+
+    compartment: Ints
+    cancer: Bools
+    in_tumour: Bools
+    counts_kill: Bools
+    growth: Gather
+    death: Gather
+    secretion: Gather
+    killers: tuple[KillerRow, ...]
+    seed_source: Ints
+    seed_dest: Ints
+    seed_target: Ints  # behaviour target of the organ's seeding rate, -1: the base rate
+
+
+@dataclass(frozen=True)
+class RuleRows:
+    """One row per rule term; one column per behaviour target."""
+
+    signal: Ints
+    half_max: Ints
+    hill: Ints
+    up: Bools
+    up_to_target: Segments
+    down_to_target: Segments
+    targets: tuple[Target, ...]
+    transition: Bools  # per target
+    base: Gather  # per target
+    level_up: Gather
+    level_down: Gather
+    has_up: Bools
+    has_down: Bools
+
+
+@dataclass(frozen=True)
+class BehaviourRows:
+    """Where each target's value acts: (target, population) pairs per rate, transitions,
+    activity levels."""
+
+    growth: tuple[Ints, Ints]
+    death: tuple[Ints, Ints]
+    killing: tuple[Ints, Ints]
+    secretion: tuple[Ints, Ints]
+    transition_target: Ints
+    transition_source: Ints
+    transition_dest: Ints
+    activity_target: Ints  # per activity variable, -1: no rule reaches it
+
+
+@dataclass(frozen=True)
+class PoolRows:
+    """Exosome pools: where they are, secretion into them, uptake, transport and decay."""
+
+    compartment: Ints
+    all_pool: Ints  # the all-exosomes pool of the same compartment, -1: none
+    uptake: Bools
+    release_pop: Ints  # every exosome a population releases enters its all-exosomes pool
+    release_pool: Ints
+    cargo_pop: Ints  # cargo rows: the population, its pool, loading and cargo index
+    cargo_pool: Ints
+    cargo_load: Gather
+    cargo_index: Ints
+    transport_source: Ints
+    transport_dest: Ints  # -1: cleared without a destination pool
+    transport_rate: Ints
+    transport_fraction: Ints  # -1: the whole rate
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A drug that blocks some signals with occupancy Kd / (C + Kd)."""
+
+    drug: str
+    kd: int
+    signals: Ints
+
+
+@dataclass(frozen=True)
+class SignalRows:
+    """Internal signals: the receiving population, the pool it takes up, contact, blockers."""
+
+    pop: Ints
+    pool: Ints  # -1: none
+    cargo: Ints
+    contact: tuple[tuple[int, Ints], ...]  # (signal, populations displaying its cargo)
+    blockers: tuple[Blocker, ...]
+
+
+@dataclass(frozen=True)
+class DrugRows:
+    """One drug: its state variables, parameters, the cells it kills, binding and carrier."""
+
+    name: str
+    var: dict[str, int]
+    param: dict[str, int]
+    kill_pop: Ints
+    kill_resistant: Bools
+    kill_counted: Bools
+    bound_plasma: Ints  # pools whose exosomes bind the drug in plasma or medium
+    bound_tumour: Ints
+    binding: tuple[int, int] | None  # (sites, Kd) parameters
+    carrier: tuple[int, int] | None  # (carrier half-life, tumour fraction) parameters
+
+
+@dataclass(frozen=True)
+class Factor:
+    """An intervention scaling some rows from ``start``: by its parameter, or one minus it."""
+
+    rows: Ints
+    param: int
+    start: float
+    complement: bool
+
+
+@dataclass(frozen=True)
+class FactorRows:
+    release: tuple[Factor, ...]  # rows: populations
+    loading: tuple[Factor, ...]  # rows: cargo
+    block: tuple[Factor, ...]  # rows: cargo
+
+
+@dataclass(frozen=True)
+class Rows:
+    compartments: CompartmentParams
+    exchange: ExchangeParams
+    cells: CellRows
+    rules: RuleRows
+    behaviour: BehaviourRows
+    pools: PoolRows
+    signals: SignalRows
+    drugs: tuple[DrugRows, ...]
+    factors: FactorRows
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """One compiled arm: what the rules built, its parameter vector, state layout and rows."""
+
+    scenario: Scenario
+    arm: Arm
+    structure: Structure
+    parameters: Parameters
+    layout: Layout
+    cargo: tuple[str, ...]  # cargo molecule ids, the rows of loading and blocking factors
+    rows: Rows
+    initial: np.ndarray = field(repr=False)  # type: ignore[type-arg]
+
+    @property
+    def populations(self) -> list[Population]:
+        return self.structure.populations
+
+    @property
+    def pools(self) -> dict[tuple[str, str], int]:
+        return self.structure.pools
+
+    @property
+    def pool_cargo(self) -> dict[str, str]:
+        return self.structure.pool_cargo
+
+    @property
+    def signals(self) -> dict[tuple[str, int], int]:
+        return self.structure.signals
+
+    @property
+    def activities(self) -> dict[tuple[str, int], int]:
+        return self.structure.activities
+
+    @property
+    def terms(self) -> list[Term]:
+        return self.structure.terms
+
+    @property
+    def drugs(self) -> list[str]:
+        return self.structure.drugs
+
+    @property
+    def rules_used(self) -> list[str]:
+        return self.structure.rules_used
+
+    @property
+    def notes(self) -> list[str]:
+        return self.structure.notes
+
+    @property
+    def compartments(self) -> list[str]:
+        """The compartments that hold exosome pools."""
+        return sorted({c for _, c in self.structure.pools})
+
+    def population(self, cell: str, state: str | None, compartment: str) -> Population | None:
+        return self.structure.population(cell, state, compartment)
+
+
+# ------------------------------------------------------------ assembly
+
+
+def assemble(
+    kb: KnowledgeBase,
+    lib: Library,
+    scenario: Scenario,
+    arm: Arm,
+    structure: Structure,
+    book: ParameterBook,
+) -> CompiledModel:
+    """The rows of a compiled arm (raises :class:`ModelError` for an impossible arm)."""
+    ctx = _Context(kb, lib, scenario, arm, structure, book)
+    rows = Rows(
+        compartments=CompartmentParams(**ctx.globals_of(CompartmentParams)),
+        exchange=ExchangeParams(**ctx.globals_of(ExchangeParams)),
+        cells=ctx.cell_rows(),
+        rules=ctx.rule_rows(),
+        behaviour=ctx.behaviour_rows(),
+        pools=ctx.pool_rows(),
+        signals=ctx.signal_rows(),
+        drugs=tuple(ctx.drug_rows(d) for d in structure.drugs),
+        factors=ctx.factor_rows(),
+        events=ctx.event_rows(),
+    )
+    parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
+    initial = np.zeros(ctx.layout.size)
+    initial[: ctx.layout.pools] = structure.initial
+    initial[ctx.layout.activities : ctx.layout.drugs] = 1.0
+    initial.setflags(write=False)
+    return CompiledModel(scenario, arm, structure, parameters, ctx.layout, ctx.cargo, rows, initial)
+
+
+def layout_of(structure: Structure) -> Layout:
+    p = len(structure.populations)
+    q = p + len(structure.pools)
+    s = q + len(structure.signals)
+    a = s + len(structure.activities)
+    n = a + len(DRUG_VARS) * len(structure.drugs)
+    return Layout(0, p, q, s, a, n, {d: i for i, d in enumerate(structure.drugs)})
+
+
+def selects(kb: KnowledgeBase, selector: CellSelector, pop: Population) -> bool:
+    """Whether a population falls under a selector (cell and state include sub-types)."""
+    if selector.cell and pop.cell not in kb.descendants(selector.cell):
+        return False
+    if selector.state and (pop.state is None or pop.state not in kb.descendants(selector.state)):
+        return False
+    return not (selector.compartment and pop.compartment != selector.compartment)
+
+
+@dataclass
+class _Context:
+    kb: KnowledgeBase
+    lib: Library
+    scenario: Scenario
+    arm: Arm
+    structure: Structure
+    book: ParameterBook
+
+    def __post_init__(self) -> None:
+        s = self.structure
+        self.layout = layout_of(s)
+        self.cargo = tuple(sorted(set(s.pool_cargo[key] for key, _ in s.pools)))
+        self.targets: list[Target] = list(dict.fromkeys(t.target for t in s.terms))
+        self.target_index = {t: i for i, t in enumerate(self.targets)}
+
+    def param(self, name: str) -> int:
+        return self.book.index(self.book.global_(name))
+
+    def globals_of(self, kind: type) -> dict[str, int]:
+        return {f.name: self.param(f.name) for f in fields(kind)}
+
+    def molecule(self, name: str) -> str:
+        found = self.kb.find_molecule(name)
+        return found.id if found is not None else name
+
+    # ---------------------------------------------------------- cells
+
+    def cell_rows(self) -> CellRows:
+        pops = self.structure.populations
+        rates: dict[str, list[list[int]]] = {"growth": [], "death": [], "secretion": []}
+        killers = []
+        for p in pops:
+            entry = self.lib.behaviour_of(self.kb, p.cell)
+            for name, found in rates.items():
+                ref = getattr(entry, name)
+                found.append([self.param(ref)] if ref else [])
+            if entry.kill_rate:
+                killable = {c for k in entry.kills for c in self.kb.descendants(k)}
+                victims = [q.index for q in pops if q.cell in killable]
+                victims = [v for v in victims if pops[v].compartment == p.compartment]
+                killers.append(KillerRow(p.index, frozen(victims), self.param(entry.kill_rate)))
+        seeding = [
+            (p.index, dest.index, self.target_index.get(Seeding(o), -1))
+            for p in pops
+            if p.compartment == "tumour" and p.cell in self.kb.descendants("cancer_cell")
+            for o in NICHES
+            if (dest := self.structure.population(p.cell, p.state, o)) is not None
+        ]
+        return CellRows(
+            compartment=frozen([COMPARTMENTS.index(p.compartment) for p in pops]),
+            cancer=frozen([p.cell in self.kb.descendants("cancer_cell") for p in pops], bool),
+            in_tumour=frozen([p.compartment == "tumour" for p in pops], bool),
+            counts_kill=frozen([p.compartment in {"tumour", "culture"} for p in pops], bool),
+            growth=Gather.of(rates["growth"]),
+            death=Gather.of(rates["death"]),
+            secretion=Gather.of(rates["secretion"]),
+            killers=tuple(killers),
+            seed_source=frozen([a for a, _, _ in seeding]),
+            seed_dest=frozen([b for _, b, _ in seeding]),
+            seed_target=frozen([c for _, _, c in seeding]),
+        )
+
+    # ---------------------------------------------------------- rules
+
+    def rule_rows(self) -> RuleRows:
+        terms, targets, n_t = self.structure.terms, self.targets, len(self.targets)
+        index = self.target_index
+        up = [t.up for t in terms]
+        levels: dict[bool, list[list[int]]] = {
+            True: [[] for _ in targets],
+            False: [[] for _ in targets],
+        }
+        for t in terms:
+            found = levels[t.up][index[t.target]]
+            if (i := self.book.index(t.level)) not in found:
+                found.append(i)
+        transition = [isinstance(t, Transition) for t in targets]
+        return RuleRows(
+            signal=frozen([t.signal for t in terms]),
+            half_max=frozen([self.book.index(t.half_max) for t in terms]),
+            hill=frozen([self.book.index(t.hill) for t in terms]),
+            up=frozen(up, bool),
+            up_to_target=Segments.of([index[t.target] for t in terms if t.up], n_t),
+            down_to_target=Segments.of([index[t.target] for t in terms if not t.up], n_t),
+            targets=tuple(targets),
+            transition=frozen(transition, bool),
+            base=self._target_base(),
+            level_up=Gather.of(levels[True], [0.0] * n_t),
+            level_down=Gather.of(levels[False], [0.0] * n_t),
+            has_up=frozen([bool(x) for x in levels[True]], bool),
+            has_down=frozen([bool(x) for x in levels[False]], bool),
+        )
+
+    def _target_base(self) -> Gather:
+        """Each target's value without signal: the population's base rate, the base seeding
+        rate, zero for an induced transition, one for a multiplier or an activity."""
+        cells = {"growth": [], "death": []}  # type: dict[str, list[list[int]]]
+        pops = self.structure.populations
+        for p in pops:
+            entry = self.lib.behaviour_of(self.kb, p.cell)
+            cells["growth"].append([self.param(entry.growth)] if entry.growth else [])
+            cells["death"].append([self.param(entry.death)] if entry.death else [])
+        rows: list[list[int]] = []
+        default: list[float] = []
+        for target in self.targets:
+            match target:
+                case Growth(pop):
+                    rows.append(cells["growth"][pop])
+                case Death(pop):
+                    rows.append(cells["death"][pop])
+                case Seeding():
+                    rows.append([self.param("seeding_rate")])
+                case _:
+                    rows.append([])
+            default.append(0.0 if isinstance(target, Growth | Death | Transition) else 1.0)
+        return Gather.of(rows, default)
+
+    def behaviour_rows(self) -> BehaviourRows:
+        def pairs(kind: type[Growth | Death | Killing | Secretion]) -> tuple[Ints, Ints]:
+            found = [(i, t.pop) for i, t in enumerate(self.targets) if isinstance(t, kind)]
+            return frozen([a for a, _ in found]), frozen([b for _, b in found])
+
+        moves = [(i, t) for i, t in enumerate(self.targets) if isinstance(t, Transition)]
+        acts = sorted(self.structure.activities.items(), key=lambda kv: kv[1])
+        return BehaviourRows(
+            growth=pairs(Growth),
+            death=pairs(Death),
+            killing=pairs(Killing),
+            secretion=pairs(Secretion),
+            transition_target=frozen([i for i, _ in moves]),
+            transition_source=frozen([t.source for _, t in moves]),
+            transition_dest=frozen([t.dest for _, t in moves]),
+            activity_target=frozen(
+                [self.target_index.get(Activity(ph, pop), -1) for (ph, pop), _ in acts]
+            ),
+        )
+
+    # ---------------------------------------------------------- exosomes
+
+    def pool_rows(self) -> PoolRows:
+        s = self.structure
+        pools = sorted(s.pools.items(), key=lambda kv: kv[1])
+        comp = [COMPARTMENTS.index(c) for (_, c), _ in pools]
+        all_of = {c: s.pools.get((ALL_EXOSOMES, c), -1) for c in COMPARTMENTS}
+        release = [(p.index, all_of[p.compartment]) for p in s.populations]
+        release = [(p, q) for p, q in release if q >= 0]
+        cargo = [
+            (pop, s.pools[(key, s.populations[pop].compartment)], loads, s.pool_cargo[key])
+            for (pop, key), loads in s.secretion.items()
+            if (key, s.populations[pop].compartment) in s.pools
+        ]
+        transport = self._transport(pools)
+        return PoolRows(
+            compartment=frozen(comp),
+            all_pool=frozen([all_of[c] for (_, c), _ in pools]),
+            uptake=frozen([c != "plasma" for (_, c), _ in pools], bool),
+            release_pop=frozen([p for p, _ in release]),
+            release_pool=frozen([q for _, q in release]),
+            cargo_pop=frozen([a for a, _, _, _ in cargo]),
+            cargo_pool=frozen([b for _, b, _, _ in cargo]),
+            cargo_load=Gather.of([[self.book.index(n) for n in c] for _, _, c, _ in cargo]),
+            cargo_index=frozen([self.cargo.index(m) for _, _, _, m in cargo]),
+            transport_source=frozen([a for a, _, _, _ in transport]),
+            transport_dest=frozen([b for _, b, _, _ in transport]),
+            transport_rate=frozen([c for _, _, c, _ in transport]),
+            transport_fraction=frozen([d for _, _, _, d in transport]),
+        )
+
+    def _transport(
+        self, pools: list[tuple[tuple[str, str], int]]
+    ) -> list[tuple[int, int, int, int]]:
+        """Tumour exosomes drain to plasma; plasma clearance delivers fractions to niches."""
+        s = self.structure
+        found = []
+        for (key, comp), i in pools:
+            if comp == "tumour" and (key, "plasma") in s.pools:
+                found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1))
+            if comp == "plasma":
+                for organ in NICHES:
+                    if (key, organ) in s.pools:
+                        fraction = self.param(f"niche_fraction_{organ}")
+                        clearance = self.param("plasma_clearance")
+                        found.append((i, s.pools[(key, organ)], clearance, fraction))
+        return found
+
+    def signal_rows(self) -> SignalRows:
+        s = self.structure
+        ordered = sorted(s.signals.items(), key=lambda kv: kv[1])
+        pops = s.populations
+        cargo = [s.pool_cargo[key] for (key, _), _ in ordered]
+        contact = []
+        for i, ((_, p), _) in enumerate(ordered):
+            sources = [
+                q
+                for q, mols in s.surface.items()
+                if cargo[i] in mols and pops[q].compartment == pops[p].compartment
+            ]
+            if sources:
+                contact.append((i, frozen(sources)))
+        blockers = []
+        for name in s.drugs:
+            drug = self.lib.drugs[name]
+            if drug.block_kd is None:
+                continue
+            blocked = {self.molecule(x) for x in drug.blocks_cargo}
+            signals = [i for i, c in enumerate(cargo) if c in blocked]
+            blockers.append(
+                Blocker(name, self.book.index(self.book.drug(name, "block_kd")), frozen(signals))
+            )
+        return SignalRows(
+            pop=frozen([p for (_, p), _ in ordered]),
+            pool=frozen([s.pools.get((key, pops[p].compartment), -1) for (key, p), _ in ordered]),
+            cargo=frozen([self.cargo.index(c) for c in cargo]),
+            contact=tuple(contact),
+            blockers=tuple(blockers),
+        )
+
+    # ---------------------------------------------------------- drugs
+
+    def drug_rows(self, name: str) -> DrugRows:
+        drug = self.lib.drugs[name]
+        pops = self.structure.populations
+        kill = [
+            (p, resistant) for p in pops if (resistant := self._resistance(drug, p)) is not None
+        ]
+        kill = [(p, r) for p, r in kill if p.compartment != "plasma"]
+        bound = {self.molecule(c) for c in drug.bound_by_cargo}
+        pools = sorted(self.structure.pools.items(), key=lambda kv: kv[1])
+        binding = None
+        if drug.binding_sites is not None and drug.binding_kd is not None:
+            binding = (
+                self.book.index(self.book.drug(name, "binding_sites")),
+                self.book.index(self.book.drug(name, "binding_kd")),
+            )
+        else:
+            bound = set()
+        in_pool = [(i, c) for (key, c), i in pools if self.structure.pool_cargo[key] in bound]
+        params = ("half_life", "kill_max", "ec50", "hill", "resistance_fold", "tumour_exchange")
+        return DrugRows(
+            name=name,
+            var={v: self.layout.drug(name, v) for v in DRUG_VARS},
+            param={p: self.book.index(self.book.drug(name, p)) for p in params},
+            kill_pop=frozen([p.index for p, _ in kill]),
+            kill_resistant=frozen([r for _, r in kill], bool),
+            kill_counted=frozen([p.compartment in {"tumour", "culture"} for p, _ in kill], bool),
+            bound_plasma=frozen([i for i, c in in_pool if c in {"plasma", "culture"}]),
+            bound_tumour=frozen([i for i, c in in_pool if c == "tumour"]),
+            binding=binding,
+            carrier=self._carrier(name),
+        )
+
+    def _resistance(self, drug: Drug, pop: Population) -> bool | None:
+        """None when the drug does not kill the population, else whether it resists it."""
+        killable = {c for k in drug.kills for c in self.kb.descendants(k)}
+        if pop.cell not in killable:
+            return None
+        state = pop.state
+        while state is not None:
+            entry = self.kb.cell_states[state]
+            names = {self.molecule(n) for n in entry.resistant_to}
+            if drug.id in names or set(entry.resistant_to) & set(drug.groups):
+                return True
+            state = entry.parent
+        return False
+
+    def _carrier(self, name: str) -> tuple[int, int] | None:
+        for j, item in enumerate(self.arm.interventions):
+            if isinstance(item, CarrierTreatment) and self.molecule(item.drug) == name:
+                half = self.book.add(f"intervention{j}.carrier_half_life", item.carrier_half_life)
+                share = self.book.add(f"intervention{j}.tumour_fraction", item.tumour_fraction)
+                return self.book.index(half), self.book.index(share)
+        return None
+
+    # ---------------------------------------------------------- interventions
+
+    def factor_rows(self) -> FactorRows:
+        release, loading, block = [], [], []
+        for j, item in enumerate(self.arm.interventions):
+            match item:
+                case ReleaseInhibitor():
+                    pops = [
+                        p.index
+                        for p in self.structure.populations
+                        if item.donors is None or selects(self.kb, item.donors, p)
+                    ]
+                    if not pops:
+                        raise ModelError(
+                            f"arm {self.arm.name!r}: no population of the arm matches these "
+                            f"donors (populations: {', '.join(p.label for p in self.structure.populations)})",
+                            ("interventions", j, "donors"),
+                        )
+                    release.append(
+                        self._factor(j, pops, "efficacy", item.efficacy, item.start, True)
+                    )
+                case CargoKnockdown():
+                    rows = [self._cargo_row(j, item.cargo)]
+                    loading.append(
+                        self._factor(j, rows, "efficacy", item.efficacy, item.start, True)
+                    )
+                case CargoOverexpression():
+                    rows = [self._cargo_row(j, item.cargo)]
+                    loading.append(self._factor(j, rows, "fold", item.fold, 0.0, False))
+                case SignalBlocker():
+                    rows = [self._cargo_row(j, item.cargo)]
+                    block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
+        return FactorRows(tuple(release), tuple(loading), tuple(block))
+
+    def _factor(
+        self, j: int, rows: list[int], name: str, value: float, start: float, complement: bool
+    ) -> Factor:
+        param = self.book.index(self.book.intervention(j, name, value))
+        return Factor(frozen(rows), param, start, complement)
+
+    def _cargo_row(self, j: int, cargo: str) -> int:
+        molecule = self.molecule(cargo)
+        if molecule not in self.cargo:
+            known = ", ".join(c for c in self.cargo if c != ALL_EXOSOMES) or "none"
+            raise ModelError(
+                f"arm {self.arm.name!r}: {cargo!r} is not a cargo of this arm's rules, so "
+                f"nothing would change (its cargo: {known})",
+                ("interventions", j, "cargo"),
+            )
+        return self.cargo.index(molecule)
+
+    def event_rows(self) -> tuple[Event, ...]:
+        by_day: dict[float, list[Change]] = {}
+        duration = self.scenario.duration
+        for j, item in enumerate(self.arm.interventions):
+            for day, changes in self._changes(j, item):
+                if day <= duration:
+                    by_day.setdefault(day, []).extend(changes)
+        return tuple(Event(day, tuple(changes)) for day, changes in sorted(by_day.items()))
+
+    def _changes(self, j: int, item: object) -> list[tuple[float, list[Change]]]:
+        """The events of one intervention: (day, state changes), in the intervention's order."""
+        match item:
+            case DrugTreatment() | CarrierTreatment() | ExosomeDose():
+                sched = item.schedule
+                days = [
+                    sched.start + k * (sched.every or 0.0)
+                    for k in range(sched.doses if sched.every else 1)
+                ]
+                change = self._dose(j, item)
+                return [(day, change) for day in days]
+            case Surgery():
+                keep = self.book.index(
+                    self.book.intervention(j, "fraction_removed", item.fraction_removed)
+                )
+                comp = item.compartment
+                changes = [
+                    Change(p.index, "scale", (keep,), complement=True)
+                    for p in self.structure.populations
+                    if p.compartment == comp
+                ]
+                changes += [
+                    Change(self.layout.pools + i, "scale", (keep,), complement=True)
+                    for (_, c), i in self.structure.pools.items()
+                    if c == comp
+                ]
+                return [(item.day, changes)]
+        start = getattr(item, "start", 0.0)
+        return [(start, [])] if start else []
+
+    def _dose(self, j: int, item: DrugTreatment | CarrierTreatment | ExosomeDose) -> list[Change]:
+        book = self.book
+        match item:
+            case DrugTreatment(concentration=float() as conc):
+                name = self.molecule(item.drug)
+                p = book.index(book.intervention(j, "concentration", conc, "uM"))
+                return [Change(self.layout.drug(name, "plasma"), "set", (p,))]
+            case DrugTreatment() | CarrierTreatment():
+                name = self.molecule(item.drug)
+                dose = book.index(
+                    book.intervention(j, "dose", item.dose or 0.0, self.lib.drugs[name].dose_unit)
+                )
+                per = book.index(book.drug(name, "concentration_per_dose"))
+                var = "plasma" if isinstance(item, DrugTreatment) else "carrier"
+                return [Change(self.layout.drug(name, var), "add", (dose, per))]
+        count = book.index(book.intervention(j, "exosomes", item.exosomes, "exosomes"))
+        s, comp = self.structure, item.compartment
+        loads: dict[str, list[str]]
+        if item.cargo is not None:
+            loads = {self.molecule(item.cargo): []}
+        else:
+            loads = s.dose_cargo.get(j, {})
+        changes = [
+            Change(
+                self.layout.pools + s.pools[(key, comp)],
+                "add",
+                (count,),
+                tuple(book.index(n) for n in names),
+            )
+            for key, names in loads.items()
+        ]
+        return [*changes, Change(self.layout.pools + s.pools[ALL_EXOSOMES, comp], "add", (count,))]
