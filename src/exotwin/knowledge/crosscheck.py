@@ -8,16 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .errors import KnowledgeError
+from ..errors import MtiFileError as MtiFileError
 from .kb import KnowledgeBase
 from .names import mirna_arm, mirna_family, name_key
 
 MTI_COLUMNS = ("miRNA", "miRNA_mature", "target_gene", "species", "experiments", "support", "pmid")
 Status = Literal["supported", "not_found", "mirna_absent"]
-
-
-class MtiFileError(KnowledgeError, ValueError):
-    """The interaction table cannot be read or lacks the expected columns."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ..datafiles import DataValidationError, ExotwinError, Problem
+from ..datafiles import Problem
+from ..errors import CohortError as CohortError
+from ..errors import CohortSpecError as CohortSpecError
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..knowledge.schema import Identifier, Strict
 from ..yaml_lines import line_of, load_lined
@@ -31,14 +33,6 @@ from .run import volumes
 from .scenario import load_scenario
 from .schema import Arm, Scenario
 from .simulate import SimulationError, Trajectory, simulate_arm
-
-
-class CohortError(ExotwinError, RuntimeError):
-    """A sweep could not run (scheduler unreachable, output folder of another sweep...)."""
-
-
-class CohortSpecError(DataValidationError):
-    what = "cohort spec"
 
 
 class Distribution(Strict):

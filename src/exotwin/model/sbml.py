@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datafiles import ExotwinError
+from ..errors import SbmlError as SbmlError
 from ..io import atomic_write_text
 from ..knowledge import KnowledgeBase
 from .compiler import CompiledModel
@@ -32,10 +32,6 @@ from .simulate import (
     start_state,
     variable_names,
 )
-
-
-class SbmlError(ExotwinError, RuntimeError):
-    """libSBML rejected the generated model."""
 
 
 def _num(value: float) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..datafiles import DataValidationError, Item, Problem
+from ..datafiles import Item, Problem
+from ..errors import ScenarioError as ScenarioError
 from ..knowledge import KnowledgeBase
 from ..yaml_lines import line_of, load_lined
 from .library import Library
@@ -24,12 +25,6 @@ REQUIRED_FIELDS = {
     "offtarget_exposure": ("drug",),
     "ratio": ("numerator", "denominator"),
 }
-
-
-class ScenarioError(DataValidationError):
-    """A scenario file is malformed or names something the graph or library lacks."""
-
-    what = "scenario"
 
 
 def packaged_scenarios(kind: str = "scenarios") -> dict[str, Path]:

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..datafiles import ExotwinError
+from ..errors import SensitivityError as SensitivityError
 from ..knowledge import KnowledgeBase
 from .compiler import compile_arm
 from .library import Library
@@ -19,10 +19,6 @@ from .robust import Path, uncertain_parameters, with_values
 from .run import volumes
 from .schema import Param, Scenario
 from .simulate import simulate_arm
-
-
-class SensitivityError(ExotwinError, ValueError):
-    """Bad request for a sensitivity analysis (unknown arm, readout or parameter)."""
 
 
 def relevant_parameters(

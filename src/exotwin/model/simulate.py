@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 
-from ..datafiles import ExotwinError
+from ..errors import SimulationError as SimulationError
 from ..knowledge import KnowledgeBase
 from .compiler import ALL_EXOSOMES, CompiledModel, Population
 from .library import Library
@@ -26,10 +26,6 @@ from .schema import NICHES, CarrierTreatment, CellSelector, Drug
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
 LN2 = math.log(2.0)
 AVOGADRO_PER_UM_ML = 6.02214076e14  # molecules per mL of a 1 uM solution
-
-
-class SimulationError(ExotwinError, RuntimeError):
-    """The solver failed or the state diverged; names the arm, time and variables."""
 
 
 @dataclass
