@@ -26,6 +26,7 @@ __all__ = [
     "OutputError",
     "PathError",
     "Problem",
+    "QueryError",
     "SbmlError",
     "ScenarioError",
     "SensitivityError",
@@ -93,6 +94,10 @@ class KnowledgeValidationError(KnowledgeError, DataValidationError):
 
 class UnknownEntityError(KnowledgeError, LookupError):
     """A query named a cell type, molecule or record that the graph does not hold."""
+
+
+class QueryError(KnowledgeError, ValueError):
+    """A search that cannot be answered as asked (no criterion, empty text)."""
 
 
 class MtiFileError(KnowledgeError, ValueError):

@@ -14,14 +14,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..cli_common import new_app
+from ..errors import QueryError
 from .crosscheck import crosscheck, read_mti, summarise
-from .errors import KnowledgeError, KnowledgeValidationError
 from .exports import FORMATS, csv_row, export
 from .kb import KnowledgeBase
 from .loader import load_knowledge, packaged_data_dir
 from .query import Query, neighbours, search
 
-kb_app = typer.Typer(help="The evidence graph of both reviews.", no_args_is_help=True)
+kb_app = new_app(help="The evidence graph of both reviews.", no_args_is_help=True)
 console = Console()
 
 ExportFormat = Enum("ExportFormat", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
@@ -31,20 +32,8 @@ DataOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(1)
-
-
 def _load(data: list[Path] | None) -> KnowledgeBase:
-    try:
-        return load_knowledge(data)
-    except KnowledgeValidationError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise _fail(f"{len(exc.problems)} problem(s)") from None
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    return load_knowledge(data)
 
 
 @kb_app.command()
@@ -154,11 +143,8 @@ def search_command(
     kb = _load(data)
     query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed)
     if query == Query():
-        raise _fail("give a search text or at least one option (see --help)")
-    try:
-        hits = search(kb, query)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+        raise QueryError("give a search text or at least one option (see --help)")
+    hits = search(kb, query)
     if as_json:
         typer.echo(
             json.dumps([r.model_dump(mode="json") for r in hits], indent=1, ensure_ascii=False)
@@ -191,10 +177,7 @@ def search_command(
 def show(record_id: str, data: DataOption = None) -> None:
     """Print one record in full (JSON)."""
     kb = _load(data)
-    try:
-        record = kb.record(record_id)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    record = kb.record(record_id)
     payload = record.model_dump(mode="json") | {"file": str(kb.record_files[record.id])}
     typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
 
@@ -207,10 +190,7 @@ def neighbours_command(
 ) -> None:
     """What a cell type sends to and receives from other cells through exosomes."""
     kb = _load(data)
-    try:
-        found = neighbours(kb, cell)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    found = neighbours(kb, cell)
     if as_json:
         typer.echo(json.dumps({k: [asdict(e) for e in v] for k, v in found.items()}, indent=1))
         return
@@ -251,10 +231,7 @@ def crosscheck_command(
 ) -> None:
     """Report which curated miRNA→target claims strong external evidence supports."""
     kb = _load(data)
-    try:
-        checks = crosscheck(kb, read_mti(mti), species)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    checks = crosscheck(kb, read_mti(mti), species)
     counts = summarise(checks)
     if as_json:
         typer.echo(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ..datafiles import ExotwinError
-from ..io import atomic_write_text
+from ..cli_common import OverwriteOption, new_app
+from ..errors import CohortError, Problem, ScenarioError, did_you_mean
+from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
 from .library import Library, load_library
 from .outputs import write_outputs
@@ -21,14 +22,12 @@ from .robust import robustness
 from .run import ScenarioResult, run_scenario
 from .scenario import load_scenario, packaged_scenarios
 
+if TYPE_CHECKING:
+    from .schema import Scenario
+    from .tissue.run import TissueResult
+
 console = Console()
-scenarios_app = typer.Typer(help="Shipped scenarios and their checks.", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    for line in str(exc).splitlines():
-        typer.echo(line, err=True)
-    return typer.Exit(1)
+scenarios_app = new_app(help="Shipped scenarios and their checks.", no_args_is_help=True)
 
 
 def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> ScenarioResult:
@@ -40,22 +39,31 @@ def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> Scenar
 
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Scenario file or shipped scenario id.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced if present).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (exotwin's files in it are replaced).")
+    ],
     seed: Annotated[int, typer.Option(help="Seed (recorded; the ODE model is deterministic).")] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a scenario: timeseries.csv, summary.json, report.html; exit 1 if a check fails."""
-    try:
-        kb = load_knowledge()
-        lib = load_library(kb)
-        result = _run(kb, lib, scenario, seed)
-        write_outputs(kb, lib, result, out)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
-    for check in result.checks:
-        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    result = simulate_into(scenario, out, seed, overwrite)
     typer.echo(f"wrote {out}/timeseries.csv, summary.json, report.html")
     if not result.passed:
         raise typer.Exit(1)
+
+
+def simulate_into(
+    scenario: str | Path, out: Path, seed: int = 0, overwrite: bool = False
+) -> ScenarioResult:
+    """Simulate, write the outputs into ``out`` and print the checks."""
+    check_output_folder(out, overwrite)
+    kb = load_knowledge()
+    lib = load_library(kb)
+    result = _run(kb, lib, scenario, seed)
+    write_outputs(kb, lib, result, out, overwrite)
+    for check in result.checks:
+        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    return result
 
 
 @scenarios_app.command("list")
@@ -101,18 +109,15 @@ def check_scenarios(
         table.add_column("robust", justify="right")
     table.add_column("values", overflow="fold")
     for name in names or list(packaged_scenarios()):
-        try:
-            scenario = load_scenario(name, kb, lib)
-            result = run_scenario(kb, lib, scenario)
-            spread = None
-            if robust:
-                with Progress(console=console, transient=True) as progress:
-                    task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
-                    spread = robustness(
-                        kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
-                    )
-        except ExotwinError as exc:
-            raise _fail(exc) from None
+        scenario = load_scenario(name, kb, lib)
+        result = run_scenario(kb, lib, scenario)
+        spread = None
+        if robust:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
+                spread = robustness(
+                    kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
+                )
         for check in result.checks:
             failed += not check.passed
             row = [result.scenario.id, check.name, "pass" if check.passed else "FAIL"]
@@ -126,9 +131,7 @@ def check_scenarios(
         raise typer.Exit(1)
 
 
-export_app = typer.Typer(
-    help="Export a compiled scenario to exchange formats.", no_args_is_help=True
-)
+export_app = new_app(help="Export a compiled scenario to exchange formats.", no_args_is_help=True)
 
 
 @export_app.command("sbml")
@@ -143,17 +146,13 @@ def export_sbml(
 
     kb = load_knowledge()
     lib = load_library(kb)
-    try:
-        loaded = load_scenario(scenario, kb, lib)
-        arms = {a.name: a for a in loaded.arms}
-        chosen = arms[arm] if arm else loaded.arms[0]
-        write_sbml(kb, lib, compile_arm(kb, lib, loaded, chosen), out)
-    except KeyError:
-        raise _fail(
-            ValueError(f"no arm {arm!r} in {loaded.id} (arms: {', '.join(arms)})")
-        ) from None
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    loaded = load_scenario(scenario, kb, lib)
+    arms = {a.name: a for a in loaded.arms}
+    if arm is not None and arm not in arms:
+        message = f"no arm {arm!r} in {loaded.id}{did_you_mean(arm, arms)}"
+        raise ScenarioError([Problem(Path(scenario), None, "--arm", message)])
+    chosen = arms[arm] if arm else loaded.arms[0]
+    write_sbml(kb, lib, compile_arm(kb, lib, loaded, chosen), out)
     typer.echo(f"wrote {out} (SBML L3V2, scenario {loaded.id}, arm {chosen.name})")
 
 
@@ -172,38 +171,33 @@ def sensitivity(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a readout, with a plot."""
-    import json
-
-    from ..io import atomic_write_text
     from .sensitivity import analyse, plot
 
     if method not in {"sobol", "morris"}:
-        raise _fail(ValueError(f"unknown method {method!r}; expected sobol or morris"))
+        raise typer.BadParameter(f"{method!r}: expected sobol or morris", param_hint="--method")
     kb = load_knowledge()
     lib = load_library(kb)
     names = [p.strip() for p in parameters.split(",")] if parameters else None
-    try:
-        loaded = load_scenario(scenario, kb, lib)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"{method} {loaded.id}", total=None)
-            indices = analyse(
-                kb,
-                lib,
-                loaded,
-                arm,
-                readout,
-                day,
-                method,  # type: ignore[arg-type]
-                n,
-                seed,
-                names,
-                progress=lambda i, total: progress.update(task, completed=i, total=total),
-            )
-    except ExotwinError as exc:
-        raise _fail(exc) from None
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out, overwrite)
+    loaded = load_scenario(scenario, kb, lib)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{method} {loaded.id}", total=None)
+        indices = analyse(
+            kb,
+            lib,
+            loaded,
+            arm,
+            readout,
+            day,
+            method,  # type: ignore[arg-type]
+            n,
+            seed,
+            names,
+            progress=lambda i, total: progress.update(task, completed=i, total=total),
+        )
     header = "parameter,first,first_conf,total,total_conf\n"
     rows = "".join(
         f"{a},{b:.6g},{c:.6g},{d:.6g},{e:.6g}\n"
@@ -216,9 +210,12 @@ def sensitivity(
             strict=True,
         )
     )
-    atomic_write_text(out / "indices.csv", header + rows)
-    atomic_write_text(out / "indices.json", json.dumps(indices.__dict__, indent=1) + "\n")
-    plot(indices, out / "plot.png")
+    with output_folder(out, overwrite) as staging:
+        (staging / "indices.csv").write_text(header + rows, encoding="utf-8")
+        (staging / "indices.json").write_text(
+            json.dumps(indices.__dict__, indent=1) + "\n", encoding="utf-8"
+        )
+        plot(indices, staging / "plot.png")
     table = Table(title=f"{method} indices of {readout} [{arm}, day {day:g}] ({indices.runs} runs)")
     for column in (
         "parameter",
@@ -241,7 +238,9 @@ def sensitivity(
     typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png")
 
 
-def _sweep(spec: Path, out: Path, scheduler: str | None, workers: int) -> Path:
+def _sweep(
+    spec: Path, out: Path, scheduler: str | None, workers: int, overwrite: bool = False
+) -> Path:
     from .cohort import run_sweep
 
     with Progress(console=console) as progress:
@@ -252,6 +251,7 @@ def _sweep(spec: Path, out: Path, scheduler: str | None, workers: int) -> Path:
             scheduler,
             workers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            overwrite=overwrite,
         )
 
 
@@ -269,12 +269,10 @@ def sweep(
     ],
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Run many patients of a scenario on dask; results.parquet, resumable."""
-    try:
-        result = _sweep(spec, out, scheduler, workers)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    result = _sweep(spec, out, scheduler, workers, overwrite)
     typer.echo(f"wrote {result}")
 
 
@@ -289,23 +287,21 @@ def cohort(
     ] = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """A virtual cohort: the sweep, per-patient labels and the simulated liquid biopsy."""
     import pandas as pd
 
     from .cohort import biopsy_table, load_spec
 
-    try:
-        kb = load_knowledge()
-        loaded, scenario = load_spec(spec, kb, load_library(kb))
-        if biopsy and loaded.biopsy is None:
-            raise _fail(ValueError(f"{spec}: --biopsy needs a 'biopsy:' section in the spec"))
-        result = _sweep(spec, out, scheduler, workers)
-        if biopsy:
-            table = biopsy_table(loaded, scenario, pd.read_parquet(result), kb, out)
-            typer.echo(f"wrote {table}")
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    kb = load_knowledge()
+    loaded, scenario = load_spec(spec, kb, load_library(kb))
+    if biopsy and loaded.biopsy is None:
+        raise CohortError(f"{spec}: --biopsy needs a 'biopsy:' section in the spec")
+    result = _sweep(spec, out, scheduler, workers, overwrite)
+    if biopsy:
+        table = biopsy_table(loaded, scenario, pd.read_parquet(result), kb, out)
+        typer.echo(f"wrote {table}")
     typer.echo(f"wrote {result}")
 
 
@@ -327,53 +323,84 @@ def tissue(
             "check, in how many it holds; written to replicates.json."
         ),
     ] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a scenario in space: cells and diffusing exosome fields with the same rules.
 
     Writes per arm cells_dayD.parquet, fields_dayD.npz and snapshot figures, plus
     timeseries.csv and summary.json (checks, mass ledger); exit 1 if a check fails.
     """
-    from .tissue.run import replicate_checks, run_tissue
+    result = tissue_into(scenario, out, seed, arm, plots, animate, replicates, overwrite)
+    typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
+    if not result.passed:
+        raise typer.Exit(1)
 
-    try:
-        kb = load_knowledge()
-        lib = load_library(kb)
-        sc = load_scenario(scenario, kb, lib)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"{sc.id}", total=1.0)
-            result = run_tissue(
-                kb,
-                lib,
-                sc,
-                seed,
-                out=out,
-                arms=arm,
-                plots=plots,
-                animate=animate,
-                progress=lambda name, done: progress.update(
-                    task, completed=done, description=f"{sc.id}: {name}"
-                ),
-            )
-        held: dict[str, list[bool]] = {}
-        if replicates and result.checks:
-            seeds = list(range(seed + 1, seed + 1 + replicates))
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
-                held = replicate_checks(
-                    kb, lib, sc, seeds, progress=lambda _: progress.advance(task)
-                )
-            summary = {"seeds": [seed, *seeds], "held": {}}
-            for check in result.checks:
-                held[check.name].insert(0, check.passed)
-                summary["held"][check.name] = held[check.name]  # type: ignore[index]
-            atomic_write_text(out / "replicates.json", json.dumps(summary, indent=1) + "\n")
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+
+def tissue_into(
+    scenario: str | Path,
+    out: Path,
+    seed: int = 0,
+    arms: list[str] | None = None,
+    plots: bool = True,
+    animate: bool = False,
+    replicates: int = 0,
+    overwrite: bool = False,
+) -> TissueResult:
+    """Run a tissue scenario, write its outputs into ``out`` and print the checks."""
+    check_output_folder(out, overwrite)
+    kb = load_knowledge()
+    lib = load_library(kb)
+    sc = load_scenario(scenario, kb, lib)
+    with output_folder(out, overwrite) as staging:
+        result, held = _tissue_run(kb, lib, sc, staging, seed, arms, plots, animate, replicates)
     for check in result.checks:
         line = check.describe()
         if held:
             line += f" [holds in {sum(held[check.name])}/{len(held[check.name])} seeds]"
         console.print(line, style="green" if check.passed else "red", markup=False)
-    typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
-    if not result.passed:
-        raise typer.Exit(1)
+    return result
+
+
+def _tissue_run(
+    kb: KnowledgeBase,
+    lib: Library,
+    sc: Scenario,
+    folder: Path,
+    seed: int,
+    arms: list[str] | None,
+    plots: bool,
+    animate: bool,
+    replicates: int,
+) -> tuple[TissueResult, dict[str, list[bool]]]:
+    """Run the tissue scenario, writing into ``folder``; with ``replicates``, also whether
+    each check holds under the next seeds (replicates.json)."""
+    from .tissue.run import replicate_checks, run_tissue
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{sc.id}", total=1.0)
+        result = run_tissue(
+            kb,
+            lib,
+            sc,
+            seed,
+            out=folder,
+            arms=arms,
+            plots=plots,
+            animate=animate,
+            progress=lambda name, done: progress.update(
+                task, completed=done, description=f"{sc.id}: {name}"
+            ),
+        )
+    held: dict[str, list[bool]] = {}
+    if replicates and result.checks:
+        seeds = list(range(seed + 1, seed + 1 + replicates))
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
+            held = replicate_checks(kb, lib, sc, seeds, progress=lambda _: progress.advance(task))
+        for check in result.checks:
+            held[check.name].insert(0, check.passed)
+        summary = {"seeds": [seed, *seeds], "held": held}
+        (folder / "replicates.json").write_text(
+            json.dumps(summary, indent=1) + "\n", encoding="utf-8"
+        )
+    return result, held

@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 from ..datafiles import Problem
 from ..errors import CohortError as CohortError
 from ..errors import CohortSpecError as CohortSpecError
+from ..io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..knowledge.schema import Identifier, Strict
 from ..yaml_lines import line_of, load_lined
@@ -279,18 +278,14 @@ def run_chunk(spec: CohortSpec, scenario: Scenario, patients: list[int], out: Pa
 
     kb, lib = _packaged()
     rows = run_patients(spec, scenario, patients, kb, lib)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(out, lambda tmp: pd.DataFrame(rows).to_parquet(tmp, index=False))
     return out
 
 
 # ------------------------------------------------------------ sweeps on dask
+
+
+SWEEP_FILE = "manifest.json"
 
 
 def _fingerprint(spec: CohortSpec) -> str:
@@ -321,34 +316,27 @@ def run_sweep(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
+    overwrite: bool = False,
 ) -> Path:
     """Run (or resume) a sweep; returns ``out/results.parquet``.
 
     Each chunk of patients is one task that writes ``out/chunks/chunk-NNNNN.parquet``; chunks
     already on disk are skipped, so an interrupted sweep resumes where it stopped. Tasks of a
-    worker that dies are rerun by dask (``retries``).
+    worker that dies are rerun by dask (``retries``). ``out`` is claimed as in
+    :func:`exotwin.io.claim_folder`; ``overwrite`` also replaces another sweep's outputs.
     """
     import pandas as pd
     from distributed import as_completed
 
     kb, lib = _packaged()
     spec, scenario = load_spec(spec_path, kb, lib)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / "manifest.json"
     fingerprint = _fingerprint(spec)
-    if manifest.exists() and json.loads(manifest.read_text())["fingerprint"] != fingerprint:
-        raise CohortError(
-            f"{out} holds a different sweep (its manifest.json does not match "
-            f"this spec); choose another --out"
-        )
-    manifest.write_text(
-        json.dumps({"fingerprint": fingerprint, "spec": spec.model_dump()}, indent=1) + "\n"
-    )
     chunks = [
         list(range(i, min(i + spec.chunk_size, spec.patients)))
         for i in range(0, spec.patients, spec.chunk_size)
     ]
     paths = [out / "chunks" / f"chunk-{k:05d}.parquet" for k in range(len(chunks))]
+    _claim(out, spec, fingerprint, paths, overwrite)
     todo = [k for k, path in enumerate(paths) if not path.exists()]
     done = len(chunks) - len(todo)
     if progress:
@@ -383,10 +371,42 @@ def run_sweep(
                     cluster.close()
     result = out / "results.parquet"
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    tmp = out / ".results.parquet.tmp"
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, result)
+    atomic_write(result, lambda tmp: frame.to_parquet(tmp, index=False))
     return result
+
+
+def _claim(
+    out: Path, spec: CohortSpec, fingerprint: str, paths: list[Path], overwrite: bool
+) -> None:
+    """Make ``out`` this sweep's folder: new, this sweep's own (resumed), or, with
+    ``overwrite``, another exotwin sweep's whose outputs are removed first."""
+    planned = [SWEEP_FILE, "results.parquet", "biopsy.csv"]
+    planned += [p.relative_to(out).as_posix() for p in paths]
+    previous = _previous_fingerprint(out)
+    known = []
+    if previous == fingerprint and read_manifest(out) is None:
+        known = planned  # a sweep of an exotwin that wrote no output manifest yet: resume it
+    elif previous is not None and previous != fingerprint:
+        if not overwrite:
+            raise CohortError(
+                f"{out} holds a different sweep (its {SWEEP_FILE} does not match this spec); "
+                "choose another --out, or add --overwrite to replace that sweep"
+            )
+        if read_manifest(out) is not None:
+            remove_outputs(out, read_manifest(out) or [])
+    claim_folder(out, planned, overwrite, known)
+    text = json.dumps({"fingerprint": fingerprint, "spec": spec.model_dump()}, indent=1)
+    atomic_write_text(out / SWEEP_FILE, text + "\n")
+
+
+def _previous_fingerprint(out: Path) -> str | None:
+    """The fingerprint of the sweep already in ``out``, if any."""
+    try:
+        data = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = data.get("fingerprint") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
 
 
 # ------------------------------------------------------------ labels and liquid biopsy
@@ -450,7 +470,5 @@ def biopsy_table(
                 )
             rows.append(row)
     path = out / "biopsy.csv"
-    tmp = out / ".biopsy.csv.tmp"
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
     return path

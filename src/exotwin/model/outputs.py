@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .. import __version__
-from ..io import atomic_directory
+from ..io import output_folder
 from ..knowledge import KnowledgeBase
 from .library import Library
 from .run import ScenarioResult
@@ -194,10 +194,13 @@ def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
     return "\n".join(parts)
 
 
-def write_outputs(kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path) -> None:
-    """Write the three outputs into ``out``; the folder appears complete or not at all."""
+def write_outputs(
+    kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path, overwrite: bool = False
+) -> None:
+    """Write the three outputs into ``out`` through :func:`exotwin.io.output_folder`: they
+    appear complete or not at all, and nothing exotwin did not write is touched."""
     out = Path(out)
-    with atomic_directory(out) as staging:
+    with output_folder(out, overwrite) as staging:
         header, rows = timeseries_rows(result)
         with (staging / "timeseries.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
