@@ -163,16 +163,18 @@ class BiopsyInputError(BiopsyError, DataValidationError):
 # ------------------------------------------------------------ messages
 
 
-def did_you_mean(value: str, known: Iterable[str], listed: int = 40) -> str:
+def did_you_mean(value: str, known: Iterable[str], listed: int = 20) -> str:
     """``"; did you mean X?"`` for the closest known values (difflib), then the known values
-    (at most ``listed`` of them), for a message about an unknown ``value``."""
+    (at most ``listed`` of them; none when 0), for a message about an unknown ``value``."""
     names = sorted(set(known))
     close = difflib.get_close_matches(value, names, n=3, cutoff=0.6)
     if not close:
         lowered = {n.lower(): n for n in names}
         close = [lowered[m] for m in difflib.get_close_matches(value.lower(), lowered, n=3)]
+    if not close and len(value) >= 3:
+        close = [n for n in names if value.lower() in n.lower()][:3]
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    if not names:
+    if not names or not listed:
         return hint
     more = f", ... ({len(names)} in all)" if len(names) > listed else ""
     return f"{hint}{' ' if hint else '; '}known: {', '.join(names[:listed])}{more}"

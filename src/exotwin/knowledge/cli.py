@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -15,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..cli_common import new_app
-from ..errors import QueryError
+from ..datafiles import yaml_files
+from ..errors import KnowledgeValidationError, Problem, QueryError
 from .crosscheck import crosscheck, read_mti, summarise
 from .exports import FORMATS, csv_row, export
 from .kb import KnowledgeBase
@@ -32,8 +34,35 @@ DataOption = Annotated[
 ]
 
 
+_VOCABULARY = re.compile(r"^(sources|cell_types|cell_states|molecules|phenotypes)\s*:", re.M)
+
+
+def _with_vocabularies(paths: list[Path]) -> list[Path]:
+    """The paths, with the packaged vocabularies first unless they hold vocabularies."""
+    entities = packaged_data_dir() / "entities"
+    for path in yaml_files(p for p in paths if p.exists()):
+        if entities in path.resolve().parents:
+            return paths
+        try:
+            if _VOCABULARY.search(path.read_text(encoding="utf-8")):
+                return paths
+        except (OSError, UnicodeDecodeError):
+            continue  # the loader reports it
+    return [entities, *paths]
+
+
 def _load(data: list[Path] | None) -> KnowledgeBase:
-    return load_knowledge(data)
+    """The packaged graph, or the given files checked against the packaged vocabularies
+    (unless they bring their own); curated data without a single record is an error."""
+    if not data:
+        return load_knowledge()
+    kb = load_knowledge(_with_vocabularies(data))
+    if not kb.records:
+        where = data[0] if len(data) == 1 else Path(", ".join(map(str, data)))
+        raise KnowledgeValidationError(
+            [Problem(where, None, "", "no records (expected a 'records:' list of entries)")]
+        )
+    return kb
 
 
 @kb_app.command()
@@ -41,18 +70,14 @@ def validate(
     path: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="YAML files or folders (default: the packaged graph). A lone file outside the "
-            "package is checked against the packaged vocabularies."
+            help="YAML files or folders (default: the packaged graph). Files that define no "
+            "vocabularies are checked against the packaged ones."
         ),
     ] = None,
 ) -> None:
     """Load and validate curated YAML; exit 1 on any problem."""
-    paths = path or [packaged_data_dir()]
-    entities = packaged_data_dir() / "entities"
-    if len(paths) == 1 and paths[0].is_file() and entities not in paths[0].resolve().parents:
-        paths = [entities, paths[0]]
     start = time.perf_counter()
-    kb = _load(paths)
+    kb = _load(path)
     elapsed = time.perf_counter() - start
     typer.echo(
         f"ok: {len(kb.records)} records ({len(kb.mechanisms)} mechanisms, "

@@ -21,7 +21,7 @@ from ..errors import CohortError as CohortError
 from ..errors import CohortSpecError as CohortSpecError
 from ..io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
 from ..knowledge import KnowledgeBase, load_knowledge
-from ..knowledge.schema import Identifier, Strict
+from ..knowledge.schema import Identifier
 from ..yaml_lines import line_of, load_lined
 from .batch import simulate_patients
 from .compiler import CompiledModel, compile_arm
@@ -30,7 +30,7 @@ from .readouts import evaluate, value_at
 from .robust import with_values
 from .run import volumes
 from .scenario import load_scenario
-from .schema import Arm, Scenario
+from .schema import MAX_CELLS, Arm, Scenario, Strict
 from .simulate import SimulationError, Trajectory, simulate_arm
 
 
@@ -237,13 +237,23 @@ def run_patients(
     for arm in scenario.arms:
         if spec.arms and arm.name not in spec.arms:
             continue
-        models = []
+        models, refused = [], {}
         for p in patients:
             scale = draws[p][1]
             pops = [q.model_copy(update={"count": q.count * scale}) for q in scenario.populations]
             patient_scenario = scenario.model_copy(update={"populations": pops})
-            models.append(compile_arm(kb, libs[p], patient_scenario, _arm_for(arm, scale)))
-        results = _simulate_arm_of(kb, [libs[p] for p in patients], models)
+            patient_arm = _arm_for(arm, scale)
+            biggest = max(q.count for q in patient_arm.populations or pops)
+            if not biggest <= MAX_CELLS:  # the solver cannot integrate such counts
+                refused[p] = (
+                    f"population_scale {scale:g} gives {biggest:g} initial cells, above the "
+                    f"bound of {MAX_CELLS:g}"
+                )
+                continue
+            models.append(compile_arm(kb, libs[p], patient_scenario, patient_arm))
+        ran = [p for p in patients if p not in refused]
+        solved = iter(_simulate_arm_of(kb, [libs[p] for p in ran], models) if ran else [])
+        results = [refused[p] if p in refused else next(solved) for p in patients]
         for p, result in zip(patients, results, strict=True):
             values, scale = draws[p]
             failed = result if isinstance(result, str) else ""

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ..datafiles import Item, Problem
 from ..errors import ScenarioError as ScenarioError
+from ..errors import did_you_mean
 from ..knowledge import KnowledgeBase
 from ..yaml_lines import line_of, load_lined
 from .library import Library
@@ -48,10 +49,8 @@ def resolve_scenario_path(name: str | Path) -> Path:
                 path,
                 None,
                 "",
-                (
-                    f"no scenario file or shipped scenario named {str(name)!r}; shipped: "
-                    f"{', '.join(shipped)}"
-                ),
+                f"no scenario file or shipped scenario named {str(name)!r}"
+                + did_you_mean(str(name), shipped, listed=50),
             )
         ]
     )

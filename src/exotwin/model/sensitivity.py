@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import SensitivityError as SensitivityError
+from ..errors import did_you_mean
 from ..knowledge import KnowledgeBase
 from .compiler import compile_arm
 from .library import Library
@@ -41,9 +42,8 @@ def _arm(scenario: Scenario, name: str):  # type: ignore[no-untyped-def]
     for arm in scenario.arms:
         if arm.name == name:
             return arm
-    raise SensitivityError(
-        f"no arm {name!r} in {scenario.id} (arms: {', '.join(a.name for a in scenario.arms)})"
-    )
+    arms = [a.name for a in scenario.arms]
+    raise SensitivityError(f"no arm {name!r} in {scenario.id}{did_you_mean(name, arms)}")
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,18 @@ def analyse(
     from SALib.sample import sobol as sobol_sample
 
     if readout not in {r.name for r in scenario.readouts}:
-        raise SensitivityError(f"no readout {readout!r} in {scenario.id}")
+        names = [r.name for r in scenario.readouts]
+        raise SensitivityError(
+            f"no readout {readout!r} in {scenario.id}{did_you_mean(readout, names)}"
+        )
     space = relevant_parameters(kb, lib, scenario, arm)
     if parameters:
         by_label = {_label(path): (path, p) for path, p in space}
         unknown = [name for name in parameters if name not in by_label]
         if unknown:
             raise SensitivityError(
-                f"not uncertain parameters of this arm: {unknown}; choose among {sorted(by_label)}"
+                f"not uncertain parameters of this arm: {unknown}"
+                f"{did_you_mean(unknown[0], by_label, listed=100)}"
             )
         space = [by_label[name] for name in parameters]
     logs = [p.low is not None and p.low > 0 and p.high / p.low > 10 for _, p in space]  # type: ignore[operator]
