@@ -43,14 +43,17 @@ def message(exc: ExotwinError) -> list[str]:
     data file has several."""
     name = type(exc).__name__
     if isinstance(exc, DataValidationError) and len(exc.problems) == 1:
-        return [f"{name}: {exc.problems[0]}"]
+        return [f"{name}: {_one_line(str(exc.problems[0]))}"]
     if isinstance(exc, DataValidationError):
-        lines = [str(p) for p in exc.problems[:50]]
+        lines = [_one_line(str(p)) for p in exc.problems[:50]]
         if len(exc.problems) > 50:
             lines.append(f"... and {len(exc.problems) - 50} more")
         return [*lines, f"{name}: {len(exc.problems)} problem(s) in the {exc.what}"]
-    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    return [f"{name}: {text or 'failed'}"]
+    return [f"{name}: {_one_line(str(exc)) or 'failed'}"]
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _traceback_file(exc: BaseException) -> str:

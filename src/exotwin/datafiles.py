@@ -24,6 +24,7 @@ __all__ = [
     "Problem",
     "parse_sections",
     "yaml_files",
+    "yaml_message",
 ]
 
 
@@ -69,7 +70,7 @@ def parse_sections(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(path, line, "", f"YAML syntax: {_yaml_message(exc)}"))
+        problems.append(Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}"))
         return []
     except RecursionError:
         problems.append(Problem(path, None, "", "YAML nesting too deep"))
@@ -123,7 +124,8 @@ def parse_sections(
     return items
 
 
-def _yaml_message(exc: yaml.YAMLError) -> str:
+def yaml_message(exc: yaml.YAMLError) -> str:
+    """A YAML syntax error on one line: the problem and its context, without the excerpt."""
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     return f"{problem} ({context})" if context else str(problem)

@@ -62,6 +62,32 @@ NormOpt = Annotated[
 ]
 
 
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of folds and bootstrap.")]
+BootstrapOpt = Annotated[
+    int, typer.Option(min=0, max=1_000_000, help="Bootstrap resamples for the 95% CIs.")
+]
+
+
+OperatingPointOpt = Annotated[
+    OperatingPointOption,
+    typer.Option(
+        help="Diagnosis cut-off, chosen on inner-CV predictions: fewest misclassifications "
+        "(accuracy) or the Youden index."
+    ),
+]
+
+
+def _jobs(value: int) -> int:
+    if value == 0:
+        raise typer.BadParameter("0 jobs cannot run; give 1 or more, or -1 for every core")
+    return value
+
+
+JobsOpt = Annotated[
+    int, typer.Option(callback=_jobs, help="Parallel outer folds (-1: every core).")
+]
+
+
 def _read(
     path: Path,
     label: str | None,
@@ -91,12 +117,12 @@ def fit(
     meta: MetaOpt = None,
     positive: Annotated[str | None, typer.Option(help="Case class of a diagnosis label.")] = None,
     normalise: NormOpt = None,
-    seed: Annotated[int, typer.Option(help="Seed of folds and bootstrap.")] = 0,
-    outer_folds: Annotated[int, typer.Option(help="Outer CV folds.")] = 5,
-    inner_folds: Annotated[int, typer.Option(help="Inner CV folds (tuning, panel).")] = 3,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
-    panel: Annotated[int, typer.Option(help="Largest panel size searched (0: none).")] = 5,
-    jobs: Annotated[int, typer.Option(help="Parallel outer folds.")] = 1,
+    seed: SeedOpt = 0,
+    outer_folds: Annotated[int, typer.Option(min=2, help="Outer CV folds.")] = 5,
+    inner_folds: Annotated[int, typer.Option(min=2, help="Inner CV folds (tuning, panel).")] = 3,
+    bootstrap: BootstrapOpt = 1000,
+    panel: Annotated[int, typer.Option(min=0, help="Largest panel size searched (0: none).")] = 5,
+    jobs: JobsOpt = 1,
     group: Annotated[
         str | None,
         typer.Option(
@@ -104,13 +130,7 @@ def fit(
             "and inner (stratified group K-fold)."
         ),
     ] = None,
-    operating_point: Annotated[
-        OperatingPointOption,
-        typer.Option(
-            help="Diagnosis cut-off, chosen on inner-CV predictions: fewest misclassifications "
-            "(accuracy) or the Youden index."
-        ),
-    ] = OperatingPointOption.accuracy,
+    operating_point: OperatingPointOpt = OperatingPointOption.accuracy,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Nested-CV fit: prints the cross-validated metrics, writes model, metrics.json, report.html."""

@@ -24,6 +24,7 @@ from .scenario import load_scenario, packaged_scenarios
 
 if TYPE_CHECKING:
     from .schema import Scenario
+    from .sensitivity import Indices
     from .tissue.run import TissueResult
 
 console = Console()
@@ -42,7 +43,9 @@ def simulate(
     out: Annotated[
         Path, typer.Option("--out", help="Output folder (exotwin's files in it are replaced).")
     ],
-    seed: Annotated[int, typer.Option(help="Seed (recorded; the ODE model is deterministic).")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed (recorded; the ODE model is deterministic).")
+    ] = 0,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a scenario: timeseries.csv, summary.json, report.html; exit 1 if a check fails."""
@@ -89,11 +92,13 @@ def check_scenarios(
     robust: Annotated[
         int,
         typer.Option(
+            min=0,
+            max=100_000,
             help="Also run N Latin-hypercube parameter sets and report, per check, "
-            "the fraction that passes."
+            "the fraction that passes.",
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the parameter sampling.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the parameter sampling.")] = 0,
 ) -> None:
     """Run scenarios and their checks; exit 1 when any check fails at the nominal parameters."""
     kb = load_knowledge()
@@ -163,18 +168,21 @@ def sensitivity(
     day: Annotated[float, typer.Option(help="Day at which the readout is taken.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for indices.csv/json and plot.png.")],
     method: Annotated[str, typer.Option(help="sobol or morris")] = "sobol",
-    n: Annotated[int, typer.Option(help="Base samples (Sobol) or trajectories (Morris).")] = 64,
+    n: Annotated[
+        int,
+        typer.Option(min=1, max=100_000, help="Base samples (Sobol) or trajectories (Morris)."),
+    ] = 64,
     parameters: Annotated[
         str | None,
         typer.Option(
             help="Comma-separated parameters (default: every uncertain one the arm reads)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a readout, with a plot."""
-    from .sensitivity import analyse, plot
+    from .sensitivity import analyse
 
     if method not in {"sobol", "morris"}:
         raise typer.BadParameter(f"{method!r}: expected sobol or morris", param_hint="--method")
@@ -198,24 +206,8 @@ def sensitivity(
             names,
             progress=lambda i, total: progress.update(task, completed=i, total=total),
         )
-    header = "parameter,first,first_conf,total,total_conf\n"
-    rows = "".join(
-        f"{a},{b:.6g},{c:.6g},{d:.6g},{e:.6g}\n"
-        for a, b, c, d, e in zip(
-            indices.names,
-            indices.first,
-            indices.first_conf,
-            indices.total,
-            indices.total_conf,
-            strict=True,
-        )
-    )
     with output_folder(out, overwrite) as staging:
-        (staging / "indices.csv").write_text(header + rows, encoding="utf-8")
-        (staging / "indices.json").write_text(
-            json.dumps(indices.__dict__, indent=1) + "\n", encoding="utf-8"
-        )
-        plot(indices, staging / "plot.png")
+        _write_indices(indices, staging)
     table = Table(title=f"{method} indices of {readout} [{arm}, day {day:g}] ({indices.runs} runs)")
     for column in (
         "parameter",
@@ -236,6 +228,23 @@ def sensitivity(
         )
     console.print(table)
     typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png")
+
+
+def _write_indices(indices: Indices, folder: Path) -> None:
+    """``indices.csv``, ``indices.json`` and ``plot.png`` into ``folder``."""
+    from .sensitivity import plot
+
+    header = "parameter,first,first_conf,total,total_conf\n"
+    columns = (indices.first, indices.first_conf, indices.total, indices.total_conf)
+    rows = "".join(
+        f"{name},{a:.6g},{b:.6g},{c:.6g},{d:.6g}\n"
+        for name, a, b, c, d in zip(indices.names, *columns, strict=True)
+    )
+    (folder / "indices.csv").write_text(header + rows, encoding="utf-8")
+    (folder / "indices.json").write_text(
+        json.dumps(indices.__dict__, indent=1) + "\n", encoding="utf-8"
+    )
+    plot(indices, folder / "plot.png")
 
 
 def _sweep(
@@ -259,7 +268,7 @@ SchedulerOption = Annotated[
     str | None,
     typer.Option(help="dask scheduler address (tcp://host:8786); default: a local cluster."),
 ]
-WorkersOption = Annotated[int, typer.Option(help="Workers of the local cluster.")]
+WorkersOption = Annotated[int, typer.Option(min=1, max=1024, help="Workers of the local cluster.")]
 
 
 def sweep(
@@ -310,7 +319,9 @@ def tissue(
         str, typer.Argument(help="Scenario file with a tissue section, or a shipped tissue id.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (snapshots per arm).")],
-    seed: Annotated[int, typer.Option(help="Seed of placement, division, death, switching.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of placement, division, death, switching.")
+    ] = 0,
     arm: Annotated[
         list[str] | None, typer.Option("--arm", help="Run only these arms (checks need all).")
     ] = None,
@@ -319,8 +330,10 @@ def tissue(
     replicates: Annotated[
         int,
         typer.Option(
+            min=0,
+            max=10_000,
             help="Also rerun the scenario with the next N seeds (no snapshots) and report, per "
-            "check, in how many it holds; written to replicates.json."
+            "check, in how many it holds; written to replicates.json.",
         ),
     ] = 0,
     overwrite: OverwriteOption = False,

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ..datafiles import Problem
+from ..datafiles import Problem, yaml_message
 from ..errors import CohortError as CohortError
 from ..errors import CohortSpecError as CohortSpecError
 from ..io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
@@ -106,7 +106,14 @@ def load_spec(path: Path, kb: KnowledgeBase, lib: Library) -> tuple[CohortSpec, 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CohortSpecError(
-            [Problem(Path(path), mark.line + 1 if mark else None, "", f"YAML syntax: {exc}")]
+            [
+                Problem(
+                    Path(path),
+                    mark.line + 1 if mark else None,
+                    "",
+                    f"YAML syntax: {yaml_message(exc)}",
+                )
+            ]
         ) from None
     except ValidationError as exc:
         problems = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..datafiles import Item, Problem
+from ..datafiles import Item, Problem, yaml_message
 from ..errors import ScenarioError as ScenarioError
 from ..errors import did_you_mean
 from ..knowledge import KnowledgeBase
@@ -209,7 +209,9 @@ def load_scenario(path: Path | str, kb: KnowledgeBase, lib: Library) -> Scenario
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ScenarioError([Problem(path, line, "", f"YAML syntax: {exc}")]) from None
+        raise ScenarioError(
+            [Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}")]
+        ) from None
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:

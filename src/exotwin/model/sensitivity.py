@@ -89,6 +89,10 @@ def analyse(
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
+    if not 0 <= day <= scenario.duration:
+        raise SensitivityError(
+            f"--day {day:g} lies outside the scenario's 0..{scenario.duration:g} days"
+        )
     if readout not in {r.name for r in scenario.readouts}:
         names = [r.name for r in scenario.readouts]
         raise SensitivityError(
