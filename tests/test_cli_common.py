@@ -21,6 +21,7 @@ from exotwin.errors import (
     ScenarioError,
     SimulationError,
     TissueError,
+    did_you_mean,
 )
 from exotwin.knowledge import query
 
@@ -169,3 +170,9 @@ def test_a_sensitivity_day_outside_the_scenario_is_refused(tmp_path: Path) -> No
         assert result.exit_code == 1, result.output  # nan gave nan indices, 1e9 extrapolated
         assert result.stderr.startswith(f"SensitivityError: --day {day.replace('1e9', '1e+09')}")
     assert not (tmp_path / "o").exists()
+
+
+def test_did_you_mean_lists_the_closest_then_the_known() -> None:
+    assert did_you_mean("tnbcc", ["tnbc", "her2"]) == "; did you mean 'tnbc'? known: her2, tnbc"
+    assert did_you_mean("zzz", ["tnbc"]) == "; known: tnbc"
+    assert did_you_mean("nf-to", ["nf-to-caf-mir9"], listed=0) == "; did you mean 'nf-to-caf-mir9'?"

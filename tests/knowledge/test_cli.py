@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from exotwin.cli import app
@@ -107,3 +108,18 @@ def test_export_to_a_folder_or_under_a_file_is_a_typed_error(tmp_path: Path) -> 
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.startswith(f"PathError: {under}: cannot write: a file stands")
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_export_into_a_read_only_folder_is_a_typed_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def denied(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # root ignores chmod; a read-only mount
+    out = tmp_path / "evidence.csv"
+    result = runner.invoke(app, ["kb", "export", "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == f"PathError: {out}: cannot write: permission denied (read-only?)\n"

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from exotwin.cli import app
-from exotwin.errors import did_you_mean
 from exotwin.knowledge import packaged_data_dir
 
 from .helpers import GOOD_MECHANISM
@@ -99,9 +98,3 @@ def test_crosscheck_refuses_an_unknown_species(tmp_path: Path) -> None:
     for species in ("Human", "mouse"):
         ok = runner.invoke(app, ["kb", "crosscheck", "--mti", str(mti), "--species", species])
         assert ok.exit_code == 0, ok.output
-
-
-def test_did_you_mean_lists_the_closest_then_the_known() -> None:
-    assert did_you_mean("tnbcc", ["tnbc", "her2"]) == "; did you mean 'tnbc'? known: her2, tnbc"
-    assert did_you_mean("zzz", ["tnbc"]) == "; known: tnbc"
-    assert did_you_mean("nf-to", ["nf-to-caf-mir9"], listed=0) == "; did you mean 'nf-to-caf-mir9'?"

@@ -312,3 +312,16 @@ def test_sweeps_refuse_a_foreign_folder(command: str, tmp_path: Path) -> None:
     result = runner.invoke(app, [command, str(spec), "--out", str(out)])
     assert result.exit_code == 1 and "not written by exotwin" in result.output
     assert _files(out) == ["notes.txt"]
+
+
+def test_tissue_into_a_file_is_a_typed_error(tmp_path: Path) -> None:
+    # was a NotADirectoryError traceback
+    scenario = str(write(tmp_path, TISSUE))
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    for out in (tmp_path / "file", tmp_path / "file" / "o"):
+        result = runner.invoke(app, ["tissue", scenario, "--out", str(out), "--no-plots"])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.stderr.startswith(f"OutputError: {out}: is a file") or (
+            result.stderr.startswith(f"PathError: {out}: cannot write output folder")
+        )
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "x"

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from exotwin.errors import CohortSpecError, ScenarioError
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.cohort import load_spec, run_patients
+from exotwin.model.cohort import CohortSpecError, load_spec, run_patients
 from exotwin.model.library import Library
-from exotwin.model.scenario import load_scenario
+from exotwin.model.scenario import ScenarioError, load_scenario
 
 from .conftest import SMALL_SCENARIO, write
 
