@@ -78,8 +78,8 @@ class ErrorBoundary(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, TyperException):  # exit codes and usage errors (2)
-            raise
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # exit codes, usage errors (2), output piped into `head`: click's own handling
         except ExotwinError as exc:
             _fail(message(exc))
         except OSError as exc:

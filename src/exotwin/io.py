@@ -149,16 +149,17 @@ def check_output_folder(target: Path | str, overwrite: bool = False) -> list[str
     """Refuse ``target`` now (before any work) if it may not receive outputs; return the
     files of its manifest (None when exotwin did not make it)."""
     target = Path(target)
-    why = _refused(target)
+    place = Path(os.path.abspath(target))  # "new/.." is the folder above new, made or not
+    why = _refused(place)
     if why:
         raise OutputError(f"{target}: {why}; choose a new or empty folder for the output")
-    if target.exists() and not target.is_dir():
+    if place.exists() and not place.is_dir():
         raise OutputError(f"{target}: is a file; give a folder for the output")
-    if not target.exists():
+    if not place.exists():
         return None
     try:
-        manifest = read_manifest(target)
-        if manifest is None and not overwrite and _has_user_content(target):
+        manifest = read_manifest(place)
+        if manifest is None and not overwrite and _has_user_content(place):
             raise OutputError(
                 f"{target}: folder is not empty and was not written by exotwin; choose a new "
                 "folder, or add --overwrite to write exotwin's files beside what it holds"
@@ -273,11 +274,12 @@ def output_folder(target: Path | str, overwrite: bool = False) -> Iterator[Path]
     ``target`` (see the module docstring); on error or interruption nothing changes."""
     target = Path(target)
     check_output_folder(target, overwrite)
+    place = Path(os.path.abspath(target))  # "out/.." staged beside the folder it names
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(target)
+        place.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(place)
         staging = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}{os.getpid()}-", dir=target.parent)
+            tempfile.mkdtemp(prefix=f".{place.name}{_STAGING}{os.getpid()}-", dir=place.parent)
         )
         staging.chmod(0o777 & ~_umask())
     except OSError as exc:
@@ -285,7 +287,7 @@ def output_folder(target: Path | str, overwrite: bool = False) -> Iterator[Path]
     try:
         try:
             yield staging
-            _commit(staging, target, overwrite)
+            _commit(staging, place, overwrite)
         except OSError as exc:
             if exc.filename is not None and str(staging) not in str(exc.filename):
                 raise
