@@ -1,4 +1,7 @@
-"""The ``exotwin`` command line: a thin layer over the Python API."""
+"""The ``exotwin`` command line: a thin layer over the Python API.
+
+Every command runs inside one error boundary (:class:`exotwin.cli_common.ErrorBoundary`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ from typing import Annotated
 import typer
 
 from .biopsy.cli import biopsy_app
+from .cli_common import OverwriteOption, exit_on_sigterm, new_app
+from .io import output_folder
 from .knowledge import cli as kb_cli
 from .model import cli as model_cli
 
 FLAGSHIP = "tnbc-doxorubicin-exosomal-resistance"
 TISSUE_DEMO = "caf-ring-mir9-mir125b"
 
-app = typer.Typer(
+app = new_app(
     help="exotwin: exosome-mediated communication in breast cancer, made computable.",
     no_args_is_help=True,
     add_completion=False,
@@ -33,11 +38,29 @@ app.command()(model_cli.tissue)
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the exported files.")] = Path("out/demo"),
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Tour: the evidence graph (summary, searches, neighbours, exports), then the flagship
     scenario (chemoresistance spreading through exosomes in TNBC under doxorubicin, with and
     without a release inhibitor) with its report, then one arm of a spatial scenario."""
-    from .knowledge.exports import FORMATS
+    with output_folder(out, overwrite) as staging:
+        _demo_knowledge(out, staging)
+        typer.secho(f"\n-- simulator: flagship scenario {FLAGSHIP}", bold=True)
+        model_cli.simulate_into(FLAGSHIP, staging / "flagship", seed=0)
+        typer.secho(
+            f"\n-- tissue: {TISSUE_DEMO}, arm exosomes (cells and exosome fields)", bold=True
+        )
+        model_cli.tissue_into(TISSUE_DEMO, staging / "tissue", seed=0, arms=["exosomes"])
+    typer.echo(
+        f"wrote {out}; open {out / 'flagship' / 'report.html'} for figures and the evidence "
+        f"behind every rule, and see {out / 'tissue' / 'exosomes'}/snapshot_day10.png: a ring "
+        "of CAFs"
+    )
+
+
+def _demo_knowledge(out: Path, staging: Path) -> None:
+    from .knowledge import load_knowledge
+    from .knowledge.exports import FORMATS, export
 
     typer.secho("== exotwin demo: the evidence graph of both reviews ==", bold=True)
     kb_cli.validate(None)
@@ -62,17 +85,14 @@ def demo(
         "cytoscape": "cyjs.json",
         "physicell-rules": "rules.csv",
     }
+    kb = load_knowledge()
     for fmt in FORMATS:
-        kb_cli.export_command(kb_cli.ExportFormat(fmt), out / f"evidence.{suffix[fmt]}")
-    typer.secho(f"\n-- simulator: flagship scenario {FLAGSHIP}", bold=True)
-    model_cli.simulate(FLAGSHIP, out / "flagship", seed=0)
-    typer.echo(
-        f"open {out / 'flagship' / 'report.html'} for figures and the evidence behind every rule"
-    )
-    typer.secho(f"\n-- tissue: {TISSUE_DEMO}, arm exosomes (cells and exosome fields)", bold=True)
-    model_cli.tissue(TISSUE_DEMO, out / "tissue", seed=0, arm=["exosomes"])
-    typer.echo(f"see {out / 'tissue' / 'exosomes'}/snapshot_day10.png: a ring of CAFs")
+        name = f"evidence.{suffix[fmt]}"
+        export(kb, fmt, staging / name)
+        typer.echo(f"wrote {out / name} ({fmt}, {len(kb.records)} records)")
 
 
 def main() -> None:
+    """The ``exotwin`` entry point."""
+    exit_on_sigterm()
     app()

@@ -14,38 +14,18 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from .errors import DataValidationError, ExotwinError, Problem
 from .yaml_lines import line_of, load_lined
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem at a place in a data file."""
-
-    file: Path
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
-
-
-class ExotwinError(Exception):
-    """Base class of exotwin's typed errors."""
-
-
-class DataValidationError(ExotwinError, ValueError):
-    """One or more data files are malformed or inconsistent."""
-
-    what = "data files"
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (str(p.file), p.line or 0))
-        shown = "\n".join(f"  {p}" for p in self.problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s) in the {self.what}:\n{shown}{more}")
+__all__ = [
+    "DataValidationError",
+    "ExotwinError",
+    "Item",
+    "Problem",
+    "parse_sections",
+    "yaml_files",
+    "yaml_message",
+]
 
 
 def yaml_files(paths: Iterable[Path]) -> list[Path]:
@@ -90,7 +70,7 @@ def parse_sections(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(path, line, "", f"YAML syntax: {_yaml_message(exc)}"))
+        problems.append(Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}"))
         return []
     except RecursionError:
         problems.append(Problem(path, None, "", "YAML nesting too deep"))
@@ -144,7 +124,8 @@ def parse_sections(
     return items
 
 
-def _yaml_message(exc: yaml.YAMLError) -> str:
+def yaml_message(exc: yaml.YAMLError) -> str:
+    """A YAML syntax error on one line: the problem and its context, without the excerpt."""
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     return f"{problem} ({context})" if context else str(problem)

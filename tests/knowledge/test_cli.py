@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from exotwin.cli import app
@@ -31,8 +32,7 @@ def test_validate_a_user_file_against_packaged_vocabularies(tmp_path: Path) -> N
     )
     result = runner.invoke(app, ["kb", "validate", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:10: records.0.effects.0.direction:" in result.output
-    assert "1 problem(s)" in result.output
+    assert f"KnowledgeValidationError: {bad}:10: records.0.effects.0.direction:" in result.output
 
 
 def test_search_table_and_json() -> None:
@@ -76,17 +76,50 @@ def test_crosscheck_bad_file(tmp_path: Path) -> None:
 
 
 def test_demo_writes_every_export(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    refused = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert refused.exit_code == 1 and "not written by exotwin" in refused.output
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--overwrite"])
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
+        ".exotwin-manifest.json",
         "evidence.csv",
         "evidence.cyjs.json",
         "evidence.graphml",
         "evidence.json",
         "evidence.rules.csv",
         "flagship",
+        "notes.txt",
         "tissue",
     ]
     assert (tmp_path / "flagship" / "report.html").exists()
     assert (tmp_path / "tissue" / "exosomes" / "snapshot_day10.png").exists()
+
+
+def test_export_to_a_folder_or_under_a_file_is_a_typed_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["kb", "export", "--format", "csv", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == f"OutputError: {tmp_path}: is a folder; give a file name to write\n"
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    under = tmp_path / "file" / "evidence.csv"
+    result = runner.invoke(app, ["kb", "export", "--format", "json", "--out", str(under)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"PathError: {under}: cannot write: a file stands")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_export_into_a_read_only_folder_is_a_typed_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def denied(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # root ignores chmod; a read-only mount
+    out = tmp_path / "evidence.csv"
+    result = runner.invoke(app, ["kb", "export", "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == f"PathError: {out}: cannot write: permission denied (read-only?)\n"

@@ -133,3 +133,29 @@ def test_unreachable_scheduler_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(CohortError, match="cannot reach the dask scheduler"):
         run_sweep(write(tmp_path, SPEC), tmp_path / "run", scheduler="tcp://127.0.0.1:9")
     assert time.time() - start < 20
+
+
+def test_sweep_folder_keeps_the_users_files_and_overwrite_replaces_a_sweep(
+    tmp_path: Path,
+    client,  # type: ignore[no-untyped-def]
+) -> None:
+    from exotwin.errors import OutputError
+
+    spec_path = write(tmp_path, SPEC.replace("patients: 6", "patients: 2"))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputError, match="not written by exotwin"):
+        run_sweep(spec_path, out, client=client)
+    run_sweep(spec_path, out, client=client, overwrite=True)
+    assert (out / "chunks" / "chunk-00000.parquet").is_file()
+    other = write(
+        tmp_path,
+        SPEC.replace("patients: 6", "patients: 4").replace("chunk_size: 2", "chunk_size: 4"),
+    )
+    with pytest.raises(CohortError, match="--overwrite"):
+        run_sweep(other, out, client=client)
+    result = pd.read_parquet(run_sweep(other, out, client=client, overwrite=True))
+    assert sorted(set(result["patient"])) == [0, 1, 2, 3]
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == ["chunk-00000.parquet"]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"

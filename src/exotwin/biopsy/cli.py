@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from ..datafiles import ExotwinError
-from ..io import atomic_directory
+from ..cli_common import OverwriteOption, new_app
+from ..io import check_output_folder, output_folder
 from .classify import CVSettings, OperatingPoint, Task, fit_classifier
 from .de import differential, format_p, profile_shift
 from .errors import BiopsyInputError, cell_problem
@@ -22,7 +22,7 @@ from .report import report_html
 from .separation import separation_check
 from .store import load_model, predict, write_fit, write_predictions
 
-biopsy_app = typer.Typer(help="Liquid-biopsy analytics on expression data.", no_args_is_help=True)
+biopsy_app = new_app(help="Liquid-biopsy analytics on expression data.", no_args_is_help=True)
 
 
 class TaskOption(StrEnum):
@@ -63,14 +63,30 @@ NormOpt = Annotated[
 ]
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    if isinstance(exc, BiopsyInputError):
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo(f"{len(exc.problems)} problem(s)", err=True)
-    else:
-        typer.echo(str(exc), err=True)
-    return typer.Exit(1)
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of folds and bootstrap.")]
+BootstrapOpt = Annotated[
+    int, typer.Option(min=0, max=1_000_000, help="Bootstrap resamples for the 95% CIs.")
+]
+
+
+OperatingPointOpt = Annotated[
+    OperatingPointOption,
+    typer.Option(
+        help="Diagnosis cut-off, chosen on inner-CV predictions: fewest misclassifications "
+        "(accuracy) or the Youden index."
+    ),
+]
+
+
+def _jobs(value: int) -> int:
+    if value == 0:
+        raise typer.BadParameter("0 jobs cannot run; give 1 or more, or -1 for every core")
+    return value
+
+
+JobsOpt = Annotated[
+    int, typer.Option(callback=_jobs, help="Parallel outer folds (-1: every core).")
+]
 
 
 def _read(
@@ -81,12 +97,7 @@ def _read(
     meta: Path | None,
     group: str | None = None,
 ) -> Dataset:
-    try:
-        return read_data(
-            path, label=label, id_column=id_column, fmt=fmt.value, meta=meta, group=group
-        )
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    return read_data(path, label=label, id_column=id_column, fmt=fmt.value, meta=meta, group=group)
 
 
 _SHORT = {
@@ -168,12 +179,12 @@ def fit(
         ),
     ] = None,
     normalise: NormOpt = None,
-    seed: Annotated[int, typer.Option(help="Seed of folds and bootstrap.")] = 0,
-    outer_folds: Annotated[int, typer.Option(help="Outer CV folds.")] = 5,
-    inner_folds: Annotated[int, typer.Option(help="Inner CV folds (tuning, panel).")] = 3,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
-    panel: Annotated[int, typer.Option(help="Largest panel size searched (0: none).")] = 5,
-    jobs: Annotated[int, typer.Option(help="Parallel outer folds.")] = 1,
+    seed: SeedOpt = 0,
+    outer_folds: Annotated[int, typer.Option(min=2, help="Outer CV folds.")] = 5,
+    inner_folds: Annotated[int, typer.Option(min=2, help="Inner CV folds (tuning, panel).")] = 3,
+    bootstrap: BootstrapOpt = 1000,
+    panel: Annotated[int, typer.Option(min=0, help="Largest panel size searched (0: none).")] = 5,
+    jobs: JobsOpt = 1,
     group: Annotated[
         str | None,
         typer.Option(
@@ -181,15 +192,11 @@ def fit(
             "and inner (stratified group K-fold)."
         ),
     ] = None,
-    operating_point: Annotated[
-        OperatingPointOption,
-        typer.Option(
-            help="Diagnosis cut-off, chosen on inner-CV predictions: fewest misclassifications "
-            "(accuracy) or the Youden index."
-        ),
-    ] = OperatingPointOption.accuracy,
+    operating_point: OperatingPointOpt = OperatingPointOption.accuracy,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Nested-CV fit: prints the cross-validated metrics, writes model, metrics.json, report.html."""
+    check_output_folder(out, overwrite)
     dataset = _read(data, label, id_column, fmt, meta, group)
     rule: OperatingPoint = operating_point.value
     settings = CVSettings(
@@ -203,20 +210,17 @@ def fit(
         operating_point=rule,
     )
     task_name: Task = task.value
-    try:
-        result = fit_classifier(dataset, task_name, settings, positive)
-        table = differential(dataset, positive=positive, method=normalise)
-        signatures = _signatures(
-            dataset, normalise, positive if task_name == "diagnosis" else None, result.classes
-        )
-        result.metrics["signatures"] = signatures
-        if task_name == "diagnosis":
-            result.metrics["separation"] = separation_check(dataset, positive, normalise, seed)
-        result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
-        html = report_html(result, f"exotwin biopsy fit: {data.name}", table, signatures)
-        write_fit(result, dataset, out, html, {"de.csv": table.to_csv()})
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    result = fit_classifier(dataset, task_name, settings, positive)
+    table = differential(dataset, positive=positive, method=normalise)
+    signatures = _signatures(
+        dataset, normalise, positive if task_name == "diagnosis" else None, result.classes
+    )
+    result.metrics["signatures"] = signatures
+    if task_name == "diagnosis":
+        result.metrics["separation"] = separation_check(dataset, positive, normalise, seed)
+    result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
+    html = report_html(result, f"exotwin biopsy fit: {data.name}", table, signatures)
+    write_fit(result, dataset, out, html, {"de.csv": table.to_csv()}, overwrite)
     _echo_fit(result.metrics)
     typer.echo(f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)")
 
@@ -249,16 +253,13 @@ def predict_command(
     fmt: FmtOpt = FormatOption.auto,
 ) -> None:
     """Write ``sample,predicted,score`` (subtype: ``sample,predicted`` + one column per class)."""
-    try:
-        model, spec = load_model(model_dir)
-        dataset = read_data(data, id_column=id_column, fmt=fmt.value)
-        if dataset.kind != spec["kind"]:
-            message = f"{dataset.kind} data, but the model was fitted on {spec['kind']} data"
-            raise BiopsyInputError([cell_problem(data, None, "", message)])
-        table = predict(model, spec, dataset)
-        write_predictions(table, out)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    model, spec = load_model(model_dir)
+    dataset = read_data(data, id_column=id_column, fmt=fmt.value)
+    if dataset.kind != spec["kind"]:
+        message = f"{dataset.kind} data, but the model was fitted on {spec['kind']} data"
+        raise BiopsyInputError([cell_problem(data, None, "", message)])
+    table = predict(model, spec, dataset)
+    write_predictions(table, out)
     typer.echo(f"wrote {len(table)} predictions to {out}")
 
 
@@ -273,18 +274,17 @@ def de_command(
     positive: Annotated[str | None, typer.Option(help="Case class of a two-class label.")] = None,
     test: Annotated[str, typer.Option(help="welch or mannwhitney.")] = "welch",
     normalise: NormOpt = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Differential abundance per analyte (effect, test, BH FDR), volcano plot, signatures."""
+    check_output_folder(out, overwrite)
     dataset = _read(data, label, id_column, fmt, meta)
     if test not in {"welch", "mannwhitney"}:
-        raise _fail(ValueError(f"--test must be welch or mannwhitney, got {test!r}"))
-    try:
-        table = differential(dataset, positive=positive, test=test, method=normalise)  # type: ignore[arg-type]
-        signatures = _signatures(dataset, normalise, positive, dataset.classes)
-        separation = separation_check(dataset, positive, normalise)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
-    with atomic_directory(out) as staging:
+        raise typer.BadParameter(f"must be welch or mannwhitney, got {test!r}", param_hint="--test")
+    table = differential(dataset, positive=positive, test=test, method=normalise)  # type: ignore[arg-type]
+    signatures = _signatures(dataset, normalise, positive, dataset.classes)
+    separation = separation_check(dataset, positive, normalise)
+    with output_folder(out, overwrite) as staging:
         table.to_csv(staging / "de.csv")
         if "hedges_g" in table.columns:
             (staging / "volcano.svg").write_text(volcano_svg(table), encoding="utf-8")

@@ -171,10 +171,14 @@ def _read_strings(path: Path, header_row: int = 0) -> pd.DataFrame:
         ) from None
 
 
+MAX_VALUE = 1e15  # beyond any count, intensity or Ct; squares still fit in a float
+
+
 def to_numeric(
     raw: pd.DataFrame, path: Path, row_of: list[int], *, allow_missing: bool
 ) -> pd.DataFrame:
-    """Cells as floats; non-numeric, missing (unless allowed) or infinite cells are problems."""
+    """Cells as floats; non-numeric, missing (unless allowed), infinite or absurdly large cells
+    are problems."""
     text = raw.apply(lambda col: col.astype(str).str.strip())
     missing = text.apply(lambda col: col.str.lower().isin(_MISSING))
     values = text.mask(missing).apply(pd.to_numeric, errors="coerce").astype(float)
@@ -186,6 +190,13 @@ def to_numeric(
         (
             pd.DataFrame(np.isinf(values.to_numpy()), index=raw.index, columns=raw.columns),
             "infinite value: {!r}",
+        )
+    )
+    huge = np.isfinite(values.to_numpy()) & (np.abs(values.fillna(0).to_numpy()) > MAX_VALUE)
+    checks.append(
+        (
+            pd.DataFrame(huge, index=raw.index, columns=raw.columns),
+            f"value beyond ±{MAX_VALUE:g}, larger than any measurement: {{!r}}",
         )
     )
     for mask, message in checks:

@@ -10,7 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_directory, atomic_write
+from ..io import atomic_write, output_folder
 from .classify import FitResult
 from .errors import BiopsyInputError, cell_problem
 from .readers import Dataset
@@ -27,11 +27,12 @@ def write_fit(
     out: Path,
     report: str,
     extra: dict[str, Path | str] | None = None,
+    overwrite: bool = False,
 ) -> None:
     """``model.joblib``, ``features.json``, ``metrics.json``, ``oof.csv`` and ``report.html``
-    into ``out``; the folder appears complete or not at all."""
+    into ``out``, all or nothing, through :func:`exotwin.io.output_folder`."""
     out = Path(out)
-    with atomic_directory(out) as staging:
+    with output_folder(out, overwrite) as staging:
         joblib.dump(result.model, staging / MODEL_FILE)
         spec = {
             "task": result.task,

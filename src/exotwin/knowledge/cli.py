@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -14,15 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..cli_common import new_app
+from ..datafiles import yaml_files
+from ..errors import KnowledgeValidationError, Problem, QueryError
 from .crosscheck import crosscheck, read_mti, summarise
-from .errors import KnowledgeError, KnowledgeValidationError
 from .exports import FORMATS, csv_row, export
 from .kb import KnowledgeBase
 from .loader import load_knowledge, packaged_data_dir
 from .provenance import CLASSES, count_fields, describe, provenance_text
 from .query import Query, neighbours, search
 
-kb_app = typer.Typer(help="The evidence graph of both reviews.", no_args_is_help=True)
+kb_app = new_app(help="The evidence graph of both reviews.", no_args_is_help=True)
 console = Console()
 
 ExportFormat = Enum("ExportFormat", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
@@ -32,20 +35,35 @@ DataOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(1)
+_VOCABULARY = re.compile(r"^(sources|cell_types|cell_states|molecules|phenotypes)\s*:", re.M)
+
+
+def _with_vocabularies(paths: list[Path]) -> list[Path]:
+    """The paths, with the packaged vocabularies first unless they hold vocabularies."""
+    entities = packaged_data_dir() / "entities"
+    for path in yaml_files(p for p in paths if p.exists()):
+        if entities in path.resolve().parents:
+            return paths
+        try:
+            if _VOCABULARY.search(path.read_text(encoding="utf-8")):
+                return paths
+        except (OSError, UnicodeDecodeError):
+            continue  # the loader reports it
+    return [entities, *paths]
 
 
 def _load(data: list[Path] | None) -> KnowledgeBase:
-    try:
-        return load_knowledge(data)
-    except KnowledgeValidationError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise _fail(f"{len(exc.problems)} problem(s)") from None
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    """The packaged graph, or the given files checked against the packaged vocabularies
+    (unless they bring their own); curated data without a single record is an error."""
+    if not data:
+        return load_knowledge()
+    kb = load_knowledge(_with_vocabularies(data))
+    if not kb.records:
+        where = data[0] if len(data) == 1 else Path(", ".join(map(str, data)))
+        raise KnowledgeValidationError(
+            [Problem(where, None, "", "no records (expected a 'records:' list of entries)")]
+        )
+    return kb
 
 
 @kb_app.command()
@@ -53,18 +71,14 @@ def validate(
     path: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="YAML files or folders (default: the packaged graph). A lone file outside the "
-            "package is checked against the packaged vocabularies."
+            help="YAML files or folders (default: the packaged graph). Files that define no "
+            "vocabularies are checked against the packaged ones."
         ),
     ] = None,
 ) -> None:
     """Load and validate curated YAML; exit 1 on any problem."""
-    paths = path or [packaged_data_dir()]
-    entities = packaged_data_dir() / "entities"
-    if len(paths) == 1 and paths[0].is_file() and entities not in paths[0].resolve().parents:
-        paths = [entities, paths[0]]
     start = time.perf_counter()
-    kb = _load(paths)
+    kb = _load(path)
     elapsed = time.perf_counter() - start
     typer.echo(
         f"ok: {len(kb.records)} records ({len(kb.mechanisms)} mechanisms, "
@@ -166,11 +180,8 @@ def search_command(
     kb = _load(data)
     query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed, stated_only)
     if query in (Query(), Query(stated_only=True)):
-        raise _fail("give a search text or at least one option (see --help)")
-    try:
-        hits = search(kb, query)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+        raise QueryError("give a search text or at least one option (see --help)")
+    hits = search(kb, query)
     if as_json:
         typer.echo(
             json.dumps([r.model_dump(mode="json") for r in hits], indent=1, ensure_ascii=False)
@@ -205,10 +216,7 @@ def show(record_id: str, data: DataOption = None) -> None:
     """Print one record in full (JSON); ``not_stated`` lists the fields the review does not
     state as recorded, with their class and source."""
     kb = _load(data)
-    try:
-        record = kb.record(record_id)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    record = kb.record(record_id)
     payload = record.model_dump(mode="json") | {
         "file": str(kb.record_files[record.id]),
         "not_stated": describe(record),
@@ -260,10 +268,7 @@ def neighbours_command(
 ) -> None:
     """What a cell type sends to and receives from other cells through exosomes."""
     kb = _load(data)
-    try:
-        found = neighbours(kb, cell)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    found = neighbours(kb, cell)
     if as_json:
         typer.echo(json.dumps({k: [asdict(e) for e in v] for k, v in found.items()}, indent=1))
         return
@@ -304,10 +309,7 @@ def crosscheck_command(
 ) -> None:
     """Report which curated miRNA→target claims strong external evidence supports."""
     kb = _load(data)
-    try:
-        checks = crosscheck(kb, read_mti(mti), species)
-    except KnowledgeError as exc:
-        raise _fail(str(exc)) from None
+    checks = crosscheck(kb, read_mti(mti), species)
     counts = summarise(checks)
     if as_json:
         typer.echo(

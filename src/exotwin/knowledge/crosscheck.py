@@ -6,18 +6,16 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from .errors import KnowledgeError
+from ..errors import MtiFileError as MtiFileError
+from ..errors import UnknownEntityError, did_you_mean
 from .kb import KnowledgeBase
 from .names import mirna_arm, mirna_family, name_key
+from .schema import Species
 
 MTI_COLUMNS = ("miRNA", "miRNA_mature", "target_gene", "species", "experiments", "support", "pmid")
 Status = Literal["supported", "not_found", "mirna_absent"]
-
-
-class MtiFileError(KnowledgeError, ValueError):
-    """The interaction table cannot be read or lacks the expected columns."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,7 @@ class MtiTable:
 
     by_family: dict[str, list[Interaction]] = field(default_factory=lambda: defaultdict(list))
     rows: int = 0
+    species: set[str] = field(default_factory=set)
 
 
 def read_mti(path: Path) -> MtiTable:
@@ -73,6 +72,7 @@ def read_mti(path: Path) -> MtiTable:
                     )
                 )
                 table.rows += 1
+                table.species.add(row["species"])
     except (OSError, UnicodeDecodeError) as exc:
         raise MtiFileError(f"{path}: cannot read: {exc}") from exc
     return table
@@ -94,8 +94,12 @@ def crosscheck(kb: KnowledgeBase, table: MtiTable, species: str | None = None) -
 
     A miRNA curated without its arm (``hsa-miR-222``) matches either arm; with an arm, only
     that arm. Target symbols compare case-insensitively (mouse ``Cbx5`` matches ``CBX5``).
-    ``species=None`` accepts interactions of any species.
+    ``species=None`` accepts interactions of any species; a species neither in the table nor in
+    the graph's vocabulary is an error.
     """
+    vocabulary = table.species | {s.capitalize() for s in get_args(Species)}
+    if species is not None and species.lower() not in {s.lower() for s in vocabulary}:
+        raise UnknownEntityError(f"unknown species {species!r}{did_you_mean(species, vocabulary)}")
     checks: list[PairCheck] = []
     for record in kb.mechanisms:
         mirnas = [kb.molecules[c] for c in record.cargo if kb.molecules[c].type == "miRNA"]

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import did_you_mean
 from .errors import UnknownEntityError
 from .names import mirna_family, name_key
 from .schema import (
@@ -85,7 +86,8 @@ class KnowledgeBase:
         try:
             return self.records[record_id]
         except KeyError:
-            raise UnknownEntityError(f"no record with id {record_id!r}") from None
+            hint = did_you_mean(record_id, self.records, listed=0)
+            raise UnknownEntityError(f"no record with id {record_id!r}{hint}") from None
 
     # ------------------------------------------------------------ name lookup
 
@@ -112,7 +114,7 @@ class KnowledgeBase:
         found = self.find_cell_type(name)
         if found is None:
             raise UnknownEntityError(
-                f"unknown cell type {name!r}; known: {', '.join(sorted(self.cell_types))}"
+                f"unknown cell type {name!r}{did_you_mean(name, self.cell_types, listed=60)}"
             )
         return found
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..errors import QueryError, UnknownEntityError, did_you_mean
 from .kb import KnowledgeBase, Record
 from .names import fold, name_key
 from .provenance import is_stated
@@ -153,13 +154,50 @@ def _pathway(kb: KnowledgeBase, record: Record, name: str) -> bool:
     return _contains(record.pathway, name) or bool(kb.molecule_matches(name) & set(record.targets))
 
 
+KINDS = ("mechanism", "biomarker", "therapy")
+
+
+def check_query(kb: KnowledgeBase, query: Query) -> None:
+    """Refuse a query that cannot mean what was asked: an empty text, or a filter value
+    outside its vocabulary (:class:`UnknownEntityError` with the closest known values)."""
+    if query.text is not None and not query.text.strip():
+        raise QueryError("the search text is empty; give a word, a name or an option")
+
+    def unknown(
+        what: str, value: str, known: Iterable[str], listed: int = 20
+    ) -> UnknownEntityError:
+        return UnknownEntityError(f"unknown {what} {value!r}{did_you_mean(value, known, listed)}")
+
+    if query.kind and query.kind not in KINDS:
+        raise unknown("kind", query.kind, KINDS)
+    if query.seed and query.seed not in kb.sources:
+        raise unknown("seed", query.seed, kb.sources)
+    if query.phenotype and kb.find_phenotype(query.phenotype) is None:
+        raise unknown("phenotype", query.phenotype, kb.phenotypes)
+    if query.cargo and not kb.molecule_matches(query.cargo):
+        raise unknown("cargo", query.cargo, kb.molecules)
+    if query.drug and not _drug_ids(kb, query.drug):
+        drugs = [m.id for m in kb.molecules.values() if m.type == "drug"]
+        raise unknown("drug", query.drug, drugs)
+    pathways = {m.pathway for m in kb.mechanisms if m.pathway}
+    if query.pathway and not (
+        kb.molecule_matches(query.pathway) or any(_contains(p, query.pathway) for p in pathways)
+    ):
+        words = {w for p in pathways for w in re.findall(r"[\w/-]{3,}", p)}
+        raise unknown("pathway or target", query.pathway, words | set(kb.molecules), listed=0)
+    subtypes = {name_key(s): s for r in kb.records.values() for s in r.context.subtypes}
+    if query.subtype and name_key(query.subtype) not in subtypes:
+        raise unknown("subtype", query.subtype, subtypes.values())
+
+
 def search(kb: KnowledgeBase, query: Query) -> list[Record]:
     """Records matching every criterion of the query, in curation order.
 
     ``stated_only`` drops records whose effect or direction the review does not state.
 
-    An unknown cell type raises :class:`UnknownEntityError` rather than matching nothing.
+    A query that :func:`check_query` refuses raises rather than matching nothing.
     """
+    check_query(kb, query)
     checks: list[Callable[[Record], bool]] = []
     if query.kind:
         checks.append(lambda r: r.kind == query.kind)

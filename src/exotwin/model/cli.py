@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ..datafiles import ExotwinError
-from ..io import atomic_write_text
+from ..cli_common import OverwriteOption, new_app
+from ..errors import CohortError, Problem, ScenarioError, did_you_mean
+from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
 from .library import Library, load_library
 from .outputs import write_outputs
@@ -21,14 +22,13 @@ from .robust import robustness
 from .run import ScenarioResult, run_scenario
 from .scenario import load_scenario, packaged_scenarios
 
+if TYPE_CHECKING:
+    from .schema import Scenario
+    from .sensitivity import Indices
+    from .tissue.run import TissueResult
+
 console = Console()
-scenarios_app = typer.Typer(help="Shipped scenarios and their checks.", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    for line in str(exc).splitlines():
-        typer.echo(line, err=True)
-    return typer.Exit(1)
+scenarios_app = new_app(help="Shipped scenarios and their checks.", no_args_is_help=True)
 
 
 def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> ScenarioResult:
@@ -40,22 +40,33 @@ def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> Scenar
 
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Scenario file or shipped scenario id.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced if present).")],
-    seed: Annotated[int, typer.Option(help="Seed (recorded; the ODE model is deterministic).")] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (exotwin's files in it are replaced).")
+    ],
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed (recorded; the ODE model is deterministic).")
+    ] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a scenario: timeseries.csv, summary.json, report.html; exit 1 if a check fails."""
-    try:
-        kb = load_knowledge()
-        lib = load_library(kb)
-        result = _run(kb, lib, scenario, seed)
-        write_outputs(kb, lib, result, out)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
-    for check in result.checks:
-        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    result = simulate_into(scenario, out, seed, overwrite)
     typer.echo(f"wrote {out}/timeseries.csv, summary.json, report.html")
     if not result.passed:
         raise typer.Exit(1)
+
+
+def simulate_into(
+    scenario: str | Path, out: Path, seed: int = 0, overwrite: bool = False
+) -> ScenarioResult:
+    """Simulate, write the outputs into ``out`` and print the checks."""
+    check_output_folder(out, overwrite)
+    kb = load_knowledge()
+    lib = load_library(kb)
+    result = _run(kb, lib, scenario, seed)
+    write_outputs(kb, lib, result, out, overwrite)
+    for check in result.checks:
+        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+    return result
 
 
 @scenarios_app.command("list")
@@ -81,11 +92,13 @@ def check_scenarios(
     robust: Annotated[
         int,
         typer.Option(
+            min=0,
+            max=100_000,
             help="Also run N Latin-hypercube parameter sets and report, per check, "
-            "the fraction that passes."
+            "the fraction that passes.",
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the parameter sampling.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the parameter sampling.")] = 0,
 ) -> None:
     """Run scenarios and their checks; exit 1 when any check fails at the nominal parameters."""
     kb = load_knowledge()
@@ -101,18 +114,15 @@ def check_scenarios(
         table.add_column("robust", justify="right")
     table.add_column("values", overflow="fold")
     for name in names or list(packaged_scenarios()):
-        try:
-            scenario = load_scenario(name, kb, lib)
-            result = run_scenario(kb, lib, scenario)
-            spread = None
-            if robust:
-                with Progress(console=console, transient=True) as progress:
-                    task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
-                    spread = robustness(
-                        kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
-                    )
-        except ExotwinError as exc:
-            raise _fail(exc) from None
+        scenario = load_scenario(name, kb, lib)
+        result = run_scenario(kb, lib, scenario)
+        spread = None
+        if robust:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
+                spread = robustness(
+                    kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
+                )
         for check in result.checks:
             failed += not check.passed
             row = [result.scenario.id, check.name, "pass" if check.passed else "FAIL"]
@@ -126,9 +136,7 @@ def check_scenarios(
         raise typer.Exit(1)
 
 
-export_app = typer.Typer(
-    help="Export a compiled scenario to exchange formats.", no_args_is_help=True
-)
+export_app = new_app(help="Export a compiled scenario to exchange formats.", no_args_is_help=True)
 
 
 @export_app.command("sbml")
@@ -143,17 +151,13 @@ def export_sbml(
 
     kb = load_knowledge()
     lib = load_library(kb)
-    try:
-        loaded = load_scenario(scenario, kb, lib)
-        arms = {a.name: a for a in loaded.arms}
-        chosen = arms[arm] if arm else loaded.arms[0]
-        write_sbml(compile_arm(kb, lib, loaded, chosen), out)
-    except KeyError:
-        raise _fail(
-            ValueError(f"no arm {arm!r} in {loaded.id} (arms: {', '.join(arms)})")
-        ) from None
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    loaded = load_scenario(scenario, kb, lib)
+    arms = {a.name: a for a in loaded.arms}
+    if arm is not None and arm not in arms:
+        message = f"no arm {arm!r} in {loaded.id}{did_you_mean(arm, arms)}"
+        raise ScenarioError([Problem(Path(scenario), None, "--arm", message)])
+    chosen = arms[arm] if arm else loaded.arms[0]
+    write_sbml(compile_arm(kb, lib, loaded, chosen), out)
     typer.echo(f"wrote {out} (SBML L3V2, scenario {loaded.id}, arm {chosen.name})")
 
 
@@ -164,61 +168,46 @@ def sensitivity(
     day: Annotated[float, typer.Option(help="Day at which the readout is taken.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for indices.csv/json and plot.png.")],
     method: Annotated[str, typer.Option(help="sobol or morris")] = "sobol",
-    n: Annotated[int, typer.Option(help="Base samples (Sobol) or trajectories (Morris).")] = 64,
+    n: Annotated[
+        int,
+        typer.Option(min=1, max=100_000, help="Base samples (Sobol) or trajectories (Morris)."),
+    ] = 64,
     parameters: Annotated[
         str | None,
         typer.Option(
             help="Comma-separated parameters (default: every uncertain one the arm reads)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a readout, with a plot."""
-    import json
-
-    from ..io import atomic_write_text
-    from .sensitivity import analyse, plot
+    from .sensitivity import analyse
 
     if method not in {"sobol", "morris"}:
-        raise _fail(ValueError(f"unknown method {method!r}; expected sobol or morris"))
+        raise typer.BadParameter(f"{method!r}: expected sobol or morris", param_hint="--method")
     kb = load_knowledge()
     lib = load_library(kb)
     names = [p.strip() for p in parameters.split(",")] if parameters else None
-    try:
-        loaded = load_scenario(scenario, kb, lib)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"{method} {loaded.id}", total=None)
-            indices = analyse(
-                kb,
-                lib,
-                loaded,
-                arm,
-                readout,
-                day,
-                method,  # type: ignore[arg-type]
-                n,
-                seed,
-                names,
-                progress=lambda i, total: progress.update(task, completed=i, total=total),
-            )
-    except ExotwinError as exc:
-        raise _fail(exc) from None
-    out.mkdir(parents=True, exist_ok=True)
-    header = "parameter,first,first_conf,total,total_conf\n"
-    rows = "".join(
-        f"{a},{b:.6g},{c:.6g},{d:.6g},{e:.6g}\n"
-        for a, b, c, d, e in zip(
-            indices.names,
-            indices.first,
-            indices.first_conf,
-            indices.total,
-            indices.total_conf,
-            strict=True,
+    check_output_folder(out, overwrite)
+    loaded = load_scenario(scenario, kb, lib)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{method} {loaded.id}", total=None)
+        indices = analyse(
+            kb,
+            lib,
+            loaded,
+            arm,
+            readout,
+            day,
+            method,  # type: ignore[arg-type]
+            n,
+            seed,
+            names,
+            progress=lambda i, total: progress.update(task, completed=i, total=total),
         )
-    )
-    atomic_write_text(out / "indices.csv", header + rows)
-    atomic_write_text(out / "indices.json", json.dumps(indices.__dict__, indent=1) + "\n")
-    plot(indices, out / "plot.png")
+    with output_folder(out, overwrite) as staging:
+        _write_indices(indices, staging)
     table = Table(title=f"{method} indices of {readout} [{arm}, day {day:g}] ({indices.runs} runs)")
     for column in (
         "parameter",
@@ -241,7 +230,26 @@ def sensitivity(
     typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png")
 
 
-def _sweep(spec: Path, out: Path, scheduler: str | None, workers: int) -> Path:
+def _write_indices(indices: Indices, folder: Path) -> None:
+    """``indices.csv``, ``indices.json`` and ``plot.png`` into ``folder``."""
+    from .sensitivity import plot
+
+    header = "parameter,first,first_conf,total,total_conf\n"
+    columns = (indices.first, indices.first_conf, indices.total, indices.total_conf)
+    rows = "".join(
+        f"{name},{a:.6g},{b:.6g},{c:.6g},{d:.6g}\n"
+        for name, a, b, c, d in zip(indices.names, *columns, strict=True)
+    )
+    (folder / "indices.csv").write_text(header + rows, encoding="utf-8")
+    (folder / "indices.json").write_text(
+        json.dumps(indices.__dict__, indent=1) + "\n", encoding="utf-8"
+    )
+    plot(indices, folder / "plot.png")
+
+
+def _sweep(
+    spec: Path, out: Path, scheduler: str | None, workers: int, overwrite: bool = False
+) -> Path:
     from .cohort import run_sweep
 
     with Progress(console=console) as progress:
@@ -252,6 +260,7 @@ def _sweep(spec: Path, out: Path, scheduler: str | None, workers: int) -> Path:
             scheduler,
             workers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            overwrite=overwrite,
         )
 
 
@@ -259,7 +268,7 @@ SchedulerOption = Annotated[
     str | None,
     typer.Option(help="dask scheduler address (tcp://host:8786); default: a local cluster."),
 ]
-WorkersOption = Annotated[int, typer.Option(help="Workers of the local cluster.")]
+WorkersOption = Annotated[int, typer.Option(min=1, max=1024, help="Workers of the local cluster.")]
 
 
 def sweep(
@@ -269,12 +278,10 @@ def sweep(
     ],
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Run many patients of a scenario on dask; results.parquet, resumable."""
-    try:
-        result = _sweep(spec, out, scheduler, workers)
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    result = _sweep(spec, out, scheduler, workers, overwrite)
     typer.echo(f"wrote {result}")
 
 
@@ -289,23 +296,21 @@ def cohort(
     ] = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """A virtual cohort: the sweep, per-patient labels and the simulated liquid biopsy."""
     import pandas as pd
 
     from .cohort import biopsy_table, load_spec
 
-    try:
-        kb = load_knowledge()
-        loaded, scenario = load_spec(spec, kb, load_library(kb))
-        if biopsy and loaded.biopsy is None:
-            raise _fail(ValueError(f"{spec}: --biopsy needs a 'biopsy:' section in the spec"))
-        result = _sweep(spec, out, scheduler, workers)
-        if biopsy:
-            table = biopsy_table(loaded, scenario, pd.read_parquet(result), kb, out)
-            typer.echo(f"wrote {table}")
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+    kb = load_knowledge()
+    loaded, scenario = load_spec(spec, kb, load_library(kb))
+    if biopsy and loaded.biopsy is None:
+        raise CohortError(f"{spec}: --biopsy needs a 'biopsy:' section in the spec")
+    result = _sweep(spec, out, scheduler, workers, overwrite)
+    if biopsy:
+        table = biopsy_table(loaded, scenario, pd.read_parquet(result), kb, out)
+        typer.echo(f"wrote {table}")
     typer.echo(f"wrote {result}")
 
 
@@ -314,7 +319,9 @@ def tissue(
         str, typer.Argument(help="Scenario file with a tissue section, or a shipped tissue id.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (snapshots per arm).")],
-    seed: Annotated[int, typer.Option(help="Seed of placement, division, death, switching.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of placement, division, death, switching.")
+    ] = 0,
     arm: Annotated[
         list[str] | None, typer.Option("--arm", help="Run only these arms (checks need all).")
     ] = None,
@@ -323,57 +330,90 @@ def tissue(
     replicates: Annotated[
         int,
         typer.Option(
+            min=0,
+            max=10_000,
             help="Also rerun the scenario with the next N seeds (no snapshots) and report, per "
-            "check, in how many it holds; written to replicates.json."
+            "check, in how many it holds; written to replicates.json.",
         ),
     ] = 0,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a scenario in space: cells and diffusing exosome fields with the same rules.
 
     Writes per arm cells_dayD.parquet, fields_dayD.npz and snapshot figures, plus
     timeseries.csv and summary.json (checks, mass ledger); exit 1 if a check fails.
     """
-    from .tissue.run import replicate_checks, run_tissue
+    result = tissue_into(scenario, out, seed, arm, plots, animate, replicates, overwrite)
+    typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
+    if not result.passed:
+        raise typer.Exit(1)
 
-    try:
-        kb = load_knowledge()
-        lib = load_library(kb)
-        sc = load_scenario(scenario, kb, lib)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"{sc.id}", total=1.0)
-            result = run_tissue(
-                kb,
-                lib,
-                sc,
-                seed,
-                out=out,
-                arms=arm,
-                plots=plots,
-                animate=animate,
-                progress=lambda name, done: progress.update(
-                    task, completed=done, description=f"{sc.id}: {name}"
-                ),
-            )
-        held: dict[str, list[bool]] = {}
-        if replicates and result.checks:
-            seeds = list(range(seed + 1, seed + 1 + replicates))
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
-                held = replicate_checks(
-                    kb, lib, sc, seeds, progress=lambda _: progress.advance(task)
-                )
-            summary = {"seeds": [seed, *seeds], "held": {}}
-            for check in result.checks:
-                held[check.name].insert(0, check.passed)
-                summary["held"][check.name] = held[check.name]  # type: ignore[index]
-            atomic_write_text(out / "replicates.json", json.dumps(summary, indent=1) + "\n")
-    except ExotwinError as exc:
-        raise _fail(exc) from None
+
+def tissue_into(
+    scenario: str | Path,
+    out: Path,
+    seed: int = 0,
+    arms: list[str] | None = None,
+    plots: bool = True,
+    animate: bool = False,
+    replicates: int = 0,
+    overwrite: bool = False,
+) -> TissueResult:
+    """Run a tissue scenario, write its outputs into ``out`` and print the checks."""
+    check_output_folder(out, overwrite)
+    kb = load_knowledge()
+    lib = load_library(kb)
+    sc = load_scenario(scenario, kb, lib)
+    with output_folder(out, overwrite) as staging:
+        result, held = _tissue_run(kb, lib, sc, staging, seed, arms, plots, animate, replicates)
     for check in result.checks:
         line = check.describe()
         if held:
             line += f" [holds in {sum(held[check.name])}/{len(held[check.name])} seeds]"
         console.print(line, style="green" if check.passed else "red", markup=False)
-    typer.echo(f"wrote {out}: timeseries.csv, summary.json and snapshots per arm")
-    if not result.passed:
-        raise typer.Exit(1)
+    return result
+
+
+def _tissue_run(
+    kb: KnowledgeBase,
+    lib: Library,
+    sc: Scenario,
+    folder: Path,
+    seed: int,
+    arms: list[str] | None,
+    plots: bool,
+    animate: bool,
+    replicates: int,
+) -> tuple[TissueResult, dict[str, list[bool]]]:
+    """Run the tissue scenario, writing into ``folder``; with ``replicates``, also whether
+    each check holds under the next seeds (replicates.json)."""
+    from .tissue.run import replicate_checks, run_tissue
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{sc.id}", total=1.0)
+        result = run_tissue(
+            kb,
+            lib,
+            sc,
+            seed,
+            out=folder,
+            arms=arms,
+            plots=plots,
+            animate=animate,
+            progress=lambda name, done: progress.update(
+                task, completed=done, description=f"{sc.id}: {name}"
+            ),
+        )
+    held: dict[str, list[bool]] = {}
+    if replicates and result.checks:
+        seeds = list(range(seed + 1, seed + 1 + replicates))
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
+            held = replicate_checks(kb, lib, sc, seeds, progress=lambda _: progress.advance(task))
+        for check in result.checks:
+            held[check.name].insert(0, check.passed)
+        summary = {"seeds": [seed, *seeds], "held": held}
+        (folder / "replicates.json").write_text(
+            json.dumps(summary, indent=1) + "\n", encoding="utf-8"
+        )
+    return result, held

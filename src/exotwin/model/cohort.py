@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -18,9 +16,12 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ..datafiles import DataValidationError, ExotwinError, Problem
+from ..datafiles import Problem, yaml_message
+from ..errors import CohortError as CohortError
+from ..errors import CohortSpecError as CohortSpecError
+from ..io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
 from ..knowledge import KnowledgeBase, load_knowledge
-from ..knowledge.schema import Identifier, Strict
+from ..knowledge.schema import Identifier
 from ..yaml_lines import line_of, load_lined
 from .compiler import compile_arm
 from .library import Library, load_library
@@ -28,16 +29,8 @@ from .readouts import evaluate, value_at
 from .robust import with_values
 from .rows import CompiledModel
 from .scenario import load_scenario
-from .schema import Arm, Scenario
+from .schema import MAX_CELLS, Arm, Scenario, Strict
 from .solve import SimulationError, Trajectory, simulate_arm, simulate_patients
-
-
-class CohortError(ExotwinError, RuntimeError):
-    """A sweep could not run (scheduler unreachable, output folder of another sweep...)."""
-
-
-class CohortSpecError(DataValidationError):
-    what = "cohort spec"
 
 
 class Distribution(Strict):
@@ -112,7 +105,14 @@ def load_spec(path: Path, kb: KnowledgeBase, lib: Library) -> tuple[CohortSpec, 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CohortSpecError(
-            [Problem(Path(path), mark.line + 1 if mark else None, "", f"YAML syntax: {exc}")]
+            [
+                Problem(
+                    Path(path),
+                    mark.line + 1 if mark else None,
+                    "",
+                    f"YAML syntax: {yaml_message(exc)}",
+                )
+            ]
         ) from None
     except ValidationError as exc:
         problems = []
@@ -241,13 +241,23 @@ def run_patients(
     for arm in scenario.arms:
         if spec.arms and arm.name not in spec.arms:
             continue
-        models = []
+        models, refused = [], {}
         for p in patients:
             scale = draws[p][1]
             pops = [q.model_copy(update={"count": q.count * scale}) for q in scenario.populations]
             patient_scenario = scenario.model_copy(update={"populations": pops})
-            models.append(compile_arm(kb, libs[p], patient_scenario, _arm_for(arm, scale)))
-        results = _simulate_arm_of(models)
+            patient_arm = _arm_for(arm, scale)
+            biggest = max(q.count for q in patient_arm.populations or pops)
+            if not biggest <= MAX_CELLS:  # the solver cannot integrate such counts
+                refused[p] = (
+                    f"population_scale {scale:g} gives {biggest:g} initial cells, above the "
+                    f"bound of {MAX_CELLS:g}"
+                )
+                continue
+            models.append(compile_arm(kb, libs[p], patient_scenario, patient_arm))
+        ran = [p for p in patients if p not in refused]
+        solved = iter(_simulate_arm_of(models) if ran else [])
+        results = [refused[p] if p in refused else next(solved) for p in patients]
         for p, result in zip(patients, results, strict=True):
             values, scale = draws[p]
             failed = result if isinstance(result, str) else ""
@@ -278,18 +288,14 @@ def run_chunk(spec: CohortSpec, scenario: Scenario, patients: list[int], out: Pa
 
     kb, lib = _packaged()
     rows = run_patients(spec, scenario, patients, kb, lib)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(out, lambda tmp: pd.DataFrame(rows).to_parquet(tmp, index=False))
     return out
 
 
 # ------------------------------------------------------------ sweeps on dask
+
+
+SWEEP_FILE = "manifest.json"
 
 
 def _fingerprint(spec: CohortSpec) -> str:
@@ -320,34 +326,27 @@ def run_sweep(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
+    overwrite: bool = False,
 ) -> Path:
     """Run (or resume) a sweep; returns ``out/results.parquet``.
 
     Each chunk of patients is one task that writes ``out/chunks/chunk-NNNNN.parquet``; chunks
     already on disk are skipped, so an interrupted sweep resumes where it stopped. Tasks of a
-    worker that dies are rerun by dask (``retries``).
+    worker that dies are rerun by dask (``retries``). ``out`` is claimed as in
+    :func:`exotwin.io.claim_folder`; ``overwrite`` also replaces another sweep's outputs.
     """
     import pandas as pd
     from distributed import as_completed
 
     kb, lib = _packaged()
     spec, scenario = load_spec(spec_path, kb, lib)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / "manifest.json"
     fingerprint = _fingerprint(spec)
-    if manifest.exists() and json.loads(manifest.read_text())["fingerprint"] != fingerprint:
-        raise CohortError(
-            f"{out} holds a different sweep (its manifest.json does not match "
-            f"this spec); choose another --out"
-        )
-    manifest.write_text(
-        json.dumps({"fingerprint": fingerprint, "spec": spec.model_dump()}, indent=1) + "\n"
-    )
     chunks = [
         list(range(i, min(i + spec.chunk_size, spec.patients)))
         for i in range(0, spec.patients, spec.chunk_size)
     ]
     paths = [out / "chunks" / f"chunk-{k:05d}.parquet" for k in range(len(chunks))]
+    _claim(out, spec, fingerprint, paths, overwrite)
     todo = [k for k, path in enumerate(paths) if not path.exists()]
     done = len(chunks) - len(todo)
     if progress:
@@ -382,10 +381,42 @@ def run_sweep(
                     cluster.close()
     result = out / "results.parquet"
     frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    tmp = out / ".results.parquet.tmp"
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, result)
+    atomic_write(result, lambda tmp: frame.to_parquet(tmp, index=False))
     return result
+
+
+def _claim(
+    out: Path, spec: CohortSpec, fingerprint: str, paths: list[Path], overwrite: bool
+) -> None:
+    """Make ``out`` this sweep's folder: new, this sweep's own (resumed), or, with
+    ``overwrite``, another exotwin sweep's whose outputs are removed first."""
+    planned = [SWEEP_FILE, "results.parquet", "biopsy.csv"]
+    planned += [p.relative_to(out).as_posix() for p in paths]
+    previous = _previous_fingerprint(out)
+    known = []
+    if previous == fingerprint and read_manifest(out) is None:
+        known = planned  # a sweep of an exotwin that wrote no output manifest yet: resume it
+    elif previous is not None and previous != fingerprint:
+        if not overwrite:
+            raise CohortError(
+                f"{out} holds a different sweep (its {SWEEP_FILE} does not match this spec); "
+                "choose another --out, or add --overwrite to replace that sweep"
+            )
+        if read_manifest(out) is not None:
+            remove_outputs(out, read_manifest(out) or [])
+    claim_folder(out, planned, overwrite, known)
+    text = json.dumps({"fingerprint": fingerprint, "spec": spec.model_dump()}, indent=1)
+    atomic_write_text(out / SWEEP_FILE, text + "\n")
+
+
+def _previous_fingerprint(out: Path) -> str | None:
+    """The fingerprint of the sweep already in ``out``, if any."""
+    try:
+        data = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = data.get("fingerprint") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
 
 
 # ------------------------------------------------------------ labels and liquid biopsy
@@ -449,7 +480,5 @@ def biopsy_table(
                 )
             rows.append(row)
     path = out / "biopsy.csv"
-    tmp = out / ".biopsy.csv.tmp"
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
     return path

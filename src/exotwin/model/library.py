@@ -10,17 +10,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ..datafiles import DataValidationError, Item, Problem, parse_sections, yaml_files
+from ..datafiles import Item, Problem, parse_sections, yaml_files
+from ..errors import ModelDataError as ModelDataError
 from ..knowledge import KnowledgeBase
 from ..knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
 from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
-
-
-class ModelDataError(DataValidationError):
-    """The model's parameters, drugs or rules are malformed or inconsistent."""
-
-    what = "model library"
 
 
 def packaged_model_dir() -> Path:

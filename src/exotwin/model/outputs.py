@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .. import __version__
-from ..io import atomic_directory
+from ..io import output_folder
 from ..knowledge import KnowledgeBase, non_stated_fields
 from .library import Library
 from .run import ScenarioResult
@@ -208,10 +208,13 @@ def _not_stated(fields: list[dict[str, str]]) -> str:
     return "<br>".join(html.escape(line) for line in lines) or "none (all stated)"
 
 
-def write_outputs(kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path) -> None:
-    """Write the three outputs into ``out``; the folder appears complete or not at all."""
+def write_outputs(
+    kb: KnowledgeBase, lib: Library, result: ScenarioResult, out: Path, overwrite: bool = False
+) -> None:
+    """Write the three outputs into ``out`` through :func:`exotwin.io.output_folder`: they
+    appear complete or not at all, and nothing exotwin did not write is touched."""
     out = Path(out)
-    with atomic_directory(out) as staging:
+    with output_folder(out, overwrite) as staging:
         header, rows = timeseries_rows(result)
         with (staging / "timeseries.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..datafiles import ExotwinError
+from ..errors import ModelError as ModelError
 from ..knowledge import KnowledgeBase
 from .algebra import Segments
 from .library import Library
@@ -57,17 +57,6 @@ from .table import (
 
 if TYPE_CHECKING:
     from .compiler import Structure
-
-
-class ModelError(ExotwinError, ValueError):
-    """A scenario arm cannot be compiled: an intervention names what the arm does not hold.
-
-    ``where`` locates the offending field inside the arm (``interventions``, index, field).
-    """
-
-    def __init__(self, message: str, where: tuple[str | int, ...] = ()) -> None:
-        super().__init__(message)
-        self.where = where
 
 
 # ------------------------------------------------------------ row types

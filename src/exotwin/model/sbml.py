@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datafiles import ExotwinError
+from ..errors import SbmlError as SbmlError
 from ..io import atomic_write_text
 from .algebra import Formula, Symbolic, number
 from .equations import Flux, change_amount, derive, fluxes
@@ -45,10 +45,6 @@ UNITS = {  # parameter units exotwin writes that SBML can state
     "cells": "item",
     "h": "hour",
 }
-
-
-class SbmlError(ExotwinError, RuntimeError):
-    """libSBML rejected the generated model."""
 
 
 def sid(text: str) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..datafiles import DataValidationError, Item, Problem
+from ..datafiles import Item, Problem, yaml_message
+from ..errors import ScenarioError as ScenarioError
+from ..errors import did_you_mean
 from ..knowledge import KnowledgeBase
 from ..yaml_lines import line_of, load_lined
 from .library import Library
@@ -24,12 +26,6 @@ REQUIRED_FIELDS = {
     "offtarget_exposure": ("drug",),
     "ratio": ("numerator", "denominator"),
 }
-
-
-class ScenarioError(DataValidationError):
-    """A scenario file is malformed or names something the graph or library lacks."""
-
-    what = "scenario"
 
 
 def packaged_scenarios(kind: str = "scenarios") -> dict[str, Path]:
@@ -53,10 +49,8 @@ def resolve_scenario_path(name: str | Path) -> Path:
                 path,
                 None,
                 "",
-                (
-                    f"no scenario file or shipped scenario named {str(name)!r}; shipped: "
-                    f"{', '.join(shipped)}"
-                ),
+                f"no scenario file or shipped scenario named {str(name)!r}"
+                + did_you_mean(str(name), shipped, listed=50),
             )
         ]
     )
@@ -215,7 +209,9 @@ def load_scenario(path: Path | str, kb: KnowledgeBase, lib: Library) -> Scenario
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ScenarioError([Problem(path, line, "", f"YAML syntax: {exc}")]) from None
+        raise ScenarioError(
+            [Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}")]
+        ) from None
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -8,15 +8,26 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from ..knowledge.schema import Identifier, Strict, Text
+from ..knowledge.schema import Identifier, Text
+from ..knowledge.schema import Strict as _Strict
 
 Compartment = Literal["culture", "tumour", "plasma", "lung", "liver", "bone", "brain", "lymph_node"]
 NICHES: tuple[Compartment, ...] = ("lung", "liver", "bone", "brain", "lymph_node")
 
+MAX_CELLS = 1e13  # about 10 kg of tissue (1e9 cells per gram): beyond any patient or culture
+MAX_AGENTS = 10_000_000  # cells one agent-based tissue run can hold in memory
+CellCount = Annotated[float, Field(ge=0, le=MAX_CELLS, allow_inf_nan=False)]
 
-class Param(Strict):
+
+class Strict(_Strict):
+    """Base of the model's data files: also refuses NaN and infinity in every number."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class Param(_Strict):  # checks finiteness itself, with its own message
     """A value with its unit and provenance; ``low``/``high`` bound it for sensitivity work."""
 
     value: float
@@ -93,7 +104,7 @@ class PopulationSpec(Strict):
     cell: Identifier
     state: Identifier | None = None
     compartment: Compartment = "tumour"
-    count: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    count: CellCount
     surface: list[Text] = []
 
 
@@ -300,7 +311,7 @@ class CellPlacement(Strict):
 
     cell: Identifier
     state: Identifier | None = None
-    count: Annotated[int, Field(ge=0)]
+    count: Annotated[int, Field(ge=0, le=MAX_AGENTS)]
     layout: Literal["spheroid", "shell", "random", "layer"]
     centre: list[float] = [0.0, 0.0, 0.0]
     radius: Micrometres | None = None
@@ -341,6 +352,8 @@ class Tissue(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Tissue:
+        if not any(c.count for c in self.cells):
+            raise ValueError("the tissue has no cells: give at least one placement a count > 0")
         if len(self.domain) != self.dimensions:
             raise ValueError(f"domain needs {self.dimensions} edges for {self.dimensions}D")
         for axis, edge in zip("xyz", self.domain, strict=False):

@@ -10,7 +10,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..datafiles import ExotwinError
+from ..errors import SensitivityError as SensitivityError
+from ..errors import did_you_mean
 from ..knowledge import KnowledgeBase
 from .compiler import compile_arm
 from .library import Library
@@ -18,10 +19,6 @@ from .readouts import evaluate, value_at
 from .robust import Path, uncertain_parameters, with_values
 from .schema import Param, Scenario
 from .solve import simulate_arm
-
-
-class SensitivityError(ExotwinError, ValueError):
-    """Bad request for a sensitivity analysis (unknown arm, readout or parameter)."""
 
 
 def relevant_parameters(
@@ -44,9 +41,8 @@ def _arm(scenario: Scenario, name: str):  # type: ignore[no-untyped-def]
     for arm in scenario.arms:
         if arm.name == name:
             return arm
-    raise SensitivityError(
-        f"no arm {name!r} in {scenario.id} (arms: {', '.join(a.name for a in scenario.arms)})"
-    )
+    arms = [a.name for a in scenario.arms]
+    raise SensitivityError(f"no arm {name!r} in {scenario.id}{did_you_mean(name, arms)}")
 
 
 @dataclass(frozen=True)
@@ -92,15 +88,23 @@ def analyse(
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
+    if not 0 <= day <= scenario.duration:
+        raise SensitivityError(
+            f"--day {day:g} lies outside the scenario's 0..{scenario.duration:g} days"
+        )
     if readout not in {r.name for r in scenario.readouts}:
-        raise SensitivityError(f"no readout {readout!r} in {scenario.id}")
+        names = [r.name for r in scenario.readouts]
+        raise SensitivityError(
+            f"no readout {readout!r} in {scenario.id}{did_you_mean(readout, names)}"
+        )
     space = relevant_parameters(kb, lib, scenario, arm)
     if parameters:
         by_label = {_label(path): (path, p) for path, p in space}
         unknown = [name for name in parameters if name not in by_label]
         if unknown:
             raise SensitivityError(
-                f"not uncertain parameters of this arm: {unknown}; choose among {sorted(by_label)}"
+                f"not uncertain parameters of this arm: {unknown}"
+                f"{did_you_mean(unknown[0], by_label, listed=100)}"
             )
         space = [by_label[name] for name in parameters]
     logs = [p.low is not None and p.low > 0 and p.high / p.low > 10 for _, p in space]  # type: ignore[operator]

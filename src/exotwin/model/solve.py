@@ -18,17 +18,13 @@ from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csc_matrix
 
-from ..datafiles import ExotwinError
+from ..errors import SimulationError as SimulationError
 from .equations import NUMERIC, Derivative, change_amount, derive, fluxes
 from .rows import CompiledModel
 from .table import DRUG_VARS, Event, Layout
 
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
-
-
-class SimulationError(ExotwinError, RuntimeError):
-    """The solver failed or the state diverged; names the arm, time and variables."""
 
 
 @dataclass(frozen=True)

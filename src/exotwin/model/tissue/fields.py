@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from exotwin.datafiles import ExotwinError
+from exotwin.errors import FieldError as FieldError
 
 from .grid import Grid
 
@@ -36,10 +36,6 @@ _PARALLEL_VOXELS = 1 << 17  # field voxels (fields × voxels) from which diffusi
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
 Bool = NDArray[np.bool_]
-
-
-class FieldError(ExotwinError, ValueError):
-    """A field's parameters or the cells' exchange with it are invalid."""
 
 
 @dataclass

@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ...datafiles import ExotwinError
+from ...errors import TissueError as TissueError
 from ..schema import CellPlacement, Tissue
-
-
-class TissueError(ExotwinError, ValueError):
-    """A tissue section or state the engine cannot use; the message names the field."""
 
 
 def _in_ball(

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import did_you_mean
 from ...io import atomic_write, atomic_write_text
 from ...knowledge import KnowledgeBase
 from ..library import Library
@@ -67,7 +68,7 @@ def run_tissue(
     names = [a.name for a in scenario.arms]
     for name in arms or []:
         if name not in names:
-            raise TissueError(f"--arm: unknown arm {name!r} (arms: {', '.join(names)})")
+            raise TissueError(f"--arm: unknown arm {name!r}{did_you_mean(name, names)}")
     chosen = [a for a in scenario.arms if not arms or a.name in arms]
     for day in scenario.tissue.snapshots:
         ratio = day / scenario.output_every
