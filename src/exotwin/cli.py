@@ -10,6 +10,7 @@ import typer
 from .biopsy.cli import biopsy_app
 from .knowledge import cli as kb_cli
 from .model import cli as model_cli
+from .web.serve import serve
 
 FLAGSHIP = "tnbc-doxorubicin-exosomal-resistance"
 TISSUE_DEMO = "caf-ring-mir9-mir125b"
@@ -28,6 +29,7 @@ app.command()(model_cli.sensitivity)
 app.command()(model_cli.sweep)
 app.command()(model_cli.cohort)
 app.command()(model_cli.tissue)
+app.command()(serve)
 
 
 @app.command()

@@ -1,0 +1,136 @@
+"""``/api`` endpoints of the evidence explorer: search, records, network, neighbours, exports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from ..knowledge import KnowledgeError, UnknownEntityError
+from ..knowledge.browse import cell_cargo_network, facets, of_cargo_type, suggest
+from ..knowledge.exports import FORMATS, csv_row
+from ..knowledge.kb import Record
+from ..knowledge.query import Query as KbQuery
+from ..knowledge.query import neighbours, search
+from .errors import ApiError
+from .services import Services
+
+router = APIRouter(prefix="/api", tags=["evidence"])
+Text = Annotated[str | None, Query(max_length=200)]
+RecordId = Annotated[str, Path(max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
+EXPORT_SUFFIX = {
+    "csv": ("csv", "text/csv"),
+    "json": ("json", "application/json"),
+    "graphml": ("graphml", "application/xml"),
+    "cytoscape": ("cyjs.json", "application/json"),
+    "physicell-rules": ("rules.csv", "text/csv"),
+}
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+class Criteria:
+    """Search criteria as query parameters (those of ``exotwin kb search`` + cargo type)."""
+
+    def __init__(
+        self,
+        text: Text = None,
+        kind: Annotated[Literal["mechanism", "biomarker", "therapy"] | None, Query()] = None,
+        cargo: Text = None,
+        cargo_type: Text = None,
+        cell: Text = None,
+        phenotype: Text = None,
+        drug: Text = None,
+        pathway: Text = None,
+        subtype: Text = None,
+        seed: Text = None,
+    ) -> None:
+        self.query = KbQuery(
+            *(v or None for v in (text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed))
+        )
+        self.cargo_type = cargo_type or None
+
+    def hits(self, svc: Services) -> list[Record]:
+        try:
+            found = search(svc.kb, self.query)
+        except UnknownEntityError as exc:
+            raise ApiError(422, "cell", str(exc), "unknown_entity") from None
+        if self.cargo_type:
+            if self.cargo_type not in facets(svc.kb)["cargo_types"]:
+                raise ApiError(422, "cargo_type", f"unknown cargo type {self.cargo_type!r}")
+            found = of_cargo_type(svc.kb, found, self.cargo_type)
+        return found
+
+
+@router.get("/facets", summary="Values each search filter takes")
+def get_facets(svc: Svc) -> dict[str, Any]:
+    return facets(svc.kb)
+
+
+@router.get("/search", summary="Search records (every criterion given must hold)")
+def get_search(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
+    hits = criteria.hits(svc)
+    rows = [csv_row(svc.kb, r) | {"summary": r.summary} for r in hits]
+    text = criteria.query.text
+    suggestions = suggest(svc.kb, text) if text and not hits else []
+    return {"count": len(rows), "records": rows, "suggestions": suggestions}
+
+
+@router.get("/records/{record_id}", summary="One record with its citation, dynamics and uses")
+def get_record(svc: Svc, record_id: RecordId) -> dict[str, Any]:
+    try:
+        record = svc.kb.record(record_id)
+    except KnowledgeError as exc:
+        raise ApiError(404, "record_id", str(exc), "unknown_record") from None
+    source = svc.kb.sources.get(record.seed)
+    section = (
+        next((s.title for s in source.sections if s.id == record.section), None) if source else None
+    )
+    data = record.model_dump(mode="json")
+    return {
+        "record": data,
+        "source": {"id": record.seed, "title": source.title if source else "", "section": section},
+        "file": svc.kb.record_files[record.id].name,
+        "row": csv_row(svc.kb, record),
+        "provenance": data.get("provenance"),
+        "dynamics": svc.record_dynamics(record.id),
+        "scenarios": svc.scenario_usage().get(record.id, []),
+    }
+
+
+@router.get("/network", summary="Cells and the cargo they exchange, for the matching records")
+def get_network(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
+    return cell_cargo_network(svc.kb, criteria.hits(svc))
+
+
+@router.get("/neighbours/{cell}", summary="What a cell type sends and receives")
+def get_neighbours(
+    svc: Svc, cell: Annotated[str, Path(max_length=100)]
+) -> dict[str, list[dict[str, Any]]]:
+    try:
+        found = neighbours(svc.kb, cell)
+    except KnowledgeError as exc:
+        raise ApiError(404, "cell", str(exc), "unknown_entity") from None
+    return {k: [asdict(e) for e in v] for k, v in found.items()}
+
+
+@router.get(
+    "/exports/{fmt}",
+    summary="The whole graph as csv, json, graphml, cytoscape or physicell-rules",
+    response_class=Response,
+)
+def get_export(svc: Svc, fmt: Annotated[Literal[FORMATS], Path()]) -> Response:  # type: ignore[valid-type]
+    suffix, media = EXPORT_SUFFIX[fmt]
+    return Response(
+        svc.export_bytes(fmt),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="exotwin-evidence.{suffix}"'},
+    )
