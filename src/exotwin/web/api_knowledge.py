@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -59,15 +60,29 @@ class Criteria:
         self.cargo_type = cargo_type or None
 
     def hits(self, svc: Services) -> list[Record]:
-        try:
-            found = search(svc.kb, self.query)
-        except UnknownEntityError as exc:
-            raise ApiError(422, "cell", str(exc), "unknown_entity") from None
-        if self.cargo_type:
-            if self.cargo_type not in facets(svc.kb)["cargo_types"]:
-                raise ApiError(422, "cargo_type", f"unknown cargo type {self.cargo_type!r}")
-            found = of_cargo_type(svc.kb, found, self.cargo_type)
-        return found
+        return [svc.kb.records[i] for i in _hits(svc, self.query, self.cargo_type)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _hits(svc: Services, query: KbQuery, cargo_type: str | None) -> tuple[str, ...]:
+    """Ids of the matching records (the graph does not change while a server runs)."""
+    try:
+        found = search(svc.kb, query)
+    except UnknownEntityError as exc:
+        raise ApiError(422, "cell", str(exc), "unknown_entity") from None
+    if cargo_type:
+        if cargo_type not in facets(svc.kb)["cargo_types"]:
+            raise ApiError(422, "cargo_type", f"unknown cargo type {cargo_type!r}")
+        found = of_cargo_type(svc.kb, found, cargo_type)
+    return tuple(r.id for r in found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rows(svc: Services, query: KbQuery, cargo_type: str | None) -> dict[str, Any]:
+    hits = [svc.kb.records[i] for i in _hits(svc, query, cargo_type)]
+    rows = [csv_row(svc.kb, r) | {"summary": r.summary} for r in hits]
+    suggestions = suggest(svc.kb, query.text) if query.text and not hits else []
+    return {"count": len(rows), "records": rows, "suggestions": suggestions}
 
 
 @router.get("/facets", summary="Values each search filter takes")
@@ -76,12 +91,8 @@ def get_facets(svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/search", summary="Search records (every criterion given must hold)")
-def get_search(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
-    hits = criteria.hits(svc)
-    rows = [csv_row(svc.kb, r) | {"summary": r.summary} for r in hits]
-    text = criteria.query.text
-    suggestions = suggest(svc.kb, text) if text and not hits else []
-    return {"count": len(rows), "records": rows, "suggestions": suggestions}
+async def get_search(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
+    return _rows(svc, criteria.query, criteria.cargo_type)
 
 
 @router.get("/records/{record_id}", summary="One record with its citation, dynamics and uses")
