@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import small_csv, wait_job
+from .conftest import small_csv, tiny_tissue_yaml, wait_job
 
 FAST = "nf-to-caf-mir9-mir125b"
 
@@ -207,6 +207,26 @@ def test_scenario_job_results_files_and_archive(client: TestClient) -> None:
     refused(
         client.get(f"/api/jobs/{job['id']}/snapshot", params={"arm": "exosomes", "day": 0}), 422
     )
+
+
+def test_tissue_job_snapshots(client: TestClient) -> None:
+    body = {"yaml": tiny_tissue_yaml(), "solver": "tissue", "arms": ["exosomes"]}
+    job = client.post("/api/jobs/scenario", json=body).json()
+    assert wait_job(client, job["id"])["state"] == "done"
+    result = client.get(f"/api/jobs/{job['id']}/result").json()
+    assert result["snapshots"] == {"exosomes": [0.0, 1.0]} and result["series"]["exosomes"]["day"]
+    snap = client.get(
+        f"/api/jobs/{job['id']}/snapshot", params={"arm": "exosomes", "day": 1}
+    ).json()
+    assert len(snap["cells"]["x"]) >= 50 and snap["fields"] and snap["dx"] == 20.0
+    field = next(iter(snap["fields"].values()))
+    assert len(field) == len(field[0]) == 15
+    for params, field_name in (
+        ({"arm": "nope", "day": 1}, "arm"),
+        ({"arm": "exosomes", "day": 5}, "day"),
+    ):
+        refused(client.get(f"/api/jobs/{job['id']}/snapshot", params=params), 404, field_name)
+    refused(client.get(f"/api/jobs/{job['id']}/snapshot", params={"arm": "../x", "day": -1}), 422)
 
 
 @pytest.mark.parametrize("ident", ["0" * 32, "not-a-job", "../../jobs.sqlite"])

@@ -60,9 +60,10 @@ async function follow(id) {
   if (job.state === "done") await results(job);
 }
 
-function rocChart(result) {
+function rocChart(result, figure) {
   const m = result.metrics;
   const div = el("div", { class: "chart", role: "img", "aria-label": "ROC curves of the model and the baseline" });
+  figure.append(div);
   const traces = [];
   const names = { model: [m.final_model, m.cv_auc], baseline: [m.baseline.model, m.baseline.cv_auc] };
   Object.entries(result.roc).forEach(([name, curve], i) => traces.push({ x: curve.fpr, y: curve.tpr, mode: "lines",
@@ -74,8 +75,9 @@ function rocChart(result) {
   return div;
 }
 
-function calibrationChart(cal) {
+function calibrationChart(cal, figure) {
   const div = el("div", { class: "chart", role: "img", "aria-label": "Calibration: observed against predicted" });
+  figure.append(div);
   Plotly.newPlot(div, [
     { x: cal.bins.map((b) => b.predicted), y: cal.bins.map((b) => b.observed), mode: "lines+markers", name: "model", line: { color: PALETTE[0] } },
     { x: [0, 1], y: [0, 1], mode: "lines", line: { dash: "dot", color: "#888" }, name: "perfect", hoverinfo: "skip" }],
@@ -120,7 +122,11 @@ async function results(job) {
       el("a", { href: `${base}/report.html` }, "report.html"), " · ", el("a", { href: `${base}/metrics.json` }, "metrics.json")),
     el("h3", {}, "Model against baseline (95% CIs, paired bootstrap)"), metricsTable(m));
   if (Object.keys(result.roc).length) {
-    box.append(el("div", { class: "cols" }, el("figure", {}, rocChart(result)), el("figure", {}, calibrationChart(m.calibration))));
+    const roc = el("figure", {});
+    const cal = el("figure", {});
+    box.append(el("div", { class: "cols" }, roc, cal));
+    rocChart(result, roc);
+    calibrationChart(m.calibration, cal);
   }
   if (m.panel) {
     box.append(el("h3", {}, "Sparse panel"), el("p", {}, `${result.features.panel.join(", ")}: CV AUC ${interval(m.panel.cv_auc)}`));

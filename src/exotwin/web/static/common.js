@@ -63,8 +63,12 @@ function fmt(value, digits = 4) {
     ? value.toExponential(2) : Number(value.toPrecision(digits)).toString();
 }
 
+// value [low, high] with a fixed number of decimals (metrics), or significant digits (others)
 function interval(m, digits = 3) {
-  return m ? `${fmt(m.value, digits)} [${fmt(m.ci_low, digits)}, ${fmt(m.ci_high, digits)}]` : "–";
+  if (!m) return "–";
+  const small = [m.value, m.ci_low, m.ci_high].every((v) => typeof v === "number" && Math.abs(v) <= 1 && Math.abs(v) >= 1e-3);
+  const f = (v) => (small ? v.toFixed(digits) : fmt(v, digits));
+  return `${f(m.value)} [${f(m.ci_low)}, ${f(m.ci_high)}]`;
 }
 
 // Poll a job until it ends; onUpdate(job) after each poll. Resolves with the final job.

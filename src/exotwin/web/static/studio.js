@@ -163,8 +163,10 @@ function checksTable(checks) {
     })));
 }
 
-function chart(r, data, arms) {
+function chart(r, data, arms, container) {
   const div = el("div", { class: "chart", role: "img", "aria-label": `Chart of ${r.name} over time, one line per arm` });
+  const figure = el("figure", {}, div);
+  container.append(figure);
   const traces = arms.map((arm, i) => ({ x: data.series[arm].day, y: data.series[arm][r.name], name: arm,
     mode: "lines", line: { color: PALETTE[i % PALETTE.length] } }));
   const values = traces.flatMap((t) => t.y).filter((v) => v !== null && v > 0);
@@ -172,11 +174,11 @@ function chart(r, data, arms) {
   const shapes = [];
   arms.forEach((arm, i) => (data.doses[arm] || []).forEach((d) => shapes.push({ type: "line", x0: d.day, x1: d.day,
     yref: "paper", y0: 0, y1: 1, line: { color: PALETTE[i % PALETTE.length], width: 1, dash: "dot" } })));
-  Plotly.newPlot(div, traces, { title: { text: r.name, font: { size: 14 } }, margin: { t: 34, r: 10, b: 40, l: 60 },
+  Plotly.newPlot(div, traces, { title: { text: r.name, font: { size: 14 }, x: 0.5, y: 0.98 }, margin: { t: 56, r: 10, b: 40, l: 60 },
     height: 320, shapes, xaxis: { title: { text: "day" } },
-    yaxis: { title: { text: r.unit || r.name }, type: logAxis ? "log" : "linear" }, legend: { orientation: "h" } },
-    { displaylogo: false, responsive: true });
-  return el("figure", {}, div, el("figcaption", { class: "small muted" },
+    yaxis: { title: { text: r.unit || r.name }, type: logAxis ? "log" : "linear" },
+    legend: { orientation: "h", y: 1.14, x: 0 } }, { displaylogo: false, responsive: true });
+  figure.append(el("figcaption", { class: "small muted" },
     `${r.description || r.kind}${shapes.length ? "; dotted lines: doses and surgery, coloured by arm" : ""}`));
 }
 
@@ -247,7 +249,7 @@ async function results(id) {
     checks.length ? checksTable(checks) : el("p", { class: "muted" }, "No checks (run every arm to evaluate them)."),
     el("h3", {}, "Readouts"), el("div", { id: "charts" }));
   const charts = document.getElementById("charts");
-  for (const r of data.readouts) charts.append(chart(r, data, arms));
+  for (const r of data.readouts) chart(r, data, arms, charts);
   if (s.rules) box.append(el("h3", {}, "Evidence and parameters behind every rule"), rulesTable(s.rules));
   if (data.snapshots) box.append(await snapshotView(data.job, data));
 }
