@@ -30,7 +30,7 @@ EXPORT_SUFFIX = {
 }
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -39,28 +39,30 @@ Svc = Annotated[Services, Depends(services)]
 
 
 class Criteria:
-    """Search criteria as query parameters (those of ``exotwin kb search`` + cargo type)."""
+    """Search criteria (those of ``exotwin kb search`` + cargo type)."""
 
-    def __init__(
-        self,
-        text: Text = None,
-        kind: Annotated[Literal["mechanism", "biomarker", "therapy"] | None, Query()] = None,
-        cargo: Text = None,
-        cargo_type: Text = None,
-        cell: Text = None,
-        phenotype: Text = None,
-        drug: Text = None,
-        pathway: Text = None,
-        subtype: Text = None,
-        seed: Text = None,
-    ) -> None:
-        self.query = KbQuery(
-            *(v or None for v in (text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed))
-        )
-        self.cargo_type = cargo_type or None
+    def __init__(self, query: KbQuery, cargo_type: str | None) -> None:
+        self.query, self.cargo_type = query, cargo_type or None
 
     def hits(self, svc: Services) -> list[Record]:
         return [svc.kb.records[i] for i in _hits(svc, self.query, self.cargo_type)]
+
+
+async def criteria(
+    text: Text = None,
+    kind: Annotated[Literal["mechanism", "biomarker", "therapy"] | None, Query()] = None,
+    cargo: Text = None,
+    cargo_type: Text = None,
+    cell: Text = None,
+    phenotype: Text = None,
+    drug: Text = None,
+    pathway: Text = None,
+    subtype: Text = None,
+    seed: Text = None,
+) -> Criteria:
+    """The search criteria as query parameters."""
+    values = (text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed)
+    return Criteria(KbQuery(*(v or None for v in values)), cargo_type)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -91,8 +93,8 @@ def get_facets(svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/search", summary="Search records (every criterion given must hold)")
-async def get_search(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
-    return _rows(svc, criteria.query, criteria.cargo_type)
+async def get_search(svc: Svc, found: Annotated[Criteria, Depends(criteria)]) -> dict[str, Any]:
+    return _rows(svc, found.query, found.cargo_type)
 
 
 @router.get("/records/{record_id}", summary="One record with its citation, dynamics and uses")
@@ -118,8 +120,8 @@ def get_record(svc: Svc, record_id: RecordId) -> dict[str, Any]:
 
 
 @router.get("/network", summary="Cells and the cargo they exchange, for the matching records")
-def get_network(svc: Svc, criteria: Annotated[Criteria, Depends()]) -> dict[str, Any]:
-    return cell_cargo_network(svc.kb, criteria.hits(svc))
+def get_network(svc: Svc, found: Annotated[Criteria, Depends(criteria)]) -> dict[str, Any]:
+    return cell_cargo_network(svc.kb, found.hits(svc))
 
 
 @router.get("/neighbours/{cell}", summary="What a cell type sends and receives")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,8 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from . import api_biopsy, api_jobs, api_knowledge, api_scenarios
@@ -89,6 +91,32 @@ def _guard(settings: Settings, request: Request) -> Response | None:
     )
 
 
+class Guard:
+    """ASGI middleware: refuse what :func:`_guard` refuses; add the security headers."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers.append(name, value)
+            await send(message)
+
+        refusal = _guard(self.settings, Request(scope))
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The app over one jobs folder; workers start and stop with the app's lifespan."""
     services = Services(settings)
@@ -112,14 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install(app)
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = _guard(settings, request) or await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(Guard, settings=settings)
 
     for router in (api_knowledge, api_scenarios, api_biopsy, api_jobs):
         app.include_router(router.router)
