@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,20 +14,30 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/exotwin demo --out out/demo
+	@echo "Explore it all in the browser: $(BIN)/exotwin serve  (then open http://127.0.0.1:8765/; docs/web.md)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Cytoscape.js reads the Cytoscape export back in a test (skipped where node/npm are missing).
+# Cytoscape.js reads the Cytoscape export back in a test, and axe-core checks the web app's
+# accessibility in the browser tests (both skipped where node/npm are missing).
 JS_STAMP := tests/js/node_modules/.installed-stamp
 $(JS_STAMP): tests/js/package-lock.json
 	if command -v npm >/dev/null; then \
 	  npm ci --prefix tests/js --silent --no-audit --no-fund && touch $(JS_STAMP) \
-	  || echo "npm ci failed: the Cytoscape.js read-back test will be skipped"; fi
+	  || echo "npm ci failed: the Cytoscape.js read-back and axe-core checks will be skipped"; fi
 
-test: $(STAMP) lint $(JS_STAMP)
+# The browser tests drive Debian's Chromium through Playwright (pip dev extra), never
+# Playwright's own browser builds; without Chromium they skip and say why.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get install -y -qq chromium >/dev/null 2>&1 \
+	       || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; }; } \
+	  || echo "chromium is missing and cannot be installed here: the browser tests will be skipped"
+
+test: $(STAMP) lint $(JS_STAMP) chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -35,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/biopsy.py
 	$(BIN)/python benchmarks/cohort.py --patients 20 --roadrunner-patients 1
 	$(BIN)/python benchmarks/tissue.py --case a --case b
+	$(BIN)/python benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache .hypothesis tests/js/node_modules

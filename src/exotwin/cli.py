@@ -15,6 +15,7 @@ from .cli_common import OverwriteOption, exit_on_sigterm, new_app
 from .io import output_folder
 from .knowledge import cli as kb_cli
 from .model import cli as model_cli
+from .web.serve import serve
 
 FLAGSHIP = "tnbc-doxorubicin-exosomal-resistance"
 TISSUE_DEMO = "caf-ring-mir9-mir125b"
@@ -33,6 +34,7 @@ app.command()(model_cli.sensitivity)
 app.command()(model_cli.sweep)
 app.command()(model_cli.cohort)
 app.command()(model_cli.tissue)
+app.command()(serve)
 
 
 @app.command()
