@@ -12,15 +12,14 @@ import typer
 
 from ..cli_common import OverwriteOption, new_app
 from ..io import check_output_folder, output_folder
-from .classify import CVSettings, OperatingPoint, Task, fit_classifier
+from .classify import CVSettings, OperatingPoint, Task
 from .de import differential, format_p, profile_shift
 from .errors import BiopsyInputError, cell_problem
-from .normalise import default_normaliser
 from .plots import volcano_svg
 from .readers import Dataset, read_data
-from .report import report_html
 from .separation import separation_check
 from .store import load_model, predict, write_fit, write_predictions
+from .workflow import fit_and_report, signature_scores
 
 biopsy_app = new_app(help="Liquid-biopsy analytics on expression data.", no_args_is_help=True)
 
@@ -210,36 +209,12 @@ def fit(
         operating_point=rule,
     )
     task_name: Task = task.value
-    result = fit_classifier(dataset, task_name, settings, positive)
-    table = differential(dataset, positive=positive, method=normalise)
-    signatures = _signatures(
-        dataset, normalise, positive if task_name == "diagnosis" else None, result.classes
-    )
-    result.metrics["signatures"] = signatures
-    if task_name == "diagnosis":
-        result.metrics["separation"] = separation_check(dataset, positive, normalise, seed)
-    result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
-    html = report_html(result, f"exotwin biopsy fit: {data.name}", table, signatures)
-    write_fit(result, dataset, out, html, {"de.csv": table.to_csv()}, overwrite)
-    _echo_fit(result.metrics)
+    title = f"exotwin biopsy fit: {data.name}"
+    outcome = fit_and_report(dataset, title, task_name, settings, positive)
+    extra = {"de.csv": outcome.table.to_csv()}
+    write_fit(outcome.result, dataset, out, outcome.html, extra, overwrite)
+    _echo_fit(outcome.result.metrics)
     typer.echo(f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)")
-
-
-def _signatures(
-    data: Dataset, method: str | None, positive: str | None, classes: list[str]
-) -> list[dict[str, Any]]:
-    from ..knowledge import load_knowledge
-    from .signatures import evaluate_signatures, knowledge_signatures
-
-    assert data.labels is not None
-    normaliser = default_normaliser(data.kind, method)
-    values = pd.DataFrame(
-        normaliser.fit_transform(data.values),
-        index=data.values.index,
-        columns=normaliser.get_feature_names_out(),
-    )
-    case = data.positive_class(positive) if len(classes) == 2 else None
-    return evaluate_signatures(values, data.labels, knowledge_signatures(load_knowledge()), case)
 
 
 @biopsy_app.command("predict")
@@ -282,7 +257,7 @@ def de_command(
     if test not in {"welch", "mannwhitney"}:
         raise typer.BadParameter(f"must be welch or mannwhitney, got {test!r}", param_hint="--test")
     table = differential(dataset, positive=positive, test=test, method=normalise)  # type: ignore[arg-type]
-    signatures = _signatures(dataset, normalise, positive, dataset.classes)
+    signatures = signature_scores(dataset, normalise, positive, dataset.classes)
     separation = separation_check(dataset, positive, normalise)
     with output_folder(out, overwrite) as staging:
         table.to_csv(staging / "de.csv")

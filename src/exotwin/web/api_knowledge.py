@@ -59,10 +59,23 @@ async def criteria(
     pathway: Text = None,
     subtype: Text = None,
     seed: Text = None,
+    stated_only: bool = False,
 ) -> Criteria:
-    """The search criteria as query parameters."""
-    values = (text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed)
-    return Criteria(KbQuery(*(v or None for v in values)), cargo_type)
+    """The search criteria as query parameters (``stated_only``: only records whose effects
+    and directions the review states)."""
+    query = KbQuery(
+        text=text or None,
+        kind=kind or None,
+        cargo=cargo or None,
+        cell=cell or None,
+        phenotype=phenotype or None,
+        drug=drug or None,
+        pathway=pathway or None,
+        subtype=subtype or None,
+        seed=seed or None,
+        stated_only=stated_only,
+    )
+    return Criteria(query, cargo_type)
 
 
 @functools.lru_cache(maxsize=1024)

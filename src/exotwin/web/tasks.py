@@ -90,11 +90,9 @@ def _roc(result: Any) -> dict[str, Any]:
 
 def biopsy_fit_task(ctx: Context, job: Job, folder: Path, report: Report) -> None:
     """``exotwin biopsy fit``: nested CV, differential abundance, signatures, report."""
-    from ..biopsy.classify import CVSettings, fit_classifier
-    from ..biopsy.cli import _signatures
-    from ..biopsy.de import differential
-    from ..biopsy.report import report_html
+    from ..biopsy.classify import CVSettings
     from ..biopsy.store import write_fit
+    from ..biopsy.workflow import fit_and_report
 
     p = job.params
     report(0.02, "reading the data")
@@ -108,19 +106,11 @@ def biopsy_fit_task(ctx: Context, job: Job, folder: Path, report: Report) -> Non
         normalisation=p.get("normalise"),
         operating_point=p["operating_point"],
     )
-    report(0.05, f"nested cross-validation ({settings.outer_folds} x {settings.inner_folds} folds)")
-    result = fit_classifier(dataset, p["task"], settings, p.get("positive"))
-    report(0.75, "differential abundance")
-    table = differential(dataset, positive=p.get("positive"), method=p.get("normalise"))
-    report(0.85, "knowledge signatures")
-    positive = p.get("positive") if p["task"] == "diagnosis" else None
-    signatures = _signatures(dataset, p.get("normalise"), positive, result.classes)
-    result.metrics["signatures"] = signatures
-    result.metrics["names"] = dataset.names.as_dict() | {"notes": dataset.notes}
+    title = f"exotwin biopsy fit: {p['data_name']}"
+    outcome = fit_and_report(dataset, title, p["task"], settings, p.get("positive"), report)
     report(0.95, "writing the model folder")
-    html = report_html(result, f"exotwin biopsy fit: {p['data_name']}", table, signatures)
-    extra = {"de.csv": table.to_csv(), "roc.json": json.dumps(_roc(result))}
-    write_fit(result, dataset, folder / "output", html, extra)
+    extra = {"de.csv": outcome.table.to_csv(), "roc.json": json.dumps(_roc(outcome.result))}
+    write_fit(outcome.result, dataset, folder / "output", outcome.html, extra)
 
 
 def read_upload(folder: Path, p: dict[str, Any], **labels: Any) -> Any:
