@@ -9,7 +9,8 @@ by ``reference/record.py`` from main before the equations were rebuilt:
 - tissue scenarios at seed 0 (the agents' random draws must be the same, draw for draw).
 
 Every readout must agree within a relative difference of 1e-6 at every output time; values
-below the solver's absolute tolerance (1e-3 cells) count as that floor.
+below the solver's default absolute tolerance (a thousandth of a cell, 1 pM of drug) count as
+that floor.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from exotwin.model.tissue.run import TissueResult
 
 REFERENCE = Path(__file__).parent / "reference"
 TOLERANCE = 1e-6
-FLOOR = {"count": 1e-3}  # the solver's absolute tolerance on cells
+FLOOR = {  # the solver's default absolute tolerance of each kind of quantity
+    "count": 1e-3,
+    "killed": 1e-3,
+    "exosomes": 1e-3,
+    "drug": 1e-9,
+    "offtarget_exposure": 1e-9,
+}
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 
 

@@ -216,7 +216,7 @@ def test_snapshots_plots_and_animation(tmp_path: Path, kb: KnowledgeBase, lib: L
     scenario = _scenario(tmp_path, kb, lib, SMALL)
     run_tissue(kb, lib, scenario, out=tmp_path / "out", animate=True)
     folder = tmp_path / "out" / "a"
-    assert (folder / "snapshot_day0p5.svg").read_text().lstrip().startswith("<?xml")
+    assert (folder / "snapshot_day0p5.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert Image.open(folder / "snapshot_day0p5.png").size[0] > 300
     with Image.open(folder / "animation.gif") as gif:
         assert gif.n_frames == 3  # days 0, 0.25 and 0.5
