@@ -25,10 +25,10 @@ import numpy as np
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
-from exotwin.model.cohort import CohortSpec, patient_draws
-from exotwin.model.readouts import evaluate, relative_difference
-from exotwin.model.sbml import load_roadrunner, run_roadrunner, set_patient, to_sbml
-from exotwin.model.solve import Trajectory, simulate_cohort
+from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, set_patient, to_sbml
+from exotwin.model.ode.solve import Trajectory, simulate_cohort
+from exotwin.model.scenario.readouts import evaluate, relative_difference
+from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws
 
 MODELS = {
     "large": ("tnbc-default-all-mechanisms", "untreated"),

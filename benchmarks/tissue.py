@@ -24,8 +24,8 @@ import resource
 import time
 
 from exotwin.knowledge import load_knowledge
-from exotwin.model.library import load_library
-from exotwin.model.schema import Scenario
+from exotwin.model.rules.library import load_library
+from exotwin.model.scenario.schema import Scenario
 from exotwin.model.tissue.engine import TissueModel
 
 PHYSICELL_S_PER_MIN = {"a": 0.0187, "b": 3.6}  # PhysiCell 1.14.2, 2 OpenMP threads

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from exotwin.knowledge import load_knowledge
-from exotwin.model.library import load_library
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import load_scenario
+from exotwin.model.rules.library import load_library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.run import run_scenario
 from exotwin.model.tissue.run import run_tissue
 
 SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "model" / "tissue" / "well_mixed.yaml"

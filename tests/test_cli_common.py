@@ -33,14 +33,14 @@ def test_every_layer_error_is_an_exotwin_error_and_old_imports_still_work() -> N
     from exotwin.datafiles import ExotwinError as FromDatafiles
     from exotwin.knowledge.crosscheck import MtiFileError
     from exotwin.knowledge.errors import UnknownEntityError
-    from exotwin.model.cohort import CohortError, CohortSpecError
-    from exotwin.model.library import ModelDataError
-    from exotwin.model.sbml import SbmlError
-    from exotwin.model.scenario import ScenarioError as FromScenario
-    from exotwin.model.sensitivity import SensitivityError
-    from exotwin.model.solve import SimulationError as FromSimulate
+    from exotwin.model.ode.sbml import SbmlError
+    from exotwin.model.ode.solve import SimulationError as FromSimulate
+    from exotwin.model.rules.library import ModelDataError
+    from exotwin.model.scenario.load import ScenarioError as FromScenario
     from exotwin.model.tissue.fields import FieldError
     from exotwin.model.tissue.layout import TissueError as FromLayout
+    from exotwin.model.uncertainty.cohort import CohortError, CohortSpecError
+    from exotwin.model.uncertainty.sensitivity import SensitivityError
 
     assert FromDatafiles is ExotwinError and FromScenario is ScenarioError
     assert FromSimulate is SimulationError and FromLayout is TissueError

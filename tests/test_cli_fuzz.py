@@ -304,7 +304,7 @@ def test_sweep_and_cohort(data: st.DataObject) -> None:
         spec = _path(data, "cohort.yaml")
         return [*command, spec, "--out", _out(data), "--workers", workers]
 
-    with mock.patch("exotwin.model.cohort.connect", _no_cluster):
+    with mock.patch("exotwin.model.uncertainty.cohort.connect", _no_cluster):
         _run(data, build)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library, load_library
-from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.rules.library import Library, load_library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.tissue.run import TissueResult, run_tissue
 
 

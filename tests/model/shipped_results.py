@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.run import ScenarioResult, run_scenario
-from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
+from exotwin.model.scenario.run import ScenarioResult, run_scenario
 
 _RESULTS: dict[tuple[int, int, str], ScenarioResult] = {}
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.compiler import compile_arm
-from exotwin.model.library import Library
-from exotwin.model.readouts import evaluate, relative_difference
-from exotwin.model.robust import with_values
-from exotwin.model.scenario import load_scenario
-from exotwin.model.solve import simulate, simulate_arm, simulate_patients
+from exotwin.model.ode.solve import simulate, simulate_arm, simulate_patients
+from exotwin.model.rules.compiler import compile_arm
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.readouts import evaluate, relative_difference
+from exotwin.model.uncertainty.robust import with_values
 
 CASES = [
     ("tnbc-doxorubicin-exosomal-resistance", "doxorubicin-release-inhibitor"),

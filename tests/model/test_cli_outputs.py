@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exotwin.cli import app
-from exotwin.model import outputs
+from exotwin.model.scenario import outputs
 
 from .conftest import SMALL_SCENARIO, write
 

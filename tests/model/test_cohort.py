@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.cohort import (
+from exotwin.model.rules.library import Library
+from exotwin.model.uncertainty.cohort import (
     CohortError,
     CohortSpecError,
     biopsy_table,
@@ -20,7 +21,6 @@ from exotwin.model.cohort import (
     patient_draws,
     run_sweep,
 )
-from exotwin.model.library import Library
 
 SPEC = """\
 scenario: hotair-falls-after-surgery

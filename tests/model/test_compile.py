@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge, packaged_data_dir
-from exotwin.model.compiler import compile_arm
-from exotwin.model.library import Library, load_library, packaged_model_dir
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import load_scenario
-from exotwin.model.table import Transition
+from exotwin.model.rules.compiler import compile_arm
+from exotwin.model.rules.library import Library, load_library, packaged_model_dir
+from exotwin.model.rules.table import Transition
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.run import run_scenario
 
 from .conftest import SMALL_SCENARIO, write
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.cohort import CohortSpecError, load_spec, run_patients
-from exotwin.model.library import Library
-from exotwin.model.scenario import ScenarioError, load_scenario
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import ScenarioError, load_scenario
+from exotwin.model.uncertainty.cohort import CohortSpecError, load_spec, run_patients
 
 from .conftest import SMALL_SCENARIO, write
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library, ModelDataError, load_library, packaged_model_dir
-from exotwin.model.schema import Param
+from exotwin.model.rules.library import Library, ModelDataError, load_library, packaged_model_dir
+from exotwin.model.rules.schema import Param
 
 
 def test_every_parameter_has_provenance_and_assumptions_have_ranges(lib: Library) -> None:

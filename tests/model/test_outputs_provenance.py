@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.outputs import _not_stated, rules_used
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.outputs import _not_stated, rules_used
 
 
 def _used(kb: KnowledgeBase, lib: Library, *rules: str) -> list[dict[str, Any]]:

@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import load_scenario, packaged_scenarios
-from exotwin.model.solve import Tolerances
+from exotwin.model.ode.solve import Tolerances
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
+from exotwin.model.scenario.run import run_scenario
 from exotwin.model.tissue.run import TissueResult
 
 REFERENCE = Path(__file__).parent / "reference"

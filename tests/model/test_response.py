@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exotwin.model.response import behaviour, hill_sum, saturating
+from exotwin.model.rules.response import behaviour, hill_sum, saturating
 
 positive = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 

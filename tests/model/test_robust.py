@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.robust import latin_hypercube, robustness, uncertain_parameters, with_values
-from exotwin.model.scenario import load_scenario
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.uncertainty.robust import (
+    latin_hypercube,
+    robustness,
+    uncertain_parameters,
+    with_values,
+)
 
 
 def test_every_sampled_value_stays_in_its_range(lib: Library) -> None:

@@ -12,10 +12,7 @@ from typer.testing import CliRunner
 
 from exotwin.cli import app
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.compiler import CompiledModel, compile_arm
-from exotwin.model.library import Library
-from exotwin.model.readouts import evaluate
-from exotwin.model.sbml import (
+from exotwin.model.ode.sbml import (
     check,
     load_roadrunner,
     run_roadrunner,
@@ -23,8 +20,11 @@ from exotwin.model.sbml import (
     sid,
     to_sbml,
 )
-from exotwin.model.scenario import load_scenario
-from exotwin.model.solve import Tolerances, simulate, simulate_arm
+from exotwin.model.ode.solve import Tolerances, simulate, simulate_arm
+from exotwin.model.rules.compiler import CompiledModel, compile_arm
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.readouts import evaluate
 
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.scenario import ScenarioError, load_scenario
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import ScenarioError, load_scenario
 
 from .conftest import SMALL_SCENARIO, write
 

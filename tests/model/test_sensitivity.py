@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from exotwin.cli import app
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.scenario import load_scenario
-from exotwin.model.sensitivity import SensitivityError, analyse, relevant_parameters
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.uncertainty.sensitivity import SensitivityError, analyse, relevant_parameters
 
 CHOSEN = ["rule_max_rate", "rule_half_max", "kill_rate"]
 

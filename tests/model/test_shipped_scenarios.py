@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 
 from .shipped_results import shipped_result
 
@@ -36,7 +36,7 @@ def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str
 def test_parameter_overrides_stay_in_their_range(
     kb: KnowledgeBase, lib: Library, tmp_path: Path
 ) -> None:
-    from exotwin.model.scenario import ScenarioError
+    from exotwin.model.scenario.load import ScenarioError
 
     from .conftest import SMALL_SCENARIO, write
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model import solve as solve_module
-from exotwin.model.compiler import compile_arm
-from exotwin.model.library import Library
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import load_scenario
-from exotwin.model.solve import SimulationError, simulate_arm
+from exotwin.model.ode import solve as solve_module
+from exotwin.model.ode.solve import SimulationError, simulate_arm
+from exotwin.model.rules.compiler import compile_arm
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.run import run_scenario
 
 from .conftest import SMALL_SCENARIO, write
 

@@ -3,19 +3,19 @@
 What a user scripts with is exported here; module paths behind these names may change.
 """
 
-from .cohort import load_spec, run_sweep
-from .compiler import compile_arm
-from .library import Library, load_library
-from .outputs import write_outputs
-from .robust import Robustness, robustness
-from .rows import CompiledModel
-from .run import ScenarioResult, run_scenario
-from .sbml import simulate_sbml, to_sbml, write_sbml
-from .scenario import ScenarioError, load_scenario, packaged_scenarios
-from .schema import Scenario
-from .sensitivity import Indices, analyse
-from .solve import SimulationError, Trajectory, simulate, simulate_arm
+from .ode.sbml import simulate_sbml, to_sbml, write_sbml
+from .ode.solve import SimulationError, Trajectory, simulate, simulate_arm
+from .rules.compiler import compile_arm
+from .rules.library import Library, load_library
+from .rules.rows import CompiledModel
+from .scenario.load import ScenarioError, load_scenario, packaged_scenarios
+from .scenario.outputs import write_outputs
+from .scenario.run import ScenarioResult, run_scenario
+from .scenario.schema import Scenario
 from .tissue.run import TissueResult, run_tissue
+from .uncertainty.cohort import load_spec, run_sweep
+from .uncertainty.robust import Robustness, robustness
+from .uncertainty.sensitivity import Indices, analyse
 
 __all__ = [
     "CompiledModel",

@@ -16,16 +16,16 @@ from ..cli_common import OverwriteOption, new_app
 from ..errors import CohortError, Problem, ScenarioError, did_you_mean
 from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
-from .library import Library, load_library
-from .outputs import write_outputs
-from .robust import robustness
-from .run import ScenarioResult, run_scenario
-from .scenario import load_scenario, packaged_scenarios
+from .rules.library import Library, load_library
+from .scenario.load import load_scenario, packaged_scenarios
+from .scenario.outputs import write_outputs
+from .scenario.run import ScenarioResult, run_scenario
+from .uncertainty.robust import robustness
 
 if TYPE_CHECKING:
-    from .schema import Scenario
-    from .sensitivity import Indices
+    from .scenario.schema import Scenario
     from .tissue.run import TissueResult
+    from .uncertainty.sensitivity import Indices
 
 console = Console()
 scenarios_app = new_app(help="Shipped scenarios and their checks.", no_args_is_help=True)
@@ -146,8 +146,8 @@ def export_sbml(
     arm: Annotated[str | None, typer.Option(help="Arm to export (default: the first).")] = None,
 ) -> None:
     """Write one arm of a scenario as SBML Level 3 (validated by libSBML)."""
-    from .compiler import compile_arm
-    from .sbml import write_sbml
+    from .ode.sbml import write_sbml
+    from .rules.compiler import compile_arm
 
     kb = load_knowledge()
     lib = load_library(kb)
@@ -182,7 +182,7 @@ def sensitivity(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a readout, with a plot."""
-    from .sensitivity import analyse
+    from .uncertainty.sensitivity import analyse
 
     if method not in {"sobol", "morris"}:
         raise typer.BadParameter(f"{method!r}: expected sobol or morris", param_hint="--method")
@@ -232,7 +232,7 @@ def sensitivity(
 
 def _write_indices(indices: Indices, folder: Path) -> None:
     """``indices.csv``, ``indices.json`` and ``plot.png`` into ``folder``."""
-    from .sensitivity import plot
+    from .uncertainty.sensitivity import plot
 
     header = "parameter,first,first_conf,total,total_conf\n"
     columns = (indices.first, indices.first_conf, indices.total, indices.total_conf)
@@ -250,7 +250,7 @@ def _write_indices(indices: Indices, folder: Path) -> None:
 def _sweep(
     spec: Path, out: Path, scheduler: str | None, workers: int, overwrite: bool = False
 ) -> Path:
-    from .cohort import run_sweep
+    from .uncertainty.cohort import run_sweep
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"sweep {spec.name}", total=None)
@@ -301,7 +301,7 @@ def cohort(
     """A virtual cohort: the sweep, per-patient labels and the simulated liquid biopsy."""
     import pandas as pd
 
-    from .cohort import biopsy_table, load_spec
+    from .uncertainty.cohort import biopsy_table, load_spec
 
     kb = load_knowledge()
     loaded, scenario = load_spec(spec, kb, load_library(kb))

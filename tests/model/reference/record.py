@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from exotwin.knowledge import load_knowledge
-from exotwin.model.library import load_library
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.rules.library import load_library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
+from exotwin.model.scenario.run import run_scenario
 from exotwin.model.tissue.run import run_tissue
 
 HERE = Path(__file__).parent

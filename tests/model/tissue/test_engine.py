@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.run import run_scenario
-from exotwin.model.scenario import ScenarioError, load_scenario
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import ScenarioError, load_scenario
+from exotwin.model.scenario.run import run_scenario
 from exotwin.model.tissue import run as tissue_run
 from exotwin.model.tissue.cells import APOPTOTIC, LIVE, NECROTIC
 from exotwin.model.tissue.engine import TissueModel

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.library import Library
-from exotwin.model.scenario import load_scenario, packaged_scenarios
+from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.tissue.run import TissueResult
 
 SHIPPED = packaged_scenarios("tissue")

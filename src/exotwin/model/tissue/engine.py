@@ -20,8 +20,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ...knowledge import KnowledgeBase
-from ..compiler import compile_arm
-from ..equations import (
+from ..ode.equations import (
     LN2,
     NUMERIC,
     behaviour_values,
@@ -30,12 +29,12 @@ from ..equations import (
     time_factors,
     tumour_volume,
 )
-from ..library import Library
-from ..parameters import TissueParameters
-from ..response import emax
-from ..rows import Blocker, CompiledModel
-from ..schema import Arm, CarrierTreatment, Scenario, Surgery, Tissue
-from ..table import (
+from ..rules.compiler import compile_arm
+from ..rules.library import Library
+from ..rules.parameters import TissueParameters
+from ..rules.response import emax
+from ..rules.rows import Blocker, CompiledModel
+from ..rules.table import (
     ALL_EXOSOMES,
     DRUG_VARS,
     Change,
@@ -45,6 +44,7 @@ from ..table import (
     Secretion,
     Transition,
 )
+from ..scenario.schema import Arm, CarrierTreatment, Scenario, Surgery, Tissue
 from .cells import APOPTOTIC, LIVE, NECROTIC, Cells
 from .fields import FieldSolver
 from .grid import Grid

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...errors import TissueError as TissueError
-from ..schema import CellPlacement, Tissue
+from ..scenario.schema import CellPlacement, Tissue
 
 
 def _in_ball(

@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from ..rows import selects
-from ..schema import Band, CellSelector, Readout, Scenario
+from ..rules.rows import selects
+from ..scenario.schema import Band, CellSelector, Readout, Scenario
 from .engine import UM3_PER_ML, TissueModel
 from .layout import TissueError
 

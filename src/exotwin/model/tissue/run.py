@@ -15,9 +15,9 @@ import numpy as np
 from ...errors import did_you_mean
 from ...io import atomic_write, atomic_write_text
 from ...knowledge import KnowledgeBase
-from ..library import Library
-from ..readouts import CheckResult, Series, run_checks
-from ..schema import Scenario
+from ..rules.library import Library
+from ..scenario.readouts import CheckResult, Series, run_checks
+from ..scenario.schema import Scenario
 from .engine import MIN_PER_DAY, TissueModel
 from .layout import TissueError
 from .readouts import check_readouts, measure

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ..datafiles import Item, Problem, parse_sections, yaml_files
-from ..errors import ModelDataError as ModelDataError
-from ..knowledge import KnowledgeBase
-from ..knowledge.schema import Biomarker, Therapy
+from ...datafiles import Item, Problem, parse_sections, yaml_files
+from ...errors import ModelDataError as ModelDataError
+from ...knowledge import KnowledgeBase
+from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
 from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
 

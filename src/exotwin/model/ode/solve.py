@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csc_matrix
 
-from ..errors import SimulationError as SimulationError
+from ...errors import SimulationError as SimulationError
+from ..rules.rows import CompiledModel
+from ..rules.table import DRUG_VARS, Event, Layout
 from .equations import NUMERIC, Derivative, change_amount, derive, fluxes
-from .rows import CompiledModel
-from .table import DRUG_VARS, Event, Layout
 
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper

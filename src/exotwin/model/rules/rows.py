@@ -1,7 +1,7 @@
 """Assemble a compiled arm's rows: index arrays into the state and the parameter vector.
 
 :func:`assemble` turns what the compiler built from the rules (populations, pools, signals,
-terms, named parameters) into the immutable rows :mod:`exotwin.model.equations` evaluates.
+terms, named parameters) into the immutable rows :mod:`exotwin.model.ode.equations` evaluates.
 """
 
 from __future__ import annotations
@@ -11,19 +11,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ModelError as ModelError
-from ..knowledge import KnowledgeBase
-from .algebra import Segments
-from .library import Library
-from .parameters import ParameterBook
-from .schema import (
-    NICHES,
+from ...errors import ModelError as ModelError
+from ...knowledge import KnowledgeBase
+from ..ode.algebra import Segments
+from ..scenario.schema import (
     Arm,
     CargoKnockdown,
     CargoOverexpression,
     CarrierTreatment,
     CellSelector,
-    Drug,
     DrugTreatment,
     ExosomeDose,
     ReleaseInhibitor,
@@ -31,6 +27,9 @@ from .schema import (
     SignalBlocker,
     Surgery,
 )
+from .library import Library
+from .parameters import ParameterBook
+from .schema import NICHES, Drug
 from .table import (
     ALL_EXOSOMES,
     COMPARTMENTS,

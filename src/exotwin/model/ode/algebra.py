@@ -1,6 +1,6 @@
 """The arithmetic the model's equations are written in, with two backends.
 
-The equations (:mod:`exotwin.model.equations`) are written once, as ordinary arithmetic on
+The equations (:mod:`exotwin.model.ode.equations`) are written once, as ordinary arithmetic on
 arrays plus the few operations of a backend. :class:`Numeric` evaluates them on numbers with
 leading batch axes (patients, or cells in the tissue); :class:`Symbolic` evaluates the very same
 code on object arrays of :class:`Formula` and so prints the model as SBML infix formulas.

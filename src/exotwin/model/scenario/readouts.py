@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..knowledge import KnowledgeBase
-from .equations import volumes_over_time
-from .rows import selects
+from ...knowledge import KnowledgeBase
+from ..ode.equations import volumes_over_time
+from ..ode.solve import Trajectory
+from ..rules.rows import selects
+from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
 from .schema import Check, Readout, Scenario
-from .solve import Trajectory
-from .table import ALL_EXOSOMES, COMPARTMENTS
 
 Series = NDArray[np.float64]
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}

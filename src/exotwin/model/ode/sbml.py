@@ -1,6 +1,6 @@
 """SBML Level 3 export of a compiled arm, printed from the model's own equations.
 
-The equations (:mod:`exotwin.model.equations`) run once on formulas instead of numbers: every
+The equations (:mod:`exotwin.model.ode.equations`) run once on formulas instead of numbers: every
 flux row becomes a reaction with its kinetic law, cells, exosome pools, internalised cargo and
 drug concentrations are species in their compartments, every parameter of the arm is an SBML
 parameter with its value, unit and provenance, and doses and surgery are events. Activity
@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SbmlError as SbmlError
-from ..io import atomic_write_text
+from ...errors import SbmlError as SbmlError
+from ...io import atomic_write_text
+from ..rules.rows import CompiledModel
+from ..rules.table import COMPARTMENTS, DRUG_VARS
 from .algebra import Formula, Symbolic, number
 from .equations import Flux, change_amount, derive, fluxes
-from .rows import CompiledModel
 from .solve import Trajectory, apply_event, nominal, variable_names
-from .table import COMPARTMENTS, DRUG_VARS
 
 SPECIES_DRUG_VARS = {"plasma", "tumour", "carrier", "delivered", "offtarget"}
 SBO = {  # systems biology ontology terms of each kind of flux

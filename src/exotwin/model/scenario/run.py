@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..knowledge import KnowledgeBase
-from .compiler import compile_arm
-from .library import Library
+from ...knowledge import KnowledgeBase
+from ..ode.solve import DEFAULT, Tolerances, Trajectory, simulate_arm
+from ..rules.compiler import compile_arm
+from ..rules.library import Library
+from ..rules.rows import CompiledModel
 from .readouts import CheckResult, Series, evaluate, run_checks
-from .rows import CompiledModel
 from .schema import Scenario
-from .solve import DEFAULT, Tolerances, Trajectory, simulate_arm
 
 
 @dataclass

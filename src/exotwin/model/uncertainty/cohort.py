@@ -16,21 +16,22 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ..datafiles import Problem, yaml_message
-from ..errors import CohortError as CohortError
-from ..errors import CohortSpecError as CohortSpecError
-from ..io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
-from ..knowledge import KnowledgeBase, load_knowledge
-from ..knowledge.schema import Identifier
-from ..yaml_lines import line_of, load_lined
-from .compiler import compile_arm
-from .library import Library, load_library
-from .readouts import evaluate, value_at
+from ...datafiles import Problem, yaml_message
+from ...errors import CohortError as CohortError
+from ...errors import CohortSpecError as CohortSpecError
+from ...io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
+from ...knowledge import KnowledgeBase, load_knowledge
+from ...knowledge.schema import Identifier
+from ...yaml_lines import line_of, load_lined
+from ..ode.solve import SimulationError, Trajectory, simulate_arm, simulate_patients
+from ..rules.compiler import compile_arm
+from ..rules.library import Library, load_library
+from ..rules.rows import CompiledModel
+from ..rules.schema import MAX_CELLS, Strict
+from ..scenario.load import load_scenario
+from ..scenario.readouts import evaluate, value_at
+from ..scenario.schema import Arm, Scenario
 from .robust import with_values
-from .rows import CompiledModel
-from .scenario import load_scenario
-from .schema import MAX_CELLS, Arm, Scenario, Strict
-from .solve import SimulationError, Trajectory, simulate_arm, simulate_patients
 
 
 class Distribution(Strict):

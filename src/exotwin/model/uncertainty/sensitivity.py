@@ -10,15 +10,16 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import SensitivityError as SensitivityError
-from ..errors import did_you_mean
-from ..knowledge import KnowledgeBase
-from .compiler import compile_arm
-from .library import Library
-from .readouts import evaluate, value_at
+from ...errors import SensitivityError as SensitivityError
+from ...errors import did_you_mean
+from ...knowledge import KnowledgeBase
+from ..ode.solve import simulate_arm
+from ..rules.compiler import compile_arm
+from ..rules.library import Library
+from ..rules.schema import Param
+from ..scenario.readouts import evaluate, value_at
+from ..scenario.schema import Scenario
 from .robust import Path, uncertain_parameters, with_values
-from .schema import Param, Scenario
-from .solve import simulate_arm
 
 
 def relevant_parameters(

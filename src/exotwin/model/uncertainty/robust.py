@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import qmc
 
-from ..datafiles import ExotwinError
-from ..knowledge import KnowledgeBase
-from .library import Library
-from .run import run_scenario
-from .schema import Param, Scenario
+from ...datafiles import ExotwinError
+from ...knowledge import KnowledgeBase
+from ..rules.library import Library
+from ..rules.schema import Param
+from ..scenario.run import run_scenario
+from ..scenario.schema import Scenario
 
 Path = tuple[str, str, str]  # (section, entry id, field)
 

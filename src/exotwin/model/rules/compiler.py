@@ -10,21 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..knowledge import KnowledgeBase
-from ..knowledge.schema import Biomarker, CellRef, Mechanism, Therapy
-from .library import Library
-from .parameters import ParameterBook
-from .rows import CompiledModel, assemble
-from .schema import (
-    NICHES,
+from ...knowledge import KnowledgeBase
+from ...knowledge.schema import Biomarker, CellRef, Mechanism, Therapy
+from ..scenario.schema import (
     Arm,
     CarrierTreatment,
     DrugTreatment,
     ExosomeDose,
     PopulationSpec,
-    Rule,
     Scenario,
 )
+from .library import Library
+from .parameters import ParameterBook
+from .rows import CompiledModel, assemble
+from .schema import NICHES, Rule
 from .table import (
     ALL_EXOSOMES,
     Activity,

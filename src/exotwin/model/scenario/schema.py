@@ -1,100 +1,16 @@
-"""Schema of the model's data files: parameters, drugs, rules and scenarios.
-
-Every number carries its provenance: a literature source, or ``assumption`` with a range.
-"""
+"""Schema of scenario files: populations, arms and their interventions, readouts, checks and
+the spatial (tissue) version of a scenario."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from ..knowledge.schema import Identifier, Text
-from ..knowledge.schema import Strict as _Strict
+from ...knowledge.schema import Identifier, Text
+from ..rules.schema import MAX_AGENTS, MAX_CELLS, NICHES, CellCount, Compartment, Param, Strict
 
-Compartment = Literal["culture", "tumour", "plasma", "lung", "liver", "bone", "brain", "lymph_node"]
-NICHES: tuple[Compartment, ...] = ("lung", "liver", "bone", "brain", "lymph_node")
-
-MAX_CELLS = 1e13  # about 10 kg of tissue (1e9 cells per gram): beyond any patient or culture
-MAX_AGENTS = 10_000_000  # cells one agent-based tissue run can hold in memory
-CellCount = Annotated[float, Field(ge=0, le=MAX_CELLS, allow_inf_nan=False)]
-
-
-class Strict(_Strict):
-    """Base of the model's data files: also refuses NaN and infinity in every number."""
-
-    model_config = ConfigDict(allow_inf_nan=False)
-
-
-class Param(_Strict):  # checks finiteness itself, with its own message
-    """A value with its unit and provenance; ``low``/``high`` bound it for sensitivity work."""
-
-    value: float
-    unit: str = "1"
-    source: Annotated[str, StringConstraints(min_length=3)]
-    low: float | None = None
-    high: float | None = None
-
-    @model_validator(mode="after")
-    def _finite_and_in_range(self) -> Param:
-        for name in ("value", "low", "high"):
-            number = getattr(self, name)
-            if number is not None and (not math.isfinite(number) or number < 0):
-                raise ValueError(f"{name} must be a finite, non-negative number (got {number})")
-        if self.source.lower().startswith("assumption") and (self.low is None or self.high is None):
-            raise ValueError("an assumption needs a plausible range: give low and high")
-        low = self.low if self.low is not None else self.value
-        high = self.high if self.high is not None else self.value
-        if not low <= self.value <= high:
-            raise ValueError(f"value {self.value} lies outside its range [{low}, {high}]")
-        return self
-
-
-class ParameterEntry(Param):
-    id: Identifier
-    description: str = ""
-
-
-class Drug(Strict):
-    """Pharmacokinetics (one compartment, bolus doses) and pharmacodynamics (Emax kill)."""
-
-    id: Text  # a drug molecule id of the evidence graph
-    drug_class: Literal["chemotherapy", "endocrine", "antibody", "checkpoint_inhibitor"]
-    groups: list[Text] = []  # names a resistance may refer to: chemotherapy, HER2-targeted therapy
-    half_life: Param  # hours
-    concentration_per_dose: Param  # uM of effective plasma concentration per dose unit
-    dose_unit: Text
-    kill_max: Param  # 1/day at saturating concentration
-    ec50: Param  # uM
-    hill: Param
-    resistance_fold: Param  # EC50 multiplier in cells resistant to the drug
-    tumour_exchange: Param  # 1/day, plasma <-> tumour interstitium
-    kills: list[Identifier] = ["cancer_cell"]  # cell types (with sub-types) the drug kills
-    blocks_cargo: list[Text] = []  # exosomal cargo whose signal the drug blocks (antibody)
-    block_kd: Param | None = None  # uM, occupancy C/(C+Kd)
-    bound_by_cargo: list[Text] = []  # exosomes bearing this cargo bind and remove the drug
-    binding_sites: Param | None = None  # drug-binding sites per exosome
-    binding_kd: Param | None = None  # uM
-
-
-class Rule(Strict):
-    """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
-
-    Parameters left out take the defaults of ``parameters.yaml`` (``rule_*`` entries).
-    """
-
-    id: Identifier
-    record: Identifier
-    also: list[Identifier] = []  # further records of the same finding (e.g. the other review)
-    donor_state: Identifier | None = None  # narrows the record's donor to a sub-state
-    effects: list[Identifier] = []  # a subset of the record's effect phenotypes; default all
-    loading: Param | None = None  # fraction of the donor's exosomes carrying the cargo
-    half_max: Param | None = None  # exosomes internalised per receiver cell at half response
-    hill: Param | None = None
-    max_rate: Param | None = None  # 1/day, for induced transitions and seeding
-    fold: Param | None = None  # saturation as a multiple of a base rate
-    note: str = ""
+__all__ = ["MAX_AGENTS", "MAX_CELLS", "NICHES", "CellCount", "Compartment", "Param", "Strict"]
 
 
 class PopulationSpec(Strict):
@@ -409,15 +325,3 @@ class Scenario(Strict):
         if not self.populations:
             raise ValueError("give populations (or a tissue section with cells)")
         return self
-
-
-class CellBehaviour(Strict):
-    """Base behaviour of a cell type (and its sub-types): parameter ids for its rates."""
-
-    cell: Identifier
-    growth: Identifier | None = None
-    death: Identifier | None = None
-    secretion: Identifier = "secretion_rate"
-    kills: list[Identifier] = []  # cell types it kills
-    kill_rate: Identifier | None = None
-    speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients

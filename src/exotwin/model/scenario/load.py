@@ -8,12 +8,12 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..datafiles import Item, Problem, yaml_message
-from ..errors import ScenarioError as ScenarioError
-from ..errors import did_you_mean
-from ..knowledge import KnowledgeBase
-from ..yaml_lines import line_of, load_lined
-from .library import Library
+from ...datafiles import Item, Problem, yaml_message
+from ...errors import ScenarioError as ScenarioError
+from ...errors import did_you_mean
+from ...knowledge import KnowledgeBase
+from ...yaml_lines import line_of, load_lined
+from ..rules.library import Library
 from .schema import CellSelector, Scenario
 
 REQUIRED_FIELDS = {
@@ -238,8 +238,8 @@ def _compile_problems(
     kb: KnowledgeBase, lib: Library, scenario: Scenario, item: Item
 ) -> list[Problem]:
     """Compile every arm: an intervention on something the arm does not hold is an error."""
-    from .compiler import compile_arm
-    from .rows import ModelError
+    from ..rules.compiler import compile_arm
+    from ..rules.rows import ModelError
 
     problems = []
     for i, arm in enumerate(scenario.arms):

@@ -3,7 +3,7 @@
 A compiled arm is a parameter vector (every number the equations read, with its provenance)
 plus rows of integer indices into that vector and into the state vector: one row per rule
 term, per behaviour target, per population, per exosome pool and flux, per drug effect and per
-event. :mod:`exotwin.model.equations` turns the rows into rates; nothing else does.
+event. :mod:`exotwin.model.ode.equations` turns the rows into rates; nothing else does.
 """
 
 from __future__ import annotations

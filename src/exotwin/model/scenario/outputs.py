@@ -14,12 +14,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from .. import __version__
-from ..io import output_folder
-from ..knowledge import KnowledgeBase, non_stated_fields
-from .library import Library
+from ... import __version__
+from ...io import output_folder
+from ...knowledge import KnowledgeBase, non_stated_fields
+from ..rules.library import Library
+from ..rules.schema import Param
 from .run import ScenarioResult
-from .schema import Param
 
 
 def timeseries_rows(result: ScenarioResult) -> tuple[list[str], list[list[Any]]]:

@@ -2,7 +2,7 @@
 
 Everything here is ordinary arithmetic on arrays whose last axis is the model's own (variables,
 rows, targets) and whose leading axes are a batch: patients in a cohort, one patient in a
-single run, cells in the tissue. The backend (:mod:`exotwin.model.algebra`) decides whether
+single run, cells in the tissue. The backend (:mod:`exotwin.model.ode.algebra`) decides whether
 the arithmetic runs on numbers (the solvers) or on formulas (the SBML export).
 
 :func:`derive` computes what depends on parameters only; :func:`fluxes` gives every rate of
@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..rules.response import behaviour, emax, hill_terms
+from ..rules.rows import CompiledModel, DrugRows, Factor
+from ..rules.table import COMPARTMENTS, Change, Ints
 from .algebra import Backend, Numeric, Segments
-from .response import behaviour, emax, hill_terms
-from .rows import CompiledModel, DrugRows, Factor
-from .table import COMPARTMENTS, Change, Ints
 
 Array = Any  # numbers or formulas, with leading batch axes
 LN2 = math.log(2.0)

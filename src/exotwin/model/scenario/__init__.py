@@ -1,0 +1,2 @@
+"""Scenario files to results: schema, loading and validation, readouts and checks, runs and
+their outputs."""

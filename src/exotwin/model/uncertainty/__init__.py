@@ -1,0 +1,1 @@
+"""Parameter uncertainty: robustness of checks, global sensitivity, virtual cohorts."""
