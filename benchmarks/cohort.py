@@ -25,7 +25,7 @@ import numpy as np
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
-from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, set_patient, to_sbml
+from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
 from exotwin.model.ode.solve import Trajectory, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws
@@ -78,9 +78,8 @@ def roadrunner(
     load = time.perf_counter() - start
     found, simulate = [], 0.0
     for row, first in zip(theta, y0, strict=True):
-        set_patient(rr, model, row, first)
         start = time.perf_counter()
-        found.append(run_roadrunner(rr, model))
+        found.append(run_roadrunner(rr, model, row, first))
         simulate += time.perf_counter() - start
     return found, load, simulate
 

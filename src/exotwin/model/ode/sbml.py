@@ -332,21 +332,18 @@ def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
     return rr
 
 
-def set_patient(rr: Any, model: CompiledModel, theta: Any, y0: Any) -> None:
-    """Give a loaded model one patient's parameter values and initial amounts (the initial
-    values, so that libroadrunner's reset keeps them)."""
-    for ident, value in zip(_unique_ids(model.parameters.names), theta, strict=True):
-        rr.setValue(f"init({ident})", float(value))
-    for i, value in enumerate(initial_state(model, theta, y0)):
-        rr.setValue(f"init(x{i})", float(value))
-
-
-def run_roadrunner(rr: Any, model: CompiledModel) -> Trajectory:
-    """Simulate a loaded model from day 0 at the scenario's output times."""
-    layout = model.layout
-    scenario = model.scenario
+def run_roadrunner(rr: Any, model: CompiledModel, theta: Any = None, y0: Any = None) -> Trajectory:
+    """Simulate a loaded model from day 0 at the scenario's output times; ``theta`` and ``y0``
+    (one patient's parameter values and initial amounts) replace the exported ones."""
+    layout, scenario = model.layout, model.scenario
     points = round(scenario.duration / scenario.output_every) + 1
     rr.reset()
+    if theta is not None or y0 is not None:
+        values = model.parameters.values if theta is None else theta
+        for ident, value in zip(_unique_ids(model.parameters.names), values, strict=True):
+            rr.setValue(ident, float(value))
+        for i, value in enumerate(initial_state(model, values, y0)):
+            rr.setValue(f"x{i}", float(value))
     rr.timeCourseSelections = ["time", *(f"x{i}" for i in range(layout.size))]
     data = np.asarray(rr.simulate(0.0, scenario.duration, points))
     return Trajectory(model, layout, data[:, 0], data[:, 1:])
