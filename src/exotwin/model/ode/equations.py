@@ -115,6 +115,7 @@ def _cell_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str
         "secretion": be.gather_max(theta, cells.secretion.index, cells.secretion.default),
         "killing": np.ones(growth.shape, dtype=growth.dtype),  # multipliers: 1 without a rule
         "secreting": np.ones(growth.shape, dtype=growth.dtype),
+        "surviving": np.ones(growth.shape, dtype=growth.dtype),
     }
 
 
@@ -144,7 +145,11 @@ def _pool_constants(
     transport = theta[..., pools.transport_rate] * fraction
     leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
     return {
-        "load": be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
+        "load": be.maximum(
+            be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
+            theta[..., [model.rows.exchange.basal_loading]]
+            * be.gather_max(theta, pools.cargo_basal.index, pools.cargo_basal.default),
+        ),
         "transport": transport,
         "decay": decay[..., pools.compartment] - leaving,  # what is lost, not moved elsewhere
         "total_loss": decay[..., pools.compartment],
@@ -314,9 +319,9 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, derived, value)
     pools = pools_of(model, be, derived, y, cells)
-    found = _cell_fluxes(model, derived, cells, value, rates)
+    found = _cell_fluxes(model, derived, cells, value, rates, _division_left(model, be, derived, y))
     for drug in model.rows.drugs:
-        found += _drug_fluxes(model, be, derived, drug, y, cells, pools)
+        found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"])
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
     return found + _activity_fluxes(model, derived, y, value)
 
@@ -327,6 +332,7 @@ def _population_rates(model: CompiledModel, derived: Derived, value: Array) -> d
     for kind, name in (
         ("growth", "growth"),
         ("death", "death"),
+        ("survival", "surviving"),
         ("killing", "killing"),
         ("secretion", "secreting"),
     ):
@@ -339,19 +345,52 @@ def _population_rates(model: CompiledModel, derived: Derived, value: Array) -> d
     return rates
 
 
+def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array) -> Array:
+    """Per population, the share of its division that cytostatic drugs leave (Emax growth
+    inhibition: endocrine therapy, receptor-blocking antibodies)."""
+    left: Array = 1.0
+    for drug in model.rows.drugs:
+        k = derived.drugs[drug.name]
+        if "growth_inhibition" not in k or not len(drug.kill_pop):
+            continue
+        level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
+        fold = np.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
+        block = emax(
+            level,
+            k["growth_inhibition"][..., None],
+            k["ec50"][..., None] * fold,
+            k["hill"][..., None],
+        )
+        share = np.ones(
+            (*np.broadcast_shapes(np.shape(block)[:-1], ()), len(model.populations)),
+            dtype=block.dtype,
+        )
+        share[..., drug.kill_pop] = 1.0 - block
+        left = left * share
+    return left
+
+
 def _cell_fluxes(
-    model: CompiledModel, derived: Derived, cells: Cells, value: Array, rates: dict[str, Array]
+    model: CompiledModel,
+    derived: Derived,
+    cells: Cells,
+    value: Array,
+    rates: dict[str, Array],
+    blocked: Array,
 ) -> list[Flux]:
-    """Growth (logistic in the cancer cells of a compartment), death, induced transitions,
-    killing by immune cells and seeding of distant organs."""
+    """Growth (cancer cells: logistic in the cancer cells of a compartment; ``blocked``: the
+    share of division drugs leave), death, induced transitions, killing by immune cells,
+    seeding of distant organs, and the loss of resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
     crowd = np.where(
         CROWDED, 1.0 - cells.cancer_per_compartment / derived.compartment["capacity"], 1.0
     )
+    crowd = np.where(rows.cancer, crowd[..., rows.compartment], 1.0)  # cancer cells fill it
     found = [
-        Flux("growth", rates["growth"] * n * crowd[..., rows.compartment], None, every),
-        Flux("death", rates["death"] * n, every, None),
+        # dividing takes a whole cell: fractions of a cell (an extinct population) do not regrow
+        Flux("growth", rates["growth"] * n * crowd * blocked * (n / (n + 1.0)), None, every),
+        Flux("death", rates["death"] * rates["survival"] * n, every, None),
         Flux(
             "transition",
             value[..., behave.transition_target] * n[..., behave.transition_source],
@@ -369,6 +408,10 @@ def _cell_fluxes(
     chosen = value[..., np.maximum(rows.seed_target, 0)] if value.shape[-1] else base
     seeding = np.where(rows.seed_target >= 0, chosen, base) * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
+    found.append(
+        Flux("reversion", loss * n[..., rows.revert_source], rows.revert_source, rows.revert_dest)
+    )
     return found
 
 
@@ -466,15 +509,17 @@ def _drug_fluxes(
     y: Array,
     cells: Cells,
     pools: Pools,
+    surviving: Array,
 ) -> list[Flux]:
-    """Killing (Emax), pharmacokinetics, an exosome carrier, drug bound and carried off by
-    exosomes, and the exposure and kill counters."""
+    """Killing (Emax, lowered in cells a survival signal protects), pharmacokinetics, an
+    exosome carrier, drug bound and carried off by exosomes, and the exposure and kill
+    counters."""
     k, v = derived.drugs[drug.name], drug.var
     level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
     fold = np.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
     potency = k["ec50"][..., None] * fold
     killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
-    killed = killed * cells.n[..., drug.kill_pop]
+    killed = killed * cells.n[..., drug.kill_pop] * surviving[..., drug.kill_pop] * drug.kill_active
     counted = drug.kill_counted
     cp, ct, off = y[..., v["plasma"]], y[..., v["tumour"]], y[..., v["offtarget"]]
 
@@ -498,11 +543,14 @@ def _drug_fluxes(
     if drug.carrier is not None:
         x, delivered = y[..., v["carrier"]], y[..., v["delivered"]]
         plasma = derived.compartment["volume"][..., COMPARTMENTS.index("plasma")]
+        # the share reaches a tumour of the reference size; uptake grows with the tumour, so
+        # the delivered concentration does not grow as the tumour shrinks
+        reference = derived.theta[..., model.rows.compartments.carrier_reference_volume]
         found += [
             one("carrier_release", k["kc"] * x, v["carrier"], None),
             one(
                 "carrier_delivery",
-                k["kc"] * k["share"] * x * plasma / cells.tumour_volume,
+                k["kc"] * k["share"] * x * plasma / reference,
                 None,
                 v["delivered"],
             ),

@@ -15,7 +15,7 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
-from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
+from .schema import CellBehaviour, Drug, Param, ParameterEntry, ResistanceProtein, Rule
 
 
 def packaged_model_dir() -> Path:
@@ -27,6 +27,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "drugs": TypeAdapter(Drug),
     "rules": TypeAdapter(Rule),
     "cells": TypeAdapter(CellBehaviour),
+    "resistance": TypeAdapter(ResistanceProtein),
 }
 
 
@@ -39,6 +40,7 @@ class Library:
     rules: dict[str, Rule] = field(default_factory=dict)
     cells: dict[str, CellBehaviour] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
+    resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -136,6 +138,38 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
 
 
+def _check_resistance(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> dict[str, ResistanceProtein]:
+    """Resistance proteins by molecule id; each names known molecules, drugs and a state that
+    resists exactly its substrates."""
+    found: dict[str, ResistanceProtein] = {}
+    for item in items:
+        entry: ResistanceProtein = item.value
+        molecule = kb.find_molecule(entry.protein)
+        if molecule is None:
+            problems.append(item.problem(("protein",), f"unknown molecule {entry.protein!r}"))
+            continue
+        state = kb.cell_states.get(entry.state)
+        if state is None:
+            problems.append(item.problem(("state",), f"unknown cell state {entry.state!r}"))
+        elif {_id(kb, n) for n in state.resistant_to} != {_id(kb, n) for n in entry.substrates}:
+            problems.append(
+                item.problem(
+                    ("state",),
+                    f"state {entry.state!r} resists {sorted(state.resistant_to)}, not exactly "
+                    f"the substrates {sorted(entry.substrates)}",
+                )
+            )
+        found[molecule.id] = entry
+    return found
+
+
+def _id(kb: KnowledgeBase, name: str) -> str:
+    molecule = kb.find_molecule(name)
+    return molecule.id if molecule is not None else name
+
+
 _NOT_LIBRARY = {"scenarios", "cohorts", "tissue"}  # folders of the data dir that hold other files
 
 
@@ -157,7 +191,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     referenced = {
         ref
         for item in cells.values()
-        for name in ("growth", "death", "secretion", "kill_rate", "speed")
+        for name in ("growth", "growth_in_culture", "death", "secretion", "kill_rate", "speed")
         if (ref := getattr(item.value, name)) is not None
     }
     values = {name: item.value for name, item in params.items()}
@@ -176,14 +210,18 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         entry: CellBehaviour = item.value
         if entry.cell not in kb.cell_types:
             problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
-        for name in ("growth", "death", "secretion", "kill_rate", "speed"):
+        for name in ("growth", "growth_in_culture", "death", "secretion", "kill_rate", "speed"):
             ref = getattr(entry, name)
             if ref is not None and ref not in params:
                 problems.append(item.problem((name,), f"unknown parameter {ref!r}"))
     if problems:
         raise ModelDataError(problems)
     canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
+    proteins = _check_resistance(kb, [i for i in items if i.loc[0] == "resistance"], problems)
+    if problems:
+        raise ModelDataError(problems)
     return Library(
+        resistance=proteins,
         parameters={k: v.value for k, v in params.items()},
         drugs=canonical,
         rules={k: v.value for k, v in rules.items()},

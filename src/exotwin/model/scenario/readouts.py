@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 from ...knowledge import KnowledgeBase
 from ..ode.equations import volumes_over_time
 from ..ode.solve import Trajectory
-from ..rules.rows import selects
 from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
 from .schema import Check, Readout, Scenario
 
@@ -20,8 +19,10 @@ OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
 
 
 def _cells(kb: KnowledgeBase, traj: Trajectory, selector: object) -> Series:
-    idx = [p.index for p in traj.model.populations if selects(kb, selector, p)]  # type: ignore[arg-type]
-    return traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
+    """Cells of the selected populations; fewer than one cell is none (extinct)."""
+    idx = [p.index for p in traj.model.populations if traj.model.selects(kb, selector, p)]  # type: ignore[arg-type]
+    total = traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
+    return np.where(total < 1.0, 0.0, total)
 
 
 def evaluate(kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout]) -> dict[str, Series]:
@@ -62,7 +63,7 @@ def evaluate(kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout]) -> di
         elif r.kind == "activity":
             weights, levels = [], []
             for (phenotype, pop), i in model.activities.items():
-                if phenotype == r.phenotype and selects(kb, r.of, model.populations[pop]):  # type: ignore[arg-type]
+                if phenotype == r.phenotype and model.selects(kb, r.of, model.populations[pop]):  # type: ignore[arg-type]
                     weights.append(y[:, pop])
                     levels.append(y[:, lay.activities + i])
             if levels:
