@@ -6,14 +6,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
-from ...datafiles import Item, Problem, yaml_message
+from ...datafiles import Item, Problem, load_model_file
 from ...errors import ScenarioError as ScenarioError
 from ...errors import did_you_mean
 from ...knowledge import KnowledgeBase
-from ...yaml_lines import line_of, load_lined
 from ..rules.library import Library
 from .schema import (
     CargoKnockdown,
@@ -238,29 +234,7 @@ class _Checker:
 def load_scenario(path: Path | str, kb: KnowledgeBase, lib: Library) -> Scenario:
     """Parse and validate a scenario file; raises :class:`ScenarioError` naming file and field."""
     path = resolve_scenario_path(path)
-    try:
-        raw = load_lined(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(path, None, "", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ScenarioError(
-            [Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}")]
-        ) from None
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-                loc += ("type",)
-            line, field = line_of(raw, loc)
-            got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            problems.append(Problem(path, line, ".".join(map(str, field)), err["msg"] + shown))
-        raise ScenarioError(problems) from None
+    scenario, raw = load_model_file(path, Scenario, ScenarioError)
     item = Item(scenario, path, raw, ())
     problems = _Checker(kb, lib, item).run(scenario)
     if not problems:
