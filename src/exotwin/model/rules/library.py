@@ -29,6 +29,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "cells": TypeAdapter(CellBehaviour),
     "resistance": TypeAdapter(ResistanceProtein),
 }
+_TABLES = ("parameters", "drugs", "rules", "cells")  # sections of entries with unique ids
 
 
 @dataclass
@@ -184,36 +185,20 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
     problems: list[Problem] = []
     items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
-    params = _unique((i for i in items if i.loc[0] == "parameters"), problems)
-    drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
-    rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
-    cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
-    referenced = {
-        ref
-        for item in cells.values()
-        for name in ("growth", "growth_in_culture", "death", "secretion", "kill_rate", "speed")
-        if (ref := getattr(item.value, name)) is not None
+    sections = {
+        name: _unique(
+            (i for i in items if i.loc[0] == name), problems, "cell" if name == "cells" else "id"
+        )
+        for name in _TABLES
     }
-    values = {name: item.value for name, item in params.items()}
-    for name, message in declaration_problems(values, referenced).items():
-        if name in params:
-            problems.append(
-                params[name].problem(("unit",) if "must be in" in message else ("id",), message)
-            )
-        else:
-            problems.append(Problem(roots[0], None, "parameters", message))
+    params, drugs, rules, cells = (sections[name] for name in _TABLES)
+    _check_parameters(params, cells, roots[0], problems)
     for item in rules.values():
         _check_rule(kb, item, problems)
     for item in drugs.values():
         _check_drug(kb, item, problems)
     for item in cells.values():
-        entry: CellBehaviour = item.value
-        if entry.cell not in kb.cell_types:
-            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
-        for name in ("growth", "growth_in_culture", "death", "secretion", "kill_rate", "speed"):
-            ref = getattr(entry, name)
-            if ref is not None and ref not in params:
-                problems.append(item.problem((name,), f"unknown parameter {ref!r}"))
+        _check_cell(kb, item, params, problems)
     if problems:
         raise ModelDataError(problems)
     canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
@@ -222,9 +207,54 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         raise ModelDataError(problems)
     return Library(
         resistance=proteins,
-        parameters={k: v.value for k, v in params.items()},
+        parameters=_values(params),
         drugs=canonical,
-        rules={k: v.value for k, v in rules.items()},
-        cells={k: v.value for k, v in cells.items()},
+        rules=_values(rules),
+        cells=_values(cells),
         rule_files={k: v.file for k, v in rules.items()},
     )
+
+
+def _values(entries: dict[str, Item]) -> dict[str, Any]:
+    return {name: item.value for name, item in entries.items()}
+
+
+_CELL_PARAMETERS = (  # named by cells.yaml
+    "growth",
+    "growth_in_culture",
+    "death",
+    "secretion",
+    "kill_rate",
+    "speed",
+)
+
+
+def _check_parameters(
+    params: dict[str, Item], cells: dict[str, Item], root: Path, problems: list[Problem]
+) -> None:
+    """Declared parameters: present, in their units, and read by something."""
+    referenced = {
+        ref
+        for item in cells.values()
+        for name in _CELL_PARAMETERS
+        if (ref := getattr(item.value, name)) is not None
+    }
+    for name, message in declaration_problems(_values(params), referenced).items():
+        if name in params:
+            problems.append(
+                params[name].problem(("unit",) if "must be in" in message else ("id",), message)
+            )
+        else:
+            problems.append(Problem(root, None, "parameters", message))
+
+
+def _check_cell(
+    kb: KnowledgeBase, item: Item, params: dict[str, Item], problems: list[Problem]
+) -> None:
+    entry: CellBehaviour = item.value
+    if entry.cell not in kb.cell_types:
+        problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+    for name in _CELL_PARAMETERS:
+        ref = getattr(entry, name)
+        if ref is not None and ref not in params:
+            problems.append(item.problem((name,), f"unknown parameter {ref!r}"))

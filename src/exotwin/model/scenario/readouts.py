@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,67 +19,106 @@ Series = NDArray[np.float64]
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
 
 
-def _cells(kb: KnowledgeBase, traj: Trajectory, selector: object) -> Series:
-    """Cells of the selected populations; fewer than one cell is none (extinct)."""
-    idx = [p.index for p in traj.model.populations if traj.model.selects(kb, selector, p)]  # type: ignore[arg-type]
-    total = traj.states[:, idx].sum(axis=1) if idx else np.zeros(len(traj.times))
-    return np.where(total < 1.0, 0.0, total)
+@dataclass(frozen=True)
+class _Run:
+    """What a readout reads: the trajectory, compartment volumes over time, earlier readouts."""
+
+    kb: KnowledgeBase
+    traj: Trajectory
+    volumes: Series
+    values: dict[str, Series]
+
+    def zeros(self) -> Series:
+        return np.zeros(len(self.traj.times))
+
+    def cells(self, selector: object) -> Series:
+        """Cells of the selected populations; fewer than one cell is none (extinct)."""
+        model = self.traj.model
+        idx = [p.index for p in model.populations if model.selects(self.kb, selector, p)]  # type: ignore[arg-type]
+        total = self.traj.states[:, idx].sum(axis=1) if idx else self.zeros()
+        return np.where(total < 1.0, 0.0, total)
+
+
+def _count(run: _Run, r: Readout) -> Series:
+    return run.cells(r.of)
+
+
+def _fraction(run: _Run, r: Readout) -> Series:
+    num, den = run.cells(r.of), run.cells(r.among)
+    # fewer than one cell is an extinct population: its fraction is reported as 0
+    return np.divide(num, den, out=np.zeros_like(num), where=den >= 1.0)
+
+
+def _exosomes(run: _Run, r: Readout) -> Series:
+    """Exosomes of a cargo (all exosomes when it names none) per mL of a compartment."""
+    model, pools = run.traj.model, run.traj.layout.pools
+    molecule = run.kb.find_molecule(r.cargo or "")
+    cargo = molecule.id if molecule else ALL_EXOSOMES
+    idx = [
+        pools + i
+        for (key, comp), i in model.pools.items()
+        if model.pool_cargo[key] == cargo and comp == r.compartment
+    ]
+    total = np.maximum(run.traj.states[:, idx].sum(axis=1), 0.0) if idx else run.zeros()
+    return total / run.volumes[:, COMPARTMENTS.index(r.compartment or "tumour")]
+
+
+def _drug(run: _Run, r: Readout) -> Series:
+    """A drug's concentration, the cells it killed, or its off-target exposure (AUC)."""
+    lay, y = run.traj.layout, run.traj.states
+    drug = run.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
+    if drug not in lay.drug_index:
+        return run.zeros()
+    if r.kind == "drug":  # concentrations never read below zero
+        plasma = y[:, lay.drug(drug, "plasma")]
+        tumour = y[:, lay.drug(drug, "tumour")] + y[:, lay.drug(drug, "delivered")]
+        return np.maximum(tumour if r.compartment == "tumour" else plasma, 0.0)
+    return np.maximum(
+        y[:, lay.drug(drug, "killed" if r.kind == "killed" else "offtarget_auc")], 0.0
+    )
+
+
+def _activity(run: _Run, r: Readout) -> Series:
+    """A phenotype's activity averaged over the selected populations, weighted by their cells."""
+    model, y, start = run.traj.model, run.traj.states, run.traj.layout.activities
+    weights, levels = [], []
+    for (phenotype, pop), i in model.activities.items():
+        if phenotype == r.phenotype and model.selects(run.kb, r.of, model.populations[pop]):  # type: ignore[arg-type]
+            weights.append(y[:, pop])
+            levels.append(y[:, start + i])
+    if not levels:
+        return np.ones(len(run.traj.times))
+    w = np.array(weights)
+    total = w.sum(axis=0)
+    mean = (w * np.array(levels)).sum(axis=0)
+    return np.divide(mean, total, out=np.ones(len(run.traj.times)), where=total > 0)
+
+
+def _ratio(run: _Run, r: Readout) -> Series:
+    num, den = run.values[r.numerator or ""], run.values[r.denominator or ""]
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
+
+
+_KINDS: dict[str, Callable[[_Run, Readout], Series]] = {
+    "count": _count,
+    "fraction": _fraction,
+    "exosomes": _exosomes,
+    "drug": _drug,
+    "killed": _drug,
+    "offtarget_exposure": _drug,
+    "activity": _activity,
+    "ratio": _ratio,
+}
 
 
 def evaluate(kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout]) -> dict[str, Series]:
     """Every readout of a scenario over the trajectory's times."""
-    model, lay, y = traj.model, traj.layout, traj.states
-    volumes = volumes_over_time(model, y) if len(y) else np.zeros((0, len(COMPARTMENTS)))
-    values: dict[str, Series] = {}
+    y = traj.states
+    volumes = volumes_over_time(traj.model, y) if len(y) else np.zeros((0, len(COMPARTMENTS)))
+    run = _Run(kb, traj, volumes, {})
     for r in readouts:
-        if r.kind == "count":
-            values[r.name] = _cells(kb, traj, r.of)
-        elif r.kind == "fraction":
-            num, den = _cells(kb, traj, r.of), _cells(kb, traj, r.among)
-            # fewer than one cell is an extinct population: its fraction is reported as 0
-            values[r.name] = np.divide(num, den, out=np.zeros_like(num), where=den >= 1.0)
-        elif r.kind == "exosomes":
-            molecule = kb.find_molecule(r.cargo or "")
-            cargo = molecule.id if molecule else ALL_EXOSOMES
-            idx = [
-                i
-                for (key, comp), i in model.pools.items()
-                if model.pool_cargo[key] == cargo and comp == r.compartment
-            ]
-            total = (
-                y[:, [lay.pools + i for i in idx]].sum(axis=1) if idx else np.zeros(len(traj.times))
-            )
-            values[r.name] = total / volumes[:, COMPARTMENTS.index(r.compartment or "tumour")]
-        elif r.kind in {"drug", "killed", "offtarget_exposure"}:
-            drug = kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
-            if drug not in lay.drug_index:
-                values[r.name] = np.zeros(len(traj.times))
-            elif r.kind == "drug":
-                plasma = y[:, lay.drug(drug, "plasma")]
-                tumour = y[:, lay.drug(drug, "tumour")] + y[:, lay.drug(drug, "delivered")]
-                values[r.name] = tumour if r.compartment == "tumour" else plasma
-            else:
-                var = "killed" if r.kind == "killed" else "offtarget_auc"
-                values[r.name] = y[:, lay.drug(drug, var)]
-        elif r.kind == "activity":
-            weights, levels = [], []
-            for (phenotype, pop), i in model.activities.items():
-                if phenotype == r.phenotype and model.selects(kb, r.of, model.populations[pop]):  # type: ignore[arg-type]
-                    weights.append(y[:, pop])
-                    levels.append(y[:, lay.activities + i])
-            if levels:
-                w = np.array(weights)
-                total = w.sum(axis=0)
-                mean = (w * np.array(levels)).sum(axis=0)
-                values[r.name] = np.divide(
-                    mean, total, out=np.ones(len(traj.times)), where=total > 0
-                )
-            else:
-                values[r.name] = np.ones(len(traj.times))
-        elif r.kind == "ratio":
-            num, den = values[r.numerator or ""], values[r.denominator or ""]
-            values[r.name] = np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
-    return values
+        run.values[r.name] = _KINDS[r.kind](run, r)
+    return run.values
 
 
 NOISE_FLOOR = {
