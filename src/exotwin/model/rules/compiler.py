@@ -281,38 +281,40 @@ class _Builder:
     def load_donors(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
         """Donor populations and dosed exosomes of donor cells load the cargo (basal outside
         the donor state); whether any full donor or dose supplies it."""
-        donor, loading = record.donor, self.book.rule(rule, "loading")
-        state = self.donor_state(rule, record)
         supplied = any(
             isinstance(i, ExosomeDose)
             and i.cargo is not None
             and self.cargo_key(self.molecule(i.cargo), None) in keys
             for i in self.arm.interventions
         )
-        if donor is None:
+        if record.donor is None:
             return supplied
+        loading, state = self.book.rule(rule, "loading"), self.donor_state(rule, record)
         for pop in self.model.populations:
-            basal = self.loads(donor, state, pop)
+            basal = self.loads(record.donor, state, pop)
             if basal is not None:
                 for key in keys:
                     if not (basal and self.is_placeholder(key)):
                         self.add_secretion(pop, key, loading, basal)
                 supplied = supplied or not basal
+        return self.load_doses(record.donor, state, keys, loading) or supplied
+
+    def load_doses(self, donor: CellRef, state: str | None, keys: list[str], loading: str) -> bool:
+        """Exosomes dosed from donor cells carry the cargo as those cells would load it."""
+        supplied = False
         for j, item in enumerate(self.arm.interventions):
-            if isinstance(item, ExosomeDose) and item.donor is not None:
-                virtual = Population(
-                    -1, item.donor.cell or "cell", item.donor.state, item.compartment
-                )
-                basal = self.loads(donor, state, virtual)
-                if basal is not None:
-                    table = self.model.dose_basal if basal else self.model.dose_cargo
-                    for key in keys:
-                        if basal and self.is_placeholder(key):
-                            continue
-                        names = table.setdefault(j, {}).setdefault(key, [])
-                        if loading not in names:
-                            names.append(loading)
-                    supplied = supplied or not basal
+            if not isinstance(item, ExosomeDose) or item.donor is None:
+                continue
+            virtual = Population(-1, item.donor.cell or "cell", item.donor.state, item.compartment)
+            basal = self.loads(donor, state, virtual)
+            if basal is None:
+                continue
+            table = self.model.dose_basal if basal else self.model.dose_cargo
+            for key in (k for k in keys if not (basal and self.is_placeholder(k))):
+                names = table.setdefault(j, {}).setdefault(key, [])
+                if loading not in names:
+                    names.append(loading)
+            supplied = supplied or not basal
         return supplied
 
     def add_terms(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:

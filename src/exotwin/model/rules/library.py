@@ -199,12 +199,10 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         _check_drug(kb, item, problems)
     for item in cells.values():
         _check_cell(kb, item, params, problems)
-    if problems:
-        raise ModelDataError(problems)
-    canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
     proteins = _check_resistance(kb, [i for i in items if i.loc[0] == "resistance"], problems)
     if problems:
         raise ModelDataError(problems)
+    canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
     return Library(
         resistance=proteins,
         parameters=_values(params),

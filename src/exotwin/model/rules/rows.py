@@ -429,18 +429,11 @@ class _Context:
     def cell_rows(self) -> CellRows:
         pops = self.structure.populations
         rates = self.base_rates()
-        killers = []
-        for p in pops:
-            entry = self.lib.behaviour_of(self.kb, p.cell)
-            if entry.kill_rate:
-                killable = {c for k in entry.kills for c in self.kb.descendants(k)}
-                victims = [q.index for q in pops if q.cell in killable]
-                victims = [v for v in victims if pops[v].compartment == p.compartment]
-                killers.append(KillerRow(p.index, frozen(victims), self.param(entry.kill_rate)))
+        cancer = self.kb.descendants("cancer_cell")
         seeding = [
             (p.index, dest.index, self.target_index.get(Seeding(o), -1))
             for p in pops
-            if p.compartment == "tumour" and p.cell in self.kb.descendants("cancer_cell")
+            if p.compartment == "tumour" and p.cell in cancer
             for o in NICHES
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
@@ -451,19 +444,31 @@ class _Context:
         ]
         return CellRows(
             compartment=frozen([COMPARTMENTS.index(p.compartment) for p in pops]),
-            cancer=frozen([p.cell in self.kb.descendants("cancer_cell") for p in pops], bool),
+            cancer=frozen([p.cell in cancer for p in pops], bool),
             in_tumour=frozen([p.compartment == "tumour" for p in pops], bool),
             counts_kill=frozen([p.compartment in {"tumour", "culture"} for p in pops], bool),
             growth=Gather.of(rates["growth"]),
             death=Gather.of(rates["death"]),
             secretion=Gather.of(rates["secretion"]),
-            killers=tuple(killers),
+            killers=self._killers(),
             seed_source=frozen([a for a, _, _ in seeding]),
             seed_dest=frozen([b for _, b, _ in seeding]),
             seed_target=frozen([c for _, _, c in seeding]),
             revert_source=frozen([a for a, _ in reverting]),
             revert_dest=frozen([b for _, b in reverting]),
         )
+
+    def _killers(self) -> tuple[KillerRow, ...]:
+        """Immune killers and the populations of their compartment they kill."""
+        pops, found = self.structure.populations, []
+        for p in pops:
+            entry = self.lib.behaviour_of(self.kb, p.cell)
+            if entry.kill_rate:
+                killable = {c for k in entry.kills for c in self.kb.descendants(k)}
+                victims = [q.index for q in pops if q.cell in killable]
+                victims = [v for v in victims if pops[v].compartment == p.compartment]
+                found.append(KillerRow(p.index, frozen(victims), self.param(entry.kill_rate)))
+        return tuple(found)
 
     # ---------------------------------------------------------- rules
 
@@ -628,25 +633,15 @@ class _Context:
 
     def drug_rows(self, name: str) -> DrugRows:
         drug = self.lib.drugs[name]
-        pops = self.structure.populations
         kill = [
-            (p, resistant) for p in pops if (resistant := self._resistance(drug, p)) is not None
+            (p, resistant)
+            for p in self.structure.populations
+            if p.compartment != "plasma" and (resistant := self._resistance(drug, p)) is not None
         ]
-        kill = [(p, r) for p, r in kill if p.compartment != "plasma"]
-        bound = {self.molecule(c) for c in drug.bound_by_cargo}
-        pools = sorted(self.structure.pools.items(), key=lambda kv: kv[1])
-        binding = None
-        if drug.binding_sites is not None and drug.binding_kd is not None:
-            binding = (
-                self.book.index(self.book.drug(name, "binding_sites")),
-                self.book.index(self.book.drug(name, "binding_kd")),
-            )
-        else:
-            bound = set()
-        in_pool = [(i, c) for (key, c), i in pools if self.structure.pool_cargo[key] in bound]
         params = ["half_life", "kill_max", "ec50", "hill", "resistance_fold", "tumour_exchange"]
         if drug.growth_inhibition is not None:
             params.append("growth_inhibition")
+        binding, in_pool = self._binding(drug)
         return DrugRows(
             name=name,
             var={v: self.layout.drug(name, v) for v in DRUG_VARS},
@@ -663,19 +658,23 @@ class _Context:
             carrier=self._carrier(name),
         )
 
+    def _binding(self, drug: Drug) -> tuple[tuple[int, int] | None, list[tuple[int, str]]]:
+        """The (sites, Kd) parameters of exosomes that bind the drug, and their pools."""
+        if drug.binding_sites is None or drug.binding_kd is None:
+            return None, []
+        book, s = self.book, self.structure
+        bound = {self.molecule(c) for c in drug.bound_by_cargo}
+        pools = sorted(s.pools.items(), key=lambda kv: kv[1])
+        in_pool = [(i, c) for (key, c), i in pools if s.pool_cargo[key] in bound]
+        sites = book.index(book.drug(drug.id, "binding_sites"))
+        return (sites, book.index(book.drug(drug.id, "binding_kd"))), in_pool
+
     def _resistance(self, drug: Drug, pop: Population) -> bool | None:
         """None when the drug does not kill the population, else whether it resists it."""
         killable = {c for k in drug.kills for c in self.kb.descendants(k)}
         if pop.cell not in killable:
             return None
-        state = pop.state
-        while state is not None:
-            entry = self.kb.cell_states[state]
-            names = {self.molecule(n) for n in entry.resistant_to}
-            if drug.id in names or set(entry.resistant_to) & set(drug.groups):
-                return True
-            state = entry.parent
-        return False
+        return drug.id in self.structure.resisted.get(pop.state or "", frozenset())
 
     def _carrier(self, name: str) -> tuple[int, int] | None:
         for j, item in enumerate(self.arm.interventions):
