@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from ...knowledge import KnowledgeBase
 from ..ode.equations import volumes_over_time
 from ..ode.solve import Trajectory
 from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
-from .schema import Check, Readout, Scenario
+from .schema import DEFAULT_MIN_EFFECT, Check, Readout, Scenario
 
 Series = NDArray[np.float64]
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
@@ -145,6 +146,9 @@ def value_at(times: Series, series: Series, day: float) -> float:
     return float(np.interp(day, times, series))
 
 
+SOLVER_NOISE = 1e-4  # relative differences below this are the solver's, never an effect
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
@@ -154,11 +158,27 @@ class CheckResult:
     right: dict[str, object]
     op: str
     factor: float
+    effect: float = math.nan  # relative effect in the claimed direction (0.1: 10 % beyond)
+    min_effect: float = DEFAULT_MIN_EFFECT
+    by_construction: bool = False  # the compared side is zero throughout: nothing to beat
 
     def describe(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         factor = f"{self.factor:g} x " if self.factor != 1 else ""
-        return f"{verdict} {self.name}: {_describe(self.left)} {self.op} {factor}{_describe(self.right)}"
+        size = (
+            f" (effect {self.effect:+.1%}, at least {self.min_effect:.0%} needed)"
+            if math.isfinite(self.effect)
+            else ""
+        )
+        flag = (
+            " [holds by construction: the compared side is zero throughout]"
+            if self.by_construction
+            else ""
+        )
+        return (
+            f"{verdict} {self.name}: {_describe(self.left)} {self.op} {factor}"
+            f"{_describe(self.right)}{size}{flag}"
+        )
 
 
 def _describe(side: dict[str, object]) -> str:
@@ -201,12 +221,32 @@ def _check(
 ) -> CheckResult:
     left = _side(times, values, check.arm, check.day, check.readout, check.relative_to)
     other = check.than
-    if other.value is not None:
+    constant = other.value is not None
+    if constant:
         right: dict[str, object] = {"value": other.value}
+        arm, readout = check.arm, check.readout
     else:
         arm = other.arm or check.arm
+        readout = other.readout or check.readout
         day = other.day if other.day is not None else check.day
-        right = _side(times, values, arm, day, other.readout or check.readout, other.relative_to)
-    left_value, right_value = float(left["value"]), float(right["value"])  # type: ignore[arg-type]
-    passed = bool(OPS[check.op](left_value, check.factor * right_value))
-    return CheckResult(check.name, passed, check.claim, left, right, check.op, check.factor)
+        right = _side(times, values, arm, day, readout, other.relative_to)
+    a, b = float(left["value"]), check.factor * float(right["value"])  # type: ignore[arg-type]
+    effect = _effect(check.op, a, b)
+    needed = DEFAULT_MIN_EFFECT if check.min_effect is None else check.min_effect
+    passed = bool(OPS[check.op](a, b))
+    if check.op in {">", "<"}:  # a strict claim needs an effect of the stated size
+        passed = passed and effect >= max(needed, SOLVER_NOISE)
+    zero = not constant and not np.any(values[arm][readout])
+    return CheckResult(
+        check.name, passed, check.claim, left, right, check.op, check.factor, effect, needed, zero
+    )
+
+
+def _effect(op: str, a: float, b: float) -> float:
+    """How far ``a`` lies beyond ``b`` in the claimed direction, relative to ``b`` (or, when
+    ``b`` is zero, to ``a``: any non-zero value is then a full effect)."""
+    sign = 1.0 if op in {">", ">="} else -1.0
+    scale = abs(b) if b != 0 else abs(a)
+    if not math.isfinite(a) or not math.isfinite(b) or scale == 0:
+        return math.nan if not (math.isfinite(a) and math.isfinite(b)) else 0.0
+    return sign * (a - b) / scale

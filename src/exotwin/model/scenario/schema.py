@@ -193,8 +193,14 @@ class Operand(Strict):
     relative_to: Identifier | None = None  # divide by the same readout and day in this arm
 
 
+DEFAULT_MIN_EFFECT = 0.01  # a check's effect must be at least 1 % of the compared value
+
+
 class Check(Strict):
     """``readout`` in ``arm`` at ``day`` compared with another arm, day, readout or constant.
+
+    A strict comparison (``>``, ``<``) holds only with an effect of at least ``min_effect``
+    (relative to the compared value; default 1 %): a difference of solver noise never passes.
 
     ``relative_to`` (on the check and on ``than``) divides a side by the same readout and day
     in another arm, so that effects can be compared: the benefit of a drug with and without
@@ -210,6 +216,16 @@ class Check(Strict):
     factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # compare with factor x other
     relative_to: Identifier | None = None
     claim: str = ""
+    # the smallest relative effect that counts (default DEFAULT_MIN_EFFECT); another value
+    # needs a reason
+    min_effect: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    min_effect_reason: str = ""
+
+    @model_validator(mode="after")
+    def _reasoned_effect(self) -> Check:
+        if self.min_effect is not None and not self.min_effect_reason.strip():
+            raise ValueError("a min_effect other than the default needs a min_effect_reason")
+        return self
 
 
 Micrometres = Annotated[float, Field(gt=0, allow_inf_nan=False)]
