@@ -144,7 +144,14 @@ def _pool_constants(
     )
     transport = theta[..., pools.transport_rate] * fraction
     leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
+    c = model.rows.compartments
+    plasma = theta[..., c.plasma_background_ev] * theta[..., c.plasma_volume]
+    share = np.where(pools.background_analyte, theta[..., [c.analyte_background_copies]], 1.0)
     return {
+        # blood cells keep plasma at its measured EV level: the amount at steady state, and
+        # the production that holds it against clearance
+        "background": plasma[..., None] * share,
+        "background_input": plasma[..., None] * share * theta[..., [c.plasma_clearance]],
         "load": be.maximum(
             be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
             theta[..., [model.rows.exchange.basal_loading]]
@@ -257,6 +264,15 @@ def compartment_volumes(derived: Derived, cells: Cells) -> Array:
     volume = np.array(fixed, copy=True)
     volume[..., TUMOUR] = cells.tumour_volume
     return volume
+
+
+def background_state(model: CompiledModel, be: Backend, theta: Array) -> Array:
+    """The plasma pools' healthy baseline (amounts) a state starts from: (..., variables)."""
+    derived = derive(model, be, theta)
+    lead = theta.shape[:-1]
+    y = np.zeros((*lead, model.layout.size), dtype=object if be.symbolic else float)
+    y[..., model.layout.pools + model.rows.pools.background] = derived.pools["background"]
+    return y
 
 
 def volumes_over_time(model: CompiledModel, states: Array) -> Array:
@@ -486,6 +502,7 @@ def _exosome_fluxes(
             internal[sensed],
         ),
         Flux("internal_decay", internal_decay * held, internal, None),
+        Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
 
 

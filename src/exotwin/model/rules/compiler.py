@@ -62,6 +62,7 @@ class Structure:
     rules_used: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rules that matched nothing, and why
     resisted: dict[str, frozenset[str]] = field(default_factory=dict)  # drugs each state resists
+    analytes: set[str] = field(default_factory=set)  # biomarker cargo: a healthy plasma baseline
 
     def population(
         self, cell: str, state: str | None, compartment: str, origin: str | None = None
@@ -71,6 +72,9 @@ class Structure:
             if (pop.cell, pop.state, pop.compartment, pop.origin) == key:
                 return pop
         return None
+
+
+BLOOD = {"blood", "plasma", "serum"}  # fluids the plasma compartment stands for
 
 
 class _Builder:
@@ -276,6 +280,8 @@ class _Builder:
                 for analyte in record.analyte:
                     self.add_secretion(pop, self.cargo_key(analyte, None), loading, basal)
                 used = used or not basal
+        if used and record.fluid in BLOOD:
+            self.model.analytes |= {self.molecule(a) for a in record.analyte}
         self.note_use(rule, used, "no population matches the biomarker's source")
 
     def load_donors(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:

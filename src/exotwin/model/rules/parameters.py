@@ -25,6 +25,8 @@ MODEL_PARAMETERS: dict[str, str] = {
     "tissue_decay": "1/day",
     "tumour_drainage": "1/day",
     "plasma_clearance": "1/day",
+    "plasma_background_ev": "EVs/mL",
+    "analyte_background_copies": "copies per EV",
     "niche_fraction_liver": "fraction of plasma clearance",
     "niche_fraction_lung": "fraction of plasma clearance",
     "niche_fraction_bone": "fraction of plasma clearance",

@@ -80,6 +80,8 @@ class CompartmentParams:
     tissue_decay: int
     tumour_drainage: int
     plasma_clearance: int
+    plasma_background_ev: int
+    analyte_background_copies: int
     niche_decay: int
 
 
@@ -178,6 +180,8 @@ class PoolRows:
     transport_dest: Ints  # -1: cleared without a destination pool
     transport_rate: Ints
     transport_fraction: Ints  # -1: the whole rate
+    background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
+    background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
 
 
 @dataclass(frozen=True)
@@ -563,6 +567,11 @@ class _Context:
             )
 
         transport = self._transport(pools)
+        background = [
+            (i, key != ALL_EXOSOMES)
+            for (key, comp), i in pools
+            if comp == "plasma" and (key == ALL_EXOSOMES or s.pool_cargo[key] in s.analytes)
+        ]
         return PoolRows(
             compartment=frozen(comp),
             all_pool=frozen([all_of[c] for (_, c), _ in pools]),
@@ -578,6 +587,8 @@ class _Context:
             transport_dest=frozen([b for _, b, _, _ in transport]),
             transport_rate=frozen([c for _, _, c, _ in transport]),
             transport_fraction=frozen([d for _, _, _, d in transport]),
+            background=frozen([i for i, _ in background]),
+            background_analyte=frozen([a for _, a in background], bool),
         )
 
     def _transport(

@@ -35,6 +35,7 @@ REQUIRED_FIELDS = {
     "count": ("of",),
     "fraction": ("of", "among"),
     "exosomes": ("cargo", "compartment"),
+    "tumour_derived": ("compartment",),
     "drug": ("drug", "compartment"),
     "activity": ("phenotype", "of"),
     "killed": ("drug",),

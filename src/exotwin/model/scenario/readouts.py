@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...knowledge import KnowledgeBase
-from ..ode.equations import volumes_over_time
+from ..ode.equations import NUMERIC, background_state, volumes_over_time
 from ..ode.solve import Trajectory
 from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
 from .schema import DEFAULT_MIN_EFFECT, Check, Readout, Scenario
@@ -50,18 +50,36 @@ def _fraction(run: _Run, r: Readout) -> Series:
     return np.divide(num, den, out=np.zeros_like(num), where=den >= 1.0)
 
 
-def _exosomes(run: _Run, r: Readout) -> Series:
-    """Exosomes of a cargo (all exosomes when it names none) per mL of a compartment."""
+def _pools(run: _Run, r: Readout) -> list[int]:
+    """State variables of a cargo's pools (all exosomes when it names none) in a compartment."""
     model, pools = run.traj.model, run.traj.layout.pools
     molecule = run.kb.find_molecule(r.cargo or "")
     cargo = molecule.id if molecule else ALL_EXOSOMES
-    idx = [
+    return [
         pools + i
         for (key, comp), i in model.pools.items()
         if model.pool_cargo[key] == cargo and comp == r.compartment
     ]
+
+
+def _exosomes(run: _Run, r: Readout) -> Series:
+    """Copies of a cargo (exosomes, when it names none) per mL of a compartment; in plasma
+    with the healthy baseline from blood cells."""
+    idx = _pools(run, r)
     total = np.maximum(run.traj.states[:, idx].sum(axis=1), 0.0) if idx else run.zeros()
     return total / run.volumes[:, COMPARTMENTS.index(r.compartment or "tumour")]
+
+
+def _tumour_derived(run: _Run, r: Readout) -> Series:
+    """The share of a cargo's copies in a compartment above the healthy baseline: those the
+    tumour and its microenvironment release."""
+    idx = _pools(run, r)
+    if not idx:
+        return run.zeros()
+    baseline = background_state(run.traj.model, NUMERIC, run.traj.model.parameters.values)
+    total = np.maximum(run.traj.states[:, idx].sum(axis=1), 0.0)
+    extra = np.maximum(total - float(baseline[idx].sum()), 0.0)
+    return np.divide(extra, total, out=np.zeros_like(total), where=total > 0)
 
 
 def _drug(run: _Run, r: Readout) -> Series:
@@ -104,6 +122,7 @@ _KINDS: dict[str, Callable[[_Run, Readout], Series]] = {
     "count": _count,
     "fraction": _fraction,
     "exosomes": _exosomes,
+    "tumour_derived": _tumour_derived,
     "drug": _drug,
     "killed": _drug,
     "offtarget_exposure": _drug,
@@ -126,6 +145,7 @@ NOISE_FLOOR = {
     "count": 1.0,
     "fraction": 1e-6,
     "exosomes": 1.0,
+    "tumour_derived": 1e-9,
     "drug": 1e-9,
     "activity": 1e-6,
     "killed": 1.0,

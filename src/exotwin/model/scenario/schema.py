@@ -152,7 +152,15 @@ class Arm(Strict):
 
 
 ReadoutKind = Literal[
-    "count", "fraction", "exosomes", "drug", "activity", "killed", "offtarget_exposure", "ratio"
+    "count",
+    "fraction",
+    "exosomes",
+    "tumour_derived",
+    "drug",
+    "activity",
+    "killed",
+    "offtarget_exposure",
+    "ratio",
 ]
 
 
@@ -172,7 +180,7 @@ class Readout(Strict):
     kind: ReadoutKind
     of: CellSelector | None = None  # count/fraction numerator, activity population
     among: CellSelector | None = None  # fraction denominator
-    cargo: Text | None = None  # exosomes
+    cargo: Text | None = None  # exosomes (copies of it per mL), tumour_derived (its share)
     compartment: Compartment | None = None  # exosomes, drug
     drug: Text | None = None  # drug, killed, offtarget_exposure
     phenotype: Identifier | None = None  # activity
