@@ -335,7 +335,8 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, derived, value)
     pools = pools_of(model, be, derived, y, cells)
-    found = _cell_fluxes(model, derived, cells, value, rates, _division_left(model, be, derived, y))
+    left = _division_left(model, be, derived, y)
+    found = _cell_fluxes(model, be, derived, cells, value, rates, left)
     for drug in model.rows.drugs:
         found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"])
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
@@ -388,6 +389,7 @@ def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array
 
 def _cell_fluxes(
     model: CompiledModel,
+    be: Backend,
     derived: Derived,
     cells: Cells,
     value: Array,
@@ -422,7 +424,8 @@ def _cell_fluxes(
         found.append(Flux("immune_kill", victims, killer.victims, None))
     base = derived.theta[..., model.rows.exchange.seeding_rate][..., None]
     chosen = value[..., np.maximum(rows.seed_target, 0)] if value.shape[-1] else base
-    seeding = np.where(rows.seed_target >= 0, chosen, base) * n[..., rows.seed_source]
+    weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
+    seeding = np.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
     loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
     found.append(

@@ -15,7 +15,15 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
-from .schema import CellBehaviour, Drug, Param, ParameterEntry, ResistanceProtein, Rule
+from .schema import (
+    CellBehaviour,
+    Drug,
+    Organotropism,
+    Param,
+    ParameterEntry,
+    ResistanceProtein,
+    Rule,
+)
 
 
 def packaged_model_dir() -> Path:
@@ -28,6 +36,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "rules": TypeAdapter(Rule),
     "cells": TypeAdapter(CellBehaviour),
     "resistance": TypeAdapter(ResistanceProtein),
+    "organotropism": TypeAdapter(Organotropism),
 }
 _TABLES = ("parameters", "drugs", "rules", "cells")  # sections of entries with unique ids
 
@@ -42,6 +51,7 @@ class Library:
     cells: dict[str, CellBehaviour] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
     resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
+    organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -166,6 +176,30 @@ def _check_resistance(
     return found
 
 
+def _organotropism(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> dict[str, Organotropism]:
+    found: dict[str, Organotropism] = {}
+    for item in items:
+        entry: Organotropism = item.value
+        if entry.cell not in kb.cell_types:
+            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+        found[entry.cell] = entry
+    return found
+
+
+def organ_weight(
+    lib: Library, kb: KnowledgeBase, cell: str, organ: str
+) -> tuple[str, float, str] | None:
+    """The seeding weight of an organ for a cell type (nearest ancestor's entry): (entry's
+    cell, weight, source), or None when no ancestor has one."""
+    for ancestor in kb.ancestors(cell):
+        entry = lib.organotropism.get(ancestor)
+        if entry is not None and organ in entry.weights:
+            return entry.cell, entry.weights[organ], entry.source  # type: ignore[index]
+    return None
+
+
 def _id(kb: KnowledgeBase, name: str) -> str:
     molecule = kb.find_molecule(name)
     return molecule.id if molecule is not None else name
@@ -200,11 +234,13 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     for item in cells.values():
         _check_cell(kb, item, params, problems)
     proteins = _check_resistance(kb, [i for i in items if i.loc[0] == "resistance"], problems)
+    organs = _organotropism(kb, [i for i in items if i.loc[0] == "organotropism"], problems)
     if problems:
         raise ModelDataError(problems)
     canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
     return Library(
         resistance=proteins,
+        organotropism=organs,
         parameters=_values(params),
         drugs=canonical,
         rules=_values(rules),

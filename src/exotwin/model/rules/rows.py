@@ -28,9 +28,9 @@ from ..scenario.schema import (
     SignalBlocker,
     Surgery,
 )
-from .library import Library
+from .library import Library, organ_weight
 from .parameters import ParameterBook
-from .schema import NICHES, Drug
+from .schema import NICHES, Drug, Param
 from .table import (
     ALL_EXOSOMES,
     COMPARTMENTS,
@@ -123,6 +123,7 @@ class CellRows:
     seed_source: Ints
     seed_dest: Ints
     seed_target: Ints  # behaviour target of the organ's seeding rate, -1: the base rate
+    seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
 
@@ -458,9 +459,22 @@ class _Context:
             seed_source=frozen([a for a, _, _ in seeding]),
             seed_dest=frozen([b for _, b, _ in seeding]),
             seed_target=frozen([c for _, _, c in seeding]),
+            seed_weight=Gather.of(
+                [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
+                [1.0] * len(seeding),
+            ),
             revert_source=frozen([a for a, _ in reverting]),
             revert_dest=frozen([b for _, b in reverting]),
         )
+
+    def _organ_weight(self, cell: str, organ: str) -> list[int]:
+        """The organotropism parameter of a cell type and organ (none: weight 1)."""
+        found = organ_weight(self.lib, self.kb, cell, organ)
+        if found is None:
+            return []
+        entry, weight, source = found
+        param = Param(value=weight, unit="relative to the average organ", source=source)
+        return [self.book.index(self.book.add(f"organotropism.{entry}.{organ}", param))]
 
     def _killers(self) -> tuple[KillerRow, ...]:
         """Immune killers and the populations of their compartment they kill."""

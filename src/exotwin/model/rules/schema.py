@@ -124,3 +124,14 @@ class ResistanceProtein(Strict):
     state: Identifier  # the cell state of cells that carry it (resists exactly the substrates)
     induces: Text | None = None
     source: Annotated[str, StringConstraints(min_length=3)]
+
+
+class Organotropism(Strict):
+    """Relative seeding of each distant organ by a cancer cell type (1: the average organ)."""
+
+    cell: Identifier
+    weights: dict[
+        Literal["lung", "liver", "bone", "brain", "lymph_node"],
+        Annotated[float, Field(gt=0, allow_inf_nan=False)],
+    ]
+    source: Annotated[str, StringConstraints(min_length=3)]
