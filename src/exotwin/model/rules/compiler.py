@@ -27,6 +27,7 @@ from .rows import CompiledModel, assemble
 from .schema import NICHES, Rule
 from .table import (
     ALL_EXOSOMES,
+    BLOOD_EXOSOMES,
     Activity,
     Death,
     Growth,
@@ -182,6 +183,10 @@ class _Builder:
             case "seeding":  # a niche receiver prepares its own organ only
                 organs = [o for o in entry.organs if comp not in NICHES or o == comp]
                 return [(Seeding(organ), up) for organ in organs]
+            case "motility" if comp == "tumour" and self.is_cancer(receiver):
+                # moving and invading cancer cells of the primary tumour disseminate: in the
+                # compartment model their speed is their seeding of every distant organ
+                return [(Seeding(organ), up) for organ in NICHES]
             case "growth":
                 return [(Growth(receiver.index), up)]
             case "death":
@@ -444,6 +449,9 @@ class _Builder:
         for key in [ALL_EXOSOMES, *sorted(keys)]:
             for comp in sorted(comps):
                 self.model.pools[(key, comp)] = len(self.model.pools)
+        if "plasma" in comps:  # blood cells' exosomes: counted in plasma, taken up by no one
+            self.model.pool_cargo[BLOOD_EXOSOMES] = ALL_EXOSOMES
+            self.model.pools[(BLOOD_EXOSOMES, "plasma")] = len(self.model.pools)
 
 
 def compile_arm(kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> CompiledModel:

@@ -33,6 +33,7 @@ from .parameters import ParameterBook
 from .schema import NICHES, Drug, Param
 from .table import (
     ALL_EXOSOMES,
+    BLOOD_EXOSOMES,
     COMPARTMENTS,
     DRUG_VARS,
     Activity,
@@ -582,9 +583,9 @@ class _Context:
 
         transport = self._transport(pools)
         background = [
-            (i, key != ALL_EXOSOMES)
+            (i, key != BLOOD_EXOSOMES)
             for (key, comp), i in pools
-            if comp == "plasma" and (key == ALL_EXOSOMES or s.pool_cargo[key] in s.analytes)
+            if key == BLOOD_EXOSOMES or (comp == "plasma" and s.pool_cargo[key] in s.analytes)
         ]
         return PoolRows(
             compartment=frozen(comp),
@@ -614,7 +615,7 @@ class _Context:
         for (key, comp), i in pools:
             if comp == "tumour" and (key, "plasma") in s.pools:
                 found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1))
-            if comp == "plasma":
+            if comp == "plasma" and key != BLOOD_EXOSOMES:
                 for organ in NICHES:
                     if (key, organ) in s.pools:
                         fraction = self.param(f"niche_fraction_{organ}")
@@ -824,20 +825,43 @@ class _Context:
             loads = s.dose_cargo.get(j, {})
         basal = {k: v for k, v in s.dose_basal.get(j, {}).items() if k not in loads}
         factor = book.index(book.global_("basal_loading"))
+        left = self._knockdown(j, item)
         changes = [
-            Change(self.pool_var(key, comp), "add", (count,), tuple(book.index(n) for n in names))
+            Change(
+                self.pool_var(key, comp),
+                "add",
+                (count, *left.get(key, ())),
+                tuple(book.index(n) for n in names),
+            )
             for key, names in loads.items()
         ]
         changes += [
             Change(
                 self.pool_var(key, comp),
                 "add",
-                (count, factor),
+                (count, factor, *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in basal.items()
         ]
         return [*changes, Change(self.pool_var(ALL_EXOSOMES, comp), "add", (count,))]
+
+    def _knockdown(self, j: int, item: ExosomeDose) -> dict[str, tuple[int]]:
+        """Per pool key, the parameter of the share of a cargo knocked down in the donor cells
+        of dosed exosomes that is still loaded."""
+        found: dict[str, tuple[int]] = {}
+        for k, down in enumerate(item.knockdown):
+            molecule = self.molecule(down.cargo)
+            keys = [key for key, cargo in self.structure.pool_cargo.items() if cargo == molecule]
+            if not keys:
+                raise ModelError(
+                    f"arm {self.arm.name!r}: {down.cargo!r} is not a cargo of this arm's rules",
+                    ("interventions", j, "knockdown", k, "cargo"),
+                )
+            name = f"knockdown{k}_remaining"
+            param = self.book.index(self.book.intervention(j, name, 1.0 - down.efficacy))
+            found.update(dict.fromkeys(keys, (param,)))
+        return found
 
     def pool_var(self, key: str, compartment: str) -> int:
         return self.layout.pools + self.structure.pools[(key, compartment)]

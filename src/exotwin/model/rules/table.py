@@ -22,6 +22,7 @@ Bools = NDArray[np.bool_]
 
 COMPARTMENTS: tuple[str, ...] = ("culture", "tumour", "plasma", *NICHES)
 ALL_EXOSOMES = "all exosomes"
+BLOOD_EXOSOMES = "exosomes of blood cells"  # the plasma's healthy background (its own pool)
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
 
 

@@ -163,6 +163,8 @@ class _Checker:
             case ExosomeDose():
                 self.molecule((*loc, "cargo"), item.cargo)
                 self.selector((*loc, "donor"), item.donor)
+                for k, down in enumerate(item.knockdown):
+                    self.molecule((*loc, "knockdown", k, "cargo"), down.cargo)
             case ReleaseInhibitor():
                 self.selector((*loc, "donors"), item.donors)
             case Surgery() if item.day > duration:

@@ -104,9 +104,17 @@ class SignalBlocker(Strict):
     start: Annotated[float, Field(ge=0)] = 0.0
 
 
+class DonorKnockdown(Strict):
+    """A cargo knocked down in the donor cells exosomes were isolated from."""
+
+    cargo: Text
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+
+
 class ExosomeDose(Strict):
     """Exosomes added to a compartment: loaded with one ``cargo`` (all of them carry it), or
-    isolated from a ``donor`` (they carry what the donor's rules load, at its loading)."""
+    isolated from a ``donor`` (they carry what the donor's rules load, at its loading; a
+    ``knockdown`` in those donor cells lowers a cargo's loading)."""
 
     type: Literal["exosome_dose"]
     cargo: Text | None = None
@@ -114,6 +122,7 @@ class ExosomeDose(Strict):
     exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     compartment: Compartment = "tumour"
     schedule: Schedule = Schedule()
+    knockdown: list[DonorKnockdown] = []
 
     @model_validator(mode="after")
     def _cargo_or_donor(self) -> ExosomeDose:
@@ -121,6 +130,8 @@ class ExosomeDose(Strict):
             raise ValueError("give either cargo or donor")
         if self.donor is not None and self.donor.cell is None:
             raise ValueError("a donor needs a cell type")
+        if self.knockdown and self.donor is None:
+            raise ValueError("knockdown acts in donor cells: give a donor")
         return self
 
 
