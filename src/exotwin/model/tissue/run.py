@@ -36,7 +36,7 @@ class TissueResult:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.ok for c in self.checks)
 
 
 def snapshot_days(scenario: Scenario) -> list[float]:
