@@ -15,6 +15,7 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
+from .reasons import NotSimulated
 from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
 
 
@@ -27,6 +28,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "drugs": TypeAdapter(Drug),
     "rules": TypeAdapter(Rule),
     "cells": TypeAdapter(CellBehaviour),
+    "not_simulated": TypeAdapter(NotSimulated),
 }
 
 
@@ -39,6 +41,7 @@ class Library:
     rules: dict[str, Rule] = field(default_factory=dict)
     cells: dict[str, CellBehaviour] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
+    not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -154,6 +157,10 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
     rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
     cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
+    reasons = _unique((i for i in items if i.loc[0] == "not_simulated"), problems, key="record")
+    for item in reasons.values():
+        if item.value.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
     referenced = {
         ref
         for item in cells.values()
@@ -189,4 +196,5 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         rules={k: v.value for k, v in rules.items()},
         cells={k: v.value for k, v in cells.items()},
         rule_files={k: v.file for k, v in rules.items()},
+        not_simulated={k: v.value for k, v in reasons.items()},
     )
