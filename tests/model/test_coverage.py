@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,11 @@ def test_each_coverage_rule_is_used_in_its_probe_arm(kb: KnowledgeBase, lib: Lib
                 assert probe.dynamics, (rule.id, rid)
             else:
                 assert probe.inert, (rule.id, rid)
+
+
+def test_readme_quotes_the_counts(cov: Coverage) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"`Simulated: (mechanism .+?)`", " ".join(readme.split()))
+    assert quoted is not None
+    line = ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in cov.counts().items())
+    assert quoted.group(1) == line
