@@ -121,6 +121,15 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
 
 
+def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> dict[str, Item]:
+    """Records without dynamics and why (``not_simulated``), one entry per known record."""
+    reasons = _unique((i for i in items if i.loc[0] == "not_simulated"), problems, key="record")
+    for item in reasons.values():
+        if item.value.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
+    return reasons
+
+
 def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
     drug: Drug = item.value
     molecule = kb.find_molecule(drug.id)
@@ -157,10 +166,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
     rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
     cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
-    reasons = _unique((i for i in items if i.loc[0] == "not_simulated"), problems, key="record")
-    for item in reasons.values():
-        if item.value.record not in kb.records:
-            problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
+    reasons = _reasons(kb, items, problems)
     referenced = {
         ref
         for item in cells.values()
