@@ -2,14 +2,13 @@
 
 A mechanism or therapy record is *simulated* when a rule names it (as ``record`` or in
 ``also``) and that rule, compiled in a probe arm that holds the record's donor and recipient
-cells (and the rule's own record's, for a record named in ``also``), is used (its cargo is
-supplied: by a donor population, or by a dose of exosomes carrying it where the record names
-no donor) and yields at least one term whose target changes something: a transition, a drug
-resistance, seeding, exosome secretion, or growth, death or killing of a population that has
-that rate. Activity levels change nothing else and do not count. A biomarker record is
-simulated when its rule makes the analyte's source cells secrete it into a compartment pool.
-Every other record needs a reason in ``rules/not_simulated.yaml``; one with neither is
-*unexplained*.
+cells (and the rule's own record's, for a record named in ``also``; a dose of exosomes
+carrying the cargo where the record names no producing cell), yields at least one term whose
+target changes something: a transition, a drug resistance, seeding, exosome secretion, or
+growth, death or killing of a population that has that rate. Activity levels change nothing
+else and do not count. A biomarker record is simulated when its rule makes the analyte's
+source cells secrete it into a compartment pool. Every other record needs a reason in
+``rules/not_simulated.yaml``; one with neither is *unexplained*.
 """
 
 from __future__ import annotations
@@ -92,7 +91,7 @@ class RuleCoverage:
     file: str
     dynamics: list[Dynamic]  # what it changes in its probe arm
     inert: list[Dynamic] = field(default_factory=list)  # terms that change nothing
-    note: str = ""  # why the rule is not used in its probe arm, when it is not
+    note: str = ""  # the compiler's note when the probe arm does not use the rule
 
 
 @dataclass(frozen=True)
@@ -261,15 +260,13 @@ def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -
     model = compile_arm(kb, lib, scenario := probe_scenario(kb, rule, record_id), scenario.arms[0])
     file = lib.rule_files.get(rule.id)
     where = file.name if file is not None else ""
-    if rule.id not in model.rules_used:
-        notes = [n for n in model.notes if n.startswith(f"rule {rule.id} ")]
-        return RuleCoverage(rule.id, where, [], note="; ".join(notes) or "not used")
+    note = "; ".join(n for n in model.notes if n.startswith(f"rule {rule.id} "))
     own = kb.records[rule.record]
     if isinstance(own, Biomarker):
-        return RuleCoverage(rule.id, where, release_dynamics(kb, model, own))
+        return RuleCoverage(rule.id, where, release_dynamics(kb, model, own), note=note)
     acting, inert = term_dynamics(kb, lib, model, rule)
     acting += binding_dynamics(kb, lib, model)
-    return RuleCoverage(rule.id, where, acting, inert)
+    return RuleCoverage(rule.id, where, acting, inert, note)
 
 
 def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
