@@ -4,10 +4,6 @@
 ``--tight``, the compartment references at rtol 1e-10 (it patches the old module
 ``exotwin.model.simulate``, which the rebuild removed; check that commit out to rerun it).
 The rebuilt model must reproduce them within a relative difference of 1e-6.
-
-``tight-scenarios-tnbc-default-all-mechanisms`` was re-recorded from the rebuilt model
-(``run_scenario(..., tol=Tolerances(rtol=1e-10, atol_scale=1e-6))``) when the coverage rules of
-issue 16 joined its ``mechanisms: {all: true}`` (its three checks still pass).
 """
 
 from __future__ import annotations
