@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,7 @@ from ..cli_common import OverwriteOption, new_app
 from ..errors import CohortError, Problem, ScenarioError, did_you_mean
 from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
+from .rules.coverage import RecordCoverage, coverage, summarise
 from .rules.library import Library, load_library
 from .scenario.load import load_scenario, packaged_scenarios
 from .scenario.outputs import write_outputs
@@ -135,6 +137,83 @@ def check_scenarios(
     if failed:
         typer.echo(f"{failed} check(s) failed", err=True)
         raise typer.Exit(1)
+
+
+class RecordKind(StrEnum):
+    mechanism = "mechanism"
+    therapy = "therapy"
+    biomarker = "biomarker"
+
+
+class CoverageStatus(StrEnum):
+    simulated = "simulated"
+    not_simulated = "not_simulated"
+    unexplained = "unexplained"
+
+
+def coverage_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    kind: Annotated[RecordKind | None, typer.Option(help="Only records of this kind.")] = None,
+    status: Annotated[
+        CoverageStatus | None, typer.Option(help="Only records with this status.")
+    ] = None,
+) -> None:
+    """Which mechanism, therapy and biomarker records have dynamics (the rules that give them,
+    and what each changes when compiled) and which do not (with their reason); exit 1 when a
+    record has neither, or a reason is stale."""
+    kb = load_knowledge()
+    result = coverage(kb, load_library(kb))
+    shown = [
+        r
+        for r in result.records
+        if (kind is None or r.kind == kind.value) and (status is None or r.status == status.value)
+    ]
+    if as_json:
+        payload = result.to_json()
+        listed = {r.record for r in shown}
+        payload["records"] = [p for p in payload["records"] if p["record"] in listed]
+        typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+    else:
+        _print_coverage(shown, result.counts())
+    bad = [r.record for r in result.records if r.status == "unexplained" or r.stale_reason]
+    if bad:
+        typer.echo(f"{len(bad)} record(s) unexplained or with a stale reason: {bad}", err=True)
+        raise typer.Exit(1)
+
+
+def _coverage_lines(r: RecordCoverage) -> list[str]:
+    """What a record's rules change, or its reason and what its rules do instead."""
+    if r.status == "simulated":
+        lines = [f"{rule.rule}: {summarise(rule.dynamics)}" for rule in r.rules if rule.dynamics]
+    else:
+        lines = [f"{r.reason}: {r.note}"] if r.reason else ["no rule and no reason"]
+        lines += [
+            f"rule {rule.rule}: " + (summarise(rule.inert) or rule.note or "nothing")
+            for rule in r.rules
+        ]
+    if r.stale_reason:
+        lines.append(f"stale reason {r.reason!r} in not_simulated.yaml: delete it")
+    return lines
+
+
+def _print_coverage(records: list[RecordCoverage], counts: dict[str, dict[str, int]]) -> None:
+    label = {"simulated": "yes", "not_simulated": "no", "unexplained": "UNEXPLAINED"}
+    for kind, count in counts.items():
+        rows = [r for r in records if r.kind == kind]
+        if not rows:
+            continue
+        title = f"{kind}: {count['simulated']} of {count['total']} simulated"
+        table = Table(title=title, show_lines=True)
+        table.add_column("record", overflow="fold", ratio=2)
+        table.add_column("simulated", no_wrap=True)
+        table.add_column("rules and what they change, or the reason", overflow="fold", ratio=3)
+        for r in rows:
+            table.add_row(r.record, label[r.status], "\n".join(_coverage_lines(r)))
+        console.print(table)
+    console.print(
+        "Simulated: "
+        + ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in counts.items())
+    )
 
 
 export_app = new_app(help="Export a compiled scenario to exchange formats.", no_args_is_help=True)

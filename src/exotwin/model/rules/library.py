@@ -15,6 +15,7 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
+from .reasons import NotSimulated
 from .schema import (
     CellBehaviour,
     Drug,
@@ -37,6 +38,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "cells": TypeAdapter(CellBehaviour),
     "resistance": TypeAdapter(ResistanceProtein),
     "organotropism": TypeAdapter(Organotropism),
+    "not_simulated": TypeAdapter(NotSimulated),
 }
 _TABLES = ("parameters", "drugs", "rules", "cells")  # sections of entries with unique ids
 
@@ -52,6 +54,7 @@ class Library:
     rule_files: dict[str, Path] = field(default_factory=dict)
     resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
     organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
+    not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -129,6 +132,15 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
                     (f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})"),
                 )
             )
+
+
+def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> dict[str, Item]:
+    """Records without dynamics and why (``not_simulated``), one entry per known record."""
+    reasons = _unique((i for i in items if i.loc[0] == "not_simulated"), problems, key="record")
+    for item in reasons.values():
+        if item.value.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
+    return reasons
 
 
 def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
@@ -224,6 +236,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
     problems: list[Problem] = []
     items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
+    reasons = _reasons(kb, items, problems)
     sections = {
         name: _unique(
             (i for i in items if i.loc[0] == name), problems, "cell" if name == "cells" else "id"
@@ -251,6 +264,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         rules=_values(rules),
         cells=_values(cells),
         rule_files={k: v.file for k, v in rules.items()},
+        not_simulated={k: v.value for k, v in reasons.items()},
     )
 
 
