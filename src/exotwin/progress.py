@@ -54,7 +54,7 @@ def _every() -> float:
 
 class Progress:
     """Progress of one task of ``total`` units (``None``: unknown until the work says), named
-    by ``unit`` (``runs``, ``simulated days``).
+    by ``unit`` (``runs``, ``simulated days``; ``%`` shows the percentage alone).
 
     Used as a context manager: the live bar disappears on exit; plain output ends with a
     ``done`` line if it wrote any line before.
@@ -136,10 +136,8 @@ class Progress:
             return f"{_number(self.completed)}{unit} done, elapsed {clock(elapsed)}"
         fraction = min(self.completed / self.total, 1.0)
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else math.nan
-        return (
-            f"{_number(self.completed)}/{_number(self.total)}{unit} ({fraction:.0%}), "
-            f"elapsed {clock(elapsed)}, ETA {clock(eta)}"
-        )
+        done = f"{_number(self.completed)}/{_number(self.total)}{unit} ({fraction:.0%})"
+        return f"{done if self.unit != '%' else f'{fraction:.0%}'}, elapsed {clock(elapsed)}, ETA {clock(eta)}"
 
     def _write(self, text: str) -> None:
         self.lines += 1

@@ -107,11 +107,11 @@ def emit(table: Table, fmt: Format = Format.table, console: Console | None = Non
     else:
         console = console or Console()
         if not console.is_terminal:
-            typer.echo(plain(table))
+            console.file.write(plain(table) + "\n")
         elif _fits(table, console.width):
             console.print(_rich(table))
         else:
-            typer.echo(blocks(table, console.width))
+            console.file.write(blocks(table, console.width) + "\n")
 
 
 def to_csv(table: Table) -> str:

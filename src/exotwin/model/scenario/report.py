@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
@@ -126,9 +127,19 @@ def _draw_marks(ax: Any, marks: dict[tuple[str, str], list[float]]) -> list[Line
 
 
 def figure_svg(kb: KnowledgeBase, result: ScenarioResult, readout: Readout) -> str:
-    """One readout over time in every arm, as inline SVG: each arm its own colour, line style
-    and markers (arms that coincide say so), intervention days marked, a log axis for sizes
-    that span decades."""
+    """:func:`figure` as inline SVG."""
+    fig = figure(kb, result, readout)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def figure(kb: KnowledgeBase, result: ScenarioResult, readout: Readout) -> Figure:
+    """One readout over time in every arm: each arm its own colour, line style and markers
+    (arms that coincide say so), intervention days marked, a log axis for sizes that span
+    decades."""
     fig, ax = plt.subplots(figsize=(9.0, 4.4))
     unit = readout_unit(readout)
     same = _same_as(result, readout)
@@ -172,11 +183,7 @@ def figure_svg(kb: KnowledgeBase, result: ScenarioResult, readout: Readout) -> s
         frameon=False,
     )
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    return fig
 
 
 def _populations(kb: KnowledgeBase, result: ScenarioResult) -> str:

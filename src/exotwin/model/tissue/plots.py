@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
@@ -148,8 +149,15 @@ def _field(tm: TissueModel, fig: Any, ax: Any, f: int) -> None:
 
 
 def plot_snapshot(tm: TissueModel, path: Path, fmt: str) -> None:
-    """The cells (2D, or a 40 µm mid-z slab in 3D), readout bands dashed, and a panel per
-    cargo field that drives the rules (log10 exosomes per mL)."""
+    """Write :func:`snapshot_figure` (``fmt``: png, svg)."""
+    fig = snapshot_figure(tm)
+    fig.savefig(path, format=fmt, dpi=110)
+    plt.close(fig)
+
+
+def snapshot_figure(tm: TissueModel) -> Figure:
+    """The cells (2D, or a 40 µm mid-z slab in 3D), readout bands dashed, the readouts' values,
+    and a panel per cargo field that drives the rules (log10 exosomes per mL)."""
     fields = driving_fields(tm)
     rows = max(2, len(fields))
     fig = plt.figure(figsize=(11.0, 7.4))
@@ -189,5 +197,4 @@ def plot_snapshot(tm: TissueModel, path: Path, fmt: str) -> None:
     fig.text(0.64, 0.135, _readouts(tm), fontsize=7.5, va="top", linespacing=1.4)
     arm = tm.arm.name + (f": {tm.arm.description}" if tm.arm.description else "")
     fig.suptitle(textwrap.fill(tm.scenario.title, 110) + f"\narm {arm}", fontsize=10)
-    fig.savefig(path, format=fmt, dpi=110)
-    plt.close(fig)
+    return fig
