@@ -120,6 +120,8 @@ def test_the_plot_is_labelled(kb: KnowledgeBase, lib: Library) -> None:
     [ax] = fig.axes
     assert ax.get_xlabel().startswith("Morris elementary effect")
     assert ax.get_ylabel().startswith("parameter")
-    readout = next(r for r in scenario.readouts if r.name == "caf_fraction")
-    assert (readout.description or "caf_fraction") in ax.get_title()
+    title = ax.get_title()
+    assert title.startswith("Share of normal fibroblasts that are cancer-associated fibroblasts")
+    assert "what drives it" in title
+    assert "(fraction of cells)" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_yticklabels()][-1] in CHOSEN

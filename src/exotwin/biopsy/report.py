@@ -188,12 +188,12 @@ def summary_html(result: FitResult) -> list[str]:
     if delta:
         found += (
             f" Against the plain baseline ({esc(m['baseline']['model'])}): "
-            f"<b>{esc(delta['verdict'])}</b> (difference {esc(_ci(delta, 4, '+'))})."
+            f"<b>{esc(delta['verdict'])}</b> (difference {esc(_ci(delta, 5, '+'))})."
         )
     if result.task == "diagnosis":
         found += (
-            f" At its cut-off it finds {esc(_ci(m['cv_sensitivity'], 2))} of the "
-            f"{esc(str(m['positive_class']))} samples (sensitivity) and clears "
+            f" At its cut-off it finds {esc(_ci(m['cv_sensitivity'], 2))} of the samples of "
+            f"class {esc(repr(str(m['positive_class'])))} (sensitivity) and clears "
             f"{esc(_ci(m['cv_specificity'], 2))} of the others (specificity)."
         )
     if "panel" in m:

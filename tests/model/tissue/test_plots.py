@@ -64,7 +64,7 @@ def test_snapshot_labels_colours_bands_and_cargo_panels(model: TissueModel) -> N
     assert "TNBC cells (40)" in legend and "normal fibroblasts (38)" in legend
     assert "cancer-associated fibroblasts (2)" in legend
     assert not any("@" in label or "bc_tnbc" in label for label in legend)
-    assert "60 µm from the nearest breast cancer cell (readout band)" in legend
+    assert "60 µm from nearest breast cancer cell" in legend
     colours = {tuple(np.round(c.get_facecolor()[0][:3], 3)) for c in cells.collections[:3]}
     expected = {
         tuple(np.round([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)], 3))

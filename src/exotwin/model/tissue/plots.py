@@ -102,7 +102,8 @@ def _distance(tm: TissueModel, of: CellSelector | None, points: Float) -> Float 
 
 
 def _bands(tm: TissueModel, ax: Any) -> list[Line2D]:
-    """Contours of the distance bands the scenario's readouts count cells in."""
+    """Contours of the distance bands the scenario's readouts count cells in (legend: the
+    band's distance and what it is measured from)."""
     x = np.linspace(tm.grid.lower[0], tm.grid.upper[0], 200)
     y = np.linspace(tm.grid.lower[1], tm.grid.upper[1], 200)
     points = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
@@ -111,7 +112,7 @@ def _bands(tm: TissueModel, ax: Any) -> list[Line2D]:
     for band in [r.band for r in tm.scenario.readouts if r.band is not None]:
         distance = _distance(tm, band.of, points)
         of = selector_label(tm.kb, band.of, plural=False)
-        to = f"the nearest {of}" if band.of else "the centre"
+        to = f"nearest {of}" if band.of else "the centre"
         for level in (band.min, band.max):
             if distance is None or not level or (to, level) in drawn:
                 continue
@@ -119,7 +120,7 @@ def _bands(tm: TissueModel, ax: Any) -> list[Line2D]:
             style = BAND_STYLES[(len(drawn) - 1) % len(BAND_STYLES)]
             grid = distance.reshape(len(y), len(x))
             ax.contour(x, y, grid, levels=[level], colors="#333333", linestyles=[style], zorder=5)
-            label = f"{level:g} µm from {to} (readout band)"
+            label = f"{level:g} µm from {to}"
             handles.append(Line2D([], [], color="#333333", linestyle=style, label=label))
     return handles
 
@@ -128,7 +129,7 @@ def _readouts(tm: TissueModel) -> str:
     """The scenario's readouts now, in words (what the checks compare)."""
     values = measure(tm, tm.scenario.readouts)
     lines = [
-        f"{textwrap.shorten(readout_title(tm.kb, r), 64)}: {human(values[r.name], readout_unit(r))}"
+        f"{textwrap.shorten(readout_title(tm.kb, r), 60, placeholder=' …')}: {human(values[r.name], readout_unit(r))}"
         for r in tm.scenario.readouts
     ]
     return "Readouts on this day\n" + "\n".join(lines)
@@ -144,6 +145,7 @@ def _field(tm: TissueModel, fig: Any, ax: Any, f: int) -> None:
     key = tm.exosome_keys[f]
     name = "all exosomes" if f == 0 else f"{molecule_label(tm.kb, key)} exosomes"
     ax.set_title(name, fontsize=9)
+    ax.set_xlabel("x (µm)", fontsize=7, labelpad=1)
     ax.tick_params(labelsize=6)
     fig.colorbar(image, ax=ax, shrink=0.85).set_label("log10 exosomes per mL", fontsize=7)
 
@@ -194,7 +196,7 @@ def snapshot_figure(tm: TissueModel) -> Figure:
     )
     for row, f in enumerate(fields[:rows]):
         _field(tm, fig, fig.add_subplot(grid[row, 1]), f)
-    fig.text(0.64, 0.135, _readouts(tm), fontsize=7.5, va="top", linespacing=1.4)
+    fig.text(0.655, 0.125, _readouts(tm), fontsize=7, va="top", linespacing=1.4)
     arm = tm.arm.name + (f": {tm.arm.description}" if tm.arm.description else "")
     fig.suptitle(textwrap.fill(tm.scenario.title, 110) + f"\narm {arm}", fontsize=10)
     return fig

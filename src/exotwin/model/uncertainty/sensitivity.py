@@ -13,6 +13,7 @@ import numpy as np
 from ...errors import SensitivityError as SensitivityError
 from ...errors import did_you_mean
 from ...knowledge import KnowledgeBase
+from ..display import readout_title, readout_unit
 from ..ode.solve import simulate_arm
 from ..rules.compiler import compile_arm
 from ..rules.library import Library
@@ -56,7 +57,7 @@ class Indices:
     total: list[float]  # ST (Sobol) or sigma (Morris)
     total_conf: list[float]
     runs: int
-    description: str = ""  # the readout's, for titles
+    title: str = ""  # the readout in words (exotwin.model.display.readout_title)
     unit: str = ""
 
 
@@ -171,8 +172,8 @@ def analyse(
         total,
         total_conf,
         len(samples),
-        out.description,
-        out.unit,
+        readout_title(kb, out),
+        readout_unit(out),
     )
 
 
@@ -187,7 +188,7 @@ def plot(indices: Indices, out: str | PathLike[str]) -> None:
 
 def figure(indices: Indices) -> Figure:
     """Horizontal bars of the indices, most influential parameter on top, titled by the
-    readout's description and unit."""
+    readout in words and its unit."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -217,10 +218,10 @@ def figure(indices: Indices) -> Figure:
     ax.set_yticks(y, names, fontsize=7)
     ax.set_ylabel("parameter (range from parameters.yaml)")
     ax.set_xlabel(xlabel)
-    what = indices.description or indices.readout
+    what = indices.title or indices.readout
     unit = f" ({indices.unit})" if indices.unit else ""
     ax.set_title(
-        f"What drives {what}{unit}\n{indices.method.capitalize()} sensitivity, arm "
+        f"{what}{unit}: what drives it\n{indices.method.capitalize()} sensitivity, arm "
         f"{indices.arm}, day {indices.day:g}, {indices.runs} runs",
         fontsize=9,
     )
