@@ -71,6 +71,7 @@ DEFAULT_UNITS = {
     "count": "cells",
     "fraction": "fraction of cells",
     "exosomes": "exosomes per mL",
+    "tumour_derived": "fraction above the healthy baseline",
     "drug": "µM",
     "killed": "cells",
     "offtarget_exposure": "µM × day",
@@ -209,6 +210,9 @@ def readout_title(kb: KnowledgeBase, readout: Readout) -> str:
             cargo = molecule_label(kb, readout.cargo) if readout.cargo else "all"
             carried = cargo if "exosome" in cargo.lower() else f"{cargo} exosomes"
             text = f"{carried} in {where or 'the tumour'}"
+        case "tumour_derived":
+            cargo = molecule_label(kb, readout.cargo) if readout.cargo else "exosomes"
+            text = f"share of {cargo} in {where or 'plasma'} released by the tumour"
         case "drug":
             text = f"{molecule_label(kb, readout.drug or '')} in {where or 'plasma'}"
         case "killed":
