@@ -94,6 +94,7 @@ def test_intervention_marks(kb: KnowledgeBase, lib: Library) -> None:
     ("value", "unit", "text"),
     [
         (0.4142, "fraction of cells", "41%"),
+        (0.03798, "fraction of cells", "3.8%"),
         (9.9e8, "cells", "9.9×10⁸ cells"),
         (3491.2, "exosomes/mL", "3491 exosomes/mL"),
         (5.38e-6, "uM", "5.38×10⁻⁶ uM"),

@@ -87,7 +87,9 @@ def human(value: float, unit: str = "") -> str:
     if not math.isfinite(value):
         return "n/a"
     if unit.startswith("fraction"):
-        return f"{value:.0%}" if abs(value) >= 0.01 or value == 0 else f"{value:.2g}"
+        if value == 0 or abs(value) >= 0.1:
+            return f"{value:.0%}"
+        return f"{value:.1%}" if abs(value) >= 0.001 else f"{value:.2g}"
     if value != 0 and not 1e-3 <= abs(value) < 1e4:
         mantissa, exponent = f"{value:.2e}".split("e")
         text = f"{float(mantissa):g}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
