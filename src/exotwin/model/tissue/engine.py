@@ -13,6 +13,7 @@ Units: µm, minutes, amounts per µm³; the library's rates (per day) are conver
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -290,23 +291,26 @@ class TissueModel:
     def day(self) -> float:
         return self.time / MIN_PER_DAY
 
-    def advance(self, minutes: float) -> None:
-        """Run phenotype steps until ``minutes`` more have passed (a whole number of steps)."""
+    def advance(self, minutes: float, progress: Callable[[float], None] | None = None) -> None:
+        """Run phenotype steps until ``minutes`` more have passed (a whole number of steps);
+        ``progress(minutes_done)`` is called after every mechanics step."""
         t = self.tissue
         steps = round(minutes / t.dt_phenotype)
         n_mech = round(t.dt_phenotype / t.dt_mechanics)
         n_diff = round(t.dt_mechanics / t.dt_diffusion)
-        for _ in range(steps):
+        for step in range(steps):
             self._apply_events()
             secretion, uptake = self._phenotype()
             self._mechanics_arrays()
             internal = self.cells.internal
-            for _ in range(n_mech):
+            for m in range(n_mech):
                 voxel = self.grid.voxel_of(self.cells.position)
                 for _ in range(n_diff):
                     taken = self.fields.step(voxel, secretion, uptake)
                     internal += taken[:, : self.n_exo]
                 self._mechanics(voxel)
+                if progress:
+                    progress(step * t.dt_phenotype + (m + 1) * t.dt_mechanics)
             self.time += t.dt_phenotype
 
     def _apply_events(self) -> None:
