@@ -68,6 +68,8 @@ def _compare(
 
 @pytest.mark.parametrize("name", sorted(packaged_scenarios()))
 def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
+    if not (REFERENCE / f"tight-scenarios-{name}.json.gz").exists():
+        pytest.skip(f"no reference recorded for {name}: it was shipped after the references")
     scenario = load_scenario(packaged_scenarios()[name], kb, lib)
     result = run_scenario(kb, lib, scenario, tol=TIGHT)
     times = {arm: t.times for arm, t in result.trajectories.items()}

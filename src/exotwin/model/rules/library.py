@@ -217,12 +217,7 @@ def _id(kb: KnowledgeBase, name: str) -> str:
     return molecule.id if molecule is not None else name
 
 
-_NOT_LIBRARY = {
-    "scenarios",
-    "scenarios_pending",
-    "cohorts",
-    "tissue",
-}  # folders of the data dir that hold other files
+_NOT_LIBRARY = {"scenarios", "scenarios_pending", "cohorts", "tissue"}  # folders of other files
 
 
 def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
