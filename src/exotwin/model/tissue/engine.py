@@ -49,11 +49,12 @@ from .cells import APOPTOTIC, LIVE, NECROTIC, Cells
 from .fields import FieldSolver
 from .grid import Grid
 from .layout import TissueError, place
-from .mechanics import CellList, advance, mechanics_velocity, motility_velocity
+from .mechanics import Neighbours, advance, motility_velocity
 
 MIN_PER_DAY = 1440.0
 UM3_PER_ML = 1.0e12
 OXYGEN = "oxygen"
+SKIN = 0.0  # µm beyond the interaction distance that neighbour lists hold
 MAX_DIRICHLET_R = 5.0  # D·dt/dx² up to which between-sweep Dirichlet edges stay within ~1 mmHg
 
 Float = NDArray[np.float64]
@@ -122,6 +123,9 @@ class TissueModel:
         self.time = 0.0  # minutes
         self.tally = Tally()
         self._check_steps()
+        self._neighbours = Neighbours(
+            self.grid.lower, self.grid.upper, tissue.dimensions, self.k.adhesion_reach, SKIN
+        )
         self._build_fields()
         self._build_rules()
         self._place_cells()
@@ -300,12 +304,11 @@ class TissueModel:
             self._apply_events()
             secretion, uptake = self._phenotype()
             self._mechanics_arrays()
-            internal = self.cells.internal
             for _ in range(n_mech):
                 voxel = self.grid.voxel_of(self.cells.position)
-                for _ in range(n_diff):
-                    taken = self.fields.step(voxel, secretion, uptake)
-                    internal += taken[:, : self.n_exo]
+                self.fields.bind(voxel, secretion, uptake)
+                self.fields.run(n_diff)
+                self.fields.add_uptake(self.cells.internal)
                 self._mechanics(voxel)
             self.time += t.dt_phenotype
 
@@ -632,11 +635,12 @@ class TissueModel:
         """Per-cell constants of the mechanics, refreshed each phenotype step."""
         cells = self.cells
         n = len(cells)
-        self._radius = cells.radius
-        self._repulsion = np.full(n, self.k.cell_repulsion)
-        self._adhesion = np.full(n, self.k.cell_adhesion)
-        self._everyone = np.ones(n, dtype=np.bool_)
-        self._bin = 2.0 * self.k.adhesion_reach * float(self._radius.max()) if n else 1.0
+        self._neighbours.reset(
+            cells.radius,
+            np.full(n, self.k.cell_repulsion),
+            np.full(n, self.k.cell_adhesion),
+            np.ones(n, dtype=np.bool_),
+        )
         speed = self.speed[cells.population] * cells.alive
         self._moving = np.flatnonzero(speed > 0)
         self._speed = speed[self._moving]
@@ -644,29 +648,10 @@ class TissueModel:
 
     def _velocity(self) -> tuple[Float, Float]:
         """Cell-cell velocity and simple pressure of every cell (dead cells still push)."""
-        cells = self.cells
-        n = len(cells)
+        n = len(self.cells)
         velocity = np.zeros((n, 3))
         pressure = np.zeros(n)
-        if n:
-            mechanics_velocity(
-                cells.position,
-                self._radius,
-                self._repulsion,
-                self._adhesion,
-                self.k.adhesion_reach,
-                self._everyone,
-                CellList.build(
-                    cells.position,
-                    self.grid.lower,
-                    self.grid.upper,
-                    self._bin,
-                    self.tissue.dimensions,
-                ),
-                self.tissue.dimensions,
-                velocity,
-                pressure,
-            )
+        self._neighbours.velocity(self.cells.position, velocity, pressure)
         return velocity, pressure
 
     def _mechanics(self, voxel: NDArray[np.int64]) -> None:
@@ -694,6 +679,6 @@ class TissueModel:
             self.tissue.dt_mechanics,
             self.grid.lower,
             self.grid.upper,
-            self._radius,
+            self._neighbours.radius,
             self.tissue.dimensions,
         )
