@@ -276,7 +276,7 @@ def test_membrane_molecules_are_sensed_by_contact(
     scenario = _scenario(tmp_path, kb, lib, PDL1)
     tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
     tm.advance(360)
-    share = tm._contact_fraction()["CD274"]  # PD-L1's HGNC symbol
+    share = tm.rules.contact_fraction(tm.cells)["CD274"]  # PD-L1's HGNC symbol
     t_cells = tm.cells.population == tm.model.population("cd8_t_cell", None, "tumour").index
     distance = np.linalg.norm(tm.cells.position, axis=1)
     assert share[t_cells & (distance < 110)].max() > 0  # touching the tumour
