@@ -194,7 +194,7 @@ class TissueModel:
             self.motion.reset(self.cells)
             for m in range(n_mech):
                 voxel = self.grid.voxel_of(self.cells.position)
-                fields.bind(voxel, secretion, uptake)
+                fields.bind(voxel, secretion, uptake, tracked=self.env.n_exo)
                 fields.run(n_diff)  # exchange with the cells, decay, diffusion
                 fields.add_uptake(self.cells.internal)
                 self.motion.step(self.cells, fields, voxel, self.rng)
@@ -219,7 +219,7 @@ class TissueModel:
         oxygen = local[:, env.oxygen] if env.oxygen is not None else None
         alive = self.fates.die(cells, rates, drug_rates, oxygen, alive, dt, self.time)
         self.motion.reset(cells)
-        free = self.motion.velocity(cells)[1] < self.k.contact_inhibition_pressure
+        free = self.motion.pressure(cells) < self.k.contact_inhibition_pressure
         self.cells, origin = self.fates.divide_and_remove(
             cells, rates.growth, free, alive, dt, self.time
         )

@@ -65,7 +65,7 @@ class Sources(NamedTuple):
     planes: Int  # (nz + 1,): plane z's occupied voxels are where[planes[z]:planes[z + 1]]
     of_cell: Int  # (n,) each cell's occupied voxel
     rates: Float  # (m, 2F): summed secretion (amount/min), then summed uptake (µm³/min)
-    seen: Float  # (m, F): Σ over steps of the concentration after exchange
+    seen: Float  # (m, T): Σ over steps of the first T fields' concentration after exchange
     totals: Float  # (F,) the cells' summed secretion
 
 
@@ -154,16 +154,18 @@ def _exchange_range(c: Float, f: int, src: Sources, s0: int, s1: int, k: float) 
     """Implicit source/sink c ← (c + k·S) / (1 + k·A) of field ``f`` at occupied voxels s0:s1.
 
     ``c`` is the field, flat. Adds the new concentration to ``seen`` (what the voxel's cells
-    see); returns Σ A·c_new.
+    see, for the fields it has); returns Σ A·c_new.
     """
-    nf = src.seen.shape[1]
+    nf = src.rates.shape[1] // 2
+    seen = f < src.seen.shape[1]
     taken = 0.0
     for s in range(s0, s1):
         v = src.where[s]
         a = src.rates[s, nf + f]
         new = (c[v] + k * src.rates[s, f]) / (1.0 + k * a)
         c[v] = new
-        src.seen[s, f] += new
+        if seen:
+            src.seen[s, f] += new
         taken += a * new
     return taken
 
@@ -296,25 +298,34 @@ def _solve_rows(a: Float, m0: int, m1: int, r: float, inv: Float, ri: Float) -> 
         first[i] += ref[i]
 
 
+@njit(cache=True, inline="always")
+def _fields_of(item: int, nf: int, nz: int) -> tuple[int, int, int]:
+    """Fields f0:f1 and plane z of an xy work item: a 3D plane with every field (each
+    plane's cells are visited once), or in 2D one field."""
+    return (0, nf, item) if nz > 1 else (item, item + 1, 0)
+
+
 @njit(cache=True)
 def _xy_item(c: Float, flat: Float, item: int, sch: Scheme, src: Sources, k: float) -> None:
-    """Plane (f, z): exchange with its cells, hold, decay + x, hold, y, hold; sums into ``sch``."""
-    nz = c.shape[1]
-    f, z = item // nz, item % nz
-    sch.taken[item] = _exchange_range(flat[f], f, src, src.planes[z], src.planes[z + 1], k)
-    p = c[f, z]
-    fixed, value = sch.fixed[f], sch.value[f]
+    """Plane z of fields f0:f1: exchange with its cells, hold, decay + x, hold, y, hold."""
+    nf, nz = c.shape[:2]
+    f0, f1, z = _fields_of(item, nf, nz)
     whole = nz > 1 and (z == 0 or z == nz - 1)
-    added = _hold_plane(p, whole, value) if fixed else 0.0
-    r = sch.coefficients[2, f]
-    sch.sums[item] = _x_rows(p, sch.coefficients[0, f], r, sch.thomas[0, f], sch.thomas[1, f])
-    if fixed:
-        added += _hold_plane(p, whole, value)
-    if p.shape[0] > 1:
-        _solve_rows(p, 0, p.shape[1], r, sch.thomas[2, f], sch.thomas[3, f])
+    for f in range(f0, f1):
+        at = f * nz + z
+        sch.taken[at] = _exchange_range(flat[f], f, src, src.planes[z], src.planes[z + 1], k)
+        p = c[f, z]
+        fixed, value = sch.fixed[f], sch.value[f]
+        added = _hold_plane(p, whole, value) if fixed else 0.0
+        r = sch.coefficients[2, f]
+        sch.sums[at] = _x_rows(p, sch.coefficients[0, f], r, sch.thomas[0, f], sch.thomas[1, f])
         if fixed:
             added += _hold_plane(p, whole, value)
-    sch.added[0, item] = added
+        if p.shape[0] > 1:
+            _solve_rows(p, 0, p.shape[1], r, sch.thomas[2, f], sch.thomas[3, f])
+            if fixed:
+                added += _hold_plane(p, whole, value)
+        sch.added[0, at] = added
 
 
 @njit(cache=True)
@@ -365,7 +376,7 @@ def _steps_parallel(
     nb = (ny * nx + _CHUNK - 1) // _CHUNK if nz > 1 else 0  # z-sweep chunks per field
     flat = c.reshape(nf, nz * ny * nx)
     for _ in range(steps):
-        for item in prange(nf * nz):
+        for item in prange(nz if nz > 1 else nf):
             _xy_item(c, flat, item, sch, src, dt / vol)
         for item in prange(nf * nb):
             _z_item(c, item, nb, sch)
@@ -381,7 +392,7 @@ def _steps_serial(
     nb = (ny * nx + _CHUNK - 1) // _CHUNK if nz > 1 else 0  # z-sweep chunks per field
     flat = c.reshape(nf, nz * ny * nx)
     for _ in range(steps):
-        for item in range(nf * nz):
+        for item in range(nz if nz > 1 else nf):
             _xy_item(c, flat, item, sch, src, dt / vol)
         for item in range(nf * nb):
             _z_item(c, item, nb, sch)
@@ -602,11 +613,12 @@ class FieldSolver:
         self._scheme.fixed[index] = value is not None
         self.dirichlet[index] = None if value is None else float(self._scheme.value[index])
 
-    def bind(self, voxel: Int, secretion: Float, uptake: Float) -> None:
+    def bind(self, voxel: Int, secretion: Float, uptake: Float, tracked: int | None = None) -> None:
         """Cells at flat ``voxel`` secrete (amount/min) and clear (µm³/min) until the next bind.
 
-        ``secretion`` and ``uptake`` have shape (n, F). Bad input raises :class:`FieldError` and
-        leaves the fields as they were. What the cells take up counts from here (:meth:`add_uptake`).
+        ``secretion`` and ``uptake`` have shape (n, F). What the cells take up of the first
+        ``tracked`` fields (default all) counts from here (:meth:`add_uptake`). Bad input raises
+        :class:`FieldError` and leaves the fields as they were.
         """
         voxel = np.ascontiguousarray(voxel, dtype=np.int64)
         secretion = np.ascontiguousarray(secretion, dtype=np.float64)
@@ -617,22 +629,28 @@ class FieldSolver:
                 f"{_label(self.names)}: cells need voxel (n,), secretion and uptake (n, {nf});"
                 f" got {voxel.shape}, {secretion.shape}, {uptake.shape}"
             )
+        if tracked is not None and not 0 <= tracked <= nf:
+            raise FieldError(f"{_label(self.names)}: tracked must be 0..{nf}, not {tracked}")
         totals = np.empty(nf)
         bad = _count(voxel, secretion, uptake, self._count, totals)
         if bad >= 0:
             self._raise_bad_cell(bad, voxel, secretion, uptake)
-        src = self._sources
-        if n > len(src.of_cell) or src is self._none:  # work space, grown as needed
-            size = min(n + n // 4, self.grid.voxels)
-            src = Sources(
-                0, np.empty(size, np.int64), np.empty(self.grid.shape[0] + 1, np.int64),
-                np.empty(n + n // 4, np.int64), np.empty((size, 2 * nf)), np.empty((size, nf)),
-                totals,
-            )  # fmt: skip
-        src = src._replace(totals=totals)
+        src = self._work(n, nf if tracked is None else tracked)._replace(totals=totals)
         plane = self.grid.shape[1] * self.grid.shape[2]
         self._sources = src._replace(m=_bind(voxel, secretion, uptake, plane, self._count, src))
         self._uptake = uptake
+
+    def _work(self, n: int, tracked: int) -> Sources:
+        """Work space for ``n`` cells, kept between binds and grown as needed."""
+        src, nf = self._sources, len(self.names)
+        if n <= len(src.of_cell) and src.seen.shape[1] == tracked and src is not self._none:
+            return src
+        size = min(n + n // 4, self.grid.voxels)
+        return Sources(
+            0, np.empty(size, np.int64), np.empty(self.grid.shape[0] + 1, np.int64),
+            np.empty(n + n // 4, np.int64), np.empty((size, 2 * nf)), np.empty((size, tracked)),
+            np.zeros(nf),
+        )  # fmt: skip
 
     def run(self, steps: int = 1) -> None:
         """``steps`` time steps of exchange with the bound cells, decay and diffusion."""
@@ -642,7 +660,7 @@ class FieldSolver:
     def add_uptake(self, out: Float) -> None:
         """Add to ``out`` (n, k) what each bound cell took up of the first k fields since binding."""
         src, n = self._sources, len(self._uptake)
-        if not (out.ndim == 2 and out.shape[0] == n and out.shape[1] <= len(self.names)):
+        if not (out.ndim == 2 and out.shape[0] == n and out.shape[1] <= src.seen.shape[1]):
             raise FieldError(f"{_label(self.names)}: uptake goes into ({n}, k), not {out.shape}")
         _cell_uptake(src.of_cell[:n], self._uptake, src.seen, self.dt, out)
 

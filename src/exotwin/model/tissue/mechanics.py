@@ -687,8 +687,10 @@ def _motility(
     bias: Float,
     gradient: Float,
     three_d: bool,
+    rows: NDArray[np.int64],
     out: Float,
 ) -> None:
+    """Add motility i to row ``rows[i]`` of ``out``."""
     n = speed.shape[0]
     for i in range(n):
         s = speed[i]
@@ -718,9 +720,10 @@ def _motility(
         if dn == 0.0:
             continue
         f = s / dn
-        out[i, 0] += f * dx
-        out[i, 1] += f * dy
-        out[i, 2] += f * dz
+        j = rows[i]
+        out[j, 0] += f * dx
+        out[j, 1] += f * dy
+        out[j, 2] += f * dz
 
 
 def motility_velocity(
@@ -730,22 +733,28 @@ def motility_velocity(
     gradient: Float,
     dimensions: int,
     out: Float,
+    rows: NDArray[np.int64] | None = None,
 ) -> None:
-    """Add PhysiCell motility to ``out`` (n, 3): speed × unit((1-b)·random + b·∇/|∇|).
+    """Add PhysiCell motility to ``out``: speed × unit((1-b)·random + b·∇/|∇|).
 
     ``rng_draws`` (n, 3) are standard normals (or any vectors; they are normalised, so normals
     give uniform directions) drawn by the caller, which owns the generator and the persistence
-    time. A zero gradient contributes no bias direction; zero speed adds nothing.
+    time. A zero gradient contributes no bias direction; zero speed adds nothing. Cell i's
+    motility goes to row ``rows[i]`` of ``out`` (default row i).
     """
     n = speed.shape[0]
-    if rng_draws.shape != (n, 3) or gradient.shape != (n, 3) or out.shape != (n, 3):
-        raise ValueError("rng_draws, gradient and out must have shape (n, 3)")
+    rows = np.arange(n) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    if rng_draws.shape != (n, 3) or gradient.shape != (n, 3) or rows.shape != (n,):
+        raise ValueError("rng_draws and gradient must have shape (n, 3), rows (n,)")
+    if out.ndim != 2 or out.shape[1] != 3 or (n and not 0 <= rows.min() <= rows.max() < len(out)):
+        raise ValueError("out must have shape (m, 3) with a row for every cell")
     _motility(
         np.ascontiguousarray(rng_draws, dtype=np.float64),
         np.ascontiguousarray(speed, dtype=np.float64),
         np.ascontiguousarray(bias, dtype=np.float64),
         np.ascontiguousarray(gradient, dtype=np.float64),
         dimensions == 3,
+        rows,
         out,
     )
 

@@ -33,6 +33,7 @@ class Motion:
         )
         self._moving = np.zeros(0, dtype=np.int64)
         self._speed = np.zeros(0)
+        self._velocity = np.zeros((0, 3))
 
     def reset(self, cells: Cells) -> None:
         """Per-cell constants of the mechanics (sizes, who moves), after a phenotype step."""
@@ -46,14 +47,14 @@ class Motion:
         speed = self.speed[cells.population] * cells.alive
         self._moving = np.flatnonzero(speed > 0)
         self._speed = speed[self._moving]
+        self._velocity = np.zeros((n, 3))
 
-    def velocity(self, cells: Cells) -> tuple[Float, Float]:
-        """Cell-cell velocity (µm/min) and simple pressure of every cell."""
+    def pressure(self, cells: Cells) -> Float:
+        """PhysiCell's simple pressure of every cell."""
         n = len(cells)
-        velocity = np.zeros((n, 3))
         pressure = np.zeros(n)
-        self.neighbours.velocity(cells.position, velocity, pressure)
-        return velocity, pressure
+        self.neighbours.velocity(cells.position, np.zeros((n, 3)), pressure)
+        return pressure
 
     def step(
         self, cells: Cells, fields: FieldSolver, voxel: NDArray[np.int64], rng: np.random.Generator
@@ -61,19 +62,13 @@ class Motion:
         """Push, adhere and migrate (up the all-exosomes gradient); Adams-Bashforth step."""
         if not len(cells):
             return
-        velocity, _ = self.velocity(cells)
-        moving = self._moving
+        velocity, moving, dims = self._velocity, self._moving, self.tissue.dimensions
+        self.neighbours.velocity(cells.position, velocity)
         if len(moving):
-            part = np.zeros((len(moving), 3))
-            motility_velocity(
-                rng.standard_normal((len(moving), 3)),
-                self._speed,
-                np.full(len(moving), self.k.chemotaxis_bias),
-                fields.gradient_at(0, voxel[moving]),
-                self.tissue.dimensions,
-                part,
-            )
-            velocity[moving] += part
+            draws = rng.standard_normal((len(moving), 3))
+            gradient = fields.gradient_at(0, voxel[moving])
+            bias = np.full(len(moving), self.k.chemotaxis_bias)
+            motility_velocity(draws, self._speed, bias, gradient, dims, velocity, moving)
         advance(
             cells.position,
             velocity,
