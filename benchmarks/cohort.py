@@ -38,7 +38,7 @@ DAYS = 365.0
 SPEC = {
     "seed": 7,
     "parameters": {
-        "cancer_growth_rate": {"distribution": "loguniform", "low": 0.02, "high": 0.2},
+        "tnbc_growth_rate": {"distribution": "range"},
         "secretion_rate": {"distribution": "range"},
         "uptake_max": {"distribution": "range"},
     },

@@ -191,6 +191,7 @@ def test_kb_commands(data: st.DataObject) -> None:
                     ["kb", "neighbours", word, "--json"],
                     ["kb", "export", "--format", "csv", "--out", _out(data, "e.csv")],
                     ["kb", "crosscheck", "--mti", _path(data, "mti.tsv"), "--species", word],
+                    ["kb", "coverage", "--kind", word, "--status", word],
                 ]
             )
         )

@@ -25,6 +25,7 @@ app = new_app(
     no_args_is_help=True,
     add_completion=False,
 )
+kb_cli.kb_app.command("coverage")(model_cli.coverage_command)  # the model's view of the graph
 app.add_typer(kb_cli.kb_app, name="kb")
 app.add_typer(biopsy_app, name="biopsy")
 app.add_typer(model_cli.scenarios_app, name="scenarios")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import DataValidationError, ExotwinError, Problem
 from .yaml_lines import line_of, load_lined
@@ -22,7 +22,9 @@ __all__ = [
     "ExotwinError",
     "Item",
     "Problem",
+    "load_model_file",
     "parse_sections",
+    "validation_problems",
     "yaml_files",
     "yaml_message",
 ]
@@ -68,9 +70,7 @@ def parse_sections(
     try:
         raw = load_lined(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}"))
+        problems.append(_syntax_problem(path, exc))
         return []
     except RecursionError:
         problems.append(Problem(path, None, "", "YAML nesting too deep"))
@@ -111,17 +111,53 @@ def parse_sections(
             try:
                 items.append(Item(sections[key].validate_python(value), path, raw, (key, i)))
             except ValidationError as exc:
-                for err in exc.errors():
-                    loc = tuple(err["loc"])
-                    if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-                        loc += ("kind",)  # point at the discriminator itself
-                    line, field = line_of(raw, (key, i, *loc))
-                    got = err.get("input")
-                    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-                    problems.append(
-                        Problem(path, line, ".".join(map(str, field)), err["msg"] + shown)
-                    )
+                problems += validation_problems(path, raw, exc, (key, i), "kind")
     return items
+
+
+def validation_problems(
+    path: Path,
+    raw: Any,
+    exc: ValidationError,
+    loc: tuple[str | int, ...] = (),
+    discriminator: str = "type",
+) -> list[Problem]:
+    """Pydantic's errors about ``raw`` (at ``loc`` in the file) as problems at their lines;
+    a tagged union's error points at its ``discriminator`` field."""
+    problems = []
+    for err in exc.errors():
+        where = (*loc, *err["loc"])
+        if err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            where += (discriminator,)
+        line, field = line_of(raw, where)
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        problems.append(Problem(path, line, ".".join(map(str, field)), err["msg"] + shown))
+    return problems
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model_file(path: Path, model: type[M], error: type[DataValidationError]) -> tuple[M, Any]:
+    """A YAML file validated as one ``model``, with its line-aware data; raises ``error``
+    naming file, line and field when it cannot be read, parsed or validated."""
+    try:
+        raw = load_lined(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error([Problem(path, None, "", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise error([_syntax_problem(path, exc)]) from None
+    try:
+        return model.model_validate(raw), raw
+    except ValidationError as exc:
+        raise error(validation_problems(path, raw, exc)) from None
+
+
+def _syntax_problem(path: Path, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    return Problem(path, line, "", f"YAML syntax: {yaml_message(exc)}")
 
 
 def yaml_message(exc: yaml.YAMLError) -> str:

@@ -29,7 +29,7 @@ def test_simulate_writes_timeseries_summary_and_report(tmp_path: Path) -> None:
     assert "PASS more-cafs-with-exosomes" in result.output
     with (out / "timeseries.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["arm", "time_days", "caf_fraction", "fibroblasts"]
+    assert rows[0] == ["arm", "day", "caf_fraction", "fibroblasts"]
     assert {r[0] for r in rows[1:]} == {"exosomes", "no-release"}
     assert len(rows) == 1 + 2 * 11  # days 0..10 for both arms
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -221,11 +221,11 @@ def test_an_interrupted_tissue_run_leaves_the_previous_output(
     original = TissueModel.advance
     calls: list[float] = []
 
-    def interrupted(self: TissueModel, minutes: float) -> None:
+    def interrupted(self: TissueModel, minutes: float, *progress: object) -> None:
         calls.append(minutes)
         if len(calls) > 1:
             raise KeyboardInterrupt
-        original(self, minutes)
+        original(self, minutes, *progress)  # type: ignore[arg-type]
 
     monkeypatch.setattr(TissueModel, "advance", interrupted)
     result = runner.invoke(
@@ -243,7 +243,7 @@ KILLED_TISSUE = """
 import sys, time
 from exotwin.model.tissue.engine import TissueModel
 
-def slow(self, minutes):
+def slow(self, minutes, progress=None):
     print("ready", file=sys.stderr, flush=True)
     time.sleep(60)
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
-from exotwin.model.scenario.outputs import _not_stated, rules_used
+from exotwin.model.scenario.outputs import rules_used
+from exotwin.model.scenario.report import not_stated_cell as _not_stated
 
 
 def _used(kb: KnowledgeBase, lib: Library, *rules: str) -> list[dict[str, Any]]:

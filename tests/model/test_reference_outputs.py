@@ -1,7 +1,8 @@
 """The rebuilt model reproduces the readouts recorded before the rebuild (issue 11).
 
 ``reference/`` holds every readout of every shipped scenario and tissue scenario, recorded
-by ``reference/record.py`` from main before the equations were rebuilt:
+by ``reference/record.py`` (first from main before the equations were rebuilt, which the
+rebuild reproduced; then again after the intended biology changes of issue 16):
 
 - compartment scenarios integrated at rtol 1e-10 (``tight-*``): references of the equations
   themselves, free of the solver's step choices (at the default rtol 1e-6 two correct
@@ -44,6 +45,8 @@ TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 
 
 def _reference(name: str) -> dict[str, Any]:
+    if not (REFERENCE / name).exists():
+        pytest.skip(f"no reference recorded for {name} (tests/model/reference/record.py)")
     with gzip.open(REFERENCE / name, "rt", encoding="utf-8") as fh:
         return json.load(fh)  # type: ignore[no-any-return]
 
@@ -65,6 +68,8 @@ def _compare(
 
 @pytest.mark.parametrize("name", sorted(packaged_scenarios()))
 def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
+    if not (REFERENCE / f"tight-scenarios-{name}.json.gz").exists():
+        pytest.skip(f"no reference recorded for {name}: it was shipped after the references")
     scenario = load_scenario(packaged_scenarios()[name], kb, lib)
     result = run_scenario(kb, lib, scenario, tol=TIGHT)
     times = {arm: t.times for arm, t in result.trajectories.items()}

@@ -8,7 +8,7 @@ import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
-from exotwin.model.scenario.load import ScenarioError, load_scenario
+from exotwin.model.scenario.load import ScenarioError, load_scenario, packaged_scenarios
 
 from .conftest import SMALL_SCENARIO, write
 
@@ -103,3 +103,14 @@ def test_yaml_syntax_and_unknown_names(tmp_path: Path, kb: KnowledgeBase, lib: L
     assert "YAML syntax" in found[0]
     with pytest.raises(ScenarioError, match="no scenario file or shipped scenario named 'nope'"):
         load_scenario("nope", kb, lib)
+
+
+def test_knockdown_of_a_cargo_no_donor_loads_is_refused_at_load(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """miR-4443 is known but no donor of this arm loads it: once a crash in the compiler."""
+    shipped = Path(packaged_scenarios()["nf-to-caf-mir9-mir125b"]).read_text()
+    text = shipped.replace("cargo: miR-125b", "cargo: hsa-miR-4443", 1)
+    assert text != shipped
+    found = problems(tmp_path, kb, lib, text)
+    assert any("arms.1.interventions.1.cargo" in p for p in found), found

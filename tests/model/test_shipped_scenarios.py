@@ -26,7 +26,7 @@ def test_at_least_fifteen_scenarios_with_checks(kb: KnowledgeBase, lib: Library)
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
     result = shipped_result(kb, lib, name)
-    failed = [c.describe() for c in result.checks if not c.passed]
+    failed = [c.describe() for c in result.checks if not c.ok]  # known failures are reported
     assert not failed, failed
     selected = result.scenario.mechanisms
     if selected.all or selected.rules or selected.records or selected.tags:

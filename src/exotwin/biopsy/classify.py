@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -798,9 +798,11 @@ def fit_classifier(
     task: Task = "diagnosis",
     settings: CVSettings | None = None,
     positive: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FitResult:
     """Nested CV (outer: metrics; inner: model choice, tuning, threshold and panel search),
-    the plain baseline on the same folds, then a final choice and fit on all data."""
+    the plain baseline on the same folds, then a final choice and fit on all data;
+    ``progress(done, total)`` after each outer fold and the final fit."""
     s = settings or CVSettings()
     _check_labels(data, task)
     assert data.labels is not None
@@ -822,7 +824,12 @@ def fit_classifier(
         for tr, te in splits
     ]
     jobs.append(delayed(_final_fit)(X, y, groups, data.kind, task, s, final_inner, k))
-    *folds, final = Parallel(n_jobs=s.n_jobs)(jobs)
+    runs = []
+    for run in Parallel(n_jobs=s.n_jobs, return_as="generator")(jobs):
+        runs.append(run)
+        if progress:
+            progress(len(runs), len(jobs))
+    *folds, final = runs
     proba, base, hit, base_hit, panel_p, fold_of = _collect(folds, len(y), k, task)
     selection: Selection = final["selection"]
     metrics = _header(

@@ -12,6 +12,8 @@ import typer
 
 from ..cli_common import OverwriteOption, new_app
 from ..io import check_output_folder, output_folder
+from ..progress import Progress
+from ..tables import Column, CsvOption, Format, JsonOption, Table, emit, output_format
 from .classify import CVSettings, OperatingPoint, Task
 from .de import differential, format_p, profile_shift
 from .errors import BiopsyInputError, cell_problem
@@ -193,6 +195,12 @@ def fit(
     ] = None,
     operating_point: OperatingPointOpt = OperatingPointOption.accuracy,
     overwrite: OverwriteOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the summary (metrics, intervals, verdicts) as JSON instead."
+        ),
+    ] = False,
 ) -> None:
     """Nested-CV fit: prints the cross-validated metrics, writes model, metrics.json, report.html."""
     check_output_folder(out, overwrite)
@@ -210,11 +218,48 @@ def fit(
     )
     task_name: Task = task.value
     title = f"exotwin biopsy fit: {data.name}"
-    outcome = fit_and_report(dataset, title, task_name, settings, positive)
+    with Progress(f"biopsy fit {data.name}", 100, "%") as bar:
+        outcome = fit_and_report(
+            dataset,
+            title,
+            task_name,
+            settings,
+            positive,
+            stage=lambda f, what: bar.update(100 * f, description=f"biopsy fit: {what}"),
+        )
     extra = {"de.csv": outcome.table.to_csv()}
     write_fit(outcome.result, dataset, out, outcome.html, extra, overwrite)
-    _echo_fit(outcome.result.metrics)
-    typer.echo(f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)")
+    if as_json:
+        typer.echo(json.dumps(fit_summary(outcome.result.metrics), indent=1))
+    else:
+        _echo_fit(outcome.result.metrics)
+    typer.echo(
+        f"wrote {out}/ (model.joblib, features.json, metrics.json, report.html)", err=as_json
+    )
+
+
+def fit_summary(m: dict[str, Any]) -> dict[str, Any]:
+    """What ``biopsy fit`` prints, as data: classes, model, each metric with its interval,
+    the baseline's and the paired difference with its verdict."""
+    keys = [k for k in m if k.startswith("cv_")]
+    return {
+        "positive_class": m.get("positive_class"),
+        "positive_class_reason": m.get("positive_class_reason"),
+        "model": m["final_model"],
+        "model_choice": m["final_choice"],
+        "intervals": m["intervals"],
+        "warnings": m["warnings"],
+        "separation": (m.get("separation") or {}).get("warning"),
+        "metrics": {
+            k: {
+                "model": m[k],
+                "baseline": m["baseline"].get(k),
+                "difference": m["baseline"]["delta"].get(k),
+            }
+            for k in keys
+        },
+        "panel": m["panel"]["features"] if "panel" in m else None,
+    }
 
 
 @biopsy_app.command("predict")
@@ -250,8 +295,12 @@ def de_command(
     test: Annotated[str, typer.Option(help="welch or mannwhitney.")] = "welch",
     normalise: NormOpt = None,
     overwrite: OverwriteOption = False,
+    top: Annotated[int, typer.Option(min=1, help="Analytes listed (largest effects).")] = 5,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Differential abundance per analyte (effect, test, BH FDR), volcano plot, signatures."""
+    printed = output_format(as_json, as_csv)
     check_output_folder(out, overwrite)
     dataset = _read(data, label, id_column, fmt, meta)
     if test not in {"welch", "mannwhitney"}:
@@ -266,32 +315,57 @@ def de_command(
         (staging / "signatures.json").write_text(
             json.dumps(signatures, indent=1) + "\n", encoding="utf-8"
         )
-    _echo_de(table, separation)
+    _echo_de(table, separation, top, printed)
     typer.echo(
-        f"wrote {out}/ (de.csv, signatures.json{', volcano.svg' if 'hedges_g' in table.columns else ''})"
+        f"wrote {out}/ (de.csv, signatures.json{', volcano.svg' if 'hedges_g' in table.columns else ''})",
+        err=printed is not Format.table,
     )
 
 
-def _echo_de(table: pd.DataFrame, separation: dict[str, Any] | None) -> None:
-    """Positive class, hits, the largest effects with their intervals, and warnings."""
+def _echo_de(
+    table: pd.DataFrame,
+    separation: dict[str, Any] | None,
+    top: int = 5,
+    fmt: Format = Format.table,
+) -> None:
+    """Positive class, hits, the largest effects with their intervals, and warnings (the
+    summary lines on stderr when the table is printed as JSON or CSV)."""
     shift = profile_shift(table)
     if shift:
         typer.secho(f"warning: {shift}", fg="yellow", err=True)
     _echo_separation(separation)
+    quiet = fmt is not Format.table
     if "case" in table.attrs:
         typer.echo(
             f"positive class: {table.attrs['case']!r} (log2_fc and g = case - control; "
-            f"{table.attrs['case_reason']})"
+            f"{table.attrs['case_reason']})",
+            err=quiet,
         )
     hits = int((table["q_value"] < 0.05).sum())
     smallest = format_p(float(table["log10_p"].min())) if len(table) else "-"
-    typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05 (smallest p {smallest})")
-    if "hedges_g" in table.columns:
-        top = table.reindex(table["hedges_g"].abs().sort_values(ascending=False).index[:5])
-        for name, row in top.iterrows():
-            typer.echo(
-                f"  {name}: g {row['hedges_g']:+.2f} [{row['g_ci_low']:+.2f}, "
-                f"{row['g_ci_high']:+.2f}], AUC {row['auc']:.3f}, p {format_p(row['log10_p'])}"
-            )
-    else:
-        typer.echo(f"top: {', '.join(map(str, table.index[:5]))}")
+    typer.echo(f"{len(table)} analytes, {hits} at FDR < 0.05 (smallest p {smallest})", err=quiet)
+    if "hedges_g" not in table.columns:
+        shown = table.head(top)
+        if quiet:
+            emit(_frame_table(shown), fmt)
+        else:
+            typer.echo(f"top: {', '.join(map(str, shown.index))}")
+        return
+    shown = table.reindex(table["hedges_g"].abs().sort_values(ascending=False).index[:top])
+    if quiet:
+        emit(_frame_table(shown), fmt)
+        return
+    for name, row in shown.iterrows():
+        typer.echo(
+            f"  {name}: g {row['hedges_g']:+.2f} [{row['g_ci_low']:+.2f}, "
+            f"{row['g_ci_high']:+.2f}], AUC {row['auc']:.3f}, p {format_p(row['log10_p'])}"
+        )
+
+
+def _frame_table(frame: pd.DataFrame) -> Table:
+    """Rows of the DE table, as printed with --json / --csv (every column of de.csv)."""
+    columns = [Column("analyte", "id")] + [Column(str(c), "number") for c in frame.columns]
+    table = Table("differential abundance", columns)
+    for name, row in frame.iterrows():
+        table.add(str(name), *(v.item() if hasattr(v, "item") else v for v in row))
+    return table

@@ -15,12 +15,13 @@ from .classify import FitResult
 from .de import format_p, profile_shift
 from .plots import calibration_svg, panel_svg, roc_svg, volcano_svg
 
-__all__ = ["report_html"]
+__all__ = ["report_html", "summary_html"]
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:980px;margin:auto} table{border-collapse:collapse;"
     "font-size:13px} td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top} "
-    ".warn{color:#a00;font-weight:bold} figure{display:inline-block;margin:6px}"
+    ".warn{color:#a00;font-weight:bold} figure{display:inline-block;margin:6px} "
+    "#summary{background:#f4f7fb;border:1px solid #d5deea;padding:4px 16px 10px;line-height:1.4}"
 )
 
 
@@ -46,6 +47,7 @@ def report_html(
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
         f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
+        *summary_html(result),
         f"<p>Task <b>{esc(result.task)}</b>, {m['n_samples']} samples, {m['n_analytes']} analytes, "
         f"classes {esc(json.dumps(m['class_counts']))}. Nested CV: {m['cv']['outer_folds']} outer × "
         f"{m['cv']['inner_folds']} inner folds, seed {m['cv']['seed']}, {m['cv']['bootstrap']} "
@@ -69,45 +71,7 @@ def report_html(
     parts += [f"<p class='warn'>{esc(w)}</p>" for w in m["warnings"]]
     parts += _separation(m.get("separation"))
     parts += _metric_table(m)
-    if result.task == "diagnosis":
-        y = (result.oof["label"] == result.classes[1]).to_numpy()
-        p = result.oof[f"p_{result.classes[1]}"].to_numpy()
-        curves = {"model": (*roc_curve(y, p)[:2], m["cv_auc"]["value"])}
-        if result.baseline_oof is not None:
-            curves["baseline"] = (
-                *roc_curve(y, result.baseline_oof)[:2],
-                m["baseline"]["cv_auc"]["value"],
-            )
-        cal = m["calibration"]
-        parts += [
-            f"<p>Operating point: {esc(m['operating_point']['rule'])}; thresholds "
-            f"{', '.join(f'{t:.3f}' for t in m['operating_point']['fold_thresholds'])}. Baseline: "
-            f"{esc(m['operating_point']['baseline_rule'])}.</p>",
-            "<h2>ROC and calibration</h2>",
-            f"<figure>{roc_svg(curves)}</figure><figure>{calibration_svg(cal['bins'])}</figure>",
-            f"<p>Brier score {cal['brier']:.4f}, calibration slope {cal['slope']:.2f}, "
-            f"intercept {cal['intercept']:.2f}{_few(m['intervals'])}.</p>",
-        ]
-        if "panel" in m:
-            panel = m["panel"]
-            parts += [
-                f"<h2>Sparse panel (k ≤ {len(result.panel_steps)})</h2><p>Panel chosen on all data: "
-                f"<b>{esc(', '.join(result.panel))}</b>. The panel search itself, repeated inside "
-                f"each outer fold, reached CV AUC {_ci(panel['cv_auc'])}; analytes chosen per fold: "
-                f"{esc(json.dumps(panel['selection_frequency']))}.</p>",
-                f"<figure>{panel_svg(result.panel_steps)}</figure>" if result.panel_steps else "",
-            ]
-    else:
-        parts.append("<h2>Confusion matrix (out of fold; rows: truth)</h2><table><tr><th></th>")
-        parts += [f"<th>{esc(c)}</th>" for c in result.classes]
-        parts.append("</tr>")
-        for truth, row in m["confusion"].items():
-            parts.append(
-                f"<tr><th>{esc(truth)}</th>"
-                + "".join(f"<td>{v}</td>" for v in row.values())
-                + "</tr>"
-            )
-        parts.append("</table>")
+    parts += _diagnosis(result) if result.task == "diagnosis" else _confusion(result)
     if de is not None:
         parts.append("<h2>Differential abundance</h2>")
         shift = profile_shift(de)
@@ -116,23 +80,136 @@ def report_html(
         if "hedges_g" in de.columns:
             parts.append(f"<figure>{volcano_svg(de)}</figure>")
         parts.append(_de_table(de.head(20)))
-    if signatures:
-        parts.append(
-            "<h2>Knowledge signatures (evidence graph)</h2><table><tr><th>signature</th><th>measured / members</th><th>missing</th><th>result</th></tr>"
-        )
-        for s in signatures:
-            result_text = s.get("result") or (
-                (f"auc {s['auc']:.3g}, " if "auc" in s else "")
-                + f"p {format_p(float(s['log10_p']))}"  # type: ignore[arg-type]
-            )
-            parts.append(
-                f"<tr><td>{esc(str(s['signature']))}<br><small>{esc(str(s['description']))}</small></td>"
-                f"<td>{esc(', '.join(s['measured']))} ({len(s['measured'])}/{s['members']})</td>"  # type: ignore[arg-type]
-                f"<td>{esc(', '.join(s['missing']))}</td><td>{esc(str(result_text))}</td></tr>"  # type: ignore[arg-type]
-            )
-        parts.append("</table>")
+    parts += _signatures(signatures or [])
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _diagnosis(result: FitResult) -> list[str]:
+    """Operating point, ROC and calibration figures, and the sparse panel."""
+    esc = html.escape
+    m = result.metrics
+    parts: list[str] = []
+    y = (result.oof["label"] == result.classes[1]).to_numpy()
+    p = result.oof[f"p_{result.classes[1]}"].to_numpy()
+    curves = {"model": (*roc_curve(y, p)[:2], m["cv_auc"]["value"])}
+    if result.baseline_oof is not None:
+        curves["baseline"] = (
+            *roc_curve(y, result.baseline_oof)[:2],
+            m["baseline"]["cv_auc"]["value"],
+        )
+    cal = m["calibration"]
+    parts += [
+        f"<p>Operating point: {esc(m['operating_point']['rule'])}; thresholds "
+        f"{', '.join(f'{t:.3f}' for t in m['operating_point']['fold_thresholds'])}. Baseline: "
+        f"{esc(m['operating_point']['baseline_rule'])}.</p>",
+        "<h2>ROC and calibration</h2>",
+        f"<figure>{roc_svg(curves)}</figure><figure>{calibration_svg(cal['bins'])}</figure>",
+        f"<p>Brier score {cal['brier']:.4f}, calibration slope {cal['slope']:.2f}, "
+        f"intercept {cal['intercept']:.2f}{_few(m['intervals'])}.</p>",
+    ]
+    if "panel" in m:
+        panel = m["panel"]
+        parts += [
+            f"<h2>Sparse panel (k ≤ {len(result.panel_steps)})</h2><p>Panel chosen on all data: "
+            f"<b>{esc(', '.join(result.panel))}</b>. The panel search itself, repeated inside "
+            f"each outer fold, reached CV AUC {_ci(panel['cv_auc'])}; analytes chosen per fold: "
+            f"{esc(json.dumps(panel['selection_frequency']))}.</p>",
+            f"<figure>{panel_svg(result.panel_steps)}</figure>" if result.panel_steps else "",
+        ]
+    return parts
+
+
+def _confusion(result: FitResult) -> list[str]:
+    """The out-of-fold confusion matrix of a subtype task."""
+    esc = html.escape
+    m = result.metrics
+    parts: list[str] = []
+    parts.append("<h2>Confusion matrix (out of fold; rows: truth)</h2><table><tr><th></th>")
+    parts += [f"<th>{esc(c)}</th>" for c in result.classes]
+    parts.append("</tr>")
+    for truth, row in m["confusion"].items():
+        parts.append(
+            f"<tr><th>{esc(truth)}</th>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
+def _signatures(signatures: list[dict[str, Any]]) -> list[str]:
+    """How each knowledge-derived cargo signature separates the classes."""
+    if not signatures:
+        return []
+    esc = html.escape
+    parts: list[str] = []
+    parts.append(
+        "<h2>Knowledge signatures (evidence graph)</h2><table><tr><th>signature</th><th>measured / members</th><th>missing</th><th>result</th></tr>"
+    )
+    for s in signatures:
+        result_text = s.get("result") or (
+            (f"auc {s['auc']:.3g}, " if "auc" in s else "") + f"p {format_p(float(s['log10_p']))}"  # type: ignore[arg-type]
+        )
+        parts.append(
+            f"<tr><td>{esc(str(s['signature']))}<br><small>{esc(str(s['description']))}</small></td>"
+            f"<td>{esc(', '.join(s['measured']))} ({len(s['measured'])}/{s['members']})</td>"  # type: ignore[arg-type]
+            f"<td>{esc(', '.join(s['missing']))}</td><td>{esc(str(result_text))}</td></tr>"  # type: ignore[arg-type]
+        )
+    parts.append("</table>")
+    return parts
+
+
+def summary_html(result: FitResult) -> list[str]:
+    """The report's opening, written from the metrics: what was analysed, how well the model
+    separates the classes out of fold, whether it beats the plain baseline, and caveats."""
+    esc = html.escape
+    m = result.metrics
+    counts = ", ".join(f"{n} {esc(repr(str(c)))}" for c, n in m["class_counts"].items())
+    if result.task == "diagnosis":
+        case = str(m["positive_class"])
+        others = [str(c) for c in result.classes if str(c) != case]
+        goal = (
+            f"tell class <b>{esc(repr(case))}</b> (the positive class: "
+            f"{esc(m['positive_class_reason'])}) from class {esc(', '.join(map(repr, others)))}"
+        )
+    else:
+        goal = f"assign each sample one of {len(result.classes)} classes"
+    parts = [
+        "<section id='summary'><h2>Summary</h2>",
+        f"<p><b>What was analysed.</b> {m['n_samples']} samples ({counts}) with "
+        f"{m['n_analytes']} analytes; the classifier was to {goal}. Nested cross-validation "
+        f"({m['cv']['outer_folds']} outer folds) measures it on samples it was not fitted or "
+        "tuned on.</p>",
+    ]
+    key = "cv_auc" if "cv_auc" in m else next(k for k in m if k.startswith("cv_"))
+    name = {"auc": "AUC (area under the ROC curve)"}.get(key[3:], key[3:].replace("_", " "))
+    found = f"<p><b>What it found.</b> The chosen model ({esc(m['final_model'])}) reaches a "
+    found += f"cross-validated {esc(name)} of {esc(_ci(m[key], 4))}."
+    delta = m["baseline"]["delta"].get(key)
+    if delta:
+        found += (
+            f" Against the plain baseline ({esc(m['baseline']['model'])}): "
+            f"<b>{esc(delta['verdict'])}</b> (difference {esc(_ci(delta, 5, '+'))})."
+        )
+    if result.task == "diagnosis":
+        found += (
+            f" At its cut-off it finds {esc(_ci(m['cv_sensitivity'], 2))} of the samples of "
+            f"class {esc(repr(str(m['positive_class'])))} (sensitivity) and clears "
+            f"{esc(_ci(m['cv_specificity'], 2))} of the others (specificity)."
+        )
+    if "panel" in m:
+        found += (
+            f" A panel of {len(m['panel']['features'])} analyte(s) "
+            f"({esc(', '.join(m['panel']['features']))}) reaches CV AUC {esc(_ci(m['panel']['cv_auc']))}."
+        )
+    parts.append(found + "</p>")
+    separation = m.get("separation") or {}
+    caveats = [*m["warnings"], *([separation["warning"]] if separation.get("warning") else [])]
+    if caveats:
+        parts.append("<p><b>Caveats.</b></p><ul>")
+        parts += [f"<li class='warn'>{esc(c)}</li>" for c in caveats]
+        parts.append("</ul>")
+    parts.append("</section>")
+    return parts
 
 
 def _few(rule: dict[str, Any]) -> str:

@@ -54,8 +54,17 @@ def fit_and_report(
     """Fit, test, score signatures and check separation; ``stage(fraction, what)`` reports
     progress between steps."""
     say = stage or (lambda fraction, what: None)
-    say(0.05, f"nested cross-validation ({settings.outer_folds} x {settings.inner_folds} folds)")
-    result = fit_classifier(dataset, task, settings, positive)
+    folds = f"nested cross-validation ({settings.outer_folds} x {settings.inner_folds} folds)"
+    say(0.05, folds)
+    result = fit_classifier(
+        dataset,
+        task,
+        settings,
+        positive,
+        progress=lambda done, total: say(
+            0.05 + 0.6 * done / total, f"{folds}: {done}/{total} fits"
+        ),
+    )
     say(0.75, "differential abundance")
     table = differential(dataset, positive=positive, method=settings.normalisation)
     say(0.85, "knowledge signatures")

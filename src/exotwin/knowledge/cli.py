@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -13,17 +14,18 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..cli_common import new_app
 from ..datafiles import yaml_files
 from ..errors import KnowledgeValidationError, Problem, QueryError
+from ..tables import Column, CsvOption, Format, Table, emit, output_format
 from .crosscheck import crosscheck, read_mti, summarise
 from .exports import FORMATS, csv_row, export
 from .kb import KnowledgeBase
 from .loader import load_knowledge, packaged_data_dir
 from .provenance import CLASSES, count_fields, describe, provenance_text
 from .query import Query, neighbours, search
+from .schema import Biomarker, Mechanism, Therapy
 
 kb_app = new_app(help="The evidence graph of both reviews.", no_args_is_help=True)
 console = Console()
@@ -92,8 +94,10 @@ def validate(
 def summary(
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Counts of records by kind, by seed section, and of the vocabularies."""
+    fmt = output_format(as_json, as_csv)
     kb = _load(data)
     by_kind = Counter(r.kind for r in kb.records.values())
     by_section = Counter((r.seed, r.section, r.kind) for r in kb.records.values())
@@ -116,17 +120,14 @@ def summary(
         "vocabularies": vocabularies,
         "fields_by_provenance": fields,
     }
-    if as_json:
+    if fmt is Format.json:
         typer.echo(json.dumps(result, indent=1))
         return
-    plural = {"mechanism": "mechanisms", "biomarker": "biomarkers", "therapy": "therapies"}
-    console.print(
-        f"[bold]{len(kb.records)} records[/bold]: "
-        + ", ".join(f"{n} {plural[k]}" for k, n in sorted(by_kind.items()))
+    table = Table(
+        "Records by seed section",
+        [Column("seed", "id"), Column("section", "id"), Column("title")]
+        + [Column(k, "number") for k in ("mechanism", "biomarker", "therapy", "total")],
     )
-    table = Table(title="Records by seed section")
-    for column in ("seed", "section", "title", "mechanism", "biomarker", "therapy", "total"):
-        table.add_column(column, justify="right" if column not in {"title"} else "left")
     for source in kb.sources.values():
         for section in source.sections:
             counts = [
@@ -134,17 +135,23 @@ def summary(
                 for k in ("mechanism", "biomarker", "therapy")
             ]
             if sum(counts):
-                table.add_row(
-                    source.id, section.id, section.title, *map(str, counts), str(sum(counts))
-                )
-    console.print(table)
-    console.print(
+                table.add(source.id, section.id, section.title, *counts, sum(counts))
+    if fmt is Format.csv:
+        emit(table, fmt)
+        return
+    plural = {"mechanism": "mechanisms", "biomarker": "biomarkers", "therapy": "therapies"}
+    typer.echo(
+        f"{len(kb.records)} records: "
+        + ", ".join(f"{n} {plural[k]}" for k, n in sorted(by_kind.items()))
+    )
+    emit(table, fmt, console)
+    typer.echo(
         "Mechanism cargo by type: " + ", ".join(f"{t} {n}" for t, n in by_cargo.most_common())
     )
-    console.print(
+    typer.echo(
         "Vocabularies: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in vocabularies.items())
     )
-    console.print("Fields by provenance: " + ", ".join(f"{k} {n}" for k, n in fields.items()))
+    typer.echo("Fields by provenance: " + ", ".join(f"{k} {n}" for k, n in fields.items()))
 
 
 @kb_app.command("search")
@@ -175,21 +182,30 @@ def search_command(
     ] = False,
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Search records; all given criteria must hold."""
+    fmt = output_format(as_json, as_csv)
     kb = _load(data)
     query = Query(text, kind, cargo, cell, phenotype, drug, pathway, subtype, seed, stated_only)
     if query in (Query(), Query(stated_only=True)):
         raise QueryError("give a search text or at least one option (see --help)")
     hits = search(kb, query)
-    if as_json:
+    if fmt is Format.json:
         typer.echo(
             json.dumps([r.model_dump(mode="json") for r in hits], indent=1, ensure_ascii=False)
         )
         return
-    table = Table(title=f"{len(hits)} record(s)", show_lines=False)
-    for column in ("id", "kind", "cargo", "donor → recipient", "effect", "reference", "not stated"):
-        table.add_column(column, overflow="fold")
+    emit(_hits_table(kb, hits), fmt, console)
+
+
+def _hits_table(kb: KnowledgeBase, hits: Sequence[Mechanism | Biomarker | Therapy]) -> Table:
+    """One row per record: cargo, cells, effects, citation and the fields not stated."""
+    names = ("cargo", "donor → recipient", "effect", "reference", "not stated")
+    table = Table(
+        f"{len(hits)} record(s)",
+        [Column("id", "id"), Column("kind", "id")] + [Column(c) for c in names],
+    )
     for record in hits:
         row = csv_row(kb, record)
         effect = "; ".join(
@@ -199,7 +215,7 @@ def search_command(
         if record.kind == "biomarker":
             effect = row["effect"].replace(";", "; ")
         cells = f"{row['donor']} → {row['recipient']}" if row["recipient"] else row["donor"]
-        table.add_row(
+        table.add(
             record.id,
             record.kind,
             row["cargo"].replace(";", ", "),
@@ -208,7 +224,7 @@ def search_command(
             f"{record.seed} {record.reference}",
             row["provenance"].replace(";", "; "),
         )
-    console.print(table)
+    return table
 
 
 @kb_app.command()
@@ -231,9 +247,11 @@ def provenance_command(
         bool, typer.Option("--records", help="Also list every record with a field not stated.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Count the structured fields of the graph by provenance: stated, normalised, inferred,
     added."""
+    fmt = output_format(as_json, as_csv)
     kb = _load(data)
     by_kind = {
         kind: dict(count_fields(r for r in kb.records.values() if r.kind == kind))
@@ -241,17 +259,20 @@ def provenance_command(
     }
     total = dict(count_fields(kb.records.values()))
     flagged = [r for r in kb.records.values() if r.provenance]
-    if as_json:
+    if fmt is Format.json:
         listing = {r.id: provenance_text(r) for r in flagged} if records else {}
         payload = {"fields": total, "by_kind": by_kind, "records_flagged": len(flagged)}
         typer.echo(json.dumps(payload | ({"records": listing} if records else {}), indent=1))
         return
-    table = Table(title=f"Fields of {len(kb.records)} records by provenance")
-    for column in ("kind", *CLASSES, "total"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
+    table = Table(
+        f"Fields of {len(kb.records)} records by provenance",
+        [Column("kind", "id")] + [Column(c, "number") for c in (*CLASSES, "total")],
+    )
     for kind, counts in [*by_kind.items(), ("all", total)]:
-        table.add_row(kind, *(str(counts[c]) for c in CLASSES), str(sum(counts.values())))
-    console.print(table)
+        table.add(kind, *(counts[c] for c in CLASSES), sum(counts.values()))
+    emit(table, fmt, console)
+    if fmt is Format.csv:
+        return
     typer.echo(
         f"{len(flagged)} of {len(kb.records)} records have a field not stated: "
         + ", ".join(f"{c} {total[c]}" for c in CLASSES)
@@ -265,22 +286,30 @@ def neighbours_command(
     cell: Annotated[str, typer.Argument(help="Cell type id or synonym, e.g. caf, TAM, MDSC.")],
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV (one table, a 'direction' column).")
+    ] = False,
 ) -> None:
     """What a cell type sends to and receives from other cells through exosomes."""
+    fmt = output_format(as_json, as_csv)
     kb = _load(data)
     found = neighbours(kb, cell)
-    if as_json:
+    if fmt is Format.json:
         typer.echo(json.dumps({k: [asdict(e) for e in v] for k, v in found.items()}, indent=1))
         return
+    columns = [Column("record", "id"), Column("donor", "id"), Column("recipient", "id")]
+    columns += [Column("cargo"), Column("effects")]
+    both = Table(f"{cell} sends and receives", [Column("direction", "id"), *columns])
     for direction, exchanges in found.items():
-        table = Table(title=f"{cell} {direction} ({len(exchanges)})")
-        for column in ("record", "donor", "recipient", "cargo", "effects"):
-            table.add_column(column, overflow="fold")
+        table = Table(f"{cell} {direction} ({len(exchanges)})", columns)
         for e in exchanges:
-            table.add_row(
-                e.record_id, e.donor, e.recipient, ", ".join(e.cargo), "; ".join(e.effects)
-            )
-        console.print(table)
+            row = (e.record_id, e.donor, e.recipient, ", ".join(e.cargo), "; ".join(e.effects))
+            table.add(*row)
+            both.add(direction, *row)
+        if fmt is Format.table:
+            emit(table, fmt, console)
+    if fmt is Format.csv:
+        emit(both, fmt)
 
 
 @kb_app.command("export")
@@ -306,12 +335,14 @@ def crosscheck_command(
     ] = None,
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Report which curated miRNA→target claims strong external evidence supports."""
+    fmt = output_format(as_json, as_csv)
     kb = _load(data)
     checks = crosscheck(kb, read_mti(mti), species)
     counts = summarise(checks)
-    if as_json:
+    if fmt is Format.json:
         typer.echo(
             json.dumps(
                 {
@@ -332,20 +363,20 @@ def crosscheck_command(
             )
         )
         return
-    table = Table(title=f"miRNA→target claims checked against {mti.name}")
-    for column in ("record", "miRNA", "target", "status", "species", "PMIDs"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        f"miRNA→target claims checked against {mti.name}",
+        [Column(c, "id") for c in ("record", "miRNA", "target", "status")]
+        + [Column("species"), Column("PMIDs")],
+    )
     for c in checks:
         pmids = sorted({i.pmid for i in c.evidence})
-        table.add_row(
-            c.record_id,
-            c.mirna,
-            c.target,
-            c.status,
-            ",".join(sorted({i.species for i in c.evidence})),
-            ", ".join(pmids[:4]) + (" …" if len(pmids) > 4 else ""),
-        )
-    console.print(table)
+        species = ",".join(sorted({i.species for i in c.evidence}))
+        cut = fmt is Format.table and len(pmids) > 4
+        shown = ", ".join(pmids[:4] if cut else pmids) + (" …" if cut else "")
+        table.add(c.record_id, c.mirna, c.target, c.status, species, shown)
+    emit(table, fmt, console)
+    if fmt is Format.csv:
+        return
     typer.echo(
         f"pairs {counts['pairs']}: supported {counts['supported']}, not found "
         f"{counts['not_found']}, miRNA absent from table {counts['mirna_absent']}; records "

@@ -141,7 +141,9 @@ class PhysiCellMapping(Strict):
     source: Text
 
 
-Behaviour = Literal["growth", "death", "survival", "seeding", "killing", "secretion", "activity"]
+Behaviour = Literal[
+    "growth", "death", "survival", "seeding", "motility", "killing", "secretion", "activity"
+]
 
 
 class Phenotype(Strict):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from functools import partial
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+from rich.table import Table as RichTable
 
 from ..cli_common import OverwriteOption, new_app
 from ..errors import CohortError, Problem, ScenarioError, did_you_mean
 from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
+from ..progress import Progress
+from ..tables import Column, CsvOption, JsonOption, Table, emit, output_format
+from .rules.coverage import RecordCoverage, coverage, summarise
 from .rules.library import Library, load_library
 from .scenario.load import load_scenario, packaged_scenarios
 from .scenario.outputs import write_outputs
@@ -33,9 +35,8 @@ scenarios_app = new_app(help="Shipped scenarios and their checks.", no_args_is_h
 
 def _run(kb: KnowledgeBase, lib: Library, name: str | Path, seed: int) -> ScenarioResult:
     scenario = load_scenario(name, kb, lib)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{scenario.id}", total=len(scenario.arms))
-        return run_scenario(kb, lib, scenario, seed, progress=lambda arm: progress.advance(task))
+    with Progress(f"simulate {scenario.id}", len(scenario.arms), "arms") as bar:
+        return run_scenario(kb, lib, scenario, seed, progress=lambda arm: bar.advance())
 
 
 def simulate(
@@ -65,23 +66,29 @@ def simulate_into(
     result = _run(kb, lib, scenario, seed)
     write_outputs(kb, lib, result, out, overwrite)
     for check in result.checks:
-        console.print(check.describe(), style="green" if check.passed else "red", markup=False)
+        _print_check(check.describe(), check.ok)
     return result
 
 
+def _print_check(line: str, passed: bool) -> None:
+    """A check's line, green or red on a terminal, never wrapped."""
+    console.print(line, style="green" if passed else "red", markup=False, soft_wrap=True)
+
+
 @scenarios_app.command("list")
-def list_scenarios() -> None:
+def list_scenarios(as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """The shipped scenarios with their arms and checks."""
+    fmt = output_format(as_json, as_csv)
     kb = load_knowledge()
     lib = load_library(kb)
-    table = Table(title="Shipped scenarios")
-    table.add_column("id", no_wrap=True)
-    for column in ("title", "arms", "checks"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        "Shipped scenarios",
+        [Column("id", "id"), Column("title"), Column("arms"), Column("checks", "number")],
+    )
     for path in packaged_scenarios().values():
         sc = load_scenario(path, kb, lib)
-        table.add_row(sc.id, sc.title, ", ".join(a.name for a in sc.arms), str(len(sc.checks)))
-    console.print(table)
+        table.add(sc.id, sc.title, ", ".join(a.name for a in sc.arms), len(sc.checks))
+    emit(table, fmt, console)
 
 
 @scenarios_app.command("check")
@@ -99,41 +106,113 @@ def check_scenarios(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the parameter sampling.")] = 0,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Run scenarios and their checks; exit 1 when any check fails at the nominal parameters."""
+    fmt = output_format(as_json, as_csv)
     kb = load_knowledge()
     lib = load_library(kb)
-    failed = 0
-    table = Table(
-        title="Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
-    )
-    table.add_column("scenario", no_wrap=True)
-    table.add_column("check", overflow="fold")
-    table.add_column("nominal")
+    names = names or list(packaged_scenarios())
+    columns = [Column("scenario", "id"), Column("check", "id"), Column("nominal", "id")]
     if robust:
-        table.add_column("robust", justify="right")
-    table.add_column("values", overflow="fold")
-    for name in names or list(packaged_scenarios()):
-        scenario = load_scenario(name, kb, lib)
-        result = run_scenario(kb, lib, scenario)
-        spread = None
-        if robust:
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task(f"{scenario.id} x {robust}", total=robust)
-                spread = robustness(
-                    kb, lib, scenario, robust, seed, progress=partial(progress.advance, task)
-                )
-        for check in result.checks:
-            failed += not check.passed
-            row = [result.scenario.id, check.name, "pass" if check.passed else "FAIL"]
-            if spread is not None:
-                row.append(f"{spread.fraction(check.name):.0%}")
-            row.append(check.describe().split(": ", 1)[1])
-            table.add_row(*row)
-    console.print(table)
+        columns.append(Column("robust", "number", ".0%"))
+    title = "Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
+    table = Table(title, [*columns, Column("values")])
+    with Progress("scenarios check", len(names) * (1 + robust), "runs") as bar:
+        for name in names:
+            scenario = load_scenario(name, kb, lib)
+            result = run_scenario(kb, lib, scenario)
+            bar.advance(description=f"scenarios check: {scenario.id}")
+            spread = robustness(kb, lib, scenario, robust, seed, bar.advance) if robust else None
+            for check in result.checks:
+                verdict = "pass" if check.passed else "known fail" if check.ok else "FAIL"
+                row: list[object] = [scenario.id, check.name, verdict]
+                if spread is not None:
+                    row.append(spread.fraction(check.name))
+                table.add(*row, check.describe().split(": ", 1)[1])
+    emit(table, fmt, console)
+    failed = sum(row[2] == "FAIL" for row in table.rows)
     if failed:
         typer.echo(f"{failed} check(s) failed", err=True)
         raise typer.Exit(1)
+
+
+class RecordKind(StrEnum):
+    mechanism = "mechanism"
+    therapy = "therapy"
+    biomarker = "biomarker"
+
+
+class CoverageStatus(StrEnum):
+    simulated = "simulated"
+    not_simulated = "not_simulated"
+    unexplained = "unexplained"
+
+
+def coverage_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    kind: Annotated[RecordKind | None, typer.Option(help="Only records of this kind.")] = None,
+    status: Annotated[
+        CoverageStatus | None, typer.Option(help="Only records with this status.")
+    ] = None,
+) -> None:
+    """Which mechanism, therapy and biomarker records have dynamics (the rules that give them,
+    and what each changes when compiled) and which do not (with their reason); exit 1 when a
+    record has neither, or a reason is stale."""
+    kb = load_knowledge()
+    result = coverage(kb, load_library(kb))
+    shown = [
+        r
+        for r in result.records
+        if (kind is None or r.kind == kind.value) and (status is None or r.status == status.value)
+    ]
+    if as_json:
+        payload = result.to_json()
+        listed = {r.record for r in shown}
+        payload["records"] = [p for p in payload["records"] if p["record"] in listed]
+        typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+    else:
+        _print_coverage(shown, result.counts())
+    bad = [r.record for r in result.records if r.status == "unexplained" or r.stale_reason]
+    if bad:
+        typer.echo(f"{len(bad)} record(s) unexplained or with a stale reason: {bad}", err=True)
+        raise typer.Exit(1)
+
+
+def _coverage_lines(r: RecordCoverage) -> list[str]:
+    """What a record's rules change, or its reason and what its rules do instead."""
+    if r.status == "simulated":
+        lines = [f"{rule.rule}: {summarise(rule.dynamics)}" for rule in r.rules if rule.dynamics]
+    else:
+        lines = [f"{r.reason}: {r.note}"] if r.reason else ["no rule and no reason"]
+        lines += [
+            f"rule {rule.rule}: " + (summarise(rule.inert) or rule.note or "nothing")
+            for rule in r.rules
+        ]
+    if r.stale_reason:
+        lines.append(f"stale reason {r.reason!r} in not_simulated.yaml: delete it")
+    return lines
+
+
+def _print_coverage(records: list[RecordCoverage], counts: dict[str, dict[str, int]]) -> None:
+    label = {"simulated": "yes", "not_simulated": "no", "unexplained": "UNEXPLAINED"}
+    for kind, count in counts.items():
+        rows = [r for r in records if r.kind == kind]
+        if not rows:
+            continue
+        title = f"{kind}: {count['simulated']} of {count['total']} simulated"
+        table = RichTable(title=title, show_lines=True)
+        table.add_column("record", overflow="fold", ratio=2)
+        table.add_column("simulated", no_wrap=True)
+        table.add_column("rules and what they change, or the reason", overflow="fold", ratio=3)
+        for r in rows:
+            table.add_row(r.record, label[r.status], "\n".join(_coverage_lines(r)))
+        console.print(table)
+    console.print(
+        "Simulated: "
+        + ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in counts.items())
+    )
 
 
 export_app = new_app(help="Export a compiled scenario to exchange formats.", no_args_is_help=True)
@@ -180,19 +259,21 @@ def sensitivity(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Sampling seed.")] = 0,
     overwrite: OverwriteOption = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a readout, with a plot."""
     from .uncertainty.sensitivity import analyse
 
     if method not in {"sobol", "morris"}:
         raise typer.BadParameter(f"{method!r}: expected sobol or morris", param_hint="--method")
+    fmt = output_format(as_json, as_csv)
     kb = load_knowledge()
     lib = load_library(kb)
     names = [p.strip() for p in parameters.split(",")] if parameters else None
     check_output_folder(out, overwrite)
     loaded = load_scenario(scenario, kb, lib)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{method} {loaded.id}", total=None)
+    with Progress(f"sensitivity {method} {loaded.id}", unit="runs") as bar:
         indices = analyse(
             kb,
             lib,
@@ -204,30 +285,36 @@ def sensitivity(
             n,
             seed,
             names,
-            progress=lambda i, total: progress.update(task, completed=i, total=total),
+            progress=lambda i, total: bar.update(i, total),
         )
     with output_folder(out, overwrite) as staging:
         _write_indices(indices, staging)
-    table = Table(title=f"{method} indices of {readout} [{arm}, day {day:g}] ({indices.runs} runs)")
-    for column in (
-        "parameter",
-        "S1" if method == "sobol" else "mu*",
-        "+-",
-        "ST" if method == "sobol" else "sigma",
-        "+- ",
-    ):
-        table.add_column(column, justify="right" if column != "parameter" else "left")
-    order = sorted(range(len(indices.names)), key=lambda i: -indices.total[i])
-    for i in order:
-        table.add_row(
+    emit(_indices_table(indices), fmt, console)
+    typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png", err=fmt != "table")
+
+
+def _indices_table(indices: Indices) -> Table:
+    """The indices, most influential (total index or sigma) first."""
+    sobol = indices.method == "sobol"
+    title = (
+        f"{indices.method} indices of {indices.readout} [{indices.arm}, day {indices.day:g}] "
+        f"({indices.runs} runs)"
+    )
+    columns = ["parameter", *(("S1", "S1_conf", "ST", "ST_conf") if sobol else ())]
+    if not sobol:
+        columns += ["mu_star", "mu_star_conf", "sigma", "sigma_conf"]
+    table = Table(
+        title, [Column(columns[0], "id")] + [Column(c, "number", ".3f") for c in columns[1:]]
+    )
+    for i in sorted(range(len(indices.names)), key=lambda i: -indices.total[i]):
+        table.add(
             indices.names[i],
-            f"{indices.first[i]:.3f}",
-            f"{indices.first_conf[i]:.3f}",
-            f"{indices.total[i]:.3f}",
-            f"{indices.total_conf[i]:.3f}",
+            indices.first[i],
+            indices.first_conf[i],
+            indices.total[i],
+            indices.total_conf[i],
         )
-    console.print(table)
-    typer.echo(f"wrote {out}/indices.csv, indices.json, plot.png")
+    return table
 
 
 def _write_indices(indices: Indices, folder: Path) -> None:
@@ -252,16 +339,8 @@ def _sweep(
 ) -> Path:
     from .uncertainty.cohort import run_sweep
 
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"sweep {spec.name}", total=None)
-        return run_sweep(
-            spec,
-            out,
-            scheduler,
-            workers,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-            overwrite=overwrite,
-        )
+    with Progress(f"sweep {spec.name}", unit="chunks") as bar:
+        return run_sweep(spec, out, scheduler, workers, progress=bar.update, overwrite=overwrite)
 
 
 SchedulerOption = Annotated[
@@ -370,7 +449,7 @@ def tissue_into(
         line = check.describe()
         if held:
             line += f" [holds in {sum(held[check.name])}/{len(held[check.name])} seeds]"
-        console.print(line, style="green" if check.passed else "red", markup=False)
+        _print_check(line, check.ok)
     return result
 
 
@@ -389,8 +468,8 @@ def _tissue_run(
     each check holds under the next seeds (replicates.json)."""
     from .tissue.run import replicate_checks, run_tissue
 
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{sc.id}", total=1.0)
+    days = sc.duration * (len(arms) if arms else len(sc.arms))
+    with Progress(f"tissue {sc.id}", days, "simulated days") as bar:
         result = run_tissue(
             kb,
             lib,
@@ -400,16 +479,15 @@ def _tissue_run(
             arms=arms,
             plots=plots,
             animate=animate,
-            progress=lambda name, done: progress.update(
-                task, completed=done, description=f"{sc.id}: {name}"
+            progress=lambda name, done: bar.update(
+                done * days, description=f"tissue {sc.id}, arm {name}"
             ),
         )
     held: dict[str, list[bool]] = {}
     if replicates and result.checks:
         seeds = list(range(seed + 1, seed + 1 + replicates))
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"{sc.id}: {replicates} replicates", total=replicates)
-            held = replicate_checks(kb, lib, sc, seeds, progress=lambda _: progress.advance(task))
+        with Progress(f"tissue {sc.id} replicates", replicates, "seeds") as bar:
+            held = replicate_checks(kb, lib, sc, seeds, progress=bar.update)
         for check in result.checks:
             held[check.name].insert(0, check.passed)
         summary = {"seeds": [seed, *seeds], "held": held}

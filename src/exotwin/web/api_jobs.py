@@ -57,7 +57,7 @@ def get_result(svc: Svc, job_id: JobId) -> dict[str, Any]:
     job, output = _finished(svc, job_id)
     if job.kind == "scenario":
         sc = load_scenario(output.parent / "input" / SCENARIO_FILE, svc.kb, svc.lib)
-        data = scenario_result(output, sc, job.params.get("solver", "compartment"))
+        data = scenario_result(output, sc, job.params.get("solver", "compartment"), svc.kb)
     elif job.kind == "biopsy-fit":
         data = biopsy_result(output)
     else:

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..knowledge import KnowledgeBase
 from ..model import Scenario
+from ..model.display import intervention_marks, readout_title, readout_unit
 from .errors import ApiError
 
 SNAPSHOT = re.compile(r"^cells_day(\d+(?:p\d+)?)\.parquet$")
@@ -47,35 +49,34 @@ def series(path: Path) -> dict[str, dict[str, list[float | None]]]:
     return out
 
 
-def doses(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
-    """Per arm, the days of scheduled interventions (drug doses, exosome doses, surgery)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for arm in sc.arms:
-        marks = []
-        for item in arm.interventions:
-            schedule = getattr(item, "schedule", None)
-            if schedule is not None:
-                count = schedule.doses if schedule.every else 1
-                label = getattr(item, "drug", None) or getattr(item, "cargo", None) or item.type
-                marks += [
-                    {"day": schedule.start + k * (schedule.every or 0.0), "label": str(label)}
-                    for k in range(count)
-                ]
-            elif item.type == "surgery":
-                marks.append({"day": item.day, "label": "surgery"})  # type: ignore[union-attr]
-        out[arm.name] = marks
-    return out
+def doses(sc: Scenario, kb: KnowledgeBase | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Per arm, the days of scheduled interventions (drug doses, exosome doses, surgery, a
+    treatment's start), as the report marks them."""
+    return {
+        arm.name: [
+            {"day": m.day, "label": m.label} for m in intervention_marks(kb, arm, sc.duration)
+        ]
+        for arm in sc.arms
+    }
 
 
-def scenario_result(output: Path, sc: Scenario, solver: str) -> dict[str, Any]:
+def scenario_result(
+    output: Path, sc: Scenario, solver: str, kb: KnowledgeBase | None = None
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "summary": _json(output / "summary.json"),
         "series": series(output / "timeseries.csv"),
         "readouts": [
-            {"name": r.name, "kind": r.kind, "unit": r.unit, "description": r.description}
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "unit": readout_unit(r),
+                "description": r.description,
+                "title": readout_title(kb, r) if kb is not None else r.description or r.name,
+            }
             for r in sc.readouts
         ],
-        "doses": doses(sc),
+        "doses": doses(sc, kb),
     }
     if solver == "tissue":
         result["snapshots"] = {

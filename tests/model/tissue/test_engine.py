@@ -144,11 +144,11 @@ def test_interrupted_run_leaves_only_complete_snapshots(
     original = TissueModel.advance
     calls = []
 
-    def interrupted(self: TissueModel, minutes: float) -> None:
+    def interrupted(self: TissueModel, minutes: float, *progress: object) -> None:
         calls.append(minutes)
         if len(calls) > 1:
             raise KeyboardInterrupt
-        original(self, minutes)
+        original(self, minutes, *progress)  # type: ignore[arg-type]
 
     monkeypatch.setattr(TissueModel, "advance", interrupted)
     with pytest.raises(KeyboardInterrupt):

@@ -150,6 +150,25 @@ class Numeric:
     symbolic = False
 
     @staticmethod
+    def where(condition: Any, a: Any, b: Any) -> Array:
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def put(x: Array, index: Any, values: Any) -> Array:
+        """A copy of ``x`` with ``values`` at ``[..., index]``."""
+        out = np.array(x, copy=True)
+        out[..., index] = values
+        return out
+
+    @staticmethod
+    def stack(parts: list[Any]) -> Array:
+        return np.stack(np.broadcast_arrays(*parts), axis=-1)
+
+    @staticmethod
+    def ones(shape: tuple[int, ...], like: Any = None) -> Array:
+        return np.ones(shape)
+
+    @staticmethod
     def positive(x: Array) -> Array:
         return np.maximum(x, 0.0)
 
@@ -203,6 +222,25 @@ class Symbolic:
 
     rules: list[tuple[str, Formula]] = field(default_factory=list)
     symbolic = True
+
+    @staticmethod
+    def where(condition: Any, a: Any, b: Any) -> Array:
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def put(x: Array, index: Any, values: Any) -> Array:
+        out = np.array(x, dtype=object, copy=True)
+        out[..., index] = values
+        return out
+
+    @staticmethod
+    def stack(parts: list[Any]) -> Array:
+        arrays = np.broadcast_arrays(*(np.asarray(p, dtype=object) for p in parts))
+        return np.stack(arrays, axis=-1)
+
+    @staticmethod
+    def ones(shape: tuple[int, ...], like: Any = None) -> Array:
+        return np.full(shape, 1.0, dtype=object)
 
     @staticmethod
     def positive(x: Array) -> Array:

@@ -72,8 +72,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
     lead = theta.shape[:-1]
 
     def per_compartment(culture: Array, tumour: Array, plasma: Array, niche: Array) -> Array:
-        parts = [culture, tumour, plasma] + [niche] * (len(COMPARTMENTS) - 3)
-        return np.stack(np.broadcast_arrays(*parts), axis=-1)
+        return be.stack([culture, tumour, plasma] + [niche] * (len(COMPARTMENTS) - 3))
 
     compartment = {
         "volume": per_compartment(
@@ -82,7 +81,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
         "capacity": per_compartment(
             p(c.culture_capacity),
             p(c.tumour_capacity),
-            np.full(lead, math.inf),
+            math.inf * be.ones(lead),
             p(c.niche_capacity),
         ),
         "decay": per_compartment(
@@ -113,8 +112,9 @@ def _cell_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str
         "growth": growth,
         "death": be.gather_max(theta, cells.death.index, cells.death.default),
         "secretion": be.gather_max(theta, cells.secretion.index, cells.secretion.default),
-        "killing": np.ones(growth.shape, dtype=growth.dtype),  # multipliers: 1 without a rule
-        "secreting": np.ones(growth.shape, dtype=growth.dtype),
+        "killing": be.ones(growth.shape),  # multipliers: 1 without a rule
+        "secreting": be.ones(growth.shape),
+        "surviving": be.ones(growth.shape),
     }
 
 
@@ -123,14 +123,14 @@ def _rule_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str
     base = be.gather_max(theta, rules.base.index, rules.base.default)
     level_up = be.gather_max(theta, rules.level_up.index, rules.level_up.default)
     level_down = be.gather_max(theta, rules.level_down.index, rules.level_down.default)
-    fold_up = np.where(rules.has_up & ~rules.transition, level_up, 1.0)
-    fold_down = np.where(rules.has_down & ~rules.transition, level_down, 1.0)
+    fold_up = be.where(rules.has_up & ~rules.transition, level_up, 1.0)
+    fold_down = be.where(rules.has_down & ~rules.transition, level_down, 1.0)
     return {
         "half": theta[..., rules.half_max],
         "hill": theta[..., rules.hill],
         "base": base,
-        "b_max": np.where(rules.transition, level_up, base * fold_up),
-        "b_min": np.where(rules.transition, 0.0, base / fold_down),
+        "b_max": be.where(rules.transition, level_up, base * fold_up),
+        "b_min": be.where(rules.transition, 0.0, base / fold_down),
     }
 
 
@@ -138,13 +138,24 @@ def _pool_constants(
     model: CompiledModel, be: Backend, theta: Array, decay: Array
 ) -> dict[str, Array]:
     pools = model.rows.pools
-    fraction = np.where(
+    fraction = be.where(
         pools.transport_fraction >= 0, theta[..., np.maximum(pools.transport_fraction, 0)], 1.0
     )
     transport = theta[..., pools.transport_rate] * fraction
     leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
+    c = model.rows.compartments
+    plasma = theta[..., c.plasma_background_ev] * theta[..., c.plasma_volume]
+    share = be.where(pools.background_analyte, theta[..., [c.analyte_background_copies]], 1.0)
     return {
-        "load": be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
+        # blood cells keep plasma at its measured EV level: the amount at steady state, and
+        # the production that holds it against clearance
+        "background": plasma[..., None] * share,
+        "background_input": plasma[..., None] * share * theta[..., [c.plasma_clearance]],
+        "load": be.maximum(
+            be.gather_max(theta, pools.cargo_load.index, pools.cargo_load.default),
+            theta[..., [model.rows.exchange.basal_loading]]
+            * be.gather_max(theta, pools.cargo_basal.index, pools.cargo_basal.default),
+        ),
         "transport": transport,
         "decay": decay[..., pools.compartment] - leaving,  # what is lost, not moved elsewhere
         "total_loss": decay[..., pools.compartment],
@@ -185,7 +196,7 @@ def change_amount(change: Change, theta: Array, be: Backend) -> Array:
 def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) -> dict[str, Array]:
     """Release factor per population, loading and blocking factors per cargo, at time ``t``."""
     key = None
-    if not be.symbolic:  # piecewise constant: the same until another intervention begins
+    if isinstance(be, Numeric):  # piecewise constant: the same until another one begins
         kinds = (model.rows.factors.release, model.rows.factors.loading, model.rows.factors.block)
         key = tuple(t >= f.start for kind in kinds for f in kind)
         if key in derived.cache:
@@ -198,12 +209,13 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
     }
     out = {}
     for kind, size in sizes.items():
-        factor = np.full((*lead, size), 1.0, dtype=object if be.symbolic else float)
+        factor = be.ones((*lead, size))
         for item, value in zip(
             getattr(model.rows.factors, kind), derived.factors[kind], strict=True
         ):
-            scale = np.asarray(be.after(t, item.start, value))[..., None]
-            factor[..., item.rows] = factor[..., item.rows] * scale
+            scale: Any = be.after(t, item.start, value)
+            scale = scale[..., None] if np.ndim(scale) else scale
+            factor = be.put(factor, item.rows, factor[..., item.rows] * scale)
         out[kind] = factor
     if key is not None:
         derived.cache[key] = out
@@ -233,7 +245,8 @@ def cells_of(model: CompiledModel, be: Backend, derived: Derived, y: Array) -> C
     volume = tumour_volume(
         be, total[..., TUMOUR], per_cell, derived.compartment["volume"][..., TUMOUR]
     )
-    return Cells(n, total, cancer, be.named(np.asarray(volume)[..., None], "v_tumour")[..., 0])
+    volume = be.named(be.stack([volume]), "v_tumour")[..., 0]
+    return Cells(n, total, cancer, volume)
 
 
 def tumour_volume(be: Backend, cells: Array, per_cell: Array, floor: Array) -> Array:
@@ -241,23 +254,27 @@ def tumour_volume(be: Backend, cells: Array, per_cell: Array, floor: Array) -> A
     return be.maximum(cells * per_cell, floor)
 
 
-def compartment_volumes(derived: Derived, cells: Cells) -> Array:
+def compartment_volumes(be: Backend, derived: Derived, cells: Cells) -> Array:
     """Volume of each compartment (mL): fixed, except the tumour's, which follows its cells."""
     fixed = derived.compartment["volume"]
-    lead = np.shape(cells.tumour_volume)
+    lead = np.broadcast_shapes(fixed.shape[:-1], np.shape(cells.tumour_volume))
     if fixed.shape[:-1] != lead:
-        fixed = np.broadcast_to(
-            fixed, (*np.broadcast_shapes(fixed.shape[:-1], lead), fixed.shape[-1])
-        )
-    volume = np.array(fixed, copy=True)
-    volume[..., TUMOUR] = cells.tumour_volume
-    return volume
+        fixed = fixed * be.ones((*lead, fixed.shape[-1]))
+    return be.put(fixed, TUMOUR, cells.tumour_volume)
+
+
+def background_state(model: CompiledModel, be: Backend, theta: Array) -> Array:
+    """The plasma pools' healthy baseline (amounts) a state starts from: (..., variables)."""
+    derived = derive(model, be, theta)
+    y = 0.0 * be.ones((*theta.shape[:-1], model.layout.size))
+    index = model.layout.pools + model.rows.pools.background
+    return be.put(y, index, derived.pools["background"])
 
 
 def volumes_over_time(model: CompiledModel, states: Array) -> Array:
     """Compartment volumes (times, compartments) along a trajectory at nominal parameters."""
     derived = derive(model, NUMERIC, model.parameters.values[None, :])
-    return compartment_volumes(derived, cells_of(model, NUMERIC, derived, states))
+    return compartment_volumes(NUMERIC, derived, cells_of(model, NUMERIC, derived, states))
 
 
 def drug_levels(model: CompiledModel, be: Backend, drug: DrugRows, y: Array) -> Array:
@@ -265,7 +282,7 @@ def drug_levels(model: CompiledModel, be: Backend, drug: DrugRows, y: Array) -> 
     for tumour populations, plasma or medium for the others."""
     tumour = be.positive(y[..., drug.var["tumour"]] + y[..., drug.var["delivered"]])
     plasma = be.positive(y[..., drug.var["plasma"]])
-    return np.where(model.rows.cells.in_tumour, tumour[..., None], plasma[..., None])
+    return be.where(model.rows.cells.in_tumour, tumour[..., None], plasma[..., None])
 
 
 def signals_of(
@@ -274,19 +291,20 @@ def signals_of(
     """Each internal signal as its receivers sense it: internalised cargo plus contact with
     cells displaying it, less what inhibitors and antibodies block."""
     lay, rows = model.layout, model.rows.signals
-    signal = np.array(be.positive(y[..., lay.signals : lay.activities]), copy=True)
+    signal = be.positive(y[..., lay.signals : lay.activities])
     strength = derived.theta[..., model.rows.exchange.contact_signal]
     receiver_compartment = model.rows.cells.compartment[rows.pop]
     for i, sources in rows.contact:
         total = cells.per_compartment[..., receiver_compartment[i]]
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
-        signal[..., i] = signal[..., i] + strength * share
+        signal = be.put(signal, i, signal[..., i] + strength * share)
     signal = signal * block[..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
         conc = drug_levels(model, be, drug, y)[..., rows.pop[blocker.signals]]
         kd = derived.theta[..., blocker.kd][..., None]
-        signal[..., blocker.signals] = signal[..., blocker.signals] * (kd / (conc + kd))
+        blocked = signal[..., blocker.signals] * (kd / (conc + kd))
+        signal = be.put(signal, blocker.signals, blocked)
     return be.named(signal, "sig")
 
 
@@ -312,46 +330,79 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     cells = cells_of(model, be, derived, y)
     signal = signals_of(model, be, derived, y, cells, factors["block"])
     value = behaviour_values(model, be, derived, signal)
-    rates = _population_rates(model, derived, value)
+    rates = _population_rates(model, be, derived, value)
     pools = pools_of(model, be, derived, y, cells)
-    found = _cell_fluxes(model, derived, cells, value, rates)
+    left = _division_left(model, be, derived, y)
+    found = _cell_fluxes(model, be, derived, cells, value, rates, left)
     for drug in model.rows.drugs:
-        found += _drug_fluxes(model, be, derived, drug, y, cells, pools)
+        found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"])
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
-    return found + _activity_fluxes(model, derived, y, value)
+    return found + _activity_fluxes(model, be, derived, y, value)
 
 
-def _population_rates(model: CompiledModel, derived: Derived, value: Array) -> dict[str, Array]:
+def _population_rates(
+    model: CompiledModel, be: Backend, derived: Derived, value: Array
+) -> dict[str, Array]:
     """Per population, the base rate or, where a rule acts, the rule-modulated value."""
     rates = {}
     for kind, name in (
         ("growth", "growth"),
         ("death", "death"),
+        ("survival", "surviving"),
         ("killing", "killing"),
         ("secretion", "secreting"),
     ):
         rate = derived.cells[name]
         targets, pops = getattr(model.rows.behaviour, kind)
         if len(pops):
-            rate = rate.copy()
-            rate[..., pops] = value[..., targets]
+            rate = be.put(rate, pops, value[..., targets])
         rates[kind] = rate
     return rates
 
 
+def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array) -> Array:
+    """Per population, the share of its division that cytostatic drugs leave (Emax growth
+    inhibition: endocrine therapy, receptor-blocking antibodies)."""
+    left: Array = 1.0
+    for drug in model.rows.drugs:
+        k = derived.drugs[drug.name]
+        if "growth_inhibition" not in k or not len(drug.kill_pop):
+            continue
+        level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
+        fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
+        block = emax(
+            level,
+            k["growth_inhibition"][..., None],
+            k["ec50"][..., None] * fold,
+            k["hill"][..., None],
+        )
+        share = be.ones((*np.shape(block)[:-1], len(model.populations)))
+        left = left * be.put(share, drug.kill_pop, 1.0 - block)
+    return left
+
+
 def _cell_fluxes(
-    model: CompiledModel, derived: Derived, cells: Cells, value: Array, rates: dict[str, Array]
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    cells: Cells,
+    value: Array,
+    rates: dict[str, Array],
+    blocked: Array,
 ) -> list[Flux]:
-    """Growth (logistic in the cancer cells of a compartment), death, induced transitions,
-    killing by immune cells and seeding of distant organs."""
+    """Growth (cancer cells: logistic in the cancer cells of a compartment; ``blocked``: the
+    share of division drugs leave), death, induced transitions, killing by immune cells,
+    seeding of distant organs, and the loss of resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
-    crowd = np.where(
+    crowd = be.where(
         CROWDED, 1.0 - cells.cancer_per_compartment / derived.compartment["capacity"], 1.0
     )
+    crowd = be.where(rows.cancer, crowd[..., rows.compartment], 1.0)  # cancer cells fill it
     found = [
-        Flux("growth", rates["growth"] * n * crowd[..., rows.compartment], None, every),
-        Flux("death", rates["death"] * n, every, None),
+        # dividing takes a whole cell: fractions of a cell (an extinct population) do not regrow
+        Flux("growth", rates["growth"] * n * crowd * blocked * (n / (n + 1.0)), None, every),
+        Flux("death", rates["death"] * rates["survival"] * n, every, None),
         Flux(
             "transition",
             value[..., behave.transition_target] * n[..., behave.transition_source],
@@ -367,8 +418,13 @@ def _cell_fluxes(
         found.append(Flux("immune_kill", victims, killer.victims, None))
     base = derived.theta[..., model.rows.exchange.seeding_rate][..., None]
     chosen = value[..., np.maximum(rows.seed_target, 0)] if value.shape[-1] else base
-    seeding = np.where(rows.seed_target >= 0, chosen, base) * n[..., rows.seed_source]
+    weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
+    seeding = be.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
+    found.append(
+        Flux("reversion", loss * n[..., rows.revert_source], rows.revert_source, rows.revert_dest)
+    )
     return found
 
 
@@ -385,12 +441,12 @@ class Pools:
 def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells) -> Pools:
     lay, rows, ex = model.layout, model.rows.pools, model.rows.exchange
     amount = be.positive(y[..., lay.pools : lay.signals])
-    volume = compartment_volumes(derived, cells)[..., rows.compartment]
+    volume = compartment_volumes(be, derived, cells)[..., rows.compartment]
     safe = np.maximum(rows.all_pool, 0)
-    c_all = np.where(rows.all_pool >= 0, amount[..., safe] / volume[..., safe], 0.0)
+    c_all = be.where(rows.all_pool >= 0, amount[..., safe] / volume[..., safe], 0.0)
     uptake_max = derived.theta[..., ex.uptake_max][..., None]
     half = derived.theta[..., ex.uptake_half_saturation][..., None]
-    per_cell = np.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
+    per_cell = be.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
     per_cell = be.named(per_cell, "uptake")
     receivers = cells.per_compartment[..., rows.compartment]
     removed = per_cell * receivers + derived.pools["total_loss"] * amount
@@ -443,16 +499,19 @@ def _exosome_fluxes(
             internal[sensed],
         ),
         Flux("internal_decay", internal_decay * held, internal, None),
+        Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
 
 
-def _activity_fluxes(model: CompiledModel, derived: Derived, y: Array, value: Array) -> list[Flux]:
+def _activity_fluxes(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, value: Array
+) -> list[Flux]:
     """Activity levels relax towards their rule-modulated value (1 without a rule)."""
     lay, targets = model.layout, model.rows.behaviour.activity_target
     if not len(targets):
         return []
     chosen = value[..., np.maximum(targets, 0)] if value.shape[-1] else 1.0
-    level = np.where(targets >= 0, chosen, 1.0)
+    level = be.where(targets >= 0, chosen, 1.0)
     relax = derived.theta[..., model.rows.exchange.activity_relaxation][..., None]
     variables = lay.activities + np.arange(len(targets))
     return [Flux("activity", relax * (level - y[..., variables]), None, variables)]
@@ -466,20 +525,22 @@ def _drug_fluxes(
     y: Array,
     cells: Cells,
     pools: Pools,
+    surviving: Array,
 ) -> list[Flux]:
-    """Killing (Emax), pharmacokinetics, an exosome carrier, drug bound and carried off by
-    exosomes, and the exposure and kill counters."""
+    """Killing (Emax, lowered in cells a survival signal protects), pharmacokinetics, an
+    exosome carrier, drug bound and carried off by exosomes, and the exposure and kill
+    counters."""
     k, v = derived.drugs[drug.name], drug.var
     level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
-    fold = np.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
+    fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
     potency = k["ec50"][..., None] * fold
     killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
-    killed = killed * cells.n[..., drug.kill_pop]
+    killed = killed * cells.n[..., drug.kill_pop] * surviving[..., drug.kill_pop] * drug.kill_active
     counted = drug.kill_counted
     cp, ct, off = y[..., v["plasma"]], y[..., v["tumour"]], y[..., v["offtarget"]]
 
     def one(name: str, rate: Array, source: int | None, target: int | None) -> Flux:
-        return Flux(name, np.asarray(rate)[..., None], source, target)
+        return Flux(name, be.stack([rate]), source, target)
 
     found = [
         Flux("drug_kill", killed, drug.kill_pop, None),
@@ -498,11 +559,14 @@ def _drug_fluxes(
     if drug.carrier is not None:
         x, delivered = y[..., v["carrier"]], y[..., v["delivered"]]
         plasma = derived.compartment["volume"][..., COMPARTMENTS.index("plasma")]
+        # the share reaches a tumour of the reference size; uptake grows with the tumour, so
+        # the delivered concentration does not grow as the tumour shrinks
+        reference = derived.theta[..., model.rows.compartments.carrier_reference_volume]
         found += [
             one("carrier_release", k["kc"] * x, v["carrier"], None),
             one(
                 "carrier_delivery",
-                k["kc"] * k["share"] * x * plasma / cells.tumour_volume,
+                k["kc"] * k["share"] * x * plasma / reference,
                 None,
                 v["delivered"],
             ),

@@ -22,7 +22,7 @@ from ..rules.rows import CompiledModel
 from ..rules.table import COMPARTMENTS, DRUG_VARS
 from .algebra import Formula, Symbolic, number
 from .equations import Flux, change_amount, derive, fluxes
-from .solve import Trajectory, apply_event, nominal, variable_names
+from .solve import Trajectory, apply_event, nominal, starting_state, variable_names
 
 SPECIES_DRUG_VARS = {"plasma", "tumour", "carrier", "delivered", "offtarget"}
 SBO = {  # systems biology ontology terms of each kind of flux
@@ -285,7 +285,7 @@ def _notes(text: str) -> str:
 def initial_state(model: CompiledModel, theta: Any = None, y0: Any = None) -> Any:
     """The state at day 0 after day-0 doses, exactly as the solver starts."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
-    y = np.array(model.initial if y0 is None else y0, dtype=float, ndmin=2)
+    y = starting_state(model, theta, y0)
     for event in model.rows.events:
         if event.day == 0:
             apply_event(model, event, theta, y)

@@ -21,7 +21,7 @@ from scipy.sparse import block_diag, csc_matrix
 from ...errors import SimulationError as SimulationError
 from ..rules.rows import CompiledModel
 from ..rules.table import DRUG_VARS, Event, Layout
-from .equations import NUMERIC, Derivative, change_amount, derive, fluxes
+from .equations import NUMERIC, Derivative, background_state, change_amount, derive, fluxes
 
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
@@ -65,6 +65,18 @@ def nominal(model: CompiledModel, patients: int = 1) -> Array:
     return np.tile(model.parameters.values, (patients, 1))
 
 
+def starting_state(model: CompiledModel, theta: Array, y0: Array | None = None) -> Array:
+    """Day 0 before any dose, per parameter set: the initial cells (``y0``, default the
+    compiled counts) and plasma at its healthy baseline."""
+    theta = np.atleast_2d(theta)
+    y = (
+        np.tile(model.initial, (len(theta), 1))
+        if y0 is None
+        else np.array(y0, dtype=float, ndmin=2)
+    )
+    return y + background_state(model, NUMERIC, theta)
+
+
 def apply_event(model: CompiledModel, event: Event, theta: Array, y: Array) -> None:
     """Apply an event's state changes (in order) to a batch of states, in place."""
     for change in event.changes:
@@ -103,7 +115,7 @@ def simulate(
     nominal values) from initial states ``y0`` (default the compiled counts)."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
-    y = np.tile(model.initial, (batch, 1)) if y0 is None else np.array(y0, dtype=float, ndmin=2)
+    y = starting_state(model, theta, y0)
     rhs = RightHandSide(model, theta)
     cuts = bounds(model)
     atol = np.concatenate([tolerances(lay, row, tol.atol_scale) for row in y])

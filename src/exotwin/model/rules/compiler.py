@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...knowledge import KnowledgeBase
-from ...knowledge.schema import Biomarker, CellRef, Mechanism, Therapy
+from ...knowledge.schema import Biomarker, CellRef, Effect, Mechanism, Therapy
 from ..scenario.schema import (
     Arm,
     CarrierTreatment,
@@ -22,10 +22,12 @@ from ..scenario.schema import (
 )
 from .library import Library
 from .parameters import ParameterBook
+from .resistance import Resistance
 from .rows import CompiledModel, assemble
 from .schema import NICHES, Rule
 from .table import (
     ALL_EXOSOMES,
+    BLOOD_EXOSOMES,
     Activity,
     Death,
     Growth,
@@ -33,6 +35,7 @@ from .table import (
     Population,
     Secretion,
     Seeding,
+    Survival,
     Target,
     Term,
     Transition,
@@ -51,18 +54,28 @@ class Structure:
     signals: dict[tuple[str, int], int] = field(default_factory=dict)  # (cargo key, pop)
     activities: dict[tuple[str, int], int] = field(default_factory=dict)  # (phenotype, pop)
     secretion: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # loadings
+    basal: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # basal loadings
     dose_cargo: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # dose -> key
+    dose_basal: dict[int, dict[str, list[str]]] = field(default_factory=dict)
     surface: dict[int, list[str]] = field(default_factory=dict)  # pop -> membrane molecules
     terms: list[Term] = field(default_factory=list)
     drugs: list[str] = field(default_factory=list)
     rules_used: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rules that matched nothing, and why
+    resisted: dict[str, frozenset[str]] = field(default_factory=dict)  # drugs each state resists
+    analytes: set[str] = field(default_factory=set)  # biomarker cargo: a healthy plasma baseline
 
-    def population(self, cell: str, state: str | None, compartment: str) -> Population | None:
+    def population(
+        self, cell: str, state: str | None, compartment: str, origin: str | None = None
+    ) -> Population | None:
+        key = (cell, state, compartment, origin)
         for pop in self.populations:
-            if (pop.cell, pop.state, pop.compartment) == (cell, state, compartment):
+            if (pop.cell, pop.state, pop.compartment, pop.origin) == key:
                 return pop
         return None
+
+
+BLOOD = {"blood", "plasma", "serum"}  # fluids the plasma compartment stands for
 
 
 class _Builder:
@@ -70,17 +83,24 @@ class _Builder:
         self.kb, self.lib, self.scenario, self.arm = kb, library, scenario, arm
         self.model = Structure()
         self.book = ParameterBook(library, scenario.parameters)
+        self.resistance = Resistance(kb, library)
+        self.counted: set[tuple[int, Target, bool]] = set()  # (signal, target, up) with a term
 
     # ------------------------------------------------------------ populations
 
     def add_population(
-        self, cell: str, state: str | None, compartment: str, count: float = 0.0
+        self,
+        cell: str,
+        state: str | None,
+        compartment: str,
+        count: float = 0.0,
+        origin: str | None = None,
     ) -> Population:
-        found = self.model.population(cell, state, compartment)
+        found = self.model.population(cell, state, compartment, origin)
         if found is not None:
             self.model.initial[found.index] += count
             return found
-        pop = Population(len(self.model.populations), cell, state, compartment)
+        pop = Population(len(self.model.populations), cell, state, compartment, origin)
         self.model.populations.append(pop)
         self.model.initial.append(count)
         return pop
@@ -88,53 +108,17 @@ class _Builder:
     def matches(self, ref: CellRef, pop: Population) -> bool:
         if pop.cell not in self.kb.descendants(ref.cell):
             return False
-        return ref.state is None or (
-            pop.state is not None and pop.state in self.kb.descendants(ref.state)
-        )
-
-    def donor_matches(self, rule: Rule, ref: CellRef, pop: Population) -> bool:
-        """The record's donor, narrowed by the rule's ``donor_state`` when it gives one."""
-        if not self.matches(ref, pop):
-            return False
-        return rule.donor_state is None or (
-            pop.state is not None and pop.state in self.kb.descendants(rule.donor_state)
-        )
+        return ref.state is None or self.resistance.state_matches(ref.state, pop.state)
 
     def is_cancer(self, pop: Population) -> bool:
         return pop.cell in self.kb.descendants("cancer_cell")
 
-    # ------------------------------------------------------------ drugs and resistance
-
-    def drugs_named(self, name: str) -> set[str]:
-        """Drug ids a name refers to: a drug (any synonym) or a group such as chemotherapy."""
-        molecule = self.kb.find_molecule(name)
-        if molecule is not None and molecule.id in self.lib.drugs:
-            return {molecule.id}
-        return {d.id for d in self.lib.drugs.values() if name in d.groups}
-
-    def resistant_to(self, state: str | None) -> set[str]:
-        """Drugs a cell state (with its parent states) resists."""
-        drugs: set[str] = set()
-        while state is not None:
-            entry = self.kb.cell_states[state]
-            for name in entry.resistant_to:
-                drugs |= self.drugs_named(name)
-            state = entry.parent
-        return drugs
-
-    def resistant_state(self, receiver: Population, drugs: set[str], name: str) -> str | None:
-        """The state a receiver moves to when it becomes resistant to ``drugs``."""
-        for pop in self.model.populations:  # prefer a state the scenario already has
-            if (pop.cell, pop.compartment) == (receiver.cell, receiver.compartment) and (
-                self.resistant_to(pop.state) & drugs
-            ):
-                return pop.state
-        for state in self.kb.cell_states.values():
-            if name in state.resistant_to or self.drugs_named(name) == {
-                d for n in state.resistant_to for d in self.drugs_named(n)
-            }:
-                return state.id
-        return None
+    def present_states(self, receiver: Population) -> list[str | None]:
+        return [
+            p.state
+            for p in self.model.populations
+            if (p.cell, p.compartment) == (receiver.cell, receiver.compartment)
+        ]
 
     # ------------------------------------------------------------ rules
 
@@ -165,8 +149,16 @@ class _Builder:
         self.model.pool_cargo[key] = cargo
         return key
 
-    def add_secretion(self, pop: Population, key: str, loading: str) -> None:
-        names = self.model.secretion.setdefault((pop.index, key), [])
+    def is_placeholder(self, key: str) -> bool:
+        """Whether a pool stands for all exosomes of a donor (cargo unspecified): other cells'
+        exosomes are not "exosomes of resistant cells", so nothing loads it at a basal level."""
+        return self.kb.molecules[self.model.pool_cargo[key]].placeholder
+
+    def add_secretion(self, pop: Population, key: str, loading: str, basal: bool) -> None:
+        """``pop`` loads ``key`` into its exosomes: fully, or at the basal level (a cell of the
+        donor's type outside the donor's state)."""
+        table = self.model.basal if basal else self.model.secretion
+        names = table.setdefault((pop.index, key), [])
         if loading not in names:
             names.append(loading)
 
@@ -176,7 +168,8 @@ class _Builder:
     def targets_for(
         self, phenotype: str, up: bool, receiver: Population
     ) -> list[tuple[Target, bool]]:
-        """Behaviour targets of an effect in a receiver, with their direction (up?)."""
+        """Behaviour targets of an effect in a receiver, with their direction (up?).
+        Resistance effects are handled by :meth:`resistance_targets`."""
         entry = self.kb.phenotypes[phenotype]
         comp = receiver.compartment
         if entry.transition_to:
@@ -184,25 +177,16 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
-        if entry.drug:
-            drugs = self.drugs_named(entry.drug)
-            resistant = bool(self.resistant_to(receiver.state) & drugs)
-            if up and not resistant:
-                state = self.resistant_state(receiver, drugs, entry.drug)
-                if state is None:
-                    return []
-                dest = self.add_population(receiver.cell, state, comp)
-                return [(Transition(receiver.index, dest.index), True)]
-            if not up and resistant:
-                dest = self.add_population(receiver.cell, "sensitive", comp)
-                return [(Transition(receiver.index, dest.index), True)]
-            return []
         match entry.behaviour:
             case "survival":
-                return [(Death(receiver.index), not up)]
+                return [(Survival(receiver.index), not up)]
             case "seeding":  # a niche receiver prepares its own organ only
                 organs = [o for o in entry.organs if comp not in NICHES or o == comp]
                 return [(Seeding(organ), up) for organ in organs]
+            case "motility" if comp == "tumour" and self.is_cancer(receiver):
+                # moving and invading cancer cells of the primary tumour disseminate: in the
+                # compartment model their speed is their seeding of every distant organ
+                return [(Seeding(organ), up) for organ in NICHES]
             case "growth":
                 return [(Growth(receiver.index), up)]
             case "death":
@@ -215,74 +199,73 @@ class _Builder:
         self.model.activities.setdefault(key, len(self.model.activities))
         return [(Activity(phenotype, receiver.index), up)]
 
+    def resistance_effects(self, effects: list[Effect], up: bool) -> frozenset[str]:
+        """The drugs named by a record's resistance effects of one direction, together."""
+        drugs: frozenset[str] = frozenset()
+        for effect in effects:
+            entry = self.kb.phenotypes[effect.phenotype]
+            if entry.drug and (effect.direction == "promotes") == up:
+                drugs |= self.resistance.drugs_named(entry.drug)
+        return drugs
+
+    def resistance_targets(
+        self, record: Mechanism | Therapy, effects: list[Effect], receiver: Population
+    ) -> list[Target]:
+        """A record's resistance effects as one switch per receiver: to the state resisting
+        all the drugs it names (or a resistance protein's substrates), or back to sensitive."""
+        comp, resisted = receiver.compartment, self.resistance.resisted(receiver.state)
+        gained = self.resistance_effects(effects, up=True)
+        if gained:
+            drugs, state = self.resistance.conferred(record.cargo, gained)
+            if not drugs <= resisted:
+                state = state or self.resistance.state_for(drugs, self.present_states(receiver))
+                if state is not None and state != receiver.state:
+                    origin = receiver.origin or receiver.state or "sensitive"
+                    dest = self.add_population(receiver.cell, state, comp, origin=origin)
+                    self.add_population(receiver.cell, origin, comp)  # where it fades back to
+                    return [Transition(receiver.index, dest.index)]
+        lost = self.resistance_effects(effects, up=False)
+        if lost & resisted:
+            dest = self.add_population(receiver.cell, "sensitive", comp)
+            return [Transition(receiver.index, dest.index)]
+        return []
+
+    def donor_state(self, rule: Rule, record: Mechanism | Therapy) -> str | None:
+        """The state whose cells load the record's cargo: the rule's ``donor_state``, the
+        record's donor state, or, for a resistance transfer from donors of unstated state, the
+        resistant state it confers (exosomes of resistant cells carry it)."""
+        if rule.donor_state or record.donor is None or record.donor.state:
+            return rule.donor_state or (record.donor.state if record.donor else None)
+        gained = self.resistance_effects(self.effects_of(rule, record), up=True)
+        if not gained:
+            return None
+        drugs, state = self.resistance.conferred(record.cargo, gained)
+        return state or self.resistance.state_for(drugs, [])
+
+    def effects_of(self, rule: Rule, record: Mechanism | Therapy) -> list[Effect]:
+        return [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
+
+    def loads(self, donor: CellRef, state: str | None, pop: Population) -> bool | None:
+        """None if ``pop`` does not load the cargo, else whether it loads at the basal level:
+        outside the donor state, or a resistance acquired from exosomes (a phenocopy, not the
+        clone that makes the cargo)."""
+        if pop.cell not in self.kb.descendants(donor.cell):
+            return None
+        if pop.acquired:
+            return True
+        return state is not None and not self.resistance.state_matches(state, pop.state)
+
     def apply_rule(self, rule: Rule) -> None:
         record = self.kb.records[rule.record]
-        loading = self.book.rule(rule, "loading")
         if isinstance(record, Biomarker):
-            source = record.source_cell or CellRef(cell="cancer_cell")
-            donors = [p for p in self.model.populations if self.donor_matches(rule, source, p)]
-            for pop in donors:
-                for analyte in record.analyte:
-                    self.add_secretion(pop, self.cargo_key(analyte, None), loading)
-            self.note_use(rule, bool(donors), "no population matches the biomarker's source")
+            self.apply_biomarker(rule, record)
             return
         # a mechanism, or a therapy whose exosomes (dosed, or released by its producing
         # cells) carry cargo to a recipient: both compile the same way
         assert isinstance(record, Mechanism | Therapy) and record.recipient is not None
-        donor = record.donor
-        donors = [
-            p
-            for p in self.model.populations
-            if donor is not None and self.donor_matches(rule, donor, p)
-        ]
-        receivers = [p for p in self.model.populations if self.matches(record.recipient, p)]
-        keys = [self.cargo_key(c, donor) for c in record.cargo]
-        doses = {
-            self.cargo_key(self.molecule(i.cargo), None)
-            for i in self.arm.interventions
-            if isinstance(i, ExosomeDose) and i.cargo is not None
-        }
-        for pop in donors:
-            for key in keys:
-                self.add_secretion(pop, key, loading)
-        for j, item in enumerate(self.arm.interventions):
-            if isinstance(item, ExosomeDose) and item.donor is not None:
-                virtual = Population(
-                    -1, item.donor.cell or "cell", item.donor.state, item.compartment
-                )
-                if donor is not None and self.donor_matches(rule, donor, virtual):
-                    donors.append(virtual)
-                    loads = self.model.dose_cargo.setdefault(j, {})
-                    for key in keys:
-                        if loading not in loads.setdefault(key, []):
-                            loads[key].append(loading)
-        effects = [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
-        half_max = self.book.rule(rule, "half_max")
-        hill = self.book.rule(rule, "hill")
-        applied = False
-        for receiver in receivers:
-            for effect in effects:
-                for target, up in self.targets_for(
-                    effect.phenotype, effect.direction == "promotes", receiver
-                ):
-                    level_name = "max_rate" if isinstance(target, Transition) else "fold"
-                    level = self.book.rule(rule, level_name)
-                    for key in keys:
-                        self.model.terms.append(
-                            Term(
-                                rule.id,
-                                record.id,
-                                effect.phenotype,
-                                self.signal(key, receiver),
-                                half_max,
-                                hill,
-                                up,
-                                target,
-                                level,
-                            )
-                        )
-                        applied = True
-        supplied = bool(donors) or bool(doses & set(keys))
+        keys = [self.cargo_key(c, record.donor) for c in record.cargo]
+        supplied = self.load_donors(rule, record, keys)
+        applied = self.add_terms(rule, record, keys)
         self.note_use(
             rule,
             supplied and applied,
@@ -290,6 +273,94 @@ class _Builder:
             if not supplied
             else "no receiver or effect applies",
         )
+
+    def apply_biomarker(self, rule: Rule, record: Biomarker) -> None:
+        source = record.source_cell or CellRef(cell="cancer_cell")
+        state = rule.donor_state or source.state
+        loading = self.book.rule(rule, "loading")
+        used = False
+        for pop in self.model.populations:
+            basal = self.loads(source, state, pop)
+            if basal is not None:
+                for analyte in record.analyte:
+                    self.add_secretion(pop, self.cargo_key(analyte, None), loading, basal)
+                used = used or not basal
+        if used and record.fluid in BLOOD:
+            self.model.analytes |= {self.molecule(a) for a in record.analyte}
+        self.note_use(rule, used, "no population matches the biomarker's source")
+
+    def load_donors(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
+        """Donor populations and dosed exosomes of donor cells load the cargo (basal outside
+        the donor state); whether any full donor or dose supplies it."""
+        supplied = any(
+            isinstance(i, ExosomeDose)
+            and i.cargo is not None
+            and self.cargo_key(self.molecule(i.cargo), None) in keys
+            for i in self.arm.interventions
+        )
+        if record.donor is None:
+            return supplied
+        loading, state = self.book.rule(rule, "loading"), self.donor_state(rule, record)
+        for pop in self.model.populations:
+            basal = self.loads(record.donor, state, pop)
+            if basal is not None:
+                for key in keys:
+                    if not (basal and self.is_placeholder(key)):
+                        self.add_secretion(pop, key, loading, basal)
+                supplied = supplied or not basal
+        return self.load_doses(record.donor, state, keys, loading) or supplied
+
+    def load_doses(self, donor: CellRef, state: str | None, keys: list[str], loading: str) -> bool:
+        """Exosomes dosed from donor cells carry the cargo as those cells would load it."""
+        supplied = False
+        for j, item in enumerate(self.arm.interventions):
+            if not isinstance(item, ExosomeDose) or item.donor is None:
+                continue
+            virtual = Population(-1, item.donor.cell or "cell", item.donor.state, item.compartment)
+            basal = self.loads(donor, state, virtual)
+            if basal is None:
+                continue
+            table = self.model.dose_basal if basal else self.model.dose_cargo
+            for key in (k for k in keys if not (basal and self.is_placeholder(k))):
+                names = table.setdefault(j, {}).setdefault(key, [])
+                if loading not in names:
+                    names.append(loading)
+            supplied = supplied or not basal
+        return supplied
+
+    def add_terms(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
+        """One term per cargo signal, receiver and target; a target the same signal already
+        drives in the same direction counts once (one receiver, one signal, one target)."""
+        effects = self.effects_of(rule, record)
+        half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
+        plain = [e for e in effects if not self.kb.phenotypes[e.phenotype].drug]
+        resistance = "+".join(e.phenotype for e in effects if self.kb.phenotypes[e.phenotype].drug)
+        applied = False
+        for receiver in (p for p in self.model.populations if self.matches(record.recipient, p)):  # type: ignore[arg-type]
+            found = [
+                (resistance, t, True) for t in self.resistance_targets(record, effects, receiver)
+            ]
+            for effect in plain:
+                up = effect.direction == "promotes"
+                found += [
+                    (effect.phenotype, t, u)
+                    for t, u in self.targets_for(effect.phenotype, up, receiver)
+                ]
+            for phenotype, target, up in found:
+                level = self.book.rule(
+                    rule, "max_rate" if isinstance(target, Transition) else "fold"
+                )
+                for key in keys:
+                    signal = self.signal(key, receiver)
+                    if (signal, target, up) in self.counted:
+                        continue
+                    self.counted.add((signal, target, up))
+                    term = Term(
+                        rule.id, record.id, phenotype, signal, half_max, hill, up, target, level
+                    )
+                    self.model.terms.append(term)
+                    applied = True
+        return applied
 
     def note_use(self, rule: Rule, used: bool, why: str) -> None:
         if used:
@@ -316,6 +387,9 @@ class _Builder:
             self.model.activities.clear()
             self.model.secretion.clear()
             self.model.dose_cargo.clear()
+            self.model.basal.clear()
+            self.model.dose_basal.clear()
+            self.counted.clear()
             self.model.rules_used.clear()
             self.model.notes.clear()
             for rule in rules:
@@ -324,6 +398,7 @@ class _Builder:
             if len(self.model.populations) == before:
                 break
         self.add_pools()
+        self.model.resisted = {s: self.resistance.resisted(s) for s in self.kb.cell_states}
         names = [
             i.drug
             for i in self.arm.interventions
@@ -345,14 +420,18 @@ class _Builder:
         for pop in list(self.model.populations):
             if pop.compartment == "tumour" and self.is_cancer(pop):
                 for organ in NICHES:
-                    self.add_population(pop.cell, pop.state, organ)
+                    self.add_population(pop.cell, pop.state, organ, origin=pop.origin)
+                    if pop.origin:
+                        self.add_population(pop.cell, pop.origin, organ)
 
     def add_pools(self) -> None:
         comps = {p.compartment for p in self.model.populations}
         if "tumour" in comps:
             comps |= {"plasma", *NICHES}
-        keys = {key for _, key in self.model.secretion} | {key for key, _ in self.model.signals}
-        keys |= {key for loads in self.model.dose_cargo.values() for key in loads}
+        keys = {key for _, key in [*self.model.secretion, *self.model.basal]}
+        keys |= {key for key, _ in self.model.signals}
+        for doses in (self.model.dose_cargo, self.model.dose_basal):
+            keys |= {key for loads in doses.values() for key in loads}
         for intervention in self.arm.interventions:
             if isinstance(intervention, ExosomeDose):
                 if intervention.cargo is not None:
@@ -370,6 +449,9 @@ class _Builder:
         for key in [ALL_EXOSOMES, *sorted(keys)]:
             for comp in sorted(comps):
                 self.model.pools[(key, comp)] = len(self.model.pools)
+        if "plasma" in comps:  # blood cells' exosomes: counted in plasma, taken up by no one
+            self.model.pool_cargo[BLOOD_EXOSOMES] = ALL_EXOSOMES
+            self.model.pools[(BLOOD_EXOSOMES, "plasma")] = len(self.model.pools)
 
 
 def compile_arm(kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> CompiledModel:

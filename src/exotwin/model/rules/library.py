@@ -15,7 +15,16 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
 from .parameters import declaration_problems
-from .schema import CellBehaviour, Drug, Param, ParameterEntry, Rule
+from .reasons import NotSimulated
+from .schema import (
+    CellBehaviour,
+    Drug,
+    Organotropism,
+    Param,
+    ParameterEntry,
+    ResistanceProtein,
+    Rule,
+)
 
 
 def packaged_model_dir() -> Path:
@@ -27,7 +36,11 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "drugs": TypeAdapter(Drug),
     "rules": TypeAdapter(Rule),
     "cells": TypeAdapter(CellBehaviour),
+    "resistance": TypeAdapter(ResistanceProtein),
+    "organotropism": TypeAdapter(Organotropism),
+    "not_simulated": TypeAdapter(NotSimulated),
 }
+_TABLES = ("parameters", "drugs", "rules", "cells")  # sections of entries with unique ids
 
 
 @dataclass
@@ -39,6 +52,9 @@ class Library:
     rules: dict[str, Rule] = field(default_factory=dict)
     cells: dict[str, CellBehaviour] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
+    resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
+    organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
+    not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -118,6 +134,15 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
 
 
+def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> dict[str, Item]:
+    """Records without dynamics and why (``not_simulated``), one entry per known record."""
+    reasons = _unique((i for i in items if i.loc[0] == "not_simulated"), problems, key="record")
+    for item in reasons.values():
+        if item.value.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
+    return reasons
+
+
 def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
     drug: Drug = item.value
     molecule = kb.find_molecule(drug.id)
@@ -136,7 +161,63 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
 
 
-_NOT_LIBRARY = {"scenarios", "cohorts", "tissue"}  # folders of the data dir that hold other files
+def _check_resistance(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> dict[str, ResistanceProtein]:
+    """Resistance proteins by molecule id; each names known molecules, drugs and a state that
+    resists exactly its substrates."""
+    found: dict[str, ResistanceProtein] = {}
+    for item in items:
+        entry: ResistanceProtein = item.value
+        molecule = kb.find_molecule(entry.protein)
+        if molecule is None:
+            problems.append(item.problem(("protein",), f"unknown molecule {entry.protein!r}"))
+            continue
+        state = kb.cell_states.get(entry.state)
+        if state is None:
+            problems.append(item.problem(("state",), f"unknown cell state {entry.state!r}"))
+        elif {_id(kb, n) for n in state.resistant_to} != {_id(kb, n) for n in entry.substrates}:
+            problems.append(
+                item.problem(
+                    ("state",),
+                    f"state {entry.state!r} resists {sorted(state.resistant_to)}, not exactly "
+                    f"the substrates {sorted(entry.substrates)}",
+                )
+            )
+        found[molecule.id] = entry
+    return found
+
+
+def _organotropism(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> dict[str, Organotropism]:
+    found: dict[str, Organotropism] = {}
+    for item in items:
+        entry: Organotropism = item.value
+        if entry.cell not in kb.cell_types:
+            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+        found[entry.cell] = entry
+    return found
+
+
+def organ_weight(
+    lib: Library, kb: KnowledgeBase, cell: str, organ: str
+) -> tuple[str, float, str] | None:
+    """The seeding weight of an organ for a cell type (nearest ancestor's entry): (entry's
+    cell, weight, source), or None when no ancestor has one."""
+    for ancestor in kb.ancestors(cell):
+        entry = lib.organotropism.get(ancestor)
+        if entry is not None and organ in entry.weights:
+            return entry.cell, entry.weights[organ], entry.source  # type: ignore[index]
+    return None
+
+
+def _id(kb: KnowledgeBase, name: str) -> str:
+    molecule = kb.find_molecule(name)
+    return molecule.id if molecule is not None else name
+
+
+_NOT_LIBRARY = {"scenarios", "scenarios_pending", "cohorts", "tissue"}  # folders of other files
 
 
 def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
@@ -150,43 +231,78 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
     problems: list[Problem] = []
     items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
-    params = _unique((i for i in items if i.loc[0] == "parameters"), problems)
-    drugs = _unique((i for i in items if i.loc[0] == "drugs"), problems)
-    rules = _unique((i for i in items if i.loc[0] == "rules"), problems)
-    cells = _unique((i for i in items if i.loc[0] == "cells"), problems, key="cell")
-    referenced = {
-        ref
-        for item in cells.values()
-        for name in ("growth", "death", "secretion", "kill_rate", "speed")
-        if (ref := getattr(item.value, name)) is not None
+    reasons = _reasons(kb, items, problems)
+    sections = {
+        name: _unique(
+            (i for i in items if i.loc[0] == name), problems, "cell" if name == "cells" else "id"
+        )
+        for name in _TABLES
     }
-    values = {name: item.value for name, item in params.items()}
-    for name, message in declaration_problems(values, referenced).items():
-        if name in params:
-            problems.append(
-                params[name].problem(("unit",) if "must be in" in message else ("id",), message)
-            )
-        else:
-            problems.append(Problem(roots[0], None, "parameters", message))
+    params, drugs, rules, cells = (sections[name] for name in _TABLES)
+    _check_parameters(params, cells, roots[0], problems)
     for item in rules.values():
         _check_rule(kb, item, problems)
     for item in drugs.values():
         _check_drug(kb, item, problems)
     for item in cells.values():
-        entry: CellBehaviour = item.value
-        if entry.cell not in kb.cell_types:
-            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
-        for name in ("growth", "death", "secretion", "kill_rate", "speed"):
-            ref = getattr(entry, name)
-            if ref is not None and ref not in params:
-                problems.append(item.problem((name,), f"unknown parameter {ref!r}"))
+        _check_cell(kb, item, params, problems)
+    proteins = _check_resistance(kb, [i for i in items if i.loc[0] == "resistance"], problems)
+    organs = _organotropism(kb, [i for i in items if i.loc[0] == "organotropism"], problems)
     if problems:
         raise ModelDataError(problems)
     canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
     return Library(
-        parameters={k: v.value for k, v in params.items()},
+        resistance=proteins,
+        organotropism=organs,
+        parameters=_values(params),
         drugs=canonical,
-        rules={k: v.value for k, v in rules.items()},
-        cells={k: v.value for k, v in cells.items()},
+        rules=_values(rules),
+        cells=_values(cells),
         rule_files={k: v.file for k, v in rules.items()},
+        not_simulated={k: v.value for k, v in reasons.items()},
     )
+
+
+def _values(entries: dict[str, Item]) -> dict[str, Any]:
+    return {name: item.value for name, item in entries.items()}
+
+
+_CELL_PARAMETERS = (  # named by cells.yaml
+    "growth",
+    "growth_in_culture",
+    "death",
+    "secretion",
+    "kill_rate",
+    "speed",
+)
+
+
+def _check_parameters(
+    params: dict[str, Item], cells: dict[str, Item], root: Path, problems: list[Problem]
+) -> None:
+    """Declared parameters: present, in their units, and read by something."""
+    referenced = {
+        ref
+        for item in cells.values()
+        for name in _CELL_PARAMETERS
+        if (ref := getattr(item.value, name)) is not None
+    }
+    for name, message in declaration_problems(_values(params), referenced).items():
+        if name in params:
+            problems.append(
+                params[name].problem(("unit",) if "must be in" in message else ("id",), message)
+            )
+        else:
+            problems.append(Problem(root, None, "parameters", message))
+
+
+def _check_cell(
+    kb: KnowledgeBase, item: Item, params: dict[str, Item], problems: list[Problem]
+) -> None:
+    entry: CellBehaviour = item.value
+    if entry.cell not in kb.cell_types:
+        problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+    for name in _CELL_PARAMETERS:
+        ref = getattr(entry, name)
+        if ref is not None and ref not in params:
+            problems.append(item.problem((name,), f"unknown parameter {ref!r}"))

@@ -6,6 +6,7 @@ terms, named parameters) into the immutable rows :mod:`exotwin.model.ode.equatio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -27,11 +28,12 @@ from ..scenario.schema import (
     SignalBlocker,
     Surgery,
 )
-from .library import Library
+from .library import Library, organ_weight
 from .parameters import ParameterBook
-from .schema import NICHES, Drug
+from .schema import NICHES, Drug, Param
 from .table import (
     ALL_EXOSOMES,
+    BLOOD_EXOSOMES,
     COMPARTMENTS,
     DRUG_VARS,
     Activity,
@@ -48,6 +50,7 @@ from .table import (
     Population,
     Secretion,
     Seeding,
+    Survival,
     Target,
     Term,
     Transition,
@@ -68,6 +71,7 @@ class CompartmentParams:
     culture_volume: int
     tumour_min_volume: int
     interstitial_volume_per_cell: int
+    carrier_reference_volume: int
     plasma_volume: int
     niche_volume: int
     culture_capacity: int
@@ -77,6 +81,8 @@ class CompartmentParams:
     tissue_decay: int
     tumour_drainage: int
     plasma_clearance: int
+    plasma_background_ev: int
+    analyte_background_copies: int
     niche_decay: int
 
 
@@ -90,6 +96,8 @@ class ExchangeParams:
     internal_decay: int
     activity_relaxation: int
     seeding_rate: int
+    basal_loading: int
+    acquired_resistance_loss: int
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,9 @@ class CellRows:
     seed_source: Ints
     seed_dest: Ints
     seed_target: Ints  # behaviour target of the organ's seeding rate, -1: the base rate
+    seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
+    revert_source: Ints  # cells with a resistance acquired from exosomes ...
+    revert_dest: Ints  # ... return to the state they came from
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,7 @@ class BehaviourRows:
 
     growth: tuple[Ints, Ints]
     death: tuple[Ints, Ints]
+    survival: tuple[Ints, Ints]
     killing: tuple[Ints, Ints]
     secretion: tuple[Ints, Ints]
     transition_target: Ints
@@ -163,12 +175,15 @@ class PoolRows:
     release_pool: Ints
     cargo_pop: Ints  # cargo rows: the population, its pool, loading and cargo index
     cargo_pool: Ints
-    cargo_load: Gather
+    cargo_load: Gather  # the largest full loading of each cargo row
+    cargo_basal: Gather  # the largest loading of rows loaded at the basal level (x basal)
     cargo_index: Ints
     transport_source: Ints
     transport_dest: Ints  # -1: cleared without a destination pool
     transport_rate: Ints
     transport_fraction: Ints  # -1: the whole rate
+    background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
+    background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,9 @@ class DrugRows:
     kill_pop: Ints
     kill_resistant: Bools
     kill_counted: Bools
+    kill_active: (
+        Bools  # the drug kills these (an immune-mediated kill needs a host: not in culture)
+    )
     bound_plasma: Ints  # pools whose exosomes bind the drug in plasma or medium
     bound_tumour: Ints
     binding: tuple[int, int] | None  # (sites, Kd) parameters
@@ -295,6 +313,10 @@ class CompiledModel:
     def population(self, cell: str, state: str | None, compartment: str) -> Population | None:
         return self.structure.population(cell, state, compartment)
 
+    def selects(self, kb: KnowledgeBase, selector: CellSelector, pop: Population) -> bool:
+        """Whether a population of this arm falls under a selector (see :func:`selects`)."""
+        return selects(kb, selector, pop, self.structure.resisted)
+
 
 # ------------------------------------------------------------ assembly
 
@@ -338,13 +360,31 @@ def layout_of(structure: Structure) -> Layout:
     return Layout(0, p, q, s, a, n, {d: i for i, d in enumerate(structure.drugs)})
 
 
-def selects(kb: KnowledgeBase, selector: CellSelector, pop: Population) -> bool:
-    """Whether a population falls under a selector (cell and state include sub-types)."""
+def selects(
+    kb: KnowledgeBase,
+    selector: CellSelector,
+    pop: Population,
+    resisted: Mapping[str, frozenset[str]] | None = None,
+) -> bool:
+    """Whether a population falls under a selector: cell and state include sub-types, and a
+    resistant state (with ``resisted``, the drugs each state resists) includes every state
+    that resists at least its drugs (P-gp-expressing cells are doxorubicin-resistant)."""
     if selector.cell and pop.cell not in kb.descendants(selector.cell):
         return False
-    if selector.state and (pop.state is None or pop.state not in kb.descendants(selector.state)):
+    if selector.state and not _state_matches(kb, selector.state, pop.state, resisted or {}):
         return False
     return not (selector.compartment and pop.compartment != selector.compartment)
+
+
+def _state_matches(
+    kb: KnowledgeBase, wanted: str, state: str | None, resisted: Mapping[str, frozenset[str]]
+) -> bool:
+    if state is None:
+        return False
+    if state in kb.descendants(wanted):
+        return True
+    drugs = resisted.get(wanted, frozenset())
+    return bool(drugs) and drugs <= resisted.get(state, frozenset())
 
 
 @dataclass
@@ -375,40 +415,79 @@ class _Context:
 
     # ---------------------------------------------------------- cells
 
+    def base_rates(self) -> dict[str, list[list[int]]]:
+        """Per population, the parameter of its division (in culture, the culture rate),
+        death and secretion rate (none: an empty list)."""
+        rates: dict[str, list[list[int]]] = {"growth": [], "death": [], "secretion": []}
+        for p in self.structure.populations:
+            entry = self.lib.behaviour_of(self.kb, p.cell)
+            growth = entry.growth
+            if p.compartment == "culture" and entry.growth_in_culture:
+                growth = entry.growth_in_culture
+            for name, ref in (
+                ("growth", growth),
+                ("death", entry.death),
+                ("secretion", entry.secretion),
+            ):
+                rates[name].append([self.param(ref)] if ref else [])
+        return rates
+
     def cell_rows(self) -> CellRows:
         pops = self.structure.populations
-        rates: dict[str, list[list[int]]] = {"growth": [], "death": [], "secretion": []}
-        killers = []
-        for p in pops:
-            entry = self.lib.behaviour_of(self.kb, p.cell)
-            for name, found in rates.items():
-                ref = getattr(entry, name)
-                found.append([self.param(ref)] if ref else [])
-            if entry.kill_rate:
-                killable = {c for k in entry.kills for c in self.kb.descendants(k)}
-                victims = [q.index for q in pops if q.cell in killable]
-                victims = [v for v in victims if pops[v].compartment == p.compartment]
-                killers.append(KillerRow(p.index, frozen(victims), self.param(entry.kill_rate)))
+        rates = self.base_rates()
+        cancer = self.kb.descendants("cancer_cell")
         seeding = [
             (p.index, dest.index, self.target_index.get(Seeding(o), -1))
             for p in pops
-            if p.compartment == "tumour" and p.cell in self.kb.descendants("cancer_cell")
+            if p.compartment == "tumour" and p.cell in cancer
             for o in NICHES
-            if (dest := self.structure.population(p.cell, p.state, o)) is not None
+            if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
+        ]
+        reverting = [
+            (p.index, back.index)
+            for p in pops
+            if p.origin and (back := self.structure.population(p.cell, p.origin, p.compartment))
         ]
         return CellRows(
             compartment=frozen([COMPARTMENTS.index(p.compartment) for p in pops]),
-            cancer=frozen([p.cell in self.kb.descendants("cancer_cell") for p in pops], bool),
+            cancer=frozen([p.cell in cancer for p in pops], bool),
             in_tumour=frozen([p.compartment == "tumour" for p in pops], bool),
             counts_kill=frozen([p.compartment in {"tumour", "culture"} for p in pops], bool),
             growth=Gather.of(rates["growth"]),
             death=Gather.of(rates["death"]),
             secretion=Gather.of(rates["secretion"]),
-            killers=tuple(killers),
+            killers=self._killers(),
             seed_source=frozen([a for a, _, _ in seeding]),
             seed_dest=frozen([b for _, b, _ in seeding]),
             seed_target=frozen([c for _, _, c in seeding]),
+            seed_weight=Gather.of(
+                [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
+                [1.0] * len(seeding),
+            ),
+            revert_source=frozen([a for a, _ in reverting]),
+            revert_dest=frozen([b for _, b in reverting]),
         )
+
+    def _organ_weight(self, cell: str, organ: str) -> list[int]:
+        """The organotropism parameter of a cell type and organ (none: weight 1)."""
+        found = organ_weight(self.lib, self.kb, cell, organ)
+        if found is None:
+            return []
+        entry, weight, source = found
+        param = Param(value=weight, unit="relative to the average organ", source=source)
+        return [self.book.index(self.book.add(f"organotropism.{entry}.{organ}", param))]
+
+    def _killers(self) -> tuple[KillerRow, ...]:
+        """Immune killers and the populations of their compartment they kill."""
+        pops, found = self.structure.populations, []
+        for p in pops:
+            entry = self.lib.behaviour_of(self.kb, p.cell)
+            if entry.kill_rate:
+                killable = {c for k in entry.kills for c in self.kb.descendants(k)}
+                victims = [q.index for q in pops if q.cell in killable]
+                victims = [v for v in victims if pops[v].compartment == p.compartment]
+                found.append(KillerRow(p.index, frozen(victims), self.param(entry.kill_rate)))
+        return tuple(found)
 
     # ---------------------------------------------------------- rules
 
@@ -444,12 +523,7 @@ class _Context:
     def _target_base(self) -> Gather:
         """Each target's value without signal: the population's base rate, the base seeding
         rate, zero for an induced transition, one for a multiplier or an activity."""
-        cells = {"growth": [], "death": []}  # type: dict[str, list[list[int]]]
-        pops = self.structure.populations
-        for p in pops:
-            entry = self.lib.behaviour_of(self.kb, p.cell)
-            cells["growth"].append([self.param(entry.growth)] if entry.growth else [])
-            cells["death"].append([self.param(entry.death)] if entry.death else [])
+        cells = self.base_rates()
         rows: list[list[int]] = []
         default: list[float] = []
         for target in self.targets:
@@ -466,7 +540,7 @@ class _Context:
         return Gather.of(rows, default)
 
     def behaviour_rows(self) -> BehaviourRows:
-        def pairs(kind: type[Growth | Death | Killing | Secretion]) -> tuple[Ints, Ints]:
+        def pairs(kind: type[Growth | Death | Survival | Killing | Secretion]) -> tuple[Ints, Ints]:
             found = [(i, t.pop) for i, t in enumerate(self.targets) if isinstance(t, kind)]
             return frozen([a for a, _ in found]), frozen([b for _, b in found])
 
@@ -475,6 +549,7 @@ class _Context:
         return BehaviourRows(
             growth=pairs(Growth),
             death=pairs(Death),
+            survival=pairs(Survival),
             killing=pairs(Killing),
             secretion=pairs(Secretion),
             transition_target=frozen([i for i, _ in moves]),
@@ -494,12 +569,24 @@ class _Context:
         all_of = {c: s.pools.get((ALL_EXOSOMES, c), -1) for c in COMPARTMENTS}
         release = [(p.index, all_of[p.compartment]) for p in s.populations]
         release = [(p, q) for p, q in release if q >= 0]
+        rows = list(dict.fromkeys([*s.secretion, *s.basal]))
         cargo = [
-            (pop, s.pools[(key, s.populations[pop].compartment)], loads, s.pool_cargo[key])
-            for (pop, key), loads in s.secretion.items()
+            (pop, s.pools[(key, s.populations[pop].compartment)], (pop, key), s.pool_cargo[key])
+            for pop, key in rows
             if (key, s.populations[pop].compartment) in s.pools
         ]
+
+        def loads(table: dict[tuple[int, str], list[str]]) -> Gather:
+            return Gather.of(
+                [[self.book.index(n) for n in table.get(k, [])] for _, _, k, _ in cargo]
+            )
+
         transport = self._transport(pools)
+        background = [
+            (i, key != BLOOD_EXOSOMES)
+            for (key, comp), i in pools
+            if key == BLOOD_EXOSOMES or (comp == "plasma" and s.pool_cargo[key] in s.analytes)
+        ]
         return PoolRows(
             compartment=frozen(comp),
             all_pool=frozen([all_of[c] for (_, c), _ in pools]),
@@ -508,12 +595,15 @@ class _Context:
             release_pool=frozen([q for _, q in release]),
             cargo_pop=frozen([a for a, _, _, _ in cargo]),
             cargo_pool=frozen([b for _, b, _, _ in cargo]),
-            cargo_load=Gather.of([[self.book.index(n) for n in c] for _, _, c, _ in cargo]),
+            cargo_load=loads(s.secretion),
+            cargo_basal=loads(s.basal),
             cargo_index=frozen([self.cargo.index(m) for _, _, _, m in cargo]),
             transport_source=frozen([a for a, _, _, _ in transport]),
             transport_dest=frozen([b for _, b, _, _ in transport]),
             transport_rate=frozen([c for _, _, c, _ in transport]),
             transport_fraction=frozen([d for _, _, _, d in transport]),
+            background=frozen([i for i, _ in background]),
+            background_analyte=frozen([a for _, a in background], bool),
         )
 
     def _transport(
@@ -525,7 +615,7 @@ class _Context:
         for (key, comp), i in pools:
             if comp == "tumour" and (key, "plasma") in s.pools:
                 found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1))
-            if comp == "plasma":
+            if comp == "plasma" and key != BLOOD_EXOSOMES:
                 for organ in NICHES:
                     if (key, organ) in s.pools:
                         fraction = self.param(f"niche_fraction_{organ}")
@@ -569,23 +659,15 @@ class _Context:
 
     def drug_rows(self, name: str) -> DrugRows:
         drug = self.lib.drugs[name]
-        pops = self.structure.populations
         kill = [
-            (p, resistant) for p in pops if (resistant := self._resistance(drug, p)) is not None
+            (p, resistant)
+            for p in self.structure.populations
+            if p.compartment != "plasma" and (resistant := self._resistance(drug, p)) is not None
         ]
-        kill = [(p, r) for p, r in kill if p.compartment != "plasma"]
-        bound = {self.molecule(c) for c in drug.bound_by_cargo}
-        pools = sorted(self.structure.pools.items(), key=lambda kv: kv[1])
-        binding = None
-        if drug.binding_sites is not None and drug.binding_kd is not None:
-            binding = (
-                self.book.index(self.book.drug(name, "binding_sites")),
-                self.book.index(self.book.drug(name, "binding_kd")),
-            )
-        else:
-            bound = set()
-        in_pool = [(i, c) for (key, c), i in pools if self.structure.pool_cargo[key] in bound]
-        params = ("half_life", "kill_max", "ec50", "hill", "resistance_fold", "tumour_exchange")
+        params = ["half_life", "kill_max", "ec50", "hill", "resistance_fold", "tumour_exchange"]
+        if drug.growth_inhibition is not None:
+            params.append("growth_inhibition")
+        binding, in_pool = self._binding(drug)
         return DrugRows(
             name=name,
             var={v: self.layout.drug(name, v) for v in DRUG_VARS},
@@ -593,25 +675,32 @@ class _Context:
             kill_pop=frozen([p.index for p, _ in kill]),
             kill_resistant=frozen([r for _, r in kill], bool),
             kill_counted=frozen([p.compartment in {"tumour", "culture"} for p, _ in kill], bool),
+            kill_active=frozen(
+                [not (drug.immune_mediated and p.compartment == "culture") for p, _ in kill], bool
+            ),
             bound_plasma=frozen([i for i, c in in_pool if c in {"plasma", "culture"}]),
             bound_tumour=frozen([i for i, c in in_pool if c == "tumour"]),
             binding=binding,
             carrier=self._carrier(name),
         )
 
+    def _binding(self, drug: Drug) -> tuple[tuple[int, int] | None, list[tuple[int, str]]]:
+        """The (sites, Kd) parameters of exosomes that bind the drug, and their pools."""
+        if drug.binding_sites is None or drug.binding_kd is None:
+            return None, []
+        book, s = self.book, self.structure
+        bound = {self.molecule(c) for c in drug.bound_by_cargo}
+        pools = sorted(s.pools.items(), key=lambda kv: kv[1])
+        in_pool = [(i, c) for (key, c), i in pools if s.pool_cargo[key] in bound]
+        sites = book.index(book.drug(drug.id, "binding_sites"))
+        return (sites, book.index(book.drug(drug.id, "binding_kd"))), in_pool
+
     def _resistance(self, drug: Drug, pop: Population) -> bool | None:
         """None when the drug does not kill the population, else whether it resists it."""
         killable = {c for k in drug.kills for c in self.kb.descendants(k)}
         if pop.cell not in killable:
             return None
-        state = pop.state
-        while state is not None:
-            entry = self.kb.cell_states[state]
-            names = {self.molecule(n) for n in entry.resistant_to}
-            if drug.id in names or set(entry.resistant_to) & set(drug.groups):
-                return True
-            state = entry.parent
-        return False
+        return drug.id in self.structure.resisted.get(pop.state or "", frozenset())
 
     def _carrier(self, name: str) -> tuple[int, int] | None:
         for j, item in enumerate(self.arm.interventions):
@@ -631,7 +720,8 @@ class _Context:
                     pops = [
                         p.index
                         for p in self.structure.populations
-                        if item.donors is None or selects(self.kb, item.donors, p)
+                        if item.donors is None
+                        or selects(self.kb, item.donors, p, self.structure.resisted)
                     ]
                     if not pops:
                         raise ModelError(
@@ -733,13 +823,45 @@ class _Context:
             loads = {self.molecule(item.cargo): []}
         else:
             loads = s.dose_cargo.get(j, {})
+        basal = {k: v for k, v in s.dose_basal.get(j, {}).items() if k not in loads}
+        factor = book.index(book.global_("basal_loading"))
+        left = self._knockdown(j, item)
         changes = [
             Change(
-                self.layout.pools + s.pools[(key, comp)],
+                self.pool_var(key, comp),
                 "add",
-                (count,),
+                (count, *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in loads.items()
         ]
-        return [*changes, Change(self.layout.pools + s.pools[ALL_EXOSOMES, comp], "add", (count,))]
+        changes += [
+            Change(
+                self.pool_var(key, comp),
+                "add",
+                (count, factor, *left.get(key, ())),
+                tuple(book.index(n) for n in names),
+            )
+            for key, names in basal.items()
+        ]
+        return [*changes, Change(self.pool_var(ALL_EXOSOMES, comp), "add", (count,))]
+
+    def _knockdown(self, j: int, item: ExosomeDose) -> dict[str, tuple[int]]:
+        """Per pool key, the parameter of the share of a cargo knocked down in the donor cells
+        of dosed exosomes that is still loaded."""
+        found: dict[str, tuple[int]] = {}
+        for k, down in enumerate(item.knockdown):
+            molecule = self.molecule(down.cargo)
+            keys = [key for key, cargo in self.structure.pool_cargo.items() if cargo == molecule]
+            if not keys:
+                raise ModelError(
+                    f"arm {self.arm.name!r}: {down.cargo!r} is not a cargo of this arm's rules",
+                    ("interventions", j, "knockdown", k, "cargo"),
+                )
+            name = f"knockdown{k}_remaining"
+            param = self.book.index(self.book.intervention(j, name, 1.0 - down.efficacy))
+            found.update(dict.fromkeys(keys, (param,)))
+        return found
+
+    def pool_var(self, key: str, compartment: str) -> int:
+        return self.layout.pools + self.structure.pools[(key, compartment)]

@@ -57,7 +57,9 @@ class ParameterEntry(Param):
 
 
 class Drug(Strict):
-    """Pharmacokinetics (one compartment, bolus doses) and pharmacodynamics (Emax kill)."""
+    """Pharmacokinetics (one compartment, bolus doses) and pharmacodynamics: an Emax kill
+    (cytotoxic, or immune-mediated for antibodies) and an Emax block of division (cytostatic:
+    endocrine therapy, receptor blockade), both with the same EC50 and Hill power."""
 
     id: Text  # a drug molecule id of the evidence graph
     drug_class: Literal["chemotherapy", "endocrine", "antibody", "checkpoint_inhibitor"]
@@ -66,6 +68,8 @@ class Drug(Strict):
     concentration_per_dose: Param  # uM of effective plasma concentration per dose unit
     dose_unit: Text
     kill_max: Param  # 1/day at saturating concentration
+    growth_inhibition: Param | None = None  # share of division blocked at saturation (cytostatic)
+    immune_mediated: bool = False  # the kill needs the host's immune cells: none in culture
     ec50: Param  # uM
     hill: Param
     resistance_fold: Param  # EC50 multiplier in cells resistant to the drug
@@ -101,9 +105,33 @@ class CellBehaviour(Strict):
     """Base behaviour of a cell type (and its sub-types): parameter ids for its rates."""
 
     cell: Identifier
-    growth: Identifier | None = None
+    growth: Identifier | None = None  # division rate in vivo
+    growth_in_culture: Identifier | None = None  # division rate in the culture compartment
     death: Identifier | None = None
     secretion: Identifier = "secretion_rate"
     kills: list[Identifier] = []  # cell types it kills
     kill_rate: Identifier | None = None
     speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients
+
+
+class ResistanceProtein(Strict):
+    """A protein that confers resistance to its substrate drugs (an efflux pump, an enzyme),
+    or a cargo that ``induces`` such a protein in recipient cells."""
+
+    protein: Text  # a molecule of the graph
+    mechanism: Literal["efflux", "conjugation", "induction", "other"]
+    substrates: Annotated[list[Text], Field(min_length=1)]  # drugs of the library
+    state: Identifier  # the cell state of cells that carry it (resists exactly the substrates)
+    induces: Text | None = None
+    source: Annotated[str, StringConstraints(min_length=3)]
+
+
+class Organotropism(Strict):
+    """Relative seeding of each distant organ by a cancer cell type (1: the average organ)."""
+
+    cell: Identifier
+    weights: dict[
+        Literal["lung", "liver", "bone", "brain", "lymph_node"],
+        Annotated[float, Field(gt=0, allow_inf_nan=False)],
+    ]
+    source: Annotated[str, StringConstraints(min_length=3)]

@@ -22,6 +22,7 @@ Bools = NDArray[np.bool_]
 
 COMPARTMENTS: tuple[str, ...] = ("culture", "tumour", "plasma", *NICHES)
 ALL_EXOSOMES = "all exosomes"
+BLOOD_EXOSOMES = "exosomes of blood cells"  # the plasma's healthy background (its own pool)
 DRUG_VARS = ("plasma", "tumour", "carrier", "delivered", "offtarget", "killed", "offtarget_auc")
 
 
@@ -41,11 +42,17 @@ class Population:
     cell: str
     state: str | None
     compartment: str
+    origin: str | None = None  # a resistance acquired from exosomes: the state it fades back to
+
+    @property
+    def acquired(self) -> bool:
+        return self.origin is not None
 
     @property
     def label(self) -> str:
         state = f".{self.state}" if self.state else ""
-        return f"{self.cell}{state}@{self.compartment}"
+        acquired = f" (acquired, from {self.origin})" if self.origin else ""
+        return f"{self.cell}{state}{acquired}@{self.compartment}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,14 @@ class Growth:
 @dataclass(frozen=True)
 class Death:
     """Death rate of a population (a base rate, modulated; survival lowers it)."""
+
+    pop: int
+
+
+@dataclass(frozen=True)
+class Survival:
+    """A multiplier of all death of a population, basal and drug-induced (1 at baseline; a
+    survival signal lowers it, PhysiCell's apoptosis decrease)."""
 
     pop: int
 
@@ -99,7 +114,7 @@ class Activity:
     pop: int
 
 
-Target = Growth | Death | Killing | Secretion | Transition | Seeding | Activity
+Target = Growth | Death | Survival | Killing | Secretion | Transition | Seeding | Activity
 
 
 @dataclass(frozen=True)

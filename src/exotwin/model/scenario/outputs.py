@@ -1,24 +1,21 @@
-"""Scenario outputs: timeseries.csv, summary.json and report.html, written all or nothing."""
+"""Scenario outputs: timeseries.csv, summary.json and report.html, written all or nothing.
+
+``timeseries.csv`` has the columns ``arm,day,`` then one per readout (as ``exotwin tissue``
+writes; before exotwin 0.2 the time column was called ``time_days``)."""
 
 from __future__ import annotations
 
 import csv
-import html
-import io
 import json
 from pathlib import Path
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 from ... import __version__
 from ...io import output_folder
 from ...knowledge import KnowledgeBase, non_stated_fields
 from ..rules.library import Library
 from ..rules.schema import Param
+from .report import report_html
 from .run import ScenarioResult
 
 
@@ -29,7 +26,7 @@ def timeseries_rows(result: ScenarioResult) -> tuple[list[str], list[list[Any]]]
         values = result.readouts[arm]
         for i, t in enumerate(trajectory.times):
             rows.append([arm, round(float(t), 6), *(float(values[n][i]) for n in names)])
-    return ["arm", "time_days", *names], rows
+    return ["arm", "day", *names], rows
 
 
 def _param(p: Param) -> dict[str, Any]:
@@ -125,87 +122,6 @@ def summary(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> dict[str
             for d in drugs
         },
     }
-
-
-def _figure(result: ScenarioResult, readout: str, unit: str) -> str:
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for arm, trajectory in result.trajectories.items():
-        ax.plot(trajectory.times, result.readouts[arm][readout], label=arm)
-    ax.set_xlabel("day")
-    ax.set_ylabel(f"{readout} ({unit})" if unit else readout)
-    values = [v for arm in result.readouts.values() for v in arm[readout]]
-    if values and min(values) > 0 and max(values) / min(values) > 1e3:
-        ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def report_html(kb: KnowledgeBase, lib: Library, result: ScenarioResult) -> str:
-    sc = result.scenario
-    esc = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{esc(sc.title)}</title><style>body{{font-family:sans-serif;max-width:960px;"
-        "margin:auto}} table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid "
-        "#ccc;padding:3px 6px;vertical-align:top}} .pass{{color:#060}} .fail{{color:#a00}}"
-        "</style></head><body>",
-        f"<h1>{esc(sc.title)}</h1><p>{esc(sc.description)}</p>",
-        f"<p>Scenario <code>{esc(sc.id)}</code>, {sc.duration:g} days, seed {result.seed} "
-        f"(deterministic), exotwin {__version__}.</p>",
-        "<h2>Checks</h2><table><tr><th>check</th><th>claim</th><th>result</th></tr>",
-    ]
-    for c in result.checks:
-        cls = "pass" if c.passed else "fail"
-        parts.append(
-            f"<tr><td>{esc(c.name)}</td><td>{esc(c.claim)}</td>"
-            f"<td class='{cls}'>{esc(c.describe())}</td></tr>"
-        )
-    parts.append("</table><h2>Arms</h2><ul>")
-    for arm in sc.arms:
-        parts.append(f"<li><b>{esc(arm.name)}</b>: {esc(arm.description)}</li>")
-    parts.append("</ul><h2>Readouts</h2>")
-    for readout in sc.readouts:
-        parts.append(f"<h3>{esc(readout.name)}</h3><p>{esc(readout.description)}</p>")
-        parts.append(_figure(result, readout.name, readout.unit))
-    parts.append(
-        "<h2>Evidence behind every rule used</h2><table><tr><th>rule</th><th>record"
-        "</th><th>what the review reports</th><th>citation</th><th>parameters</th>"
-        "<th>fields not stated by the review</th></tr>"
-    )
-    for rule in rules_used(kb, lib, result):
-        params = "<br>".join(
-            f"{k} = {v['value']:g} {esc(v['unit'])} ({esc(v['source'])})"
-            for k, v in rule["parameters"].items()
-        )
-        parts.append(
-            f"<tr><td>{esc(rule['rule'])}</td><td>{esc(rule['record'])}</td>"
-            f"<td>{esc(rule['summary'])}</td><td>seed {esc(rule['seed'])} &sect;"
-            f"{esc(rule['section'])} {esc(rule['reference'])}</td><td>{params}</td>"
-            f"<td>{_not_stated(rule['not_stated'])}</td></tr>"
-        )
-    parts.append(
-        "</table><h2>Global parameters</h2><table><tr><th>parameter</th><th>value</th>"
-        "<th>source</th></tr>"
-    )
-    for name, p in sorted(lib.parameters.items()):
-        rng = f" [{p.low:g}, {p.high:g}]" if p.low is not None and p.high is not None else ""
-        parts.append(
-            f"<tr><td>{esc(name)}</td><td>{p.value:g} {esc(p.unit)}{rng}</td>"
-            f"<td>{esc(p.source)}</td></tr>"
-        )
-    parts.append("</table></body></html>")
-    return "\n".join(parts)
-
-
-def _not_stated(fields: list[dict[str, str]]) -> str:
-    """The report cell listing a rule's fields that the review does not state."""
-    lines = [f"{f['record']}: {f['field']} ({f['class']})" for f in fields]
-    return "<br>".join(html.escape(line) for line in lines) or "none (all stated)"
 
 
 def write_outputs(

@@ -25,7 +25,7 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.ok for c in self.checks)
 
 
 def run_scenario(

@@ -104,9 +104,17 @@ class SignalBlocker(Strict):
     start: Annotated[float, Field(ge=0)] = 0.0
 
 
+class DonorKnockdown(Strict):
+    """A cargo knocked down in the donor cells exosomes were isolated from."""
+
+    cargo: Text
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+
+
 class ExosomeDose(Strict):
     """Exosomes added to a compartment: loaded with one ``cargo`` (all of them carry it), or
-    isolated from a ``donor`` (they carry what the donor's rules load, at its loading)."""
+    isolated from a ``donor`` (they carry what the donor's rules load, at its loading; a
+    ``knockdown`` in those donor cells lowers a cargo's loading)."""
 
     type: Literal["exosome_dose"]
     cargo: Text | None = None
@@ -114,6 +122,7 @@ class ExosomeDose(Strict):
     exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     compartment: Compartment = "tumour"
     schedule: Schedule = Schedule()
+    knockdown: list[DonorKnockdown] = []
 
     @model_validator(mode="after")
     def _cargo_or_donor(self) -> ExosomeDose:
@@ -121,6 +130,8 @@ class ExosomeDose(Strict):
             raise ValueError("give either cargo or donor")
         if self.donor is not None and self.donor.cell is None:
             raise ValueError("a donor needs a cell type")
+        if self.knockdown and self.donor is None:
+            raise ValueError("knockdown acts in donor cells: give a donor")
         return self
 
 
@@ -152,7 +163,15 @@ class Arm(Strict):
 
 
 ReadoutKind = Literal[
-    "count", "fraction", "exosomes", "drug", "activity", "killed", "offtarget_exposure", "ratio"
+    "count",
+    "fraction",
+    "exosomes",
+    "tumour_derived",
+    "drug",
+    "activity",
+    "killed",
+    "offtarget_exposure",
+    "ratio",
 ]
 
 
@@ -172,7 +191,7 @@ class Readout(Strict):
     kind: ReadoutKind
     of: CellSelector | None = None  # count/fraction numerator, activity population
     among: CellSelector | None = None  # fraction denominator
-    cargo: Text | None = None  # exosomes
+    cargo: Text | None = None  # exosomes (copies of it per mL), tumour_derived (its share)
     compartment: Compartment | None = None  # exosomes, drug
     drug: Text | None = None  # drug, killed, offtarget_exposure
     phenotype: Identifier | None = None  # activity
@@ -193,8 +212,14 @@ class Operand(Strict):
     relative_to: Identifier | None = None  # divide by the same readout and day in this arm
 
 
+DEFAULT_MIN_EFFECT = 0.01  # a check's effect must be at least 1 % of the compared value
+
+
 class Check(Strict):
     """``readout`` in ``arm`` at ``day`` compared with another arm, day, readout or constant.
+
+    A strict comparison (``>``, ``<``) holds only with an effect of at least ``min_effect``
+    (relative to the compared value; default 1 %): a difference of solver noise never passes.
 
     ``relative_to`` (on the check and on ``than``) divides a side by the same readout and day
     in another arm, so that effects can be compared: the benefit of a drug with and without
@@ -210,6 +235,18 @@ class Check(Strict):
     factor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # compare with factor x other
     relative_to: Identifier | None = None
     claim: str = ""
+    # the smallest relative effect that counts (default DEFAULT_MIN_EFFECT); another value
+    # needs a reason
+    min_effect: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    min_effect_reason: str = ""
+    # a claim of the reviews the model does not yet reproduce, and why: reported, not hidden
+    known_failure: str = ""
+
+    @model_validator(mode="after")
+    def _reasoned_effect(self) -> Check:
+        if self.min_effect is not None and not self.min_effect_reason.strip():
+            raise ValueError("a min_effect other than the default needs a min_effect_reason")
+        return self
 
 
 Micrometres = Annotated[float, Field(gt=0, allow_inf_nan=False)]

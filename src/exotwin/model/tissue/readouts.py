@@ -11,7 +11,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from ..rules.rows import selects
 from ..scenario.schema import Band, CellSelector, Readout, Scenario
 from .engine import UM3_PER_ML, TissueModel
 from .layout import TissueError
@@ -33,7 +32,9 @@ def check_readouts(scenario: Scenario) -> None:
 
 def _mask(tm: TissueModel, selector: CellSelector | None) -> NDArray[np.bool_]:
     pops = tm.model.populations
-    chosen = np.array([selector is None or selects(tm.kb, selector, p) for p in pops] or [False])
+    chosen = np.array(
+        [selector is None or tm.model.selects(tm.kb, selector, p) for p in pops] or [False]
+    )
     return chosen[tm.cells.population] & tm.cells.alive
 
 

@@ -36,7 +36,7 @@ class TissueResult:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.ok for c in self.checks)
 
 
 def snapshot_days(scenario: Scenario) -> list[float]:
@@ -60,7 +60,8 @@ def run_tissue(
 ) -> TissueResult:
     """Simulate the chosen arms (default all) with one seed; write snapshots into ``out/ARM``.
 
-    ``progress(arm, fraction)`` is called after every output step.
+    ``progress(arm, fraction)`` is called after every mechanics step with the fraction of the
+    whole run (all chosen arms) done.
     """
     if scenario.tissue is None:
         raise TissueError(f"scenario {scenario.id!r} has no tissue section")
@@ -91,15 +92,14 @@ def run_tissue(
         folder = out / arm.name if out is not None else None
         for i in range(outputs + 1):
             if i:
-                tm.advance(step)
+                done = (k * outputs + i - 1) * step  # minutes of the whole run before this step
+                tm.advance(step, _minutes(progress, arm.name, done, len(chosen) * outputs * step))
                 times.append(tm.day)
                 rows.append(measure(tm, scenario.readouts))
             if folder is not None and any(abs(tm.day - d) < 1e-9 for d in snaps):
                 write_snapshot(tm, folder, plots)
             if folder is not None and animate:
                 frames.append(_frame(tm))
-            if progress:
-                progress(arm.name, (k + (i + 1) / (outputs + 1)) / len(chosen))
         result.times[arm.name] = np.array(times)
         result.readouts[arm.name] = {
             r.name: np.array([row[r.name] for row in rows]) for r in scenario.readouts
@@ -125,6 +125,15 @@ def run_tissue(
     if out is not None:
         write_tables(result, out)
     return result
+
+
+def _minutes(
+    progress: Callable[[str, float], None] | None, arm: str, before: float, total: float
+) -> Callable[[float], None] | None:
+    """The engine's callback (minutes into this step) as ``progress(arm, fraction of run)``."""
+    if progress is None:
+        return None
+    return lambda minutes: progress(arm, (before + minutes) / total)
 
 
 def _frame(tm: TissueModel) -> bytes:
@@ -185,13 +194,13 @@ def replicate_checks(
     lib: Library,
     scenario: Scenario,
     seeds: list[int],
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, list[bool]]:
-    """Whether each check holds under each seed: a stochastic model's checks need replicates."""
+    """Whether each check holds under each seed: a stochastic model's checks need replicates.
+    ``progress(replicates_done)`` counts fractions of a replicate too."""
     held: dict[str, list[bool]] = {c.name: [] for c in scenario.checks}
-    for seed in seeds:
-        for check in run_tissue(kb, lib, scenario, seed, plots=False).checks:
+    for j, seed in enumerate(seeds):
+        inner = None if progress is None else (lambda _arm, f, j=j: progress(j + f))  # type: ignore[misc]
+        for check in run_tissue(kb, lib, scenario, seed, plots=False, progress=inner).checks:
             held[check.name].append(check.passed)
-        if progress:
-            progress(seed)
     return held

@@ -7,22 +7,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ...datafiles import Problem, yaml_message
+from ...datafiles import Item, Problem, load_model_file
 from ...errors import CohortError as CohortError
 from ...errors import CohortSpecError as CohortSpecError
 from ...io import atomic_write, atomic_write_text, claim_folder, read_manifest, remove_outputs
 from ...knowledge import KnowledgeBase, load_knowledge
 from ...knowledge.schema import Identifier
-from ...yaml_lines import line_of, load_lined
 from ..ode.solve import SimulationError, Trajectory, simulate_arm, simulate_patients
 from ..rules.compiler import compile_arm
 from ..rules.library import Library, load_library
@@ -30,7 +28,7 @@ from ..rules.rows import CompiledModel
 from ..rules.schema import MAX_CELLS, Strict
 from ..scenario.load import load_scenario
 from ..scenario.readouts import evaluate, value_at
-from ..scenario.schema import Arm, Scenario
+from ..scenario.schema import Arm, PopulationSpec, Readout, Scenario
 from .robust import with_values
 
 
@@ -98,67 +96,70 @@ class CohortSpec(Strict):
 
 def load_spec(path: Path, kb: KnowledgeBase, lib: Library) -> tuple[CohortSpec, Scenario]:
     """Parse and validate a cohort spec; errors name file, line and field."""
-    try:
-        raw = load_lined(Path(path).read_text(encoding="utf-8"))
-        spec = CohortSpec.model_validate(raw)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CohortSpecError([Problem(Path(path), None, "", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CohortSpecError(
-            [
-                Problem(
-                    Path(path),
-                    mark.line + 1 if mark else None,
-                    "",
-                    f"YAML syntax: {yaml_message(exc)}",
-                )
-            ]
-        ) from None
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            line, field = line_of(raw, tuple(err["loc"]))
-            problems.append(Problem(Path(path), line, ".".join(map(str, field)), err["msg"]))
-        raise CohortSpecError(problems) from None
+    spec, raw = load_model_file(Path(path), CohortSpec, CohortSpecError)
     scenario = load_scenario(spec.scenario, kb, lib)
-    problems = []
-
-    def bad(loc: tuple[str | int, ...], message: str) -> None:
-        line, field = line_of(raw, loc)
-        problems.append(Problem(Path(path), line, ".".join(map(str, field)), message))
-
-    arms = {a.name for a in scenario.arms}
-    readouts = {r.name for r in scenario.readouts}
-    for i, arm in enumerate(spec.arms):
-        if arm not in arms:
-            bad(("arms", i), f"unknown arm {arm!r} (arms: {', '.join(sorted(arms))})")
-    for i, name in enumerate(spec.readouts):
-        if name not in readouts:
-            bad(("readouts", i), f"unknown readout {name!r}")
-    for name, dist in spec.parameters.items():
-        param = lib.parameters.get(name)
-        if param is None:
-            bad(("parameters", name), f"unknown parameter {name!r}")
-        elif dist.distribution == "range" and (param.low is None or param.high is None):
-            bad(("parameters", name), f"{name!r} has no range in parameters.yaml")
-    for name, label in spec.labels.items():
-        if label.arm not in arms:
-            bad(("labels", name, "arm"), f"unknown arm {label.arm!r}")
-        if label.readout not in readouts:
-            bad(("labels", name, "readout"), f"unknown readout {label.readout!r}")
-    if spec.biopsy is not None:
-        if spec.biopsy.arm not in arms:
-            bad(("biopsy", "arm"), f"unknown arm {spec.biopsy.arm!r}")
-        kinds = {r.name: r.kind for r in scenario.readouts}
-        for i, name in enumerate(spec.biopsy.readouts):
-            if kinds.get(name) != "exosomes":
-                bad(
-                    ("biopsy", "readouts", i), f"{name!r} is not an exosome readout of the scenario"
-                )
+    item = Item(spec, Path(path), raw, ())
+    problems = _selection_problems(spec, scenario, item)
+    problems += _draws_problems(spec, lib, item)
+    problems += _label_problems(spec, scenario, item)
     if problems:
         raise CohortSpecError(problems)
     return spec, scenario
+
+
+def _selection_problems(spec: CohortSpec, scenario: Scenario, item: Item) -> list[Problem]:
+    """Arms and readouts the spec selects but the scenario lacks."""
+    arms = sorted(a.name for a in scenario.arms)
+    readouts = {r.name for r in scenario.readouts}
+    problems = [
+        item.problem(("arms", i), f"unknown arm {arm!r} (arms: {', '.join(arms)})")
+        for i, arm in enumerate(spec.arms)
+        if arm not in arms
+    ]
+    return problems + [
+        item.problem(("readouts", i), f"unknown readout {name!r}")
+        for i, name in enumerate(spec.readouts)
+        if name not in readouts
+    ]
+
+
+def _label_problems(spec: CohortSpec, scenario: Scenario, item: Item) -> list[Problem]:
+    """Arms and readouts the labels and the biopsy name but the scenario lacks."""
+    arms = {a.name for a in scenario.arms}
+    kinds = {r.name: r.kind for r in scenario.readouts}
+    problems = []
+    for name, label in spec.labels.items():
+        if label.arm not in arms:
+            problems.append(item.problem(("labels", name, "arm"), f"unknown arm {label.arm!r}"))
+        if label.readout not in kinds:
+            problems.append(
+                item.problem(("labels", name, "readout"), f"unknown readout {label.readout!r}")
+            )
+    if spec.biopsy is not None:
+        if spec.biopsy.arm not in arms:
+            problems.append(item.problem(("biopsy", "arm"), f"unknown arm {spec.biopsy.arm!r}"))
+        problems += [
+            item.problem(
+                ("biopsy", "readouts", i), f"{name!r} is not an exosome readout of the scenario"
+            )
+            for i, name in enumerate(spec.biopsy.readouts)
+            if kinds.get(name) != "exosomes"
+        ]
+    return problems
+
+
+def _draws_problems(spec: CohortSpec, lib: Library, item: Item) -> list[Problem]:
+    """Drawn parameters that the library lacks, or whose ``range`` it does not give."""
+    problems = []
+    for name, dist in spec.parameters.items():
+        param = lib.parameters.get(name)
+        if param is None:
+            problems.append(item.problem(("parameters", name), f"unknown parameter {name!r}"))
+        elif dist.distribution == "range" and (param.low is None or param.high is None):
+            problems.append(
+                item.problem(("parameters", name), f"{name!r} has no range in parameters.yaml")
+            )
+    return problems
 
 
 # ------------------------------------------------------------ patients
@@ -207,11 +208,23 @@ def _packaged() -> tuple[KnowledgeBase, Library]:
     return kb, load_library(kb)
 
 
-def _arm_for(arm: Arm, scale: float) -> Arm:
-    if not arm.populations:
-        return arm
-    scaled = [p.model_copy(update={"count": p.count * scale}) for p in arm.populations]
-    return arm.model_copy(update={"populations": scaled})
+def _scaled(populations: list[PopulationSpec], scale: float) -> list[PopulationSpec]:
+    return [p.model_copy(update={"count": p.count * scale}) for p in populations]
+
+
+def _patient_arm(scenario: Scenario, arm: Arm, scale: float) -> tuple[Scenario, Arm] | str:
+    """The scenario and arm of a patient whose initial counts are scaled, or why the solver
+    cannot integrate them."""
+    pops = _scaled(scenario.populations, scale)
+    if arm.populations:
+        arm = arm.model_copy(update={"populations": _scaled(arm.populations, scale)})
+    biggest = max(q.count for q in arm.populations or pops)
+    if not biggest <= MAX_CELLS:
+        return (
+            f"population_scale {scale:g} gives {biggest:g} initial cells, above the "
+            f"bound of {MAX_CELLS:g}"
+        )
+    return scenario.model_copy(update={"populations": pops}), arm
 
 
 def _simulate_arm_of(models: list[CompiledModel]) -> list[Trajectory | str]:
@@ -228,59 +241,62 @@ def _simulate_arm_of(models: list[CompiledModel]) -> list[Trajectory | str]:
         return found
 
 
+def _solve_arm(
+    scenario: Scenario, arm: Arm, patients: list[tuple[Library, float]], kb: KnowledgeBase
+) -> list[Trajectory | str]:
+    """Each patient's trajectory of an arm (given its library and initial-count scale), or
+    why there is none; the patients the solver can take run as one batch."""
+    models, refused = [], {}
+    for i, (lib, scale) in enumerate(patients):
+        found = _patient_arm(scenario, arm, scale)
+        if isinstance(found, str):
+            refused[i] = found
+        else:
+            models.append(compile_arm(kb, lib, *found))
+    solved = iter(_simulate_arm_of(models) if models else [])
+    return [refused[i] if i in refused else next(solved) for i in range(len(patients))]
+
+
 def run_patients(
     spec: CohortSpec, scenario: Scenario, patients: list[int], kb: KnowledgeBase, lib: Library
 ) -> list[dict[str, object]]:
     """Rows (one per patient, arm and day) of readouts and draws; each arm is one batch."""
     draws = {p: patient_draws(spec, lib, p) for p in patients}
     libs = {
-        p: with_values(lib, {("parameters", k, "value"): v for k, v in draws[p][0].items()})
-        for p in patients
+        p: (with_values(lib, {("parameters", k, "value"): v for k, v in values.items()}), scale)
+        for p, (values, scale) in draws.items()
     }
     names = spec.readouts or [r.name for r in scenario.readouts]
     rows: list[dict[str, object]] = []
     for arm in scenario.arms:
         if spec.arms and arm.name not in spec.arms:
             continue
-        models, refused = [], {}
-        for p in patients:
-            scale = draws[p][1]
-            pops = [q.model_copy(update={"count": q.count * scale}) for q in scenario.populations]
-            patient_scenario = scenario.model_copy(update={"populations": pops})
-            patient_arm = _arm_for(arm, scale)
-            biggest = max(q.count for q in patient_arm.populations or pops)
-            if not biggest <= MAX_CELLS:  # the solver cannot integrate such counts
-                refused[p] = (
-                    f"population_scale {scale:g} gives {biggest:g} initial cells, above the "
-                    f"bound of {MAX_CELLS:g}"
-                )
-                continue
-            models.append(compile_arm(kb, libs[p], patient_scenario, patient_arm))
-        ran = [p for p in patients if p not in refused]
-        solved = iter(_simulate_arm_of(models) if ran else [])
-        results = [refused[p] if p in refused else next(solved) for p in patients]
+        results = _solve_arm(scenario, arm, [libs[p] for p in patients], kb)
         for p, result in zip(patients, results, strict=True):
             values, scale = draws[p]
-            failed = result if isinstance(result, str) else ""
-            series = {} if isinstance(result, str) else evaluate(kb, result, scenario.readouts)
-            times = [] if isinstance(result, str) else list(result.times)
-            for day in spec.days or times or [0.0]:
-                row: dict[str, object] = {
-                    "patient": p,
-                    "arm": arm.name,
-                    "day": float(day),
-                    "scale": scale,
-                    "error": failed,
-                }
-                for name in names:
-                    row[name] = (
-                        math.nan
-                        if isinstance(result, str)
-                        else value_at(result.times, series[name], day)
-                    )
-                row.update({f"param:{k}": v for k, v in values.items()})
-                rows.append(row)
+            params = {f"param:{k}": v for k, v in values.items()}
+            for day, error, at in _at_days(kb, scenario.readouts, result, spec.days, names):
+                head = {"patient": p, "arm": arm.name, "day": float(day), "scale": scale}
+                rows.append({**head, "error": error, **at, **params})
     return rows
+
+
+def _at_days(
+    kb: KnowledgeBase,
+    readouts: list[Readout],
+    result: Trajectory | str,
+    days: list[float],
+    names: list[str],
+) -> Iterator[tuple[float, str, dict[str, float]]]:
+    """(day, error, readout values) of one patient at the days (default: every output time);
+    a patient without a trajectory has its error and no values."""
+    if isinstance(result, str):
+        for day in days or [0.0]:
+            yield day, result, dict.fromkeys(names, math.nan)
+        return
+    series = evaluate(kb, result, readouts)
+    for day in days or list(result.times) or [0.0]:
+        yield day, "", {name: value_at(result.times, series[name], day) for name in names}
 
 
 def run_chunk(spec: CohortSpec, scenario: Scenario, patients: list[int], out: Path) -> Path:

@@ -167,15 +167,16 @@ function chart(r, data, arms, container) {
   const div = el("div", { class: "chart", role: "img", "aria-label": `Chart of ${r.name} over time, one line per arm` });
   const figure = el("figure", {}, div);
   container.append(figure);
+  const dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
   const traces = arms.map((arm, i) => ({ x: data.series[arm].day, y: data.series[arm][r.name], name: arm,
-    mode: "lines", line: { color: PALETTE[i % PALETTE.length] } }));
+    mode: "lines", line: { color: PALETTE[i % PALETTE.length], dash: dashes[i % dashes.length], width: Math.max(1.5, 3 - 0.5 * i) } }));
   const values = traces.flatMap((t) => t.y).filter((v) => v !== null && v > 0);
   const logAxis = r.kind === "count" || (values.length && Math.max(...values) / Math.min(...values) > 1e3);
   const shapes = [];
   arms.forEach((arm, i) => (data.doses[arm] || []).forEach((d) => shapes.push({ type: "line", x0: d.day, x1: d.day,
     yref: "paper", y0: 0, y1: 1, line: { color: PALETTE[i % PALETTE.length], width: 1, dash: "dot" } })));
-  Plotly.newPlot(div, traces, { title: { text: r.name, font: { size: 14 }, x: 0.5, y: 0.98 }, margin: { t: 56, r: 10, b: 40, l: 60 },
-    height: 320, shapes, xaxis: { title: { text: "day" } },
+  Plotly.newPlot(div, traces, { title: { text: r.title || r.name, font: { size: 14 }, x: 0.5, y: 0.98 }, margin: { t: 56, r: 10, b: 40, l: 60 },
+    height: 320, shapes, xaxis: { title: { text: "time (days)" } },
     yaxis: { title: { text: r.unit || r.name }, type: logAxis ? "log" : "linear" },
     legend: { orientation: "h", y: 1.14, x: 0 } }, { displaylogo: false, responsive: true });
   figure.append(el("figcaption", { class: "small muted" },

@@ -1,0 +1,297 @@
+"""Which records of the graph have dynamics: computed by compiling each rule in a probe arm.
+
+A mechanism or therapy record is *simulated* when a rule names it (as ``record`` or in
+``also``) and that rule, compiled in a probe arm that holds the record's donor and recipient
+cells (and the rule's own record's, for a record named in ``also``; a dose of exosomes
+carrying the cargo where the record names no producing cell), yields at least one term whose
+target changes something: a transition, a drug resistance, seeding, exosome secretion, or
+growth, death or killing of a population that has that rate. Activity levels change nothing
+else and do not count. A biomarker record is simulated when its rule makes the analyte's
+source cells secrete it into a compartment pool. Every other record needs a reason in
+``rules/not_simulated.yaml``; one with neither is *unexplained*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ...knowledge import KnowledgeBase
+from ...knowledge.schema import Biomarker, CellRef, Therapy
+from ..scenario.schema import Scenario
+from .compiler import compile_arm
+from .library import Library
+from .rows import CompiledModel
+from .schema import Rule
+from .table import Death, Growth, Killing, Population, Secretion, Seeding, Transition
+
+KINDS = ("mechanism", "therapy", "biomarker")
+Status = Literal["simulated", "not_simulated", "unexplained"]
+PROBE_COUNT = 1.0e6  # cells of each probe population (the count plays no role in compiling)
+PROBE_DOSE = 1.0e9  # exosomes of a probe dose, for records whose exosomes have no donor cell
+
+
+@dataclass(frozen=True)
+class Dynamic:
+    """What one compiled term (or a biomarker's secretion) changes in the probe arm."""
+
+    target: str  # Transition Resistance Growth Death Killing Secretion Seeding Release Binding
+    phenotype: str
+    direction: str  # up | down
+    cell: str  # the receiver (Release, Binding: the releasing cell)
+    to: str = ""  # the destination of a transition or a resistance change; the bound drug
+    organ: str = ""  # seeding
+    cargo: str = ""  # Release, Binding: the molecule released
+    compartments: tuple[str, ...] = ()  # Release: the pools holding it
+
+    def summary(self) -> str:
+        """One line, without the probe's compartments: ``Transition fibroblast -> caf``."""
+        cell, to = _cell(self.cell), _cell(self.to)
+        match self.target:
+            case "Transition" | "Resistance":
+                slower = " (down)" if self.direction == "down" else ""
+                return f"{self.target} {cell} -> {to}{slower}"
+            case "Seeding":
+                return f"Seeding {self.direction} {self.organ} (signal in {cell})"
+            case "Release":
+                into = "plasma" if "plasma" in self.compartments else ", ".join(self.compartments)
+                return f"Release {self.cargo} by {cell} into {into}"
+            case "Binding":
+                return f"Binding {self.to} by {self.cargo} exosomes of {cell}"
+        return f"{self.target} {self.direction} {cell} ({self.phenotype})"
+
+
+def summarise(dynamics: list[Dynamic]) -> str:
+    """Distinct summaries joined by '; ', seeding into several organs on one line."""
+    organs: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for dynamic in dynamics:
+        if dynamic.target == "Seeding":
+            key = f"Seeding {dynamic.direction} {{}} (signal in {_cell(dynamic.cell)})"
+            if key not in organs:
+                lines.append(key)
+            organs.setdefault(key, []).append(dynamic.organ)
+        else:
+            lines.append(dynamic.summary())
+    named = [
+        line.format(", ".join(dict.fromkeys(organs[line]))) if line in organs else line
+        for line in lines
+    ]
+    return "; ".join(dict.fromkeys(named))
+
+
+def _cell(label: str) -> str:
+    """A population label without its compartment (``bc_tnbc.sensitive@lung``)."""
+    return label.split("@", 1)[0]
+
+
+@dataclass(frozen=True)
+class RuleCoverage:
+    rule: str
+    file: str
+    dynamics: list[Dynamic]  # what it changes in its probe arm
+    inert: list[Dynamic] = field(default_factory=list)  # terms that change nothing
+    note: str = ""  # the compiler's note when the probe arm does not use the rule
+
+
+@dataclass(frozen=True)
+class RecordCoverage:
+    record: str
+    kind: str
+    status: Status
+    rules: list[RuleCoverage]
+    reason: str = ""
+    note: str = ""
+    stale_reason: bool = False  # simulated, yet not_simulated.yaml gives a reason
+
+
+@dataclass(frozen=True)
+class Coverage:
+    records: list[RecordCoverage]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            kind: {
+                "simulated": sum(r.status == "simulated" for r in self.records if r.kind == kind),
+                "total": sum(r.kind == kind for r in self.records),
+            }
+            for kind in KINDS
+        }
+
+    def unexplained(self) -> list[RecordCoverage]:
+        return [r for r in self.records if r.status == "unexplained"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": self.counts(), "records": [asdict(r) for r in self.records]}
+
+
+# ------------------------------------------------------------ the probe arm
+
+
+def _probe_cells(kb: KnowledgeBase, rule: Rule, record_id: str) -> list[tuple[str, str | None]]:
+    """Donor and recipient cells of the record and of the rule's own record."""
+    cells: list[tuple[str, str | None]] = []
+    for rid in dict.fromkeys([record_id, rule.record]):
+        record = kb.records[rid]
+        refs: list[CellRef | None]
+        if isinstance(record, Biomarker):
+            refs = [record.source_cell or CellRef(cell="breast_cancer_cell")]
+        else:
+            refs = [record.donor, record.recipient]
+        for i, ref in enumerate(refs):
+            if ref is None:
+                continue
+            state = ref.state
+            if i == 0 and rid == rule.record and rule.donor_state is not None:
+                state = rule.donor_state  # the rule narrows its record's donor
+            if (ref.cell, state) not in cells:
+                cells.append((ref.cell, state))
+    return cells
+
+
+def probe_scenario(kb: KnowledgeBase, rule: Rule, record_id: str) -> Scenario:
+    """A one-arm scenario with the record's cells in the tumour and only ``rule`` selected;
+    a dose of exosomes carrying the rule's cargo where its record names no donor."""
+    cells = _probe_cells(kb, rule, record_id)
+    own = kb.records[rule.record]
+    doses = []
+    if isinstance(own, Therapy) and own.donor is None:
+        doses = [
+            {"type": "exosome_dose", "cargo": cargo, "exosomes": PROBE_DOSE} for cargo in own.cargo
+        ]
+    return Scenario.model_validate(
+        {
+            "id": "coverage-probe",
+            "title": f"probe of rule {rule.id} for {record_id}",
+            "populations": [
+                {"cell": c, "state": s, "count": PROBE_COUNT, "compartment": "tumour"}
+                for c, s in cells
+            ],
+            "mechanisms": {"rules": [rule.id]},
+            "arms": [{"name": "probe", "interventions": doses}],
+            "duration": 1,
+            "readouts": [{"name": "cells", "kind": "count", "of": {"cell": cells[0][0]}}],
+        }
+    )
+
+
+# ------------------------------------------------------------ what a compiled rule changes
+
+
+def _has_rate(kb: KnowledgeBase, lib: Library, pop: Population, target: object) -> bool:
+    """Growth, death and killing act on a base rate: a population without one is unchanged."""
+    entry = lib.behaviour_of(kb, pop.cell)
+    match target:
+        case Growth():
+            return entry.growth is not None
+        case Death():
+            return entry.death is not None
+        case Killing():
+            return entry.kill_rate is not None and bool(entry.kills)
+    return True
+
+
+def term_dynamics(
+    kb: KnowledgeBase, lib: Library, model: CompiledModel, rule: Rule
+) -> tuple[list[Dynamic], list[Dynamic]]:
+    """The terms of ``rule`` in a compiled arm: those whose targets change something, and the
+    others (activity levels; growth, death or killing of a population without that rate)."""
+    pops = model.populations
+    receiver_of = {signal: pop for (_, pop), signal in model.signals.items()}
+    acting: list[Dynamic] = []
+    inert: list[Dynamic] = []
+    for term in model.terms:
+        if term.rule_id != rule.id:
+            continue
+        direction = "up" if term.up else "down"
+        receiver = pops[receiver_of[term.signal]].label
+        acts = True
+        match term.target:
+            case Transition(source, dest):
+                kind = "Transition" if pops[source].cell != pops[dest].cell else "Resistance"
+                dynamic = Dynamic(kind, term.phenotype, direction, receiver, to=pops[dest].label)
+            case Seeding(organ):
+                dynamic = Dynamic("Seeding", term.phenotype, direction, receiver, organ=organ)
+            case Growth(pop) | Death(pop) | Killing(pop) | Secretion(pop):
+                acts = _has_rate(kb, lib, pops[pop], term.target)
+                dynamic = Dynamic(type(term.target).__name__, term.phenotype, direction, receiver)
+            case _:  # an activity level changes nothing else
+                acts = False
+                dynamic = Dynamic("Activity", term.phenotype, direction, receiver)
+        found = acting if acts else inert
+        if dynamic not in found:
+            found.append(dynamic)
+    return acting, inert
+
+
+def release_dynamics(kb: KnowledgeBase, model: CompiledModel, record: Biomarker) -> list[Dynamic]:
+    """A biomarker's analytes secreted by its source cells into the arm's exosome pools."""
+    analytes = {m.id for name in record.analyte if (m := kb.find_molecule(name)) is not None}
+    found: list[Dynamic] = []
+    for pop, key in model.structure.secretion:
+        cargo = model.pool_cargo.get(key, "")
+        pools = sorted(c for k, c in model.pools if k == key)
+        if cargo in analytes and pools:
+            label = model.populations[pop].label
+            found.append(
+                Dynamic("Release", "", "up", label, cargo=cargo, compartments=tuple(pools))
+            )
+    return found
+
+
+def binding_dynamics(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> list[Dynamic]:
+    """Cargo released into pools whose exosomes bind and remove a drug (an antibody decoy)."""
+    found: list[Dynamic] = []
+    for pop, key in model.structure.secretion:
+        cargo = model.pool_cargo.get(key, "")
+        for drug in lib.drugs.values():
+            bound = {m.id for name in drug.bound_by_cargo if (m := kb.find_molecule(name))}
+            if cargo in bound:
+                label = model.populations[pop].label
+                found.append(Dynamic("Binding", "", "up", label, to=drug.id, cargo=cargo))
+    return found
+
+
+# ------------------------------------------------------------ records
+
+
+def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -> RuleCoverage:
+    """What ``rule`` changes in the probe arm of ``record_id`` (a record it names)."""
+    model = compile_arm(kb, lib, scenario := probe_scenario(kb, rule, record_id), scenario.arms[0])
+    file = lib.rule_files.get(rule.id)
+    where = file.name if file is not None else ""
+    note = "; ".join(n for n in model.notes if n.startswith(f"rule {rule.id} "))
+    own = kb.records[rule.record]
+    if isinstance(own, Biomarker):
+        return RuleCoverage(rule.id, where, release_dynamics(kb, model, own), note=note)
+    acting, inert = term_dynamics(kb, lib, model, rule)
+    acting += binding_dynamics(kb, lib, model)
+    return RuleCoverage(rule.id, where, acting, inert, note)
+
+
+def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
+    """Every mechanism, therapy and biomarker record with its rules' dynamics or its reason."""
+    naming: dict[str, list[Rule]] = {}
+    for rule in lib.rules.values():
+        for rid in dict.fromkeys([rule.record, *rule.also]):
+            naming.setdefault(rid, []).append(rule)
+    records = []
+    for rid, record in sorted(kb.records.items()):
+        rules = [rule_coverage(kb, lib, rule, rid) for rule in naming.get(rid, [])]
+        simulated = any(r.dynamics for r in rules)
+        reason = lib.not_simulated.get(rid)
+        status: Status = (
+            "simulated" if simulated else "not_simulated" if reason is not None else "unexplained"
+        )
+        records.append(
+            RecordCoverage(
+                rid,
+                record.kind,
+                status,
+                rules,
+                reason.reason if reason is not None else "",
+                reason.note if reason is not None else "",
+                stale_reason=simulated and reason is not None,
+            )
+        )
+    return Coverage(records)

@@ -1,0 +1,169 @@
+"""Coverage: which records have dynamics, computed by compiling each rule in a probe arm."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from exotwin.cli import app
+from exotwin.knowledge import KnowledgeBase
+from exotwin.knowledge.schema import Biomarker, Mechanism, Therapy
+from exotwin.model.rules.coverage import Coverage, coverage, rule_coverage, summarise
+from exotwin.model.rules.library import Library, ModelDataError, load_library, packaged_model_dir
+from exotwin.model.rules.schema import Rule
+
+runner = CliRunner()
+FLUIDS = {"serum", "plasma", "blood", "urine", "saliva", "breast_milk"}
+THERAPY_FLOOR = 10  # issue 16: at least 10 therapy records compile into dynamics
+MECHANISM_FLOOR = 62  # issue 16 counted 62 mechanism records with a rule before this work
+
+
+@pytest.fixture(scope="module")
+def cov(kb: KnowledgeBase, lib: Library) -> Coverage:
+    return coverage(kb, lib)
+
+
+def test_json_lists_every_record_with_counts_by_kind(kb: KnowledgeBase, cov: Coverage) -> None:
+    result = runner.invoke(app, ["kb", "coverage", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    kinds = ("mechanism", "therapy", "biomarker")
+    assert set(data["counts"]) == set(kinds)
+    for kind in kinds:
+        total = sum(r.kind == kind for r in kb.records.values())
+        simulated = sum(r["status"] == "simulated" for r in data["records"] if r["kind"] == kind)
+        assert data["counts"][kind] == {"simulated": simulated, "total": total}
+    assert [r["record"] for r in data["records"]] == sorted(kb.records)
+    for entry in data["records"]:
+        assert entry["status"] in {"simulated", "not_simulated"}
+        if entry["status"] == "simulated":
+            assert any(rule["dynamics"] for rule in entry["rules"])
+        else:
+            assert entry["reason"] and entry["note"]
+    pdl1 = next(
+        r for r in data["records"] if r["record"] == "s003.exo-pdl1-blocks-t-cell-activation"
+    )
+    [rule] = pdl1["rules"]
+    assert {"target": "Killing", "direction": "down"}.items() <= rule["dynamics"][0].items()
+    assert data["counts"] == cov.counts()
+
+
+def test_table_and_filters() -> None:
+    result = runner.invoke(app, ["kb", "coverage", "--kind", "therapy", "--status", "simulated"])
+    assert result.exit_code == 0, result.output
+    assert "therapy:" in result.output and "mechanism:" not in result.output
+    assert "s003.exo-pd1-tnbc-t-cell" in result.output and "no_cargo_named" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Simulated: mechanism ")
+
+
+def test_counts_meet_the_issue_floors(kb: KnowledgeBase, cov: Coverage) -> None:
+    counts = cov.counts()
+    assert counts["therapy"]["simulated"] >= THERAPY_FLOOR
+    assert counts["mechanism"]["simulated"] >= MECHANISM_FLOOR
+    status = {r.record: r for r in cov.records}
+    # every biomarker read in a body fluid, except those that fall in cancer (a level from
+    # healthy cells that the tumour lowers: no release rule can express it)
+    for rid, record in kb.records.items():
+        if isinstance(record, Biomarker) and record.fluid in FLUIDS:
+            falls = {(c.comparison, c.direction) for c in record.changes}
+            if ("cancer_vs_healthy", "down") in falls:
+                assert status[rid].reason == "needs_semantics", rid
+            else:
+                assert status[rid].status == "simulated", rid
+    # PD-1 exosomes and every mechanism or therapy from or onto MSCs
+    for rid, record in kb.records.items():
+        if not isinstance(record, Mechanism | Therapy):
+            continue
+        if "PDCD1" in record.cargo:
+            assert status[rid].status == "simulated", rid
+        cells = {ref.cell for ref in (record.donor, record.recipient) if ref is not None}
+        if isinstance(record, Mechanism) and "msc" in cells:
+            assert status[rid].status == "simulated", rid
+
+
+def test_no_record_is_unexplained_and_no_reason_is_stale(cov: Coverage) -> None:
+    assert not cov.unexplained()
+    assert not [r.record for r in cov.records if r.stale_reason]
+
+
+def test_status_is_computed_from_the_rules(kb: KnowledgeBase, lib: Library) -> None:
+    dormancy = "s003.fig5-msc-exo-bc-dormancy"
+    without = {k: r for k, r in lib.rules.items() if r.record != dormancy}
+    after = coverage(kb, dataclasses.replace(lib, rules=without))
+    assert next(r for r in after.records if r.record == dormancy).status == "unexplained"
+    # activity levels change nothing; neither does killing by cells that kill nothing
+    browning = rule_coverage(
+        kb, lib, lib.rules["mir155-adipocyte"], "s000.mir155-adipocyte-browning"
+    )
+    assert not browning.dynamics and {d.target for d in browning.inert} == {"Activity"}
+    on_cancer = Rule(id="pd1-on-cancer-cells", record="s000.effector-t-cell-exo-pd1")
+    probe = dataclasses.replace(lib, rules={**lib.rules, on_cancer.id: on_cancer})
+    killing = rule_coverage(kb, probe, on_cancer, on_cancer.record)
+    assert not killing.dynamics and "Killing up bc_tnbc" in summarise(killing.inert)
+
+
+def test_unexplained_record_fails_the_command(
+    kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reasons = dict(lib.not_simulated)
+    del reasons["s000.adipocyte-mmp3-lung-cancer"]
+    changed = dataclasses.replace(lib, not_simulated=reasons)
+    monkeypatch.setattr("exotwin.model.cli.load_library", lambda _kb: changed)
+    result = runner.invoke(app, ["kb", "coverage", "--status", "unexplained"])
+    assert result.exit_code == 1
+    assert "s000.adipocyte-mmp3-lung-cancer" in result.output and "UNEXPLAINED" in result.output
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "message"),
+    [
+        (
+            "{record: s000.no-such-record, reason: no_behaviour, note: x}",
+            "record",
+            "unknown record",
+        ),
+        ("{record: s000.adipocyte-exo-hippo, reason: bored, note: x}", "reason", "Input should be"),
+        (
+            "{record: s000.adipocyte-mmp3-lung-cancer, reason: another_cancer, note: again}",
+            "record",
+            "duplicate",
+        ),
+    ],
+)
+def test_not_simulated_entries_are_validated_with_file_and_line(
+    kb: KnowledgeBase, tmp_path: Path, entry: str, field: str, message: str
+) -> None:
+    extra = tmp_path / "reasons.yaml"
+    extra.write_text(f"# reasons\nnot_simulated:\n  - {entry}\n", encoding="utf-8")
+    with pytest.raises(ModelDataError) as info:
+        load_library(kb, [packaged_model_dir(), extra])
+    [problem] = [p for p in info.value.problems if p.file == extra]
+    assert problem.line == 3 and problem.field == f"not_simulated.0.{field}"
+    assert message in problem.message
+    assert f"{extra}:3:" in str(info.value)
+
+
+def test_each_coverage_rule_is_used_in_its_probe_arm(kb: KnowledgeBase, lib: Library) -> None:
+    new = [r for r in lib.rules.values() if lib.rule_files[r.id].name.startswith("coverage_")]
+    assert len(new) >= 40
+    for rule in new:
+        for rid in (rule.record, *rule.also):
+            probe = rule_coverage(kb, lib, rule, rid)
+            assert not probe.note, (rule.id, probe.note)
+            if rid not in lib.not_simulated:
+                assert probe.dynamics, (rule.id, rid)
+            else:
+                assert probe.inert, (rule.id, rid)
+
+
+def test_readme_quotes_the_counts(cov: Coverage) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"`Simulated: (mechanism .+?)`", " ".join(readme.split()))
+    assert quoted is not None
+    line = ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in cov.counts().items())
+    assert quoted.group(1) == line
