@@ -91,10 +91,10 @@ def test_exosome_mass_balances_with_cells(tmp_path: Path, kb: KnowledgeBase, lib
 
 
 def test_cells_divide_and_die(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
-    text = SMALL.replace("duration: 0.5", "duration: 2").replace(
-        "readouts:", "parameters: {cancer_growth_rate: 0.7, cancer_death_rate: 0.05}\nreadouts:"
-    )
-    scenario = _scenario(tmp_path, kb, lib, text)
+    scenario = _scenario(tmp_path, kb, lib, SMALL.replace("duration: 0.5", "duration: 2"))
+    # rates far above the valid range, to see many events in 2 days: set past load's check
+    fast = {"tnbc_growth_rate": 0.7, "cancer_death_rate": 0.05}
+    scenario = scenario.model_copy(update={"parameters": fast})
     tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
     start = len(tm.cells)
     tm.advance(2 * 1440)
