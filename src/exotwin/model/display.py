@@ -8,6 +8,7 @@ import colorsys
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..knowledge import KnowledgeBase
@@ -201,31 +202,56 @@ def readout_title(kb: KnowledgeBase, readout: Readout) -> str:
     """The readout's description, or one written from its definition."""
     if readout.description:
         return _capital(readout.description)
-    of, among = selector_label(kb, readout.of), selector_label(kb, readout.among)
-    where = (readout.compartment or "").replace("_", " ")
-    match readout.kind:
-        case "count":
-            text = f"{of}"
-        case "fraction":
-            text = f"share of {among} that are {_which(kb, readout.of, readout.among)}"
-        case "exosomes":
-            cargo = molecule_label(kb, readout.cargo) if readout.cargo else "all"
-            carried = cargo if "exosome" in cargo.lower() else f"{cargo} exosomes"
-            text = f"{carried} in {where or 'the tumour'}"
-        case "tumour_derived":
-            cargo = molecule_label(kb, readout.cargo) if readout.cargo else "exosomes"
-            text = f"share of {cargo} in {where or 'plasma'} released by the tumour"
-        case "drug":
-            text = f"{molecule_label(kb, readout.drug or '')} in {where or 'plasma'}"
-        case "killed":
-            text = f"cells killed by {molecule_label(kb, readout.drug or '')} (cumulative)"
-        case "offtarget_exposure":
-            text = f"off-target exposure to {molecule_label(kb, readout.drug or '')}"
-        case "activity":
-            text = f"{(readout.phenotype or '').replace('_', ' ')} activity of {of}"
-        case _:
-            text = f"{readout.numerator} per {readout.denominator}".replace("_", " ")
-    return _capital(text + _band(kb, readout))
+    title = _TITLES.get(readout.kind, _ratio_title)
+    return _capital(title(kb, readout) + _band(kb, readout))
+
+
+def _where(readout: Readout, default: str) -> str:
+    """The readout's compartment in words, or ``default`` when it names none."""
+    return (readout.compartment or "").replace("_", " ") or default
+
+
+def _drug(kb: KnowledgeBase, readout: Readout) -> str:
+    return molecule_label(kb, readout.drug or "")
+
+
+def _fraction_title(kb: KnowledgeBase, readout: Readout) -> str:
+    among = selector_label(kb, readout.among)
+    return f"share of {among} that are {_which(kb, readout.of, readout.among)}"
+
+
+def _exosomes_title(kb: KnowledgeBase, readout: Readout) -> str:
+    cargo = molecule_label(kb, readout.cargo) if readout.cargo else "all"
+    carried = cargo if "exosome" in cargo.lower() else f"{cargo} exosomes"
+    return f"{carried} in {_where(readout, 'the tumour')}"
+
+
+def _tumour_derived_title(kb: KnowledgeBase, readout: Readout) -> str:
+    cargo = molecule_label(kb, readout.cargo) if readout.cargo else "exosomes"
+    return f"share of {cargo} in {_where(readout, 'plasma')} released by the tumour"
+
+
+def _activity_title(kb: KnowledgeBase, readout: Readout) -> str:
+    phenotype = (readout.phenotype or "").replace("_", " ")
+    return f"{phenotype} activity of {selector_label(kb, readout.of)}"
+
+
+def _ratio_title(kb: KnowledgeBase, readout: Readout) -> str:
+    return f"{readout.numerator} per {readout.denominator}".replace("_", " ")
+
+
+# a title (before its distance band) written from each kind of readout's definition
+_TITLES: dict[str, Callable[[KnowledgeBase, Readout], str]] = {
+    "count": lambda kb, r: selector_label(kb, r.of),
+    "fraction": _fraction_title,
+    "exosomes": _exosomes_title,
+    "tumour_derived": _tumour_derived_title,
+    "drug": lambda kb, r: f"{_drug(kb, r)} in {_where(r, 'plasma')}",
+    "killed": lambda kb, r: f"cells killed by {_drug(kb, r)} (cumulative)",
+    "offtarget_exposure": lambda kb, r: f"off-target exposure to {_drug(kb, r)}",
+    "activity": _activity_title,
+    "ratio": _ratio_title,
+}
 
 
 def _capital(text: str) -> str:

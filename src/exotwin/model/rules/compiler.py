@@ -425,26 +425,9 @@ class _Builder:
                         self.add_population(pop.cell, pop.origin, organ)
 
     def add_pools(self) -> None:
-        comps = {p.compartment for p in self.model.populations}
-        if "tumour" in comps:
-            comps |= {"plasma", *NICHES}
-        keys = {key for _, key in [*self.model.secretion, *self.model.basal]}
-        keys |= {key for key, _ in self.model.signals}
-        for doses in (self.model.dose_cargo, self.model.dose_basal):
-            keys |= {key for loads in doses.values() for key in loads}
-        for intervention in self.arm.interventions:
-            if isinstance(intervention, ExosomeDose):
-                if intervention.cargo is not None:
-                    keys.add(self.cargo_key(self.molecule(intervention.cargo), None))
-                comps.add(intervention.compartment)
-        for readout in self.scenario.readouts:
-            if readout.kind == "exosomes" and readout.cargo:
-                keys.add(self.cargo_key(self.molecule(readout.cargo), None))
-        for drug in self.lib.drugs.values():
-            for cargo in drug.bound_by_cargo:
-                molecule = self.kb.find_molecule(cargo)
-                if molecule is not None and molecule.id in keys:
-                    keys.add(molecule.id)
+        """One pool per cargo key (all exosomes first) in every compartment that holds
+        exosomes, and the blood cells' exosomes in plasma."""
+        comps, keys = self.pool_compartments(), self.pool_keys()
         self.model.pool_cargo[ALL_EXOSOMES] = ALL_EXOSOMES
         for key in [ALL_EXOSOMES, *sorted(keys)]:
             for comp in sorted(comps):
@@ -452,6 +435,29 @@ class _Builder:
         if "plasma" in comps:  # blood cells' exosomes: counted in plasma, taken up by no one
             self.model.pool_cargo[BLOOD_EXOSOMES] = ALL_EXOSOMES
             self.model.pools[(BLOOD_EXOSOMES, "plasma")] = len(self.model.pools)
+
+    def pool_compartments(self) -> set[str]:
+        """Where exosomes are: the populations' compartments (with a tumour, also plasma and
+        the niches) and those exosomes are dosed into."""
+        comps = {p.compartment for p in self.model.populations}
+        if "tumour" in comps:
+            comps |= {"plasma", *NICHES}
+        return comps | {i.compartment for i in self.arm.interventions if isinstance(i, ExosomeDose)}
+
+    def pool_keys(self) -> set[str]:
+        """The cargo keys that need pools: those loaded by cells or doses, taken up as signals,
+        dosed as cargo, or read out as exosomes."""
+        keys = {key for _, key in [*self.model.secretion, *self.model.basal]}
+        keys |= {key for key, _ in self.model.signals}
+        for doses in (self.model.dose_cargo, self.model.dose_basal):
+            keys |= {key for loads in doses.values() for key in loads}
+        named = [
+            i.cargo
+            for i in self.arm.interventions
+            if isinstance(i, ExosomeDose) and i.cargo is not None
+        ]
+        named += [r.cargo for r in self.scenario.readouts if r.kind == "exosomes" and r.cargo]
+        return keys | {self.cargo_key(self.molecule(cargo), None) for cargo in named}
 
 
 def compile_arm(kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> CompiledModel:

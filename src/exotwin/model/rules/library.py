@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
 
@@ -40,7 +40,6 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "organotropism": TypeAdapter(Organotropism),
     "not_simulated": TypeAdapter(NotSimulated),
 }
-_TABLES = ("parameters", "drugs", "rules", "cells")  # sections of entries with unique ids
 
 
 @dataclass
@@ -228,39 +227,66 @@ def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
 def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -> Library:
     """Load parameters, drugs, cells and rules (the packaged set when no path is given)."""
     roots = [Path(p) for p in paths] if paths is not None else [packaged_model_dir()]
-    files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
     problems: list[Problem] = []
-    items = [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
+    items = _library_items(roots, problems)
     reasons = _reasons(kb, items, problems)
-    sections = {
-        name: _unique(
-            (i for i in items if i.loc[0] == name), problems, "cell" if name == "cells" else "id"
-        )
-        for name in _TABLES
-    }
-    params, drugs, rules, cells = (sections[name] for name in _TABLES)
-    _check_parameters(params, cells, roots[0], problems)
-    for item in rules.values():
-        _check_rule(kb, item, problems)
-    for item in drugs.values():
-        _check_drug(kb, item, problems)
-    for item in cells.values():
-        _check_cell(kb, item, params, problems)
-    proteins = _check_resistance(kb, [i for i in items if i.loc[0] == "resistance"], problems)
-    organs = _organotropism(kb, [i for i in items if i.loc[0] == "organotropism"], problems)
+    tables = _tables(items, problems)
+    _check_parameters(tables.parameters, tables.cells, roots[0], problems)
+    _check_entries(kb, tables, problems)
+    proteins = _check_resistance(kb, _section(items, "resistance"), problems)
+    organs = _organotropism(kb, _section(items, "organotropism"), problems)
     if problems:
         raise ModelDataError(problems)
-    canonical = {kb.find_molecule(i).id: it.value for i, it in drugs.items()}  # type: ignore[union-attr]
     return Library(
         resistance=proteins,
         organotropism=organs,
-        parameters=_values(params),
-        drugs=canonical,
-        rules=_values(rules),
-        cells=_values(cells),
-        rule_files={k: v.file for k, v in rules.items()},
-        not_simulated={k: v.value for k, v in reasons.items()},
+        parameters=_values(tables.parameters),
+        drugs={_id(kb, name): item.value for name, item in tables.drugs.items()},
+        rules=_values(tables.rules),
+        cells=_values(tables.cells),
+        rule_files={name: item.file for name, item in tables.rules.items()},
+        not_simulated=_values(reasons),
     )
+
+
+class _Tables(NamedTuple):
+    """The sections whose entries have unique ids, by id (items keep their file and line)."""
+
+    parameters: dict[str, Item]
+    drugs: dict[str, Item]
+    rules: dict[str, Item]
+    cells: dict[str, Item]
+
+
+def _library_items(roots: list[Path], problems: list[Problem]) -> list[Item]:
+    """Every entry of the library's YAML files under ``roots`` (not scenarios, cohorts or
+    tissue files)."""
+    files = [f for f in yaml_files(roots) if not _NOT_LIBRARY & set(_parts(f, roots))]
+    return [item for path in files for item in parse_sections(path, _SECTIONS, problems)]
+
+
+def _section(items: list[Item], name: str) -> list[Item]:
+    return [item for item in items if item.loc[0] == name]
+
+
+def _tables(items: list[Item], problems: list[Problem]) -> _Tables:
+    """Parameters, drugs, rules (by id) and cells (by cell type); a duplicate is a problem."""
+    return _Tables(
+        *(
+            _unique(_section(items, name), problems, "cell" if name == "cells" else "id")
+            for name in _Tables._fields
+        )
+    )
+
+
+def _check_entries(kb: KnowledgeBase, tables: _Tables, problems: list[Problem]) -> None:
+    """Rules, drugs and cells against the graph (cells also against the parameters)."""
+    for item in tables.rules.values():
+        _check_rule(kb, item, problems)
+    for item in tables.drugs.values():
+        _check_drug(kb, item, problems)
+    for item in tables.cells.values():
+        _check_cell(kb, item, tables.parameters, problems)
 
 
 def _values(entries: dict[str, Item]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ terms, named parameters) into the immutable rows :mod:`exotwin.model.ode.equatio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -387,6 +387,11 @@ def _state_matches(
     return bool(drugs) and drugs <= resisted.get(state, frozenset())
 
 
+def _columns(rows: Sequence[tuple[int, ...]], width: int) -> list[Ints]:
+    """The columns of rows of ``width`` integers, each a read-only array (empty: no rows)."""
+    return [frozen([row[k] for row in rows]) for k in range(width)]
+
+
 @dataclass
 class _Context:
     kb: KnowledgeBase
@@ -563,48 +568,66 @@ class _Context:
     # ---------------------------------------------------------- exosomes
 
     def pool_rows(self) -> PoolRows:
+        """Each pool's compartment, the release of all exosomes, cargo loading, transport
+        between compartments and the healthy plasma background."""
         s = self.structure
         pools = sorted(s.pools.items(), key=lambda kv: kv[1])
-        comp = [COMPARTMENTS.index(c) for (_, c), _ in pools]
+        comps = [c for (_, c), _ in pools]
         all_of = {c: s.pools.get((ALL_EXOSOMES, c), -1) for c in COMPARTMENTS}
-        release = [(p.index, all_of[p.compartment]) for p in s.populations]
-        release = [(p, q) for p, q in release if q >= 0]
+        release_pop, release_pool = _columns(self._release(all_of), 2)
+        cargo = self._loaded_cargo()
+        source, dest, rate, fraction = _columns(self._transport(pools), 4)
+        background = self._background(pools)
+        return PoolRows(
+            compartment=frozen([COMPARTMENTS.index(c) for c in comps]),
+            all_pool=frozen([all_of[c] for c in comps]),
+            uptake=frozen([c != "plasma" for c in comps], bool),
+            release_pop=release_pop,
+            release_pool=release_pool,
+            cargo_pop=frozen([pop for pop, _ in cargo]),
+            cargo_pool=frozen([self._pool_of(pop, key) for pop, key in cargo]),
+            cargo_load=self._loads(s.secretion, cargo),
+            cargo_basal=self._loads(s.basal, cargo),
+            cargo_index=frozen([self.cargo.index(s.pool_cargo[key]) for _, key in cargo]),
+            transport_source=source,
+            transport_dest=dest,
+            transport_rate=rate,
+            transport_fraction=fraction,
+            background=frozen([i for i, _ in background]),
+            background_analyte=frozen([analyte for _, analyte in background], bool),
+        )
+
+    def _release(self, all_of: dict[str, int]) -> list[tuple[int, int]]:
+        """(population, all-exosomes pool of its compartment) of every population that has one."""
+        release = [(p.index, all_of[p.compartment]) for p in self.structure.populations]
+        return [(p, q) for p, q in release if q >= 0]
+
+    def _loaded_cargo(self) -> list[tuple[int, str]]:
+        """(population, cargo key) of every loading, full or basal, whose pool exists."""
+        s = self.structure
         rows = list(dict.fromkeys([*s.secretion, *s.basal]))
-        cargo = [
-            (pop, s.pools[(key, s.populations[pop].compartment)], (pop, key), s.pool_cargo[key])
-            for pop, key in rows
-            if (key, s.populations[pop].compartment) in s.pools
-        ]
+        return [(pop, key) for pop, key in rows if (key, s.populations[pop].compartment) in s.pools]
 
-        def loads(table: dict[tuple[int, str], list[str]]) -> Gather:
-            return Gather.of(
-                [[self.book.index(n) for n in table.get(k, [])] for _, _, k, _ in cargo]
-            )
+    def _pool_of(self, pop: int, key: str) -> int:
+        """The pool of a cargo key in a population's compartment."""
+        s = self.structure
+        return s.pools[(key, s.populations[pop].compartment)]
 
-        transport = self._transport(pools)
-        background = [
+    def _loads(
+        self, table: dict[tuple[int, str], list[str]], cargo: list[tuple[int, str]]
+    ) -> Gather:
+        """The loading parameters of each cargo row in one loading table."""
+        return Gather.of([[self.book.index(n) for n in table.get(row, [])] for row in cargo])
+
+    def _background(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, bool]]:
+        """(pool, analyte?) of the plasma pools with a healthy baseline: the blood cells'
+        exosomes, and biomarker analytes."""
+        s = self.structure
+        return [
             (i, key != BLOOD_EXOSOMES)
             for (key, comp), i in pools
             if key == BLOOD_EXOSOMES or (comp == "plasma" and s.pool_cargo[key] in s.analytes)
         ]
-        return PoolRows(
-            compartment=frozen(comp),
-            all_pool=frozen([all_of[c] for (_, c), _ in pools]),
-            uptake=frozen([c != "plasma" for (_, c), _ in pools], bool),
-            release_pop=frozen([p for p, _ in release]),
-            release_pool=frozen([q for _, q in release]),
-            cargo_pop=frozen([a for a, _, _, _ in cargo]),
-            cargo_pool=frozen([b for _, b, _, _ in cargo]),
-            cargo_load=loads(s.secretion),
-            cargo_basal=loads(s.basal),
-            cargo_index=frozen([self.cargo.index(m) for _, _, _, m in cargo]),
-            transport_source=frozen([a for a, _, _, _ in transport]),
-            transport_dest=frozen([b for _, b, _, _ in transport]),
-            transport_rate=frozen([c for _, _, c, _ in transport]),
-            transport_fraction=frozen([d for _, _, _, d in transport]),
-            background=frozen([i for i, _ in background]),
-            background_analyte=frozen([a for _, a in background], bool),
-        )
 
     def _transport(
         self, pools: list[tuple[tuple[str, str], int]]
