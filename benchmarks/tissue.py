@@ -28,7 +28,9 @@ from exotwin.model.rules.library import load_library
 from exotwin.model.scenario.schema import Scenario
 from exotwin.model.tissue.engine import TissueModel
 
-PHYSICELL_S_PER_MIN = {"a": 0.0187, "b": 3.6}  # PhysiCell 1.14.2, 2 OpenMP threads
+# PhysiCell 1.14.2, 2 OpenMP threads, re-measured side by side on this kind of machine
+# (../shared/PARAMETERS.md, 2026-12-01); the 18.7 ms of the first build overstated case a
+PHYSICELL_S_PER_MIN = {"a": 0.0133, "b": 3.8}
 
 CASES = {
     "a": {

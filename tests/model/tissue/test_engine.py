@@ -91,10 +91,10 @@ def test_exosome_mass_balances_with_cells(tmp_path: Path, kb: KnowledgeBase, lib
 
 
 def test_cells_divide_and_die(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
-    text = SMALL.replace("duration: 0.5", "duration: 2").replace(
-        "readouts:", "parameters: {cancer_growth_rate: 0.7, cancer_death_rate: 0.05}\nreadouts:"
-    )
-    scenario = _scenario(tmp_path, kb, lib, text)
+    scenario = _scenario(tmp_path, kb, lib, SMALL.replace("duration: 0.5", "duration: 2"))
+    # rates far above the valid range, to see many events in 2 days: set past load's check
+    fast = {"tnbc_growth_rate": 0.7, "cancer_death_rate": 0.05}
+    scenario = scenario.model_copy(update={"parameters": fast})
     tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
     start = len(tm.cells)
     tm.advance(2 * 1440)
@@ -276,7 +276,7 @@ def test_membrane_molecules_are_sensed_by_contact(
     scenario = _scenario(tmp_path, kb, lib, PDL1)
     tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=0)
     tm.advance(360)
-    share = tm._contact_fraction()["CD274"]  # PD-L1's HGNC symbol
+    share = tm.rules.contact_fraction(tm.cells)["CD274"]  # PD-L1's HGNC symbol
     t_cells = tm.cells.population == tm.model.population("cd8_t_cell", None, "tumour").index
     distance = np.linalg.norm(tm.cells.position, axis=1)
     assert share[t_cells & (distance < 110)].max() > 0  # touching the tumour

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -56,75 +57,137 @@ class Ledger:
         )
 
 
+class Sources(NamedTuple):
+    """Cells bound to the fields: their rates summed per occupied voxel (see :func:`_bind`)."""
+
+    m: int  # occupied voxels
+    where: Int  # (m,) occupied voxels, ascending
+    planes: Int  # (nz + 1,): plane z's occupied voxels are where[planes[z]:planes[z + 1]]
+    of_cell: Int  # (n,) each cell's occupied voxel
+    rates: Float  # (m, 2F): summed secretion (amount/min), then summed uptake (µm³/min)
+    seen: Float  # (m, T): Σ over steps of the first T fields' concentration after exchange
+    totals: Float  # (F,) the cells' summed secretion
+
+
+class Scheme(NamedTuple):
+    """Constants and per-item work space of a diffusion step."""
+
+    coefficients: Float  # (3, F): fraction kept and lost under implicit decay; r = D·dt/dx²
+    thomas: Float  # (6, F, L): Thomas factors (inv, ri) along x, y, z
+    fixed: Bool  # (F,) whether the field's outer voxels are held (edited in place)
+    value: Float  # (F,) the value they are held at (edited in place)
+    sums: Float  # (F·nz,) per-plane amount before decay
+    taken: Float  # (F·nz,) per-plane Σ uptake × concentration
+    added: Float  # (2, F·max(nz, z chunks)): boundary amounts of the xy and z items
+
+
 # ---------------------------------------------------------------------------- kernels
 
 
 @njit(cache=True)
-def _exchange(
-    c: Float,
-    voxel: Int,
-    secretion: Float,
-    uptake: Float,
-    dt: float,
-    vol: float,
-    slot: NDArray[np.int32],
-    where: Int,
-    of_cell: Int,
-    rates: Float,
-    taken: Float,
-    secreted: Float,
-    taken_up: Float,
+def _count(
+    voxel: Int, secretion: Float, uptake: Float, count: NDArray[np.int32], totals: Float
 ) -> int:
-    """Implicit per-voxel source/sink; fills ``taken``. Returns the first bad cell, or -1.
+    """Count the cells of each voxel and sum their secretion, in cell order; returns -1.
 
-    ``slot`` (one per voxel, all -1 between calls) numbers the occupied voxels so that the
-    summed rates live in ``rates`` (n, 2F) indexed by occupied voxel, not by grid voxel;
-    ``where`` and ``of_cell`` (n,) map occupied voxels to grid voxels and cells to those.
+    On bad input (a voxel outside ``count``, a rate not finite and >= 0) returns that cell,
+    with ``count`` as it was (all zero).
     """
-    n = voxel.shape[0]
-    nf, nv = c.shape
-    for i in range(n):  # validate everything before touching any state
-        if voxel[i] < 0 or voxel[i] >= nv:
-            return i
+    n, nf = secretion.shape
+    nv = count.shape[0]
+    totals[:] = 0.0
+    for i in range(n):
+        v = voxel[i]
+        ok = 0 <= v < nv
         for f in range(nf):
             s = secretion[i, f]
             a = uptake[i, f]
-            if not (s >= 0.0 and s < math.inf and a >= 0.0 and a < math.inf):
-                return i
-    k = dt / vol
+            ok &= s >= 0.0 and s < math.inf and a >= 0.0 and a < math.inf
+            totals[f] += s
+        if not ok:
+            for j in range(i):
+                count[voxel[j]] = 0
+            return i
+        count[v] += 1
+    return -1
+
+
+@njit(cache=True)
+def _bind(
+    voxel: Int, secretion: Float, uptake: Float, plane: int, count: NDArray[np.int32], src: Sources
+) -> int:
+    """Sum the cells' rates per occupied voxel (after :func:`_count`); returns how many voxels.
+
+    Fills ``src``: ``where`` (occupied voxels, ascending, so that each z-plane's are
+    contiguous), ``planes``, ``of_cell`` and ``rates`` (summed in cell order); clears ``seen``
+    and leaves ``count`` all zero again.
+    """
+    n, nf = secretion.shape
     m = 0
-    for i in range(n):
-        v = voxel[i]
-        s = slot[v]
-        if s < 0:
-            s = m
-            slot[v] = m
-            where[m] = v
+    for v in range(count.shape[0]):
+        if count[v]:
+            src.where[m] = v
             m += 1
-            for f in range(2 * nf):
-                rates[s, f] = 0.0
-        of_cell[i] = s
+            count[v] = m  # the slot, plus one
+    planes = src.planes
+    planes[:] = 0
+    for s in range(m):
+        planes[src.where[s] // plane + 1] = s + 1
+    for k in range(1, planes.shape[0]):
+        planes[k] = max(planes[k], planes[k - 1])
+    rates = src.rates
+    rates[:m] = 0.0
+    src.seen[:m] = 0.0
+    for i in range(n):
+        s = count[voxel[i]] - 1
+        src.of_cell[i] = s
         for f in range(nf):
             rates[s, f] += secretion[i, f]
             rates[s, nf + f] += uptake[i, f]
     for s in range(m):
-        v = where[s]
-        slot[v] = -1
+        count[src.where[s]] = 0
+    return m
+
+
+@njit(cache=True)
+def _exchange_range(c: Float, f: int, src: Sources, s0: int, s1: int, k: float) -> float:
+    """Implicit source/sink c ← (c + k·S) / (1 + k·A) of field ``f`` at occupied voxels s0:s1.
+
+    ``c`` is the field, flat. Adds the new concentration to ``seen`` (what the voxel's cells
+    see, for the fields it has); returns Σ A·c_new.
+    """
+    nf = src.rates.shape[1] // 2
+    seen = f < src.seen.shape[1]
+    taken = 0.0
+    for s in range(s0, s1):
+        v = src.where[s]
+        a = src.rates[s, nf + f]
+        new = (c[v] + k * src.rates[s, f]) / (1.0 + k * a)
+        c[v] = new
+        if seen:
+            src.seen[s, f] += new
+        taken += a * new
+    return taken
+
+
+@njit(cache=True)
+def _exchange_all(flat: Float, src: Sources, k: float) -> Float:
+    """:func:`_exchange_range` over every field and occupied voxel; returns Σ A·c_new per field."""
+    nf = flat.shape[0]
+    taken = np.zeros(nf)
+    for f in range(nf):
+        taken[f] = _exchange_range(flat[f], f, src, 0, src.m, k)
+    return taken
+
+
+@njit(cache=True)
+def _cell_uptake(of_cell: Int, uptake: Float, seen: Float, dt: float, out: Float) -> None:
+    """out[i, f] += uptake[i, f] · (Σ over steps of the concentration at i's voxel) · dt."""
+    n, nf = out.shape
+    for i in range(n):
+        s = of_cell[i]
         for f in range(nf):
-            new = (c[f, v] + k * rates[s, f]) / (1.0 + k * rates[s, nf + f])
-            c[f, v] = new
-            rates[s, f] = new  # now the concentration each cell in the voxel sees
-    for f in range(nf):  # totals in registers, not through memory
-        total_taken = 0.0
-        total_secreted = 0.0
-        for i in range(n):
-            t = uptake[i, f] * rates[of_cell[i], f] * dt
-            taken[i, f] = t
-            total_taken += t
-            total_secreted += secretion[i, f]
-        taken_up[f] += total_taken
-        secreted[f] += total_secreted * dt
-    return -1
+            out[i, f] += uptake[i, f] * seen[s, f] * dt
 
 
 @njit(cache=True)
@@ -153,6 +216,15 @@ def _hold_plane(p: Float, whole: bool, value: float) -> float:
     return added
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def _sum(a: Float) -> float:
+    """Σ a, in whatever order vectorises best (the same every run): for the decay ledger."""
+    total = 0.0
+    for v in a:
+        total += v
+    return total
+
+
 @njit(cache=True)
 def _x_rows(p: Float, keep: float, r: float, inv: Float, ri: Float) -> float:
     """Decay, then solve every row of the (y, x) plane ``p`` along x; returns the sum before decay.
@@ -168,10 +240,9 @@ def _x_rows(p: Float, keep: float, r: float, inv: Float, ri: Float) -> float:
         m = min(ny - j0, _ROWS)
         for jj in range(m):
             row = p[j0 + jj]
+            total += _sum(row)
             for i in range(nx):
-                v = row[i]
-                total += v
-                d[i, jj] = v * keep
+                d[i, jj] = row[i] * keep
         first = d[0]
         for jj in range(m):
             ref[jj] = first[jj]
@@ -217,121 +288,115 @@ def _solve_rows(a: Float, m0: int, m1: int, r: float, inv: Float, ri: Float) -> 
         here, prev = _row(a, k, m0, m1), _row(a, k - 1, m0, m1)
         for i in range(w):
             here[i] = ((here[i] - ref[i]) + r * prev[i]) * g
-    for k in range(n - 2, -1, -1):
+    for k in range(n - 2, -1, -1):  # back substitution; row k+1 is then done: add its ref
         g = ri[k]
         here, nxt = _row(a, k, m0, m1), _row(a, k + 1, m0, m1)
         for i in range(w):
             here[i] += g * nxt[i]
-    for k in range(n):
-        here = _row(a, k, m0, m1)
-        for i in range(w):
-            here[i] += ref[i]
+            nxt[i] += ref[i]
+    for i in range(w):
+        first[i] += ref[i]
+
+
+@njit(cache=True, inline="always")
+def _fields_of(item: int, nf: int, nz: int) -> tuple[int, int, int]:
+    """Fields f0:f1 and plane z of an xy work item: a 3D plane with every field (each
+    plane's cells are visited once), or in 2D one field."""
+    return (0, nf, item) if nz > 1 else (item, item + 1, 0)
 
 
 @njit(cache=True)
-def _xy_item(
-    c: Float, item: int, pf: Float, th: Float, fixed: Bool, value: Float
-) -> tuple[float, float]:
-    """Plane (f, z): hold, decay + x, hold, y, hold. Returns (sum before decay, boundary added)."""
-    nz = c.shape[1]
-    f, k = item // nz, item % nz
-    p = c[f, k]
-    whole = nz > 1 and (k == 0 or k == nz - 1)
-    added = _hold_plane(p, whole, value[f]) if fixed[f] else 0.0
-    total = _x_rows(p, pf[0, f], pf[2, f], th[0, f], th[1, f])
-    if fixed[f]:
-        added += _hold_plane(p, whole, value[f])
-    if p.shape[0] > 1:
-        _solve_rows(p, 0, p.shape[1], pf[2, f], th[2, f], th[3, f])
-        if fixed[f]:
-            added += _hold_plane(p, whole, value[f])
-    return total, added
+def _xy_item(c: Float, flat: Float, item: int, sch: Scheme, src: Sources, k: float) -> None:
+    """Plane z of fields f0:f1: exchange with its cells, hold, decay + x, hold, y, hold."""
+    nf, nz = c.shape[:2]
+    f0, f1, z = _fields_of(item, nf, nz)
+    whole = nz > 1 and (z == 0 or z == nz - 1)
+    for f in range(f0, f1):
+        at = f * nz + z
+        sch.taken[at] = _exchange_range(flat[f], f, src, src.planes[z], src.planes[z + 1], k)
+        p = c[f, z]
+        fixed, value = sch.fixed[f], sch.value[f]
+        added = _hold_plane(p, whole, value) if fixed else 0.0
+        r = sch.coefficients[2, f]
+        sch.sums[at] = _x_rows(p, sch.coefficients[0, f], r, sch.thomas[0, f], sch.thomas[1, f])
+        if fixed:
+            added += _hold_plane(p, whole, value)
+        if p.shape[0] > 1:
+            _solve_rows(p, 0, p.shape[1], r, sch.thomas[2, f], sch.thomas[3, f])
+            if fixed:
+                added += _hold_plane(p, whole, value)
+        sch.added[0, at] = added
 
 
 @njit(cache=True)
-def _z_item(c: Float, item: int, nb: int, pf: Float, th: Float, fixed: Bool, value: Float) -> float:
+def _z_item(c: Float, item: int, nb: int, sch: Scheme) -> None:
     """z-solve the columns of chunk ``item % nb`` of field ``item // nb``; then hold."""
     nz, ny, nx = c.shape[1:]
     f, b = item // nb, item % nb
     a = c[f].reshape(nz, ny * nx)
     m0, m1 = b * _CHUNK, min(ny * nx, (b + 1) * _CHUNK)
-    _solve_rows(a, m0, m1, pf[2, f], th[4, f], th[5, f])
-    if not fixed[f]:
-        return 0.0
+    _solve_rows(a, m0, m1, sch.coefficients[2, f], sch.thomas[4, f], sch.thomas[5, f])
+    if not sch.fixed[f]:
+        sch.added[1, item] = 0.0
+        return
     # The held x and y faces are uniform along z, so the solve leaves them exactly as they are:
     # only the z faces need holding again.
-    v = value[f]
-    return _hold_range(a[0], m0, m1, v) + _hold_range(a[nz - 1], m0, m1, v)
+    v = sch.value[f]
+    sch.added[1, item] = _hold_range(a[0], m0, m1, v) + _hold_range(a[nz - 1], m0, m1, v)
 
 
 @njit(cache=True)
 def _tally(
-    nf: int,
-    lost: Float,
-    vol: float,
-    sums: Float,
-    added: Float,
-    per: tuple[int, int],
-    decayed: Float,
-    boundary: Float,
+    nf: int, sch: Scheme, per: tuple[int, int], src: Sources, dt: float, vol: float, led: Float
 ) -> None:
-    """Add the per-item sums to the ledger, field by field, in a fixed order."""
+    """Add the per-item sums to the ledger's rows (secreted, taken up, decayed, boundary: the
+    :class:`Ledger` order), field by field, in a fixed order."""
     for f in range(nf):
         s = 0.0
         b = 0.0
+        t = 0.0
         for i in range(f * per[0], (f + 1) * per[0]):
-            s += sums[i]
-            b += added[0, i]
+            s += sch.sums[i]
+            b += sch.added[0, i]
+            t += sch.taken[i]
         for i in range(f * per[1], (f + 1) * per[1]):
-            b += added[1, i]
-        decayed[f] += s * vol * lost[f]
-        boundary[f] += b * vol
+            b += sch.added[1, i]
+        led[0, f] += src.totals[f] * dt
+        led[1, f] += t * dt
+        led[2, f] += s * vol * sch.coefficients[1, f]
+        led[3, f] += b * vol
 
 
 @njit(cache=True, parallel=True)
-def _diffuse_parallel(
-    c: Float,
-    pf: Float,
-    th: Float,
-    fixed: Bool,
-    value: Float,
-    sums: Float,
-    added: Float,
-    decayed: Float,
-    boundary: Float,
-    vol: float,
+def _steps_parallel(
+    steps: int, c: Float, sch: Scheme, src: Sources, dt: float, vol: float, led: Float
 ) -> None:
-    """Decay with x and y sweeps per (field, z) plane, then z sweeps per column chunk."""
+    """``steps`` × (exchange, decay, x and y sweeps per (field, z) plane; z sweeps per chunk)."""
     nf, nz, ny, nx = c.shape
     nb = (ny * nx + _CHUNK - 1) // _CHUNK if nz > 1 else 0  # z-sweep chunks per field
-    for item in prange(nf * nz):
-        sums[item], added[0, item] = _xy_item(c, item, pf, th, fixed, value)
-    for item in prange(nf * nb):
-        added[1, item] = _z_item(c, item, nb, pf, th, fixed, value)
-    _tally(nf, pf[1], vol, sums, added, (nz, nb), decayed, boundary)
+    flat = c.reshape(nf, nz * ny * nx)
+    for _ in range(steps):
+        for item in prange(nz if nz > 1 else nf):
+            _xy_item(c, flat, item, sch, src, dt / vol)
+        for item in prange(nf * nb):
+            _z_item(c, item, nb, sch)
+        _tally(nf, sch, (nz, nb), src, dt, vol, led)
 
 
 @njit(cache=True)
-def _diffuse_serial(
-    c: Float,
-    pf: Float,
-    th: Float,
-    fixed: Bool,
-    value: Float,
-    sums: Float,
-    added: Float,
-    decayed: Float,
-    boundary: Float,
-    vol: float,
+def _steps_serial(
+    steps: int, c: Float, sch: Scheme, src: Sources, dt: float, vol: float, led: Float
 ) -> None:
-    """:func:`_diffuse_parallel` on one thread, for grids too small to repay starting threads."""
+    """:func:`_steps_parallel` on one thread, for grids too small to repay starting threads."""
     nf, nz, ny, nx = c.shape
     nb = (ny * nx + _CHUNK - 1) // _CHUNK if nz > 1 else 0  # z-sweep chunks per field
-    for item in range(nf * nz):
-        sums[item], added[0, item] = _xy_item(c, item, pf, th, fixed, value)
-    for item in range(nf * nb):
-        added[1, item] = _z_item(c, item, nb, pf, th, fixed, value)
-    _tally(nf, pf[1], vol, sums, added, (nz, nb), decayed, boundary)
+    flat = c.reshape(nf, nz * ny * nx)
+    for _ in range(steps):
+        for item in range(nz if nz > 1 else nf):
+            _xy_item(c, flat, item, sch, src, dt / vol)
+        for item in range(nf * nb):
+            _z_item(c, item, nb, sch)
+        _tally(nf, sch, (nz, nb), src, dt, vol, led)
 
 
 @njit(cache=True)
@@ -396,12 +461,55 @@ def _checked(
     return out
 
 
+def _step_of(names: list[str], dt: object) -> float:
+    try:
+        step = float(dt)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        step = math.nan
+    if not (math.isfinite(step) and step > 0):
+        raise FieldError(f"{_label(names)}: time step dt must be > 0 (got {dt!r})")
+    return step
+
+
+def _scheme(
+    grid: Grid, diffusion: Float, decay: Float, dt: float, held: Bool, value: Float
+) -> Scheme:
+    """The diffusion constants and work space of ``grid`` (see :class:`Scheme`)."""
+    nf = len(diffusion)
+    nz, ny, nx = grid.shape
+    r = diffusion * dt / grid.dx**2
+    thomas = np.zeros((6, nf, max(nx, ny, nz)))  # (inv, ri) for x, y, z
+    for f in range(nf):
+        for axis, n in enumerate((nx, ny, nz)):
+            thomas[2 * axis, f, :n], thomas[2 * axis + 1, f, :n] = _thomas(n, float(r[f]))
+    chunks = -(-ny * nx // _CHUNK) if nz > 1 else 0
+    return Scheme(
+        coefficients=np.stack([1.0 / (1.0 + decay * dt), decay * dt / (1.0 + decay * dt), r]),
+        thomas=thomas,
+        fixed=held,
+        value=value,
+        sums=np.zeros(nf * nz),
+        taken=np.zeros(nf * nz),
+        added=np.zeros((2, nf * max(nz, chunks))),
+    )
+
+
+def _no_sources(nf: int, nz: int) -> Sources:
+    return Sources(
+        0, np.zeros(0, np.int64), np.zeros(nz + 1, np.int64), np.zeros(0, np.int64),
+        np.zeros((0, 2 * nf)), np.zeros((0, nf)), np.zeros(nf),
+    )  # fmt: skip
+
+
 class FieldSolver:
     """Fields ``names`` on ``grid``: diffusion (µm²/min), decay (1/min), time step ``dt`` (min).
 
     ``dirichlet[f]`` None keeps field f's boundary no-flux; a value holds its outer voxels at that
     concentration. ``initial[f]`` is a uniform starting concentration (default 0). ``parallel``
     None runs threaded kernels only on grids large enough to gain from them.
+
+    Cells take part through :meth:`bind` (where they are, what they secrete and clear), then
+    :meth:`run` (steps of exchange and diffusion) and :meth:`add_uptake` (what each took up).
     """
 
     def __init__(
@@ -423,74 +531,35 @@ class FieldSolver:
             raise FieldError(f"{_label(names)}: names must be unique")
         if not (grid.dx > 0 and math.isfinite(grid.dx) and min(grid.shape) >= 1):
             raise FieldError(f"{_label(names)}: bad grid {grid.shape} with voxel size {grid.dx}")
-        diff = _checked(names, "diffusion coefficient", diffusion, lambda x: x > 0, "> 0")
-        lam = _checked(names, "decay rate", decay, lambda x: x >= 0, ">= 0")
-        try:
-            step = float(dt)
-        except (TypeError, ValueError):
-            step = math.nan
-        if not (math.isfinite(step) and step > 0):
-            raise FieldError(f"{_label(names)}: time step dt must be > 0 (got {dt!r})")
-        held: list[float | None] = [None] * len(names) if dirichlet is None else list(dirichlet)
-        fixed = np.array([h is not None for h in held])
+        nf = len(names)
+        self.grid, self.names = grid, names
+        self.diffusion = _checked(names, "diffusion coefficient", diffusion, lambda x: x > 0, "> 0")
+        self.decay = _checked(names, "decay rate", decay, lambda x: x >= 0, ">= 0")
+        self.dt = _step_of(names, dt)
+        held: list[float | None] = [None] * nf if dirichlet is None else list(dirichlet)
         given = [0.0 if h is None else h for h in held]
         value = _checked(names, "dirichlet value", given, lambda x: x >= 0, ">= 0")
         start = _checked(
-            names, "initial concentration", [0.0] * len(names) if initial is None else initial,
+            names, "initial concentration", [0.0] * nf if initial is None else initial,
             lambda x: x >= 0, ">= 0",
         )  # fmt: skip
-
-        self.grid = grid
-        self.names = names
-        self.dt = step
-        self.diffusion = diff
-        self.decay = lam
         self.dirichlet = [None if h is None else float(v) for h, v in zip(held, value, strict=True)]
-        nf = len(names)
-        nz, ny, nx = grid.shape
         self.voxel_volume = float(grid.voxel_volume)
-        self._c = np.empty((nf, nz, ny, nx))
+        self._c = np.empty((nf, *grid.shape))
         self._c[...] = start[:, None, None, None]
         self._flat = self._c.reshape(nf, -1)  # a view: exchange and sampling by flat voxel
-
-        r = diff * step / grid.dx**2
-        # per field: fractions kept and lost under implicit decay, r = D dt / dx²
-        per_field = np.stack([1.0 / (1.0 + lam * step), lam * step / (1.0 + lam * step), r])
-        thomas = np.zeros((6, nf, max(nx, ny, nz)))  # (inv, ri) for x, y, z
-        for f in range(nf):
-            for axis, n in enumerate((nx, ny, nz)):
-                thomas[2 * axis, f, :n], thomas[2 * axis + 1, f, :n] = _thomas(n, float(r[f]))
-        chunks = -(-ny * nx // _CHUNK) if nz > 1 else 0
-        self._sums = np.zeros(nf * nz)
-        self._added = np.zeros((2, nf * max(nz, chunks)))
-        self._slot = np.full(grid.voxels, -1, dtype=np.int32)
-        self._index = np.empty((2, 0), dtype=np.int64)
-        self._rates = np.empty((0, 2 * nf))
-
-        self._ledger = Ledger(
-            secreted=np.zeros(nf),
-            taken_up=np.zeros(nf),
-            decayed=np.zeros(nf),
-            boundary=np.zeros(nf),
-            initial=self.amount(),
-            dosed=np.zeros(nf),
-        )
+        fixed = np.array([h is not None for h in held])
+        self._scheme = _scheme(grid, self.diffusion, self.decay, self.dt, fixed, value)
+        self._totals = np.zeros((6, nf))  # the ledger's rows, which the kernels add to
+        self._ledger = Ledger(*self._totals)
+        self._ledger.initial[:] = self.amount()
         if parallel is None:  # below ~0.3 ms of work, starting threads costs more than it saves
-            parallel = nf * grid.voxels >= _PARALLEL_VOXELS and nf * nz > 1
-        self._diffuse = _diffuse_parallel if parallel else _diffuse_serial
-        self._fixed, self._held = fixed, value
-        self._diffuse_args = (
-            self._c,
-            per_field,
-            thomas,
-            fixed,
-            value,
-            self._sums,
-            self._added,
-            self._ledger.decayed,
-            self._ledger.boundary,
-            self.voxel_volume,
-        )
+            parallel = nf * grid.voxels >= _PARALLEL_VOXELS and nf * grid.shape[0] > 1
+        self._steps = _steps_parallel if parallel else _steps_serial
+        self._count = np.zeros(grid.voxels, dtype=np.int32)  # all zero between binds
+        self._none = _no_sources(nf, grid.shape[0])
+        self._sources = self._none
+        self._uptake = np.zeros((0, nf))
 
     @property
     def concentration(self) -> Float:
@@ -540,9 +609,60 @@ class FieldSolver:
         name = self.names[index]
         if value is not None:
             ok = _checked([name], "dirichlet value", [value], lambda x: x >= 0, ">= 0")
-            self._held[index] = ok[0]  # in place: the kernels read these arrays
-        self._fixed[index] = value is not None
-        self.dirichlet[index] = None if value is None else float(self._held[index])
+            self._scheme.value[index] = ok[0]  # in place: the kernels read these arrays
+        self._scheme.fixed[index] = value is not None
+        self.dirichlet[index] = None if value is None else float(self._scheme.value[index])
+
+    def bind(self, voxel: Int, secretion: Float, uptake: Float, tracked: int | None = None) -> None:
+        """Cells at flat ``voxel`` secrete (amount/min) and clear (µm³/min) until the next bind.
+
+        ``secretion`` and ``uptake`` have shape (n, F). What the cells take up of the first
+        ``tracked`` fields (default all) counts from here (:meth:`add_uptake`). Bad input raises
+        :class:`FieldError` and leaves the fields as they were.
+        """
+        voxel = np.ascontiguousarray(voxel, dtype=np.int64)
+        secretion = np.ascontiguousarray(secretion, dtype=np.float64)
+        uptake = np.ascontiguousarray(uptake, dtype=np.float64)
+        n, nf = len(voxel), len(self.names)
+        if not (voxel.ndim == 1 and secretion.shape == uptake.shape == (n, nf)):
+            raise FieldError(
+                f"{_label(self.names)}: cells need voxel (n,), secretion and uptake (n, {nf});"
+                f" got {voxel.shape}, {secretion.shape}, {uptake.shape}"
+            )
+        if tracked is not None and not 0 <= tracked <= nf:
+            raise FieldError(f"{_label(self.names)}: tracked must be 0..{nf}, not {tracked}")
+        totals = np.empty(nf)
+        bad = _count(voxel, secretion, uptake, self._count, totals)
+        if bad >= 0:
+            self._raise_bad_cell(bad, voxel, secretion, uptake)
+        src = self._work(n, nf if tracked is None else tracked)._replace(totals=totals)
+        plane = self.grid.shape[1] * self.grid.shape[2]
+        self._sources = src._replace(m=_bind(voxel, secretion, uptake, plane, self._count, src))
+        self._uptake = uptake
+
+    def _work(self, n: int, tracked: int) -> Sources:
+        """Work space for ``n`` cells, kept between binds and grown as needed."""
+        src, nf = self._sources, len(self.names)
+        if n <= len(src.of_cell) and src.seen.shape[1] == tracked and src is not self._none:
+            return src
+        size = min(n + n // 4, self.grid.voxels)
+        return Sources(
+            0, np.empty(size, np.int64), np.empty(self.grid.shape[0] + 1, np.int64),
+            np.empty(n + n // 4, np.int64), np.empty((size, 2 * nf)), np.empty((size, tracked)),
+            np.zeros(nf),
+        )  # fmt: skip
+
+    def run(self, steps: int = 1) -> None:
+        """``steps`` time steps of exchange with the bound cells, decay and diffusion."""
+        src = self._sources
+        self._steps(steps, self._c, self._scheme, src, self.dt, self.voxel_volume, self._totals)
+
+    def add_uptake(self, out: Float) -> None:
+        """Add to ``out`` (n, k) what each bound cell took up of the first k fields since binding."""
+        src, n = self._sources, len(self._uptake)
+        if not (out.ndim == 2 and out.shape[0] == n and out.shape[1] <= src.seen.shape[1]):
+            raise FieldError(f"{_label(self.names)}: uptake goes into ({n}, k), not {out.shape}")
+        _cell_uptake(src.of_cell[:n], self._uptake, src.seen, self.dt, out)
 
     def exchange(
         self,
@@ -561,32 +681,21 @@ class FieldSolver:
         step = self.dt if dt is None else float(dt)
         if not (step > 0 and math.isfinite(step)):
             raise FieldError(f"{_label(self.names)}: exchange time step must be > 0 (got {dt!r})")
-        voxel = np.ascontiguousarray(voxel, dtype=np.int64)
-        secretion = np.ascontiguousarray(secretion, dtype=np.float64)
-        uptake = np.ascontiguousarray(uptake, dtype=np.float64)
-        n, nf = len(voxel), len(self.names)
-        taken = np.empty((n, nf)) if out is None else out
-        if not (
-            voxel.ndim == 1
-            and secretion.shape == uptake.shape == taken.shape == (n, nf)
-            and taken.dtype == np.float64
-            and taken.flags.c_contiguous
-        ):
-            raise FieldError(
-                f"{_label(self.names)}: exchange needs voxel (n,), secretion, uptake and out"
-                f" (n, {nf}) float64; got {voxel.shape}, {secretion.shape}, {uptake.shape},"
-                f" {taken.shape} {taken.dtype}"
-            )
-        if n > len(self._rates):  # work space for the occupied voxels, grown as needed
-            self._index = np.empty((2, 2 * n), dtype=np.int64)
-            self._rates = np.empty((2 * n, 2 * nf))
-        led = self._ledger
-        bad = _exchange(
-            self._flat, voxel, secretion, uptake, step, self.voxel_volume, self._slot,
-            self._index[0], self._index[1], self._rates, taken, led.secreted, led.taken_up,
-        )  # fmt: skip
-        if bad >= 0:
-            self._raise_bad_cell(bad, voxel, secretion, uptake)
+        self.bind(voxel, secretion, uptake)
+        src = self._sources
+        taken = _exchange_all(self._flat, src, step / self.voxel_volume)
+        self._ledger.secreted += src.totals * step
+        self._ledger.taken_up += taken * step
+        return self._taken(out, step)
+
+    def _taken(self, out: Float | None, dt: float) -> Float:
+        n, nf = self._uptake.shape
+        taken = np.zeros((n, nf)) if out is None else out
+        if taken.shape != (n, nf) or taken.dtype != np.float64 or not taken.flags.c_contiguous:
+            raise FieldError(f"{_label(self.names)}: out must be float64 ({n}, {nf})")
+        taken[...] = 0.0
+        src = self._sources
+        _cell_uptake(src.of_cell[:n], self._uptake, src.seen, dt, taken)
         return taken
 
     def _raise_bad_cell(
@@ -609,8 +718,8 @@ class FieldSolver:
                 )
 
     def diffuse(self) -> None:
-        """One time step of decay and diffusion (and Dirichlet boundaries)."""
-        self._diffuse(*self._diffuse_args)
+        """One time step of decay and diffusion (and Dirichlet boundaries), without cells."""
+        self._steps(1, self._c, self._scheme, self._none, self.dt, self.voxel_volume, self._totals)
 
     def step(
         self,
@@ -621,9 +730,9 @@ class FieldSolver:
         out: Float | None = None,
     ) -> Float:
         """Exchange with the cells, then diffuse; returns the amounts taken up, shape (n, F)."""
-        taken = self.exchange(voxel, secretion, uptake, out=out)
-        self._diffuse(*self._diffuse_args)
-        return taken
+        self.bind(voxel, secretion, uptake)
+        self.run(1)
+        return self._taken(out, self.dt)
 
     def gradient(self, index: int, positions: Float) -> Float:
         """Gradient (x, y, z) of field ``index`` at each position's voxel, shape (n, 3)."""
@@ -649,7 +758,7 @@ class FieldSolver:
     def _voxels(self, voxel: Int) -> Int:
         voxel = np.ascontiguousarray(voxel, dtype=np.int64)
         if voxel.ndim != 1 or (
-            len(voxel) and not 0 <= voxel.min() <= voxel.max() < self._slot.size
+            len(voxel) and not 0 <= voxel.min() <= voxel.max() < self.grid.voxels
         ):
             raise FieldError(f"{_label(self.names)}: voxels must be flat indices into the grid")
         return voxel

@@ -5,7 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
+
+
+@njit(cache=True, inline="always")
+def _index(v: float, lo: float, dx: float, n: int) -> int:
+    f = np.floor((v - lo) / dx)
+    if not f >= 0.0:  # below the grid, or NaN
+        return 0
+    return n - 1 if f >= n - 1 else int(f)
+
+
+@njit(cache=True)
+def _voxel_of(
+    positions: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    dx: float,
+    shape: tuple[int, int, int],
+    out: NDArray[np.int64],
+) -> None:
+    nz, ny, nx = shape
+    for i in range(positions.shape[0]):
+        ix = _index(positions[i, 0], lower[0], dx, nx)
+        iy = _index(positions[i, 1], lower[1], dx, ny)
+        iz = _index(positions[i, 2], lower[2], dx, nz) if nz > 1 else 0
+        out[i] = (iz * ny + iy) * nx + ix
 
 
 @dataclass(frozen=True)
@@ -40,12 +65,12 @@ class Grid:
 
     def voxel_of(self, positions: NDArray[np.float64]) -> NDArray[np.int64]:
         """Flat voxel index (z-major, then y, then x) of each position (n, 3); clipped."""
-        nz, ny, nx = self.shape
-        idx = np.floor((positions - np.asarray(self.lower)) / self.dx).astype(np.int64)
-        ix = np.clip(idx[:, 0], 0, nx - 1)
-        iy = np.clip(idx[:, 1], 0, ny - 1)
-        iz = np.clip(idx[:, 2], 0, nz - 1) if nz > 1 else np.zeros_like(ix)
-        return (iz * ny + iy) * nx + ix
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        if positions.ndim != 2 or positions.shape[1] != 3:
+            raise ValueError(f"positions must have shape (n, 3), not {positions.shape}")
+        out = np.empty(len(positions), dtype=np.int64)
+        _voxel_of(positions, np.asarray(self.lower, dtype=np.float64), self.dx, self.shape, out)
+        return out
 
     def centres(self) -> NDArray[np.float64]:
         """Voxel centres, shape (nz, ny, nx, 3)."""

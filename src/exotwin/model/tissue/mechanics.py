@@ -191,28 +191,94 @@ def _pack(
     return packed
 
 
-_PARALLEL_CELLS = 1 << 13  # cells from which the pair kernel runs on all threads
-_CHUNK = 256  # cells per parallel task (one neighbour buffer each)
-_CAP = 128  # neighbour buffer length; a fuller neighbourhood is flushed in parts
+_PARALLEL_CELLS = 1 << 13  # cells from which the pair kernels run on all threads
+_CHUNK = 512  # cells per parallel task
 
 
 @njit(cache=True, inline="always")
-def _flush(
-    packed: Float,
-    buf: NDArray[np.int64],
-    cnt: int,
+def _list_cell(
     k: int,
-    inv_reach: float,
-    work: Float,
-    vx: float,
-    vy: float,
-    vz: float,
-    p: float,
-) -> tuple[float, float, float, float]:
-    """Add the potentials of the ``cnt`` buffered neighbours of sorted cell ``k``.
+    packed: Float,
+    start: NDArray[np.int64],
+    lower: Float,
+    inv_edge: Float,
+    shape: tuple[int, int, int],
+    far: float,
+    skin: float,
+    row: NDArray[np.int32],
+) -> int:
+    """Write the cells within ``far`` × (r_k + r_j) + ``skin`` of sorted cell ``k`` into ``row``.
 
-    The neighbours are gathered into rows of ``work`` (8, _CAP) so the arithmetic runs
-    branch-free over contiguous memory (vectorisable); the sums then run in neighbour order.
+    In bin order; returns how many (only ``len(row) - 1`` are written). The test is branch-free:
+    each candidate is written, and kept by counting it. Dead cells (x is NaN) have none.
+    """
+    nz, ny, nx = shape
+    xi = packed[k, 0]
+    yi = packed[k, 1]
+    zi = packed[k, 2]
+    ri = packed[k, 3]
+    cap = row.shape[0] - 1
+    x0, x1 = _span(_bin_of(xi, lower[0], inv_edge[0], nx), nx)
+    y0, y1 = _span(_bin_of(yi, lower[1], inv_edge[1], ny), ny)
+    z0, z1 = _span(_bin_of(zi, lower[2], inv_edge[2], nz), nz)
+    m = 0
+    for bz in range(z0, z1 + 1):
+        for by in range(y0, y1 + 1):
+            b = (bz * ny + by) * nx
+            for kk in range(start[b + x0], start[b + x1 + 1]):  # bins x0..x1 are contiguous
+                dx = xi - packed[kk, 0]
+                dy = yi - packed[kk, 1]
+                dz = zi - packed[kk, 2]
+                cut = far * (ri + packed[kk, 3]) + skin
+                row[min(m, cap)] = kk
+                m += (dx * dx + dy * dy + dz * dz < cut * cut) & (kk != k)
+    return m
+
+
+@njit(cache=True, parallel=True)
+def _lists_parallel(
+    packed: Float,
+    start: NDArray[np.int64],
+    lower: Float,
+    inv_edge: Float,
+    shape: tuple[int, int, int],
+    far: float,
+    skin: float,
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
+) -> None:
+    """:func:`_list_cell` for every sorted cell, in chunks on all threads."""
+    n = packed.shape[0]
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+
+
+@njit(cache=True)
+def _lists_serial(
+    packed: Float,
+    start: NDArray[np.int64],
+    lower: Float,
+    inv_edge: Float,
+    shape: tuple[int, int, int],
+    far: float,
+    skin: float,
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
+) -> None:
+    """:func:`_lists_parallel` on one thread, for too few cells to repay starting threads."""
+    for k in range(packed.shape[0]):
+        counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _force_cell(
+    k: int, packed: Float, row: NDArray[np.int32], m: int, far: float, inv_reach: float
+) -> tuple[float, float, float, float]:
+    """Velocity and unscaled pressure of sorted cell ``k`` from the ``m`` cells of its list.
+
+    Pairs closer than the cutoff far × R (and not coincident) count, in list order; the others
+    add exact zeros, so the sums are those of the listed pairs alone, without a branch.
     """
     xi = packed[k, 0]
     yi = packed[k, 1]
@@ -220,90 +286,30 @@ def _flush(
     ri = packed[k, 3]
     rep_i = packed[k, 4]
     adh_i = packed[k, 5]
-    for m in range(cnt):
-        kk = buf[m]
-        work[0, m] = xi - packed[kk, 0]
-        work[1, m] = yi - packed[kk, 1]
-        work[2, m] = zi - packed[kk, 2]
-        work[3, m] = ri + packed[kk, 3]
-        work[4, m] = rep_i * packed[kk, 4]
-        work[5, m] = adh_i * packed[kk, 5]
-    dx = work[0]
-    dy = work[1]
-    dz = work[2]
-    big_r = work[3]
-    rep = work[4]
-    adh = work[5]
-    f = work[6]
-    t = work[7]
-    for m in range(cnt):
-        d = math.sqrt(dx[m] * dx[m] + dy[m] * dy[m] + dz[m] * dz[m])
-        u = d / big_r[m]  # d / R
-        push = max(0.0, 1.0 - u)
-        push *= push
-        pull = max(0.0, 1.0 - u * inv_reach)  # 1 - d / S
-        f[m] = (rep[m] * push - adh[m] * pull * pull) / d
-        t[m] = push
-    for m in range(cnt):
-        vx += f[m] * dx[m]
-        vy += f[m] * dy[m]
-        vz += f[m] * dz[m]
-        p += t[m]
-    return vx, vy, vz, p
-
-
-@njit(cache=True, inline="always")
-def _interact_cell(
-    k: int,
-    packed: Float,
-    start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
-    nx: int,
-    ny: int,
-    nz: int,
-    reach: float,
-    buf: NDArray[np.int64],
-    work: Float,
-) -> tuple[float, float, float, float]:
-    """Velocity and unscaled pressure of sorted cell ``k`` from its neighbour bins.
-
-    Candidates within the cutoff are gathered branch-free into ``buf``, then evaluated
-    branch-free: the cutoff test is unpredictable, so this beats an ``if`` per candidate.
-    """
     vx = 0.0
     vy = 0.0
     vz = 0.0
     p = 0.0
-    if packed[k, 6] == 0.0:
-        return vx, vy, vz, p
-    far = max(1.0, reach)
-    inv_reach = 1.0 / reach
-    xi = packed[k, 0]
-    yi = packed[k, 1]
-    zi = packed[k, 2]
-    ri = packed[k, 3]
-    x0, x1 = _span(_bin_of(xi, lower[0], inv_edge[0], nx), nx)
-    y0, y1 = _span(_bin_of(yi, lower[1], inv_edge[1], ny), ny)
-    z0, z1 = _span(_bin_of(zi, lower[2], inv_edge[2], nz), nz)
-    cnt = 0
-    for bz in range(z0, z1 + 1):
-        for by in range(y0, y1 + 1):
-            row = (bz * ny + by) * nx
-            # bins x0..x1 of one row are contiguous in bin order
-            for kk in range(start[row + x0], start[row + x1 + 1]):
-                dx = xi - packed[kk, 0]
-                dy = yi - packed[kk, 1]
-                dz = zi - packed[kk, 2]
-                d2 = dx * dx + dy * dy + dz * dz
-                cut = far * (ri + packed[kk, 3])
-                buf[cnt] = kk
-                # itself (d = 0), coincident and dead cells (x is NaN) are left out
-                cnt += (d2 < cut * cut) & (d2 >= _MIN_D2)
-                if cnt == _CAP:
-                    vx, vy, vz, p = _flush(packed, buf, cnt, k, inv_reach, work, vx, vy, vz, p)
-                    cnt = 0
-    return _flush(packed, buf, cnt, k, inv_reach, work, vx, vy, vz, p)
+    for q in range(m):
+        kk = row[q]
+        dx = xi - packed[kk, 0]
+        dy = yi - packed[kk, 1]
+        dz = zi - packed[kk, 2]
+        d2 = dx * dx + dy * dy + dz * dz
+        big_r = ri + packed[kk, 3]
+        cut = far * big_r
+        d = math.sqrt(d2)
+        u = d / big_r  # d / R
+        push = max(0.0, 1.0 - u)
+        push *= push
+        pull = max(0.0, 1.0 - u * inv_reach)  # 1 - d / S
+        f = (rep_i * packed[kk, 4] * push - adh_i * packed[kk, 5] * pull * pull) / d
+        ok = (d2 >= _MIN_D2) & (d2 < cut * cut)
+        vx += f * dx if ok else 0.0
+        vy += f * dy if ok else 0.0
+        vz += f * dz if ok else 0.0
+        p += push if ok else 0.0
+    return vx, vy, vz, p
 
 
 @njit(cache=True, inline="always")
@@ -323,54 +329,84 @@ def _store(
         pressure[i] = v[3] / SIMPLE_PRESSURE_SCALE
 
 
-@njit(cache=True, parallel=True)
-def _interact_parallel(
+@njit(cache=True, parallel=True, error_model="numpy")
+def _forces_parallel(
     packed: Float,
     order: NDArray[np.int64],
-    start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
-    nx: int,
-    ny: int,
-    nz: int,
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
     reach: float,
     velocity: Float,
     pressure: Float,
     want_velocity: bool,
     want_pressure: bool,
 ) -> None:
-    """PhysiCell potentials for every cell, in chunks of cells; writes row ``order[k]`` only."""
-    n = order.shape[0]
+    """PhysiCell potentials for every cell, in chunks on all threads; writes row ``order[k]``."""
+    n = packed.shape[0]
+    far, inv_reach = max(1.0, reach), 1.0 / reach
     for c in prange((n + _CHUNK - 1) // _CHUNK):
-        buf = np.empty(_CAP, np.int64)
-        work = np.empty((8, _CAP), np.float64)
         for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            v = _interact_cell(k, packed, start, lower, inv_edge, nx, ny, nz, reach, buf, work)
+            v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
             _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
-@njit(cache=True)
-def _interact_serial(
+@njit(cache=True, error_model="numpy")
+def _forces_serial(
     packed: Float,
     order: NDArray[np.int64],
-    start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
-    nx: int,
-    ny: int,
-    nz: int,
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
     reach: float,
     velocity: Float,
     pressure: Float,
     want_velocity: bool,
     want_pressure: bool,
 ) -> None:
-    """:func:`_interact_parallel` on one thread, for too few cells to repay starting threads."""
-    buf = np.empty(_CAP, np.int64)
-    work = np.empty((8, _CAP), np.float64)
-    for k in range(order.shape[0]):
-        v = _interact_cell(k, packed, start, lower, inv_edge, nx, ny, nz, reach, buf, work)
+    """:func:`_forces_parallel` on one thread, for too few cells to repay starting threads."""
+    far, inv_reach = max(1.0, reach), 1.0 / reach
+    for k in range(packed.shape[0]):
+        v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
         _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
+
+
+@njit(cache=True, parallel=True)
+def _refresh(
+    packed: Float, order: NDArray[np.int64], positions: Float, home: Float, three_d: bool
+) -> float:
+    """Copy the live cells' positions into ``packed``; returns the largest squared move from
+    ``home`` (their positions when the lists were built)."""
+    n = packed.shape[0]
+    chunks = (n + _CHUNK - 1) // _CHUNK
+    moved = np.zeros(chunks)
+    for c in prange(chunks):
+        most = 0.0
+        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            if packed[k, 6] == 0.0:  # dead: no distance to anyone, whatever its position
+                continue
+            i = order[k]
+            x, y = positions[i, 0], positions[i, 1]
+            z = positions[i, 2] if three_d else 0.0
+            packed[k, 0], packed[k, 1], packed[k, 2] = x, y, z
+            most = max(most, (x - home[k, 0]) ** 2 + (y - home[k, 1]) ** 2 + (z - home[k, 2]) ** 2)
+        moved[c] = most
+    return moved.max() if chunks else 0.0
+
+
+def _lists(
+    packed: Float, cells: CellList, reach: float, skin: float, cap: int, parallel: bool
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Each sorted cell's neighbours within max(1, reach) × R + skin, rows of a (n, cap + 1) table."""
+    n = packed.shape[0]
+    lower, inv, nx, ny, nz = _geometry(cells)
+    kernel = _lists_parallel if parallel else _lists_serial
+    while True:
+        lists = np.empty((n, cap + 1), np.int32)
+        counts = np.empty(n, np.int64)
+        kernel(packed, cells.start, lower, inv, (nz, ny, nx), max(1.0, reach), skin, lists, counts)
+        most = int(counts.max()) if n else 0
+        if most <= cap:
+            return lists, counts
+        cap = most + 8
 
 
 def _check_reach(cells: CellList, radius: Float, reach: float) -> None:
@@ -420,19 +456,15 @@ def _run_interactions(
         np.ascontiguousarray(alive, dtype=np.bool_),
         dimensions == 3,
     )
-    lower, inv, nx, ny, nz = _geometry(cells)
     if parallel is None:
         parallel = n >= _PARALLEL_CELLS
-    kernel = _interact_parallel if parallel else _interact_serial
+    lists, counts = _lists(packed, cells, adhesion_reach, 0.0, 16, parallel)
+    kernel = _forces_parallel if parallel else _forces_serial
     kernel(
         packed,
         cells.order,
-        cells.start,
-        lower,
-        inv,
-        nx,
-        ny,
-        nz,
+        lists,
+        counts,
         float(adhesion_reach),
         velocity if velocity is not None else np.empty((0, 3)),
         pressure if pressure is not None else np.empty(0),
@@ -498,6 +530,86 @@ def pressure(
         positions, radius, ones, ones, 1.0, alive, cells, dimensions, None, out, parallel
     )
     return out
+
+
+class Neighbours:
+    """Cell-cell velocities of one population, step after step: the engine's mechanics.
+
+    Each live cell's neighbours within the interaction distance plus ``skin`` µm are listed
+    from a cell list, and the lists are kept while no live cell has moved more than skin/2
+    since: no pair can then have come within reach unlisted. ``skin`` 0 rebuilds them at every
+    call. Sums run in list order (bin order when built), so right after a build the result is
+    exactly that of :func:`mechanics_velocity`. Call :meth:`reset` whenever cells are added,
+    removed, die or change size.
+    """
+
+    def __init__(
+        self, lower: Bounds, upper: Bounds, dimensions: int, adhesion_reach: float, skin: float
+    ) -> None:
+        if not (adhesion_reach > 0 and skin >= 0):
+            raise ValueError(f"adhesion_reach {adhesion_reach} must be > 0 and skin {skin} >= 0")
+        self.lower, self.upper, self.dimensions = lower, upper, dimensions
+        self.reach, self.skin = float(adhesion_reach), float(skin)
+        self.builds = 0  # how many times the lists were built
+        self._cap = 8 * dimensions  # list length per cell; grows to the fullest neighbourhood
+        self._cells: tuple[Float, Float, Float, NDArray[np.bool_]] | None = None
+        self._built: tuple[Float, NDArray[np.int64], Float, NDArray[np.int32], NDArray[np.int64]]
+        self._stale = True
+
+    def reset(
+        self, radius: Float, repulsion: Float, adhesion: Float, alive: NDArray[np.bool_]
+    ) -> None:
+        """The cells' radius (µm), repulsion and adhesion (µm/min) and which are alive."""
+        self._cells = (
+            np.ascontiguousarray(radius, dtype=np.float64),
+            np.ascontiguousarray(repulsion, dtype=np.float64),
+            np.ascontiguousarray(adhesion, dtype=np.float64),
+            np.ascontiguousarray(alive, dtype=np.bool_),
+        )
+        self._stale = True
+
+    @property
+    def radius(self) -> Float:
+        """The cells' radius (µm), as last given to :meth:`reset`."""
+        assert self._cells is not None
+        return self._cells[0]
+
+    def velocity(self, positions: Float, out: Float, pressure_out: Float | None = None) -> None:
+        """Overwrite ``out`` (n, 3) as :func:`mechanics_velocity` does (and ``pressure_out``)."""
+        if self._cells is None or len(self._cells[0]) != len(positions):
+            raise ValueError("Neighbours.reset must describe the cells before velocity")
+        n = len(positions)
+        if not n:
+            return
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        parallel = n >= _PARALLEL_CELLS
+        if self._stale or self.skin == 0 or self._moved(positions) > (self.skin / 2) ** 2:
+            self._build(positions, parallel)
+        packed, order, _, lists, counts = self._built
+        kernel = _forces_parallel if parallel else _forces_serial
+        kernel(
+            packed, order, lists, counts, self.reach, out,
+            pressure_out if pressure_out is not None else np.empty(0),
+            True, pressure_out is not None,
+        )  # fmt: skip
+
+    def _moved(self, positions: Float) -> float:
+        packed, order, home, _, _ = self._built
+        return float(_refresh(packed, order, positions, home, self.dimensions == 3))
+
+    def _build(self, positions: Float, parallel: bool) -> None:
+        assert self._cells is not None
+        radius, repulsion, adhesion, alive = self._cells
+        size = bin_size_for(float(radius.max()), self.reach) + self.skin
+        cells = CellList.build(positions, self.lower, self.upper, size, self.dimensions)
+        packed = _pack(
+            cells.order, positions, radius, repulsion, adhesion, alive, self.dimensions == 3
+        )
+        lists, counts = _lists(packed, cells, self.reach, self.skin, self._cap, parallel)
+        self._cap = lists.shape[1] - 1
+        self._built = (packed, cells.order, packed[:, :3].copy(), lists, counts)
+        self._stale = False
+        self.builds += 1
 
 
 @njit(cache=True)
@@ -575,8 +687,10 @@ def _motility(
     bias: Float,
     gradient: Float,
     three_d: bool,
+    rows: NDArray[np.int64],
     out: Float,
 ) -> None:
+    """Add motility i to row ``rows[i]`` of ``out``."""
     n = speed.shape[0]
     for i in range(n):
         s = speed[i]
@@ -606,9 +720,10 @@ def _motility(
         if dn == 0.0:
             continue
         f = s / dn
-        out[i, 0] += f * dx
-        out[i, 1] += f * dy
-        out[i, 2] += f * dz
+        j = rows[i]
+        out[j, 0] += f * dx
+        out[j, 1] += f * dy
+        out[j, 2] += f * dz
 
 
 def motility_velocity(
@@ -618,22 +733,28 @@ def motility_velocity(
     gradient: Float,
     dimensions: int,
     out: Float,
+    rows: NDArray[np.int64] | None = None,
 ) -> None:
-    """Add PhysiCell motility to ``out`` (n, 3): speed × unit((1-b)·random + b·∇/|∇|).
+    """Add PhysiCell motility to ``out``: speed × unit((1-b)·random + b·∇/|∇|).
 
     ``rng_draws`` (n, 3) are standard normals (or any vectors; they are normalised, so normals
     give uniform directions) drawn by the caller, which owns the generator and the persistence
-    time. A zero gradient contributes no bias direction; zero speed adds nothing.
+    time. A zero gradient contributes no bias direction; zero speed adds nothing. Cell i's
+    motility goes to row ``rows[i]`` of ``out`` (default row i).
     """
     n = speed.shape[0]
-    if rng_draws.shape != (n, 3) or gradient.shape != (n, 3) or out.shape != (n, 3):
-        raise ValueError("rng_draws, gradient and out must have shape (n, 3)")
+    rows = np.arange(n) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    if rng_draws.shape != (n, 3) or gradient.shape != (n, 3) or rows.shape != (n,):
+        raise ValueError("rng_draws and gradient must have shape (n, 3), rows (n,)")
+    if out.ndim != 2 or out.shape[1] != 3 or (n and not 0 <= rows.min() <= rows.max() < len(out)):
+        raise ValueError("out must have shape (m, 3) with a row for every cell")
     _motility(
         np.ascontiguousarray(rng_draws, dtype=np.float64),
         np.ascontiguousarray(speed, dtype=np.float64),
         np.ascontiguousarray(bias, dtype=np.float64),
         np.ascontiguousarray(gradient, dtype=np.float64),
         dimensions == 3,
+        rows,
         out,
     )
 

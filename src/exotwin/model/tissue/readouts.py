@@ -56,46 +56,60 @@ def _in_band(tm: TissueModel, band: Band | None) -> NDArray[np.bool_]:
     return (d >= band.min) & (d < (band.max if band.max is not None else np.inf))
 
 
+def _exosomes(tm: TissueModel, r: Readout) -> float:
+    molecule = tm.kb.find_molecule(r.cargo or "")
+    key = molecule.id if molecule and molecule.id in tm.exosome_keys else None
+    if r.cargo and key is None:
+        return 0.0
+    f = tm.exosome_keys.index(key) if key else 0
+    return float(tm.fields.concentration[f].mean()) * UM3_PER_ML
+
+
+def _drug(tm: TissueModel, r: Readout) -> float:
+    name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
+    if name not in tm.drug_names:
+        return 0.0
+    if r.compartment == "plasma":
+        return tm.plasma[name]
+    return float(tm.fields.concentration[tm.fields.index(name)].mean())
+
+
+def _activity(tm: TissueModel, r: Readout, where: NDArray[np.bool_]) -> float:
+    cells = _mask(tm, r.of) & where
+    levels = [
+        tm.cells.activity[cells & (tm.cells.population == pop), column]
+        for (phenotype, pop), column in tm.model.activities.items()
+        if phenotype == r.phenotype
+    ]
+    joined = np.concatenate(levels) if levels else np.zeros(0)
+    return float(joined.mean()) if len(joined) else 1.0
+
+
+def _value(tm: TissueModel, r: Readout, values: dict[str, float]) -> float:
+    """One readout's value now (a ratio from ``values``, the readouts before it)."""
+    where = _in_band(tm, r.band)
+    if r.kind == "count":
+        return float((_mask(tm, r.of) & where).sum())
+    if r.kind == "fraction":
+        num = float((_mask(tm, r.of) & where).sum())
+        den = float((_mask(tm, r.among) & where).sum())
+        return num / den if den >= 1 else 0.0
+    if r.kind == "exosomes":
+        return _exosomes(tm, r)
+    if r.kind == "drug":
+        return _drug(tm, r)
+    if r.kind == "killed":
+        name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
+        return tm.tally.killed.get(name, 0.0)
+    if r.kind == "activity":
+        return _activity(tm, r, where)
+    den = values[r.denominator or ""]  # ratio
+    return values[r.numerator or ""] / den if den else float("nan")
+
+
 def measure(tm: TissueModel, readouts: list[Readout]) -> dict[str, float]:
     """Every readout's value now."""
     values: dict[str, float] = {}
     for r in readouts:
-        where = _in_band(tm, r.band)
-        if r.kind == "count":
-            values[r.name] = float((_mask(tm, r.of) & where).sum())
-        elif r.kind == "fraction":
-            num = float((_mask(tm, r.of) & where).sum())
-            den = float((_mask(tm, r.among) & where).sum())
-            values[r.name] = num / den if den >= 1 else 0.0
-        elif r.kind == "exosomes":
-            molecule = tm.kb.find_molecule(r.cargo or "")
-            key = molecule.id if molecule and molecule.id in tm.exosome_keys else None
-            f = tm.exosome_keys.index(key) if key else 0
-            if r.cargo and key is None:
-                values[r.name] = 0.0
-            else:
-                values[r.name] = float(tm.fields.concentration[f].mean()) * UM3_PER_ML
-        elif r.kind == "drug":
-            name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
-            if name not in tm.drug_names:
-                values[r.name] = 0.0
-            elif r.compartment == "plasma":
-                values[r.name] = tm.plasma[name]
-            else:
-                values[r.name] = float(tm.fields.concentration[tm.fields.index(name)].mean())
-        elif r.kind == "killed":
-            name = tm.kb.find_molecule(r.drug or "").id  # type: ignore[union-attr]
-            values[r.name] = tm.tally.killed.get(name, 0.0)
-        elif r.kind == "activity":
-            cells = _mask(tm, r.of) & where
-            levels = [
-                tm.cells.activity[cells & (tm.cells.population == pop), column]
-                for (phenotype, pop), column in tm.model.activities.items()
-                if phenotype == r.phenotype
-            ]
-            joined = np.concatenate(levels) if levels else np.zeros(0)
-            values[r.name] = float(joined.mean()) if len(joined) else 1.0
-        else:  # ratio
-            den = values[r.denominator or ""]
-            values[r.name] = values[r.numerator or ""] / den if den else float("nan")
+        values[r.name] = _value(tm, r, values)
     return values

@@ -17,7 +17,7 @@ from ...io import atomic_write, atomic_write_text
 from ...knowledge import KnowledgeBase
 from ..rules.library import Library
 from ..scenario.readouts import CheckResult, Series, run_checks
-from ..scenario.schema import Scenario
+from ..scenario.schema import Arm, Scenario
 from .engine import MIN_PER_DAY, TissueModel
 from .layout import TissueError
 from .readouts import check_readouts, measure
@@ -63,6 +63,31 @@ def run_tissue(
     ``progress(arm, fraction)`` is called after every mechanics step with the fraction of the
     whole run (all chosen arms) done.
     """
+    chosen = _chosen_arms(scenario, arms)
+    result = TissueResult(scenario, seed)
+    outputs = round(scenario.duration / scenario.output_every)
+    for k, arm in enumerate(chosen):
+        # every arm starts from the same cells and random stream (common random numbers), so
+        # arms differ by their interventions, not by chance; one arm alone gives the same run
+        tm = TissueModel(kb, lib, scenario, arm, seed=seed)
+        folder = out / arm.name if out is not None else None
+        clock = _Clock(progress, arm.name, k * outputs, len(chosen) * outputs)
+        times, rows = _run_arm(tm, folder, plots, animate, clock)
+        result.times[arm.name] = np.array(times)
+        result.readouts[arm.name] = {
+            r.name: np.array([row[r.name] for row in rows]) for r in scenario.readouts
+        }
+        result.ledgers[arm.name] = _ledger(tm)
+        result.cells[arm.name] = len(tm.cells)
+    full = len(chosen) == len(scenario.arms)
+    result.checks = run_checks(scenario, result.times, result.readouts) if full else []
+    if out is not None:
+        write_tables(result, out)
+    return result
+
+
+def _chosen_arms(scenario: Scenario, arms: list[str] | None) -> list[Arm]:
+    """The arms to run (default all), after checking the tissue section, readouts and names."""
     if scenario.tissue is None:
         raise TissueError(f"scenario {scenario.id!r} has no tissue section")
     check_readouts(scenario)
@@ -70,7 +95,6 @@ def run_tissue(
     for name in arms or []:
         if name not in names:
             raise TissueError(f"--arm: unknown arm {name!r}{did_you_mean(name, names)}")
-    chosen = [a for a in scenario.arms if not arms or a.name in arms]
     for day in scenario.tissue.snapshots:
         ratio = day / scenario.output_every
         if abs(ratio - round(ratio)) > 1e-9:
@@ -78,53 +102,65 @@ def run_tissue(
                 f"tissue.snapshots: day {day:g} is not a multiple of output_every "
                 f"({scenario.output_every:g} days)"
             )
-    result = TissueResult(scenario, seed)
+    return [a for a in scenario.arms if not arms or a.name in arms]
+
+
+@dataclass
+class _Clock:
+    """Where one arm's output steps fall in the whole run, for the progress callback."""
+
+    progress: Callable[[str, float], None] | None
+    arm: str
+    first: int  # output steps of the whole run before this arm's first
+    total: int  # output steps of the whole run
+
+    def step(self, i: int, step: float) -> Callable[[float], None] | None:
+        """The engine's callback for this arm's output step ``i`` (1-based) of ``step`` minutes."""
+        done = (self.first + i - 1) * step  # minutes of the whole run before this step
+        return _minutes(self.progress, self.arm, done, self.total * step)
+
+
+def _run_arm(
+    tm: TissueModel, folder: Path | None, plots: bool, animate: bool, clock: _Clock
+) -> tuple[list[float], list[dict[str, float]]]:
+    """Advance one arm output step by output step: times (days), readout rows; snapshots and
+    animation frames into ``folder``."""
+    scenario = tm.scenario
     step = scenario.output_every * MIN_PER_DAY
     outputs = round(scenario.duration / scenario.output_every)
     snaps = snapshot_days(scenario)
-    for k, arm in enumerate(chosen):
-        # every arm starts from the same cells and random stream (common random numbers), so
-        # arms differ by their interventions, not by chance; one arm alone gives the same run
-        tm = TissueModel(kb, lib, scenario, arm, seed=seed)
-        times = [0.0]
-        rows = [measure(tm, scenario.readouts)]
-        frames: list[bytes] = []
-        folder = out / arm.name if out is not None else None
-        for i in range(outputs + 1):
-            if i:
-                done = (k * outputs + i - 1) * step  # minutes of the whole run before this step
-                tm.advance(step, _minutes(progress, arm.name, done, len(chosen) * outputs * step))
-                times.append(tm.day)
-                rows.append(measure(tm, scenario.readouts))
-            if folder is not None and any(abs(tm.day - d) < 1e-9 for d in snaps):
-                write_snapshot(tm, folder, plots)
-            if folder is not None and animate:
-                frames.append(_frame(tm))
-        result.times[arm.name] = np.array(times)
-        result.readouts[arm.name] = {
-            r.name: np.array([row[r.name] for row in rows]) for r in scenario.readouts
+    times = [0.0]
+    rows = [measure(tm, scenario.readouts)]
+    frames: list[bytes] = []
+    for i in range(outputs + 1):
+        if i:
+            tm.advance(step, clock.step(i, step))
+            times.append(tm.day)
+            rows.append(measure(tm, scenario.readouts))
+        if folder is not None and any(abs(tm.day - d) < 1e-9 for d in snaps):
+            write_snapshot(tm, folder, plots)
+        if folder is not None and animate:
+            frames.append(_frame(tm))
+    if folder is not None and animate and frames:
+        atomic_write(folder / "animation.gif", lambda p: _gif(frames, p))
+    return times, rows
+
+
+def _ledger(tm: TissueModel) -> dict[str, dict[str, float]]:
+    """Each field's mass ledger: secreted, taken up, decayed, lost at the boundary, dosed."""
+    ledger, amount = tm.fields.ledger, tm.fields.amount()
+    return {
+        name: {
+            "secreted": float(ledger.secreted[f]),
+            "taken_up": float(ledger.taken_up[f]),
+            "decayed": float(ledger.decayed[f]),
+            "boundary": float(ledger.boundary[f]),
+            "dosed": float(ledger.dosed[f]),
+            "in_field": float(amount[f]),
+            "initial": float(ledger.initial[f]),
         }
-        ledger = tm.fields.ledger
-        result.ledgers[arm.name] = {
-            name: {
-                "secreted": float(ledger.secreted[f]),
-                "taken_up": float(ledger.taken_up[f]),
-                "decayed": float(ledger.decayed[f]),
-                "boundary": float(ledger.boundary[f]),
-                "dosed": float(ledger.dosed[f]),
-                "in_field": float(tm.fields.amount()[f]),
-                "initial": float(ledger.initial[f]),
-            }
-            for f, name in enumerate(tm.fields.names)
-        }
-        result.cells[arm.name] = len(tm.cells)
-        if folder is not None and animate and frames:
-            atomic_write(folder / "animation.gif", lambda p, fr=frames: _gif(fr, p))  # type: ignore[misc]
-    full = len(chosen) == len(scenario.arms)
-    result.checks = run_checks(scenario, result.times, result.readouts) if full else []
-    if out is not None:
-        write_tables(result, out)
-    return result
+        for f, name in enumerate(tm.fields.names)
+    }
 
 
 def _minutes(
