@@ -57,6 +57,13 @@ class Machinery(Strict):
     bulk_share: Param | None = None
     cargo: list[SortedCargo] = []
 
+    @model_validator(mode="after")
+    def _below_one(self) -> Machinery:
+        share = self.bulk_share
+        if share is not None and max(share.value, share.high or 0.0) >= 1.0:
+            raise ValueError("bulk_share must stay below 1 (some vesicles form without it)")
+        return self
+
 
 class Agent(Strict):
     """A named inhibitor and the step it acts at, tied to a record or a cited source."""
@@ -95,6 +102,36 @@ class Lifecycle(Strict):
 
     def find_agent(self, name: str) -> Agent | None:
         return next((a for a in self.agents if a.id.lower() == name.lower()), None)
+
+    def problems(
+        self, step: str, machinery: str | None, agent: str | None, route: str | None
+    ) -> list[tuple[str, str]]:
+        """(field, message) for each name an intervention at ``step`` gives that the
+        lifecycle does not hold at that step."""
+        found = []
+        if machinery is not None:
+            known = [m.id for m in self.machinery if m.step == step]
+            if machinery.lower() not in known:
+                found.append(
+                    (
+                        "machinery",
+                        f"unknown {step} machinery {machinery!r} (known: {', '.join(known)})",
+                    )
+                )
+        if agent is not None:
+            named = self.find_agent(agent)
+            agents = [a.id for a in self.agents if a.step == step]
+            if named is None or named.step != step:
+                found.append(
+                    (
+                        "agent",
+                        f"no agent {agent!r} acts at {step} (known: {', '.join(agents) or 'none'})",
+                    )
+                )
+        if route is not None and self.find_route(route) is None:
+            routes = ", ".join(r.id for r in self.routes)
+            found.append(("route", f"unknown uptake route {route!r} (known: {routes})"))
+        return found
 
 
 class _LifecycleFile(Strict):
