@@ -211,13 +211,15 @@ def test_uptake_blocker_lowers_the_receivers_signal(
 def test_depleting_machinery_without_its_cargo_is_refused(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
-    from exotwin.errors import ModelError
+    from exotwin.model.scenario.load import ScenarioError
 
     from .conftest import SMALL_SCENARIO
 
     text = SMALL_SCENARIO.replace(
         INTERVENTION, "{type: loader_knockdown, machinery: hnRNPA2B1, efficacy: 1.0}"
     )
-    scenario = load_scenario(write(tmp_path, text), kb, lib)
-    with pytest.raises(ModelError, match="nothing would change"):
-        compile_arm(kb, lib, scenario, scenario.arms[1])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, text), kb, lib)
+    (problem,) = [str(p) for p in info.value.problems]
+    assert "scenario.yaml:12: arms.1.interventions.0.machinery:" in problem
+    assert "hnrnpa2b1 sorts AGAP2-AS1" in problem and "nothing would change" in problem

@@ -170,7 +170,7 @@ class StepIntervention(Strict):
     ]
     efficacy: Annotated[float, Field(ge=0, le=1)]
     agent: Text | None = None
-    machinery: Identifier | None = None
+    machinery: Text | None = None
     route: Identifier | None = None
     donors: CellSelector | None = None
     receivers: CellSelector | None = None
