@@ -223,3 +223,22 @@ def test_depleting_machinery_without_its_cargo_is_refused(
     (problem,) = [str(p) for p in info.value.problems]
     assert "scenario.yaml:12: arms.1.interventions.0.machinery:" in problem
     assert "hnrnpa2b1 sorts AGAP2-AS1" in problem and "nothing would change" in problem
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["her2-escrt-sorting-trastuzumab", "mvb-fate-lysosome-or-release"],  # shares; MVB fate
+)
+def test_sbml_export_reproduces_lifecycle_interventions(
+    kb: KnowledgeBase, lib: Library, name: str
+) -> None:
+    from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+    from exotwin.model.ode.solve import simulate_arm
+
+    from .test_sbml import TIGHT, _worst
+
+    scenario = load_scenario(name, kb, lib)
+    for arm in scenario.arms:
+        model = compile_arm(kb, lib, scenario, arm)
+        theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
+        assert _worst(kb, model, simulate_arm(model, TIGHT), theirs) <= 1e-4, arm.name

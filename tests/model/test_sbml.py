@@ -28,7 +28,7 @@ from exotwin.model.scenario.readouts import evaluate
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
 # isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses;
-# interventions at lifecycle steps; the large default model (one arm: 711 variables)
+# the large default model (one arm: 711 variables)
 SCENARIOS = [
     ("tnbc-doxorubicin-exosomal-resistance", None),
     ("hotair-falls-after-surgery", None),
@@ -37,8 +37,6 @@ SCENARIOS = [
     ("exosomal-pdl1-blunts-anti-pdl1", None),
     ("trastuzumab-her2-exosome-decoys", None),
     ("mir19-mir1226-exosomes-aqp5", None),
-    ("her2-escrt-sorting-trastuzumab", None),  # lifecycle: machinery depletion (shares)
-    ("mvb-fate-lysosome-or-release", None),  # lifecycle: MVB fate (release and lysosome)
     ("tnbc-default-all-mechanisms", "doxorubicin"),
 ]
 
