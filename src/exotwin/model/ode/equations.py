@@ -100,7 +100,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
         {d.name: _drug_constants(d, theta) for d in rows.drugs},
         {
             kind: [_factor_value(f, theta) for f in getattr(rows.factors, kind)]
-            for kind in ("release", "loading", "block")
+            for kind in ("release", "loading", "block", "uptake")
         },
     )
 
@@ -175,8 +175,23 @@ def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
 
 
 def _factor_value(factor: Factor, theta: Array) -> Array:
+    """The factor an intervention scales its rows by: its parameter, or one minus it; at a
+    lifecycle step, one minus efficacy x share, relative to the vesicles still made, or the
+    change in the share of MVBs released (docs/biogenesis.md)."""
     value = theta[..., factor.param]
-    return 1.0 - value if factor.complement else value
+    if not factor.complement:
+        return value
+    if factor.fate is not None:
+        scaled, other = theta[..., factor.fate[0]], theta[..., factor.fate[1]]
+        kept = 1.0 - value
+        ratio = (scaled + other) / (kept * scaled + other)
+        return kept * ratio if factor.fate[2] else ratio
+    if factor.share >= 0:
+        value = value * theta[..., factor.share]
+    kept = 1.0 - value
+    if factor.bulk >= 0:
+        kept = kept / (1.0 - theta[..., factor.param] * theta[..., factor.bulk])
+    return kept
 
 
 def change_amount(change: Change, theta: Array, be: Backend) -> Array:
@@ -197,7 +212,8 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
     """Release factor per population, loading and blocking factors per cargo, at time ``t``."""
     key = None
     if isinstance(be, Numeric):  # piecewise constant: the same until another one begins
-        kinds = (model.rows.factors.release, model.rows.factors.loading, model.rows.factors.block)
+        factors = model.rows.factors
+        kinds = (factors.release, factors.loading, factors.block, factors.uptake)
         key = tuple(t >= f.start for kind in kinds for f in kind)
         if key in derived.cache:
             return derived.cache[key]  # type: ignore[no-any-return]
@@ -206,6 +222,7 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
         "release": len(model.populations),
         "loading": len(model.cargo),
         "block": len(model.cargo),
+        "uptake": len(model.populations),
     }
     out = {}
     for kind, size in sizes.items():
@@ -476,6 +493,9 @@ def _exosome_fluxes(
     held = be.positive(y[..., lay.signals : lay.activities])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
+    internalised = pools.per_cell[..., signals.pool[sensed]]
+    if model.rows.factors.uptake:  # an uptake route blocked in some receivers
+        internalised = internalised * factors["uptake"][..., signals.pop[sensed]]
     return [
         Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
         Flux(
@@ -492,12 +512,7 @@ def _exosome_fluxes(
             pool[rows.transport_source],
             np.where(rows.transport_dest >= 0, lay.pools + rows.transport_dest, -1),
         ),
-        Flux(
-            "internalisation",
-            pools.per_cell[..., signals.pool[sensed]],
-            None,
-            internal[sensed],
-        ),
+        Flux("internalisation", internalised, None, internal[sensed]),
         Flux("internal_decay", internal_decay * held, internal, None),
         Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]

@@ -216,7 +216,13 @@ def _id(kb: KnowledgeBase, name: str) -> str:
     return molecule.id if molecule is not None else name
 
 
-_NOT_LIBRARY = {"scenarios", "scenarios_pending", "cohorts", "tissue"}  # folders of other files
+_NOT_LIBRARY = {
+    "scenarios",
+    "scenarios_pending",
+    "cohorts",
+    "tissue",
+    "lifecycle",
+}  # folders of other files
 
 
 def _parts(path: Path, roots: list[Path]) -> tuple[str, ...]:

@@ -136,7 +136,8 @@ class ParameterBook:
 
     Names: a library parameter by its id (``uptake_max``), a rule's own value as
     ``<rule>.<field>`` (else the shared default ``rule_<field>``), a drug's as
-    ``<drug>.<field>``, an intervention's as ``intervention<j>.<field>``.
+    ``<drug>.<field>``, an intervention's as ``intervention<j>.<field>``, the exosome lifecycle's
+    as ``lifecycle.<name>``.
     """
 
     def __init__(self, lib: Library, overrides: dict[str, float]) -> None:
@@ -167,6 +168,10 @@ class ParameterBook:
 
     def intervention(self, j: int, name: str, value: float, unit: str = "1") -> str:
         return self.add(f"intervention{j}.{name}", Param(value=value, unit=unit, source="scenario"))
+
+    def lifecycle(self, name: str, param: Param) -> str:
+        """A rate or share of the exosome lifecycle (model/data/lifecycle), as ``lifecycle.<name>``."""
+        return self.add(f"lifecycle.{name}", param)
 
     def index(self, name: str) -> int:
         return self.position[name]

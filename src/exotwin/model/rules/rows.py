@@ -26,9 +26,11 @@ from ..scenario.schema import (
     ReleaseInhibitor,
     Scenario,
     SignalBlocker,
+    StepIntervention,
     Surgery,
 )
 from .library import Library, organ_weight
+from .lifecycle import packaged_lifecycle
 from .parameters import ParameterBook
 from .schema import NICHES, Drug, Param
 from .table import (
@@ -227,12 +229,20 @@ class DrugRows:
 
 @dataclass(frozen=True)
 class Factor:
-    """An intervention scaling some rows from ``start``: by its parameter, or one minus it."""
+    """An intervention scaling some rows from ``start``: by its parameter, or one minus it.
+
+    At a lifecycle step the parameter (efficacy) acts on a ``share`` (parameter index, -1:
+    all); a cargo's loading is relative to the vesicles still made (``bulk``: the share of
+    vesicles the same machinery makes); ``fate`` (scaled rate, other rate, whether the scaled
+    one is the release) makes it the change in the share of MVBs released."""
 
     rows: Ints
     param: int
     start: float
     complement: bool
+    share: int = -1
+    bulk: int = -1
+    fate: tuple[int, int, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +250,7 @@ class FactorRows:
     release: tuple[Factor, ...]  # rows: populations
     loading: tuple[Factor, ...]  # rows: cargo
     block: tuple[Factor, ...]  # rows: cargo
+    uptake: tuple[Factor, ...] = ()  # rows: receiving populations
 
 
 @dataclass(frozen=True)
@@ -736,25 +747,19 @@ class _Context:
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block = [], [], []
+        release, loading, block, uptake = [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
                 case ReleaseInhibitor():
-                    pops = [
-                        p.index
-                        for p in self.structure.populations
-                        if item.donors is None
-                        or selects(self.kb, item.donors, p, self.structure.resisted)
-                    ]
-                    if not pops:
-                        raise ModelError(
-                            f"arm {self.arm.name!r}: no population of the arm matches these "
-                            f"donors (populations: {', '.join(p.label for p in self.structure.populations)})",
-                            ("interventions", j, "donors"),
-                        )
+                    pops = self._selected(j, "donors", item.donors)
                     release.append(
                         self._factor(j, pops, "efficacy", item.efficacy, item.start, True)
                     )
+                case StepIntervention():
+                    steps = self._lifecycle_factors(j, item)
+                    release += steps["release"]
+                    loading += steps["loading"]
+                    uptake += steps["uptake"]
                 case CargoKnockdown():
                     rows = [self._cargo_row(j, item.cargo)]
                     loading.append(
@@ -766,7 +771,80 @@ class _Context:
                 case SignalBlocker():
                     rows = [self._cargo_row(j, item.cargo)]
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
-        return FactorRows(tuple(release), tuple(loading), tuple(block))
+        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(uptake))
+
+    def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
+        """The populations an intervention's selector (none: every population) matches."""
+        pops = self.structure.populations
+        found = [
+            p.index
+            for p in pops
+            if selector is None or selects(self.kb, selector, p, self.structure.resisted)
+        ]
+        if not found:
+            raise ModelError(
+                f"arm {self.arm.name!r}: no population of the arm matches these {name} "
+                f"(populations: {', '.join(p.label for p in pops)})",
+                ("interventions", j, name),
+            )
+        return found
+
+    def _lifecycle_factors(self, j: int, item: StepIntervention) -> dict[str, list[Factor]]:
+        """The factors of an intervention at a lifecycle step: release per donor population,
+        loading per cargo, uptake per receiver population (docs/biogenesis.md)."""
+        life, book = packaged_lifecycle(), self.book
+        efficacy = book.index(book.intervention(j, "efficacy", item.efficacy))
+        found: dict[str, list[Factor]] = {"release": [], "loading": [], "uptake": []}
+        if item.step == "uptake":
+            route = life.find_route(item.route or "")
+            assert route is not None  # checked when the scenario loads
+            share = book.index(book.lifecycle(f"route.{route.id}", route.share))
+            receivers = frozen(self._selected(j, "receivers", item.receivers))
+            found["uptake"].append(Factor(receivers, efficacy, item.start, True, share))
+            return found
+        pops = frozen(self._selected(j, "donors", item.donors))
+        if item.step in {"mvb_release", "lysosomal_fusion"}:
+            rates = life.rates
+            release = book.index(book.lifecycle("mvb_release", rates.mvb_release))
+            degradation = book.index(book.lifecycle("mvb_degradation", rates.mvb_degradation))
+            fate = (release, degradation, True)
+            if item.step == "lysosomal_fusion":
+                fate = (degradation, release, False)
+            found["release"].append(Factor(pops, efficacy, item.start, True, fate=fate))
+            return found
+        if item.step == "mvb_production":
+            found["release"].append(Factor(pops, efficacy, item.start, True))
+            return found
+        return self._machinery_factors(j, item, efficacy, pops)
+
+    def _machinery_factors(
+        self, j: int, item: StepIntervention, efficacy: int, pops: Ints
+    ) -> dict[str, list[Factor]]:
+        """Depleting sorting machinery or a loader: fewer vesicles by its bulk share, and its
+        cargo's loading down by the cargo's share (relative to the vesicles still made)."""
+        machinery = packaged_lifecycle().find_machinery(item.machinery or "")
+        assert machinery is not None  # checked when the scenario loads
+        book, bulk = self.book, -1
+        found: dict[str, list[Factor]] = {"release": [], "loading": [], "uptake": []}
+        if machinery.bulk_share is not None:
+            bulk = book.index(book.lifecycle(f"{machinery.id}.bulk_share", machinery.bulk_share))
+            found["release"].append(Factor(pops, efficacy, item.start, True, bulk))
+        for sorted_cargo in machinery.cargo:
+            molecule = self.molecule(sorted_cargo.cargo)
+            if molecule not in self.cargo:
+                continue
+            name = f"{machinery.id}.{molecule}.share"
+            share = book.index(book.lifecycle(name, sorted_cargo.share))
+            row = frozen([self.cargo.index(molecule)])
+            found["loading"].append(Factor(row, efficacy, item.start, True, share, bulk))
+        if not found["release"] and not found["loading"]:
+            sorted_names = ", ".join(c.cargo for c in machinery.cargo)
+            raise ModelError(
+                f"arm {self.arm.name!r}: {machinery.id} sorts {sorted_names}, none of them a "
+                "cargo of this arm's rules, so nothing would change",
+                ("interventions", j, "machinery"),
+            )
+        return found
 
     def _factor(
         self, j: int, rows: list[int], name: str, value: float, start: float, complement: bool

@@ -11,6 +11,7 @@ from ...errors import ScenarioError as ScenarioError
 from ...errors import did_you_mean
 from ...knowledge import KnowledgeBase
 from ..rules.library import Library
+from ..rules.lifecycle import packaged_lifecycle
 from .schema import (
     CargoKnockdown,
     CargoOverexpression,
@@ -26,6 +27,7 @@ from .schema import (
     ReleaseInhibitor,
     Scenario,
     SignalBlocker,
+    StepIntervention,
     Surgery,
 )
 
@@ -167,6 +169,12 @@ class _Checker:
                     self.molecule((*loc, "knockdown", k, "cargo"), down.cargo)
             case ReleaseInhibitor():
                 self.selector((*loc, "donors"), item.donors)
+            case StepIntervention():
+                self.selector((*loc, "donors"), item.donors)
+                self.selector((*loc, "receivers"), item.receivers)
+                names = (item.machinery, item.agent, item.route)
+                for name, message in packaged_lifecycle().problems(item.step, *names):
+                    self.add((*loc, name), message)
             case Surgery() if item.day > duration:
                 self.add((*loc, "day"), f"surgery on day {item.day} is after the end")
 

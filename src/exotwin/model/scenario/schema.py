@@ -74,6 +74,10 @@ class CarrierTreatment(Strict):
 
 
 class ReleaseInhibitor(Strict):
+    """The shorthand of an intervention at the lifecycle's first step: ``efficacy`` fewer
+    exosomes released by the donors, their cargo included (an ``mvb_blocker``: see
+    docs/biogenesis.md)."""
+
     type: Literal["release_inhibitor"]
     efficacy: Annotated[float, Field(ge=0, le=1)]
     donors: CellSelector | None = None
@@ -135,6 +139,62 @@ class ExosomeDose(Strict):
         return self
 
 
+STEP_OF = {  # the lifecycle step each intervention type acts at (model/data/lifecycle)
+    "mvb_blocker": "mvb_production",
+    "machinery_depletion": "ilv_sorting",
+    "loader_knockdown": "loading",
+    "lysosome_inhibitor": "lysosomal_fusion",
+    "release_machinery_inhibitor": "mvb_release",
+    "uptake_blocker": "uptake",
+}
+
+
+class StepIntervention(Strict):
+    """An intervention at a named step of the exosome lifecycle (docs/biogenesis.md).
+
+    ``mvb_blocker``: fewer MVBs made (an ``agent`` such as rapamycin or U18666A);
+    ``machinery_depletion``: a sorting ``machinery`` (escrt, alix) depleted, so fewer vesicles
+    and less of the cargo it sorts; ``loader_knockdown``: a loader (hnrnpa2b1) knocked down, so
+    less of its cargo; ``lysosome_inhibitor``: fewer MVBs fuse with lysosomes, more are
+    released; ``release_machinery_inhibitor``: fewer MVBs fuse with the plasma membrane, more
+    are degraded; ``uptake_blocker``: one uptake ``route`` of the ``receivers`` blocked.
+    """
+
+    type: Literal[
+        "mvb_blocker",
+        "machinery_depletion",
+        "loader_knockdown",
+        "lysosome_inhibitor",
+        "release_machinery_inhibitor",
+        "uptake_blocker",
+    ]
+    efficacy: Annotated[float, Field(ge=0, le=1)]
+    agent: Text | None = None
+    machinery: Text | None = None
+    route: Identifier | None = None
+    donors: CellSelector | None = None
+    receivers: CellSelector | None = None
+    start: Annotated[float, Field(ge=0)] = 0.0
+
+    @property
+    def step(self) -> str:
+        return STEP_OF[self.type]
+
+    @model_validator(mode="after")
+    def _fields_of_the_step(self) -> StepIntervention:
+        needs_machinery = self.type in {"machinery_depletion", "loader_knockdown"}
+        if needs_machinery != (self.machinery is not None):
+            raise ValueError(f"{self.type} {'needs' if needs_machinery else 'takes no'} machinery")
+        uptake = self.type == "uptake_blocker"
+        if uptake != (self.route is not None):
+            raise ValueError(f"{self.type} {'needs' if uptake else 'takes no'} route")
+        if uptake and self.donors is not None:
+            raise ValueError("an uptake_blocker acts in receivers: give receivers, not donors")
+        if not uptake and self.receivers is not None:
+            raise ValueError(f"{self.type} acts in donors: give donors, not receivers")
+        return self
+
+
 class Surgery(Strict):
     type: Literal["surgery"]
     day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -146,6 +206,7 @@ Intervention = Annotated[
     DrugTreatment
     | CarrierTreatment
     | ReleaseInhibitor
+    | StepIntervention
     | CargoKnockdown
     | CargoOverexpression
     | SignalBlocker
