@@ -793,6 +793,27 @@ def _header(
     }
 
 
+def _panel_metrics(
+    folds: list[dict[str, Any]],
+    final: dict[str, Any],
+    y: np.ndarray,
+    panel_p: np.ndarray,
+    groups: np.ndarray | None,
+    s: CVSettings,
+) -> dict[str, Any]:
+    """The sparse panel: its out-of-fold AUC, the panel each outer fold chose and how often
+    each analyte was chosen, and the panel fitted on all data."""
+    chosen = [f["panel"] for f in folds]
+    freq = pd.Series([a for panel in chosen for a in panel]).value_counts()
+    return {
+        "cv_auc": interval(METRICS["cv_auc"], y, panel_p, s.n_boot, s.seed, groups),
+        "fold_panels": chosen,
+        "selection_frequency": {str(k): int(v) for k, v in freq.items()},
+        "features": final["panel"],
+        "steps": final["steps"],
+    }
+
+
 def fit_classifier(
     data: Dataset,
     task: Task = "diagnosis",
@@ -850,15 +871,7 @@ def fit_classifier(
             METRICS[key], y, ours, theirs, s.n_boot, s.seed, groups
         )
     if task == "diagnosis" and s.panel_max > 0:
-        chosen = [f["panel"] for f in folds]
-        freq = pd.Series([a for panel in chosen for a in panel]).value_counts()
-        metrics["panel"] = {
-            "cv_auc": interval(METRICS["cv_auc"], y, panel_p, s.n_boot, s.seed, groups),
-            "fold_panels": chosen,
-            "selection_frequency": {str(k): int(v) for k, v in freq.items()},
-            "features": final["panel"],
-            "steps": final["steps"],
-        }
+        metrics["panel"] = _panel_metrics(folds, final, y, panel_p, groups, s)
     oof = pd.DataFrame(proba, index=X.index, columns=[f"p_{c}" for c in classes])
     oof.insert(0, "label", [classes[i] for i in y])
     oof.insert(1, "fold", fold_of + 1)
