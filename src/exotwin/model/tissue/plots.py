@@ -129,7 +129,11 @@ def _readouts(tm: TissueModel) -> str:
     """The scenario's readouts now, in words (what the checks compare)."""
     values = measure(tm, tm.scenario.readouts)
     lines = [
-        f"{textwrap.shorten(readout_title(tm.kb, r), 60, placeholder=' …')}: {human(values[r.name], readout_unit(r))}"
+        textwrap.fill(
+            f"{readout_title(tm.kb, r)}: {human(values[r.name], readout_unit(r))}",
+            70,
+            subsequent_indent="   ",
+        )
         for r in tm.scenario.readouts
     ]
     return "Readouts on this day\n" + "\n".join(lines)
