@@ -94,13 +94,17 @@ def test_same_seed_same_measurements(tmp_path: Path, kb: KnowledgeBase, lib: Lib
     assert not np.array_equal(series[0], healthy)  # each arm draws its own noise
 
 
-def test_an_assay_reads_exosome_readouts_only(
+def test_an_assay_reads_plasma_exosome_readouts_only(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
     text = SMALL_SCENARIO.replace(
         "among: {cell: fibroblast}}", "among: {cell: fibroblast}, assay: {cv: 0.1}}"
     )
-    with pytest.raises(
-        ScenarioError, match=r"scenario.yaml:15: readouts.0.assay: an assay reads exosomes readouts"
-    ):
+    with pytest.raises(ScenarioError, match=r"scenario.yaml:15: readouts.0.assay: an assay reads"):
+        load_scenario(write(tmp_path, text), kb, lib)
+    tumour = (
+        "  - {name: tumour_mir9, kind: exosomes, cargo: miR-9, compartment: tumour, assay: {}}\n"
+    )
+    text = SMALL_SCENARIO.replace("checks:\n", tumour + "checks:\n")
+    with pytest.raises(ScenarioError, match=r"readouts.2.assay: .*of plasma \(a liquid biopsy\)"):
         load_scenario(write(tmp_path, text), kb, lib)

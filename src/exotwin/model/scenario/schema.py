@@ -246,7 +246,7 @@ class Band(Strict):
 
 
 class Assay(Strict):
-    """An ``exosomes`` readout as a liquid biopsy measures it (scenario/assay.py): seeded
+    """A plasma ``exosomes`` readout as a liquid biopsy measures it (scenario/assay.py): seeded
     log-normal noise of coefficient of variation ``cv``, the mean of ``replicates``
     measurements, and 0 (not detected) below ``detection_limit`` copies/mL. Left out, ``cv``
     and ``detection_limit`` take ``assay_cv`` and ``assay_detection_limit`` of parameters.yaml."""
@@ -270,7 +270,7 @@ class Readout(Strict):
     numerator: Identifier | None = None  # ratio
     denominator: Identifier | None = None  # ratio
     band: Band | None = None  # tissue: only cells at this distance (count, fraction)
-    assay: Assay | None = None  # exosomes: read as a simulated liquid biopsy measures it
+    assay: Assay | None = None  # plasma exosomes: read as a simulated liquid biopsy would
     unit: str = ""
     description: str = ""
 
