@@ -107,6 +107,23 @@ def test_status_is_computed_from_the_rules(kb: KnowledgeBase, lib: Library) -> N
     assert not killing.dynamics and "Killing up bc_tnbc" in summarise(killing.inert)
 
 
+def test_survival_and_barrier_damage_are_dynamics(kb: KnowledgeBase, lib: Library) -> None:
+    """Survival lowers the death of cells that die (fibroblasts turn over); a leaky endothelium
+    lets tumour cells disseminate (seeding), whoever's signal opens it."""
+    survival = rule_coverage(
+        kb, lib, lib.rules["survivin-paclitaxel-fibroblast"], "s003.survivin-ptx-fibroblast"
+    )
+    assert "Survival up fibroblast.paclitaxel_treated (cell_survival)" in summarise(
+        survival.dynamics
+    )
+    barrier = rule_coverage(
+        kb, lib, lib.rules["mir939-endothelium"], "s000.mir939-transendothelial"
+    )
+    assert "Seeding up lung, liver, bone, brain, lymph_node (signal in endothelial_cell)" in (
+        summarise(barrier.dynamics)
+    )
+
+
 def test_unexplained_record_fails_the_command(
     kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,7 +45,10 @@ def simulate(
         Path, typer.Option("--out", help="Output folder (exotwin's files in it are replaced).")
     ],
     seed: Annotated[
-        int, typer.Option(min=0, help="Seed (recorded; the ODE model is deterministic).")
+        int,
+        typer.Option(
+            min=0, help="Seed of simulated assay noise (the ODE model itself is deterministic)."
+        ),
     ] = 0,
     overwrite: OverwriteOption = False,
 ) -> None:

@@ -5,7 +5,7 @@ A mechanism or therapy record is *simulated* when a rule names it (as ``record``
 cells (and the rule's own record's, for a record named in ``also``; a dose of exosomes
 carrying the cargo where the record names no producing cell), yields at least one term whose
 target changes something: a transition, a drug resistance, seeding, exosome secretion, or
-growth, death or killing of a population that has that rate. Activity levels change nothing
+growth, death (or survival, which lowers death) or killing of a population that has that rate. Activity levels change nothing
 else and do not count. A biomarker record is simulated when its rule makes the analyte's
 source cells secrete it into a compartment pool. Every other record needs a reason in
 ``rules/not_simulated.yaml``; one with neither is *unexplained*.
@@ -23,7 +23,16 @@ from .compiler import compile_arm
 from .library import Library
 from .rows import CompiledModel
 from .schema import Rule
-from .table import Death, Growth, Killing, Population, Secretion, Seeding, Transition
+from .table import (
+    Death,
+    Growth,
+    Killing,
+    Population,
+    Secretion,
+    Seeding,
+    Survival,
+    Transition,
+)
 
 KINDS = ("mechanism", "therapy", "biomarker")
 Status = Literal["simulated", "not_simulated", "unexplained"]
@@ -184,7 +193,7 @@ def _has_rate(kb: KnowledgeBase, lib: Library, pop: Population, target: object) 
     match target:
         case Growth():
             return entry.growth is not None
-        case Death():
+        case Death() | Survival():  # survival lowers death, basal and drug-induced
             return entry.death is not None
         case Killing():
             return entry.kill_rate is not None and bool(entry.kills)
@@ -203,7 +212,8 @@ def term_dynamics(
     for term in model.terms:
         if term.rule_id != rule.id:
             continue
-        direction = "up" if term.up else "down"
+        # a survival term lowers a death multiplier: it is reported as survival going up
+        direction = "up" if term.up != isinstance(term.target, Survival) else "down"
         receiver = pops[receiver_of[term.signal]].label
         acts = True
         match term.target:
@@ -212,7 +222,7 @@ def term_dynamics(
                 dynamic = Dynamic(kind, term.phenotype, direction, receiver, to=pops[dest].label)
             case Seeding(organ):
                 dynamic = Dynamic("Seeding", term.phenotype, direction, receiver, organ=organ)
-            case Growth(pop) | Death(pop) | Killing(pop) | Secretion(pop):
+            case Growth(pop) | Death(pop) | Survival(pop) | Killing(pop) | Secretion(pop):
                 acts = _has_rate(kb, lib, pops[pop], term.target)
                 dynamic = Dynamic(type(term.target).__name__, term.phenotype, direction, receiver)
             case _:  # an activity level changes nothing else

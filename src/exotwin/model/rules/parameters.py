@@ -76,7 +76,13 @@ TISSUE_PARAMETERS: dict[str, str] = {
     "chemotaxis_bias": "fraction of motion up the exosome gradient",
 }
 
-DECLARED = MODEL_PARAMETERS | TISSUE_PARAMETERS
+# Read by the simulated liquid-biopsy assay of plasma readouts (scenario/assay.py).
+ASSAY_PARAMETERS: dict[str, str] = {
+    "assay_cv": "coefficient of variation",
+    "assay_detection_limit": "copies/mL",
+}
+
+DECLARED = MODEL_PARAMETERS | TISSUE_PARAMETERS | ASSAY_PARAMETERS
 
 
 def declaration_problems(parameters: dict[str, Param], referenced: set[str]) -> dict[str, str]:

@@ -190,6 +190,13 @@ class _Checker:
         self.selector((*loc, "among"), readout.among)
         if readout.band is not None:
             self.selector((*loc, "band", "of"), readout.band.of)
+        if readout.assay is not None and (readout.kind, readout.compartment) != (
+            "exosomes",
+            "plasma",
+        ):
+            self.add(
+                (*loc, "assay"), "an assay reads exosomes readouts of plasma (a liquid biopsy)"
+            )
         self.molecule((*loc, "cargo"), readout.cargo)
         self.drug((*loc, "drug"), readout.drug)
         if readout.phenotype and readout.phenotype not in self.kb.phenotypes:

@@ -131,13 +131,20 @@ _KINDS: dict[str, Callable[[_Run, Readout], Series]] = {
 }
 
 
-def evaluate(kb: KnowledgeBase, traj: Trajectory, readouts: list[Readout]) -> dict[str, Series]:
-    """Every readout of a scenario over the trajectory's times."""
+def evaluate(
+    kb: KnowledgeBase,
+    traj: Trajectory,
+    readouts: list[Readout],
+    measure: Callable[[Readout, Series], Series] | None = None,
+) -> dict[str, Series]:
+    """Every readout of a scenario over the trajectory's times; ``measure`` turns a value into
+    what an assay reads (scenario/assay.py), before ratios read it."""
     y = traj.states
     volumes = volumes_over_time(traj.model, y) if len(y) else np.zeros((0, len(COMPARTMENTS)))
     run = _Run(kb, traj, volumes, {})
     for r in readouts:
-        run.values[r.name] = _KINDS[r.kind](run, r)
+        value = _KINDS[r.kind](run, r)
+        run.values[r.name] = measure(r, value) if measure is not None else value
     return run.values
 
 
@@ -221,11 +228,16 @@ def _describe(side: dict[str, object]) -> str:
 
 
 def run_checks(
-    scenario: Scenario, times: dict[str, Series], values: dict[str, dict[str, Series]]
+    scenario: Scenario,
+    times: dict[str, Series],
+    values: dict[str, dict[str, Series]],
+    noise: Callable[[Check], float] | None = None,
 ) -> list[CheckResult]:
+    """Every check of a scenario; ``noise`` gives the smallest effect a check's measurements
+    resolve (an assay's noise, scenario/assay.py), which its effect must also reach."""
     results = []
     for check in scenario.checks:
-        results.append(_check(check, times, values))
+        results.append(_check(check, times, values, noise(check) if noise else 0.0))
     return results
 
 
@@ -247,7 +259,7 @@ def _side(
 
 
 def _check(
-    check: Check, times: dict[str, Series], values: dict[str, dict[str, Series]]
+    check: Check, times: dict[str, Series], values: dict[str, dict[str, Series]], noise: float
 ) -> CheckResult:
     left = _side(times, values, check.arm, check.day, check.readout, check.relative_to)
     other = check.than
@@ -263,6 +275,7 @@ def _check(
     a, b = float(left["value"]), check.factor * float(right["value"])  # type: ignore[arg-type]
     effect = _effect(check.op, a, b)
     needed = DEFAULT_MIN_EFFECT if check.min_effect is None else check.min_effect
+    needed = max(needed, noise)
     passed = bool(OPS[check.op](a, b))
     if check.op in {">", "<"}:  # a strict claim needs an effect of the stated size
         passed = passed and effect >= max(needed, SOLVER_NOISE)

@@ -10,6 +10,7 @@ from ..ode.solve import DEFAULT, Tolerances, Trajectory, simulate_arm
 from ..rules.compiler import compile_arm
 from ..rules.library import Library
 from ..rules.rows import CompiledModel
+from .assay import assay_settings, check_noise, measurer
 from .readouts import CheckResult, Series, evaluate, run_checks
 from .schema import Scenario
 
@@ -36,16 +37,18 @@ def run_scenario(
     progress: Callable[[str], None] | None = None,
     tol: Tolerances = DEFAULT,
 ) -> ScenarioResult:
-    """Simulate every arm. The compartment model is deterministic; ``seed`` is recorded."""
+    """Simulate every arm. The compartment model is deterministic; ``seed`` draws the noise
+    of readouts that a simulated assay measures."""
     models, trajectories, readouts = {}, {}, {}
+    assays = assay_settings(lib, scenario)
     for arm in scenario.arms:
         model = compile_arm(kb, lib, scenario, arm)
         trajectory = simulate_arm(model, tol)
         models[arm.name], trajectories[arm.name] = model, trajectory
-        readouts[arm.name] = evaluate(kb, trajectory, scenario.readouts)
+        measure = measurer(assays, arm.name, seed)
+        readouts[arm.name] = evaluate(kb, trajectory, scenario.readouts, measure)
         if progress:
             progress(arm.name)
     times = {name: t.times for name, t in trajectories.items()}
-    return ScenarioResult(
-        scenario, models, trajectories, readouts, run_checks(scenario, times, readouts), seed
-    )
+    checks = run_checks(scenario, times, readouts, check_noise(assays))
+    return ScenarioResult(scenario, models, trajectories, readouts, checks, seed)

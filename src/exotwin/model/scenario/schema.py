@@ -245,6 +245,17 @@ class Band(Strict):
     max: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
+class Assay(Strict):
+    """A plasma ``exosomes`` readout as a liquid biopsy measures it (scenario/assay.py): seeded
+    log-normal noise of coefficient of variation ``cv``, the mean of ``replicates``
+    measurements, and 0 (not detected) below ``detection_limit`` copies/mL. Left out, ``cv``
+    and ``detection_limit`` take ``assay_cv`` and ``assay_detection_limit`` of parameters.yaml."""
+
+    cv: Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)] | None = None
+    detection_limit: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    replicates: Annotated[int, Field(ge=1, le=100)] = 1
+
+
 class Readout(Strict):
     """A named quantity computed from the state (no expressions: a kind and its operands)."""
 
@@ -259,6 +270,7 @@ class Readout(Strict):
     numerator: Identifier | None = None  # ratio
     denominator: Identifier | None = None  # ratio
     band: Band | None = None  # tissue: only cells at this distance (count, fraction)
+    assay: Assay | None = None  # plasma exosomes: read as a simulated liquid biopsy would
     unit: str = ""
     description: str = ""
 
