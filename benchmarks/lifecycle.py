@@ -27,7 +27,7 @@ import statistics
 import time
 from typing import Any
 
-from exotwin.knowledge import load_knowledge
+from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
 from exotwin.model.ode.solve import RightHandSide, simulate_arm, starting_state
 
@@ -48,8 +48,7 @@ def one_route(lib: Library) -> Library:
     return dataclasses.replace(lib, lifecycle=life)
 
 
-def build(lib: Library, steps: bool, days: float) -> CompiledModel:
-    kb = load_knowledge()
+def build(kb: KnowledgeBase, lib: Library, steps: bool, days: float) -> CompiledModel:
     scenario = load_scenario(SCENARIO, kb, lib)
     arm = next(a for a in scenario.arms if a.name == ARM)
     if steps:
@@ -81,11 +80,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    lib = load_library(load_knowledge())
+    kb = load_knowledge()
+    lib = load_library(kb)
     builds = {
-        "without": build(one_route(lib), False, args.days),
-        "with": build(lib, False, args.days),
-        "with_steps": build(lib, True, args.days),
+        "without": build(kb, one_route(lib), False, args.days),
+        "with": build(kb, lib, False, args.days),
+        "with_steps": build(kb, lib, True, args.days),
     }
     found: dict[str, Any] = {}
     for name, model in builds.items():

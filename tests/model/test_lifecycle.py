@@ -309,7 +309,8 @@ def test_lifecycle_rates_are_overridable_uncertain_parameters(
     assert np.all(later.per_cell[0, taking] < nominal.per_cell[0, taking])
     with pytest.raises(ScenarioError) as info:
         load_scenario(write(tmp_path, override.replace("10", "20") + SMALL_SCENARIO), kb, lib)
-    assert "lifecycle.route.fusion.half_saturation" in str(info.value)
+    message = str(info.value)
+    assert "lifecycle.route.fusion.half_saturation" in message and "lifecycle.yaml" in message
 
 
 def test_depleting_machinery_without_its_cargo_is_refused(
@@ -346,3 +347,23 @@ def test_sbml_export_reproduces_lifecycle_interventions(
         model = compile_arm(kb, lib, scenario, arm)
         theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
         assert _worst(kb, model, simulate_arm(model, TIGHT), theirs) <= 1e-4, arm.name
+
+
+def test_sbml_export_reproduces_a_blocked_uptake_route(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """The routes' saturation and a blocked route in some receivers, in libroadrunner too."""
+    from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+    from exotwin.model.ode.solve import simulate_arm
+
+    from .conftest import SMALL_SCENARIO
+    from .test_sbml import TIGHT, _worst
+
+    text = SMALL_SCENARIO.replace(
+        INTERVENTION,
+        "{type: uptake_blocker, route: endocytosis, efficacy: 0.9, receivers: {cell: fibroblast}}",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[1])
+    theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
+    assert _worst(kb, model, simulate_arm(model, TIGHT), theirs) <= 1e-4

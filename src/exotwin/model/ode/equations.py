@@ -486,10 +486,10 @@ def pools_of(
     safe = np.maximum(rows.all_pool, 0)
     c_all = be.where(rows.all_pool >= 0, amount[..., safe] / volume[..., safe], 0.0)
     uptake_max = derived.theta[..., ex.uptake_max][..., None]
-    taken = be.where(rows.uptake, uptake_max * (amount / volume), 0.0)
+    unsaturated = be.where(rows.uptake, uptake_max * (amount / volume), 0.0)
     weight, half = derived.pools["route_weight"], derived.pools["route_half"]
     per_route = [
-        be.named(taken * weight[..., [r]] / (half[..., [r]] + c_all), f"uptake{r}_")
+        be.named(unsaturated * weight[..., [r]] / (half[..., [r]] + c_all), f"uptake{r}_")
         for r in range(weight.shape[-1])
     ]
     per_cell = be.named(sum(per_route[1:], per_route[0]), "uptake")

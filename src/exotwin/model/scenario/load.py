@@ -236,7 +236,8 @@ class _Checker:
                     ("parameters", name),
                     (
                         f"{value} lies outside the range of {name!r} "
-                        f"[{param.low}, {param.high}] given in parameters.yaml"
+                        f"[{param.low}, {param.high}] given in "
+                        f"{'lifecycle' if name.startswith('lifecycle.') else 'parameters'}.yaml"
                     ),
                 )
 
