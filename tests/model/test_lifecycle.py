@@ -9,7 +9,15 @@ import pytest
 
 from exotwin.errors import ModelDataError
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.ode.equations import NUMERIC, derive, time_factors
+from exotwin.model.ode.equations import (
+    NUMERIC,
+    Pools,
+    _internalised,
+    cells_of,
+    derive,
+    pools_of,
+    time_factors,
+)
 from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
 from exotwin.model.rules.lifecycle import (
@@ -19,6 +27,7 @@ from exotwin.model.rules.lifecycle import (
     production_for,
     steady_state,
 )
+from exotwin.model.rules.rows import CompiledModel
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 
 from .conftest import write
@@ -64,6 +73,22 @@ def test_lifecycle_data_names_known_records_and_cargo(kb: KnowledgeBase) -> None
     assert all(r in kb.records for r in records), records
     assert all(kb.find_molecule(c.cargo) for m in life.machinery for c in m.cargo)
     assert sum(r.share.value for r in life.routes) == pytest.approx(1.0)
+
+
+def test_biogenesis_records_compile_into_the_lifecycle(kb: KnowledgeBase, lib: Library) -> None:
+    """Every record of the reviews tagged biogenesis, uptake or ESCRT is simulated by the
+    lifecycle step it stands for (the coverage table's ``lifecycle`` entry)."""
+    from exotwin.model.rules.coverage import lifecycle_coverage
+
+    covered = lifecycle_coverage(lib)
+    tagged = {
+        rid for rid, r in kb.records.items() if {"biogenesis", "uptake", "escrt"} & set(r.tags)
+    }
+    assert tagged and tagged <= set(covered), tagged - set(covered)
+    assert set(covered) <= set(kb.records)
+    routes = covered["s003.exosome-uptake-membrane-fusion"].dynamics
+    assert [d.summary() for d in routes] == ["route fusion (step uptake)"]
+    assert not (set(covered) & set(lib.not_simulated))  # no stale reason
 
 
 def test_bad_lifecycle_file_is_one_typed_line(tmp_path: Path) -> None:
@@ -194,18 +219,98 @@ def test_bad_step_interventions(
     assert all("\n" not in p for p in found)
 
 
-def test_uptake_blocker_lowers_the_receivers_signal(
+def _uptake(
+    kb: KnowledgeBase, lib: Library, path: Path, arm: int = 1
+) -> tuple[CompiledModel, Pools, np.ndarray]:
+    """Pools and the cargo each signal internalises, at day 1 with every pool at 1e9."""
+    scenario = load_scenario(path, kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[arm])
+    derived = derive(model, NUMERIC, model.parameters.values[None, :])
+    y = model.initial[None, :].copy()
+    y[:, model.layout.pools : model.layout.signals] = 1e9
+    factors = time_factors(model, NUMERIC, derived, 1.0)
+    cells = cells_of(model, NUMERIC, derived, y)
+    left = factors["route"] if model.rows.factors.route else None
+    pools = pools_of(model, NUMERIC, derived, y, cells, left)
+    sensed = np.flatnonzero(model.rows.signals.pool >= 0)
+    return model, pools, _internalised(model, derived, pools, factors, sensed)[0]
+
+
+def test_routes_at_nominal_are_the_single_uptake_term(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
+    """At the data's nominal values the routes take up exactly what one saturating term did,
+    and the cytoplasmic signal equals the uptake (the rules' calibration)."""
+    from .conftest import SMALL_SCENARIO
+
+    model, pools, internalised = _uptake(kb, lib, write(tmp_path, SMALL_SCENARIO), arm=0)
+    theta, rows = model.parameters.values, model.rows
+    concentration = pools.amount / pools.volume
+    c_all = concentration[..., np.maximum(rows.pools.all_pool, 0)]
+    vmax, half = theta[rows.exchange.uptake_max], theta[rows.exchange.uptake_half_saturation]
+    single = np.where(rows.pools.uptake, vmax * concentration / (half + c_all), 0.0)
+    assert np.allclose(pools.per_cell, single, rtol=1e-12, atol=0)
+    sensed = rows.signals.pool[rows.signals.pool >= 0]
+    assert internalised == pytest.approx(pools.per_cell[0, sensed], rel=1e-12)
+    assert len(pools.per_route) == len(lib.lifecycle.routes)
+
+
+def test_uptake_blocker_blocks_one_route_in_its_receivers(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """Blocking endocytosis in the fibroblasts removes that route's uptake and cytoplasmic
+    delivery from them alone; the other routes do not take over (each saturates on its own)."""
     from .conftest import SMALL_SCENARIO
 
     text = SMALL_SCENARIO.replace(
         INTERVENTION,
         "{type: uptake_blocker, route: endocytosis, efficacy: 1.0, receivers: {cell: fibroblast}}",
     )
-    factors = _factors(kb, lib, write(tmp_path, text))
-    assert factors["uptake"][1] == pytest.approx(1.0 - 0.7)
-    assert factors["uptake"][0] == 1.0
+    model, pools, blocked = _uptake(kb, lib, write(tmp_path, text))
+    _, open_pools, internalised = _uptake(kb, lib, write(tmp_path, SMALL_SCENARIO, "s0.yaml"), 0)
+    routes = {r.id: r for r in lib.lifecycle.routes}
+    total = sum(r.share.value for r in routes.values())
+    reference = sum(r.share.value * r.cytoplasm.value for r in routes.values()) / total
+    endocytosis = routes["endocytosis"].share.value / total
+    fibroblasts = [p.index for p in model.populations if p.cell in {"fibroblast", "caf"}]
+    pops = model.rows.signals.pop[model.rows.signals.pool >= 0]
+    kept = 1 - endocytosis * routes["endocytosis"].cytoplasm.value / reference
+    for i, pop in enumerate(pops):
+        expected = internalised[i] * (kept if pop in fibroblasts else 1.0)
+        assert blocked[i] == pytest.approx(expected, rel=1e-12), model.populations[pop].label
+    n = model.initial[: model.layout.pools]
+    share = n[fibroblasts].sum() / n.sum()  # of the cells taking up the culture's pools
+    taking = np.flatnonzero(model.rows.pools.uptake)
+    assert pools.taken[0, taking] == pytest.approx(
+        open_pools.taken[0, taking] * (1 - endocytosis * share), rel=1e-12
+    )
+
+
+def test_lifecycle_rates_are_overridable_uncertain_parameters(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """Lifecycle rates and shares are library parameters: with ranges (varied by the
+    uncertainty tools), overridable by a scenario within them; a route that saturates later
+    takes up less at the same exosome concentration."""
+    from exotwin.model.scenario.load import ScenarioError
+    from exotwin.model.uncertainty.robust import uncertain_parameters
+
+    from .conftest import SMALL_SCENARIO
+
+    names = set(lib.lifecycle.parameters())
+    assert {"lifecycle.mvb_release", "lifecycle.route.fusion.half_saturation"} <= names
+    varied = {ident for (section, ident, _), _ in uncertain_parameters(lib)}
+    assert names <= varied
+    override = "parameters: {lifecycle.route.fusion.half_saturation: 10}\n"
+    _, nominal, _ = _uptake(kb, lib, write(tmp_path, SMALL_SCENARIO, "s0.yaml"), 0)
+    model, later, _ = _uptake(kb, lib, write(tmp_path, override + SMALL_SCENARIO), 0)
+    assert "lifecycle.route.fusion.half_saturation" in model.parameters.names
+    taking = np.flatnonzero(model.rows.pools.uptake)
+    assert np.all(later.per_cell[0, taking] < nominal.per_cell[0, taking])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, override.replace("10", "20") + SMALL_SCENARIO), kb, lib)
+    message = str(info.value)
+    assert "lifecycle.route.fusion.half_saturation" in message and "lifecycle.yaml" in message
 
 
 def test_depleting_machinery_without_its_cargo_is_refused(
@@ -242,3 +347,23 @@ def test_sbml_export_reproduces_lifecycle_interventions(
         model = compile_arm(kb, lib, scenario, arm)
         theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
         assert _worst(kb, model, simulate_arm(model, TIGHT), theirs) <= 1e-4, arm.name
+
+
+def test_sbml_export_reproduces_a_blocked_uptake_route(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """The routes' saturation and a blocked route in some receivers, in libroadrunner too."""
+    from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+    from exotwin.model.ode.solve import simulate_arm
+
+    from .conftest import SMALL_SCENARIO
+    from .test_sbml import TIGHT, _worst
+
+    text = SMALL_SCENARIO.replace(
+        INTERVENTION,
+        "{type: uptake_blocker, route: endocytosis, efficacy: 0.9, receivers: {cell: fibroblast}}",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[1])
+    theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
+    assert _worst(kb, model, simulate_arm(model, TIGHT), theirs) <= 1e-4

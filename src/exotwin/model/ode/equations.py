@@ -100,7 +100,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
         {d.name: _drug_constants(d, theta) for d in rows.drugs},
         {
             kind: [_factor_value(f, theta) for f in getattr(rows.factors, kind)]
-            for kind in ("release", "loading", "block", "uptake")
+            for kind in ("release", "loading", "block", "route")
         },
     )
 
@@ -146,7 +146,16 @@ def _pool_constants(
     c = model.rows.compartments
     plasma = theta[..., c.plasma_background_ev] * theta[..., c.plasma_volume]
     share = be.where(pools.background_analyte, theta[..., [c.analyte_background_copies]], 1.0)
+    routes = model.rows.routes
+    capacity = theta[..., routes.share]
+    total = sum(capacity[..., r] for r in range(len(routes.share)))
     return {
+        # uptake routes: share of the capacity, half-saturation, cytoplasmic delivery relative
+        # to the nominal mix (docs/biogenesis.md)
+        "route_weight": capacity / total[..., None],
+        "route_half": theta[..., routes.half_saturation]
+        * theta[..., [model.rows.exchange.uptake_half_saturation]],
+        "route_signal": theta[..., routes.cytoplasm] / routes.reference,
         # blood cells keep plasma at its measured EV level: the amount at steady state, and
         # the production that holds it against clearance
         "background": plasma[..., None] * share,
@@ -209,11 +218,12 @@ def change_amount(change: Change, theta: Array, be: Backend) -> Array:
 
 
 def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) -> dict[str, Array]:
-    """Release factor per population, loading and blocking factors per cargo, at time ``t``."""
+    """Release factor per population, loading and blocking factors per cargo, and the share
+    of each uptake route left per route and population, at time ``t``."""
     key = None
     if isinstance(be, Numeric):  # piecewise constant: the same until another one begins
         factors = model.rows.factors
-        kinds = (factors.release, factors.loading, factors.block, factors.uptake)
+        kinds = (factors.release, factors.loading, factors.block, factors.route)
         key = tuple(t >= f.start for kind in kinds for f in kind)
         if key in derived.cache:
             return derived.cache[key]  # type: ignore[no-any-return]
@@ -222,7 +232,7 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
         "release": len(model.populations),
         "loading": len(model.cargo),
         "block": len(model.cargo),
-        "uptake": len(model.populations),
+        "route": len(model.rows.routes.share) * len(model.populations),
     }
     out = {}
     for kind, size in sizes.items():
@@ -348,7 +358,9 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     signal = signals_of(model, be, derived, y, cells, factors["block"])
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, be, derived, value)
-    pools = pools_of(model, be, derived, y, cells)
+    pools = pools_of(
+        model, be, derived, y, cells, factors["route"] if model.rows.factors.route else None
+    )
     left = _division_left(model, be, derived, y)
     found = _cell_fluxes(model, be, derived, cells, value, rates, left)
     for drug in model.rows.drugs:
@@ -453,21 +465,48 @@ class Pools:
     volume: Array
     per_cell: Array  # exosomes each cell of the compartment takes up per day
     removed: Array  # uptake plus every first-order loss, per pool and day
+    per_route: list[Array]  # per_cell by uptake route (the routes' sum)
+    taken: Array  # uptake by all the compartment's cells, per pool and day
 
 
-def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells) -> Pools:
+def pools_of(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    left: Array | None = None,
+) -> Pools:
+    """Pool amounts and their uptake: each route takes its share of the capacity and saturates
+    on the compartment's exosomes at its own half-saturation; ``left``, the share of each route
+    left per route x population (an uptake blocker), lowers the uptake of those receivers."""
     lay, rows, ex = model.layout, model.rows.pools, model.rows.exchange
     amount = be.positive(y[..., lay.pools : lay.signals])
     volume = compartment_volumes(be, derived, cells)[..., rows.compartment]
     safe = np.maximum(rows.all_pool, 0)
     c_all = be.where(rows.all_pool >= 0, amount[..., safe] / volume[..., safe], 0.0)
     uptake_max = derived.theta[..., ex.uptake_max][..., None]
-    half = derived.theta[..., ex.uptake_half_saturation][..., None]
-    per_cell = be.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
-    per_cell = be.named(per_cell, "uptake")
-    receivers = cells.per_compartment[..., rows.compartment]
-    removed = per_cell * receivers + derived.pools["total_loss"] * amount
-    return Pools(amount, volume, per_cell, removed)
+    unsaturated = be.where(rows.uptake, uptake_max * (amount / volume), 0.0)
+    weight, half = derived.pools["route_weight"], derived.pools["route_half"]
+    per_route = [
+        be.named(unsaturated * weight[..., [r]] / (half[..., [r]] + c_all), f"uptake{r}_")
+        for r in range(weight.shape[-1])
+    ]
+    per_cell = be.named(sum(per_route[1:], per_route[0]), "uptake")
+    if left is None:
+        taking = per_cell * cells.per_compartment[..., rows.compartment]
+    else:
+        to_compartment = Segments.of(model.rows.cells.compartment, len(COMPARTMENTS))
+        size = len(model.populations)
+        taking = sum(
+            uptake
+            * be.segment_sum(cells.n * left[..., r * size : (r + 1) * size], to_compartment)[
+                ..., rows.compartment
+            ]
+            for r, uptake in enumerate(per_route)
+        )
+    removed = taking + derived.pools["total_loss"] * amount
+    return Pools(amount, volume, per_cell, removed, per_route, taking)
 
 
 def _exosome_fluxes(
@@ -487,15 +526,12 @@ def _exosome_fluxes(
     load = derived.pools["load"] * factors["loading"][..., rows.cargo_index]
     pool = lay.pools + np.arange(len(rows.compartment))
     taking = np.flatnonzero(rows.uptake)
-    receivers = cells.per_compartment[..., rows.compartment]
     sensed = np.flatnonzero(signals.pool >= 0)
     internal = lay.signals + np.arange(len(signals.pop))
     held = be.positive(y[..., lay.signals : lay.activities])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
-    internalised = pools.per_cell[..., signals.pool[sensed]]
-    if model.rows.factors.uptake:  # an uptake route blocked in some receivers
-        internalised = internalised * factors["uptake"][..., signals.pop[sensed]]
+    internalised = _internalised(model, derived, pools, factors, sensed)
     return [
         Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
         Flux(
@@ -504,7 +540,7 @@ def _exosome_fluxes(
             None,
             pool[rows.cargo_pool],
         ),
-        Flux("uptake", (pools.per_cell * receivers)[..., taking], pool[taking], None),
+        Flux("uptake", pools.taken[..., taking], pool[taking], None),
         Flux("decay", derived.pools["decay"] * q, pool, None),
         Flux(
             "transport",
@@ -516,6 +552,24 @@ def _exosome_fluxes(
         Flux("internal_decay", internal_decay * held, internal, None),
         Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
+
+
+def _internalised(
+    model: CompiledModel, derived: Derived, pools: Pools, factors: dict[str, Array], sensed: Ints
+) -> Array:
+    """The cargo each sensing population internalises into its cytoplasm per cell and day:
+    every route's uptake times its cytoplasmic share, relative to the nominal mix of routes
+    (the signal the rules' half-max values were set for), less any route blocked in it."""
+    signals, size = model.rows.signals, len(model.populations)
+    pool, pop = signals.pool[sensed], signals.pop[sensed]
+    share = derived.pools["route_signal"]
+    found = []
+    for r, uptake in enumerate(pools.per_route):
+        delivered = share[..., [r]] * uptake[..., pool]
+        if model.rows.factors.route:  # an uptake route blocked in some receivers
+            delivered = delivered * factors["route"][..., r * size + pop]
+        found.append(delivered)
+    return sum(found[1:], found[0])
 
 
 def _activity_fluxes(

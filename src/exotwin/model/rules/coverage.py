@@ -5,8 +5,11 @@ A mechanism or therapy record is *simulated* when a rule names it (as ``record``
 cells (and the rule's own record's, for a record named in ``also``; a dose of exosomes
 carrying the cargo where the record names no producing cell), yields at least one term whose
 target changes something: a transition, a drug resistance, seeding, exosome secretion, or
-growth, death (or survival, which lowers death) or killing of a population that has that rate. Activity levels change nothing
-else and do not count. A biomarker record is simulated when its rule makes the analyte's
+growth, death (or survival, which lowers death) or killing of a population that has that rate.
+Activity levels change nothing else and do not count. A record the exosome lifecycle names (its
+pathway, a sorting machinery or loader and the cargo it sorts, an agent, an uptake route:
+``lifecycle.yaml``) is simulated by the lifecycle steps it stands for. A biomarker record is
+simulated when its rule makes the analyte's
 source cells secrete it into a compartment pool. Every other record needs a reason in
 ``rules/not_simulated.yaml``; one with neither is *unexplained*.
 """
@@ -67,6 +70,8 @@ class Dynamic:
                 return f"Release {self.cargo} by {cell} into {into}"
             case "Binding":
                 return f"Binding {self.to} by {self.cargo} exosomes of {cell}"
+            case "Lifecycle":
+                return f"{self.cargo} (step {self.phenotype})"
         return f"{self.target} {self.direction} {cell} ({self.phenotype})"
 
 
@@ -279,15 +284,29 @@ def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -
     return RuleCoverage(rule.id, where, acting, inert, note)
 
 
+def lifecycle_coverage(lib: Library) -> dict[str, RuleCoverage]:
+    """The records the exosome lifecycle names (model/data/lifecycle), each with the steps it
+    stands for: interventions at those steps change release, loading or uptake."""
+    found: dict[str, list[Dynamic]] = {}
+    for record, step, what in lib.lifecycle.named_records():
+        dynamic = Dynamic("Lifecycle", step, "", "", cargo=what)
+        if dynamic not in found.setdefault(record, []):
+            found[record].append(dynamic)
+    return {r: RuleCoverage("lifecycle", "lifecycle.yaml", d) for r, d in found.items()}
+
+
 def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
-    """Every mechanism, therapy and biomarker record with its rules' dynamics or its reason."""
+    """Every mechanism, therapy and biomarker record with its rules' dynamics (and the
+    lifecycle steps it stands for) or its reason."""
     naming: dict[str, list[Rule]] = {}
     for rule in lib.rules.values():
         for rid in dict.fromkeys([rule.record, *rule.also]):
             naming.setdefault(rid, []).append(rule)
+    lifecycle = lifecycle_coverage(lib)
     records = []
     for rid, record in sorted(kb.records.items()):
         rules = [rule_coverage(kb, lib, rule, rid) for rule in naming.get(rid, [])]
+        rules += [lifecycle[rid]] if rid in lifecycle else []
         simulated = any(r.dynamics for r in rules)
         reason = lib.not_simulated.get(rid)
         status: Status = (

@@ -14,6 +14,7 @@ from ...datafiles import Item, Problem, parse_sections, yaml_files
 from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase
 from ...knowledge.schema import Biomarker, Therapy
+from .lifecycle import LIFECYCLE_FILE, Lifecycle, load_lifecycle, packaged_lifecycle
 from .parameters import declaration_problems
 from .reasons import NotSimulated
 from .schema import (
@@ -54,6 +55,7 @@ class Library:
     resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
     organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
     not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
+    lifecycle: Lifecycle = field(default_factory=packaged_lifecycle)  # its values: parameters
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
         if overrides and name in overrides:
@@ -243,16 +245,32 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     organs = _organotropism(kb, _section(items, "organotropism"), problems)
     if problems:
         raise ModelDataError(problems)
+    lifecycle = _lifecycle(roots[0])
     return Library(
         resistance=proteins,
         organotropism=organs,
-        parameters=_values(tables.parameters),
+        parameters=_values(tables.parameters) | _entries(lifecycle.parameters()),
         drugs={_id(kb, name): item.value for name, item in tables.drugs.items()},
         rules=_values(tables.rules),
         cells=_values(tables.cells),
         rule_files={name: item.file for name, item in tables.rules.items()},
         not_simulated=_values(reasons),
+        lifecycle=lifecycle,
     )
+
+
+def _lifecycle(root: Path) -> Lifecycle:
+    """The lifecycle of a library folder (``lifecycle/lifecycle.yaml``), else the packaged one."""
+    path = root / LIFECYCLE_FILE.relative_to(LIFECYCLE_FILE.parents[1])
+    return load_lifecycle(path) if path.is_file() else packaged_lifecycle()
+
+
+def _entries(params: dict[str, Param]) -> dict[str, ParameterEntry]:
+    """The lifecycle's rates and shares as library parameters (overridable, with ranges)."""
+    return {
+        name: ParameterEntry(id=name, description="exosome lifecycle", **p.model_dump())
+        for name, p in params.items()
+    }
 
 
 class _Tables(NamedTuple):

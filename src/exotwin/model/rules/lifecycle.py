@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from ...datafiles import load_model_file
 from ...errors import ModelDataError
@@ -81,18 +81,58 @@ class Agent(Strict):
 
 
 class Route(Strict):
-    """An uptake route and its share of a recipient's uptake."""
+    """An uptake route: its share of a recipient's uptake capacity, its own half-saturation
+    (a multiple of the library's ``uptake_half_saturation``) and the share of the cargo it
+    takes in that reaches the cytoplasm (the rest ends in lysosomes)."""
 
     id: Identifier
     description: str
+    record: Identifier
     share: Param
+    half_saturation: Param
+    cytoplasm: Param
+
+    @model_validator(mode="after")
+    def _shares(self) -> Route:
+        if max(self.cytoplasm.value, self.cytoplasm.high or 0.0) > 1.0:
+            raise ValueError("cytoplasm is a share of the cargo: at most 1")
+        for name in ("share", "half_saturation"):
+            param = getattr(self, name)
+            if min(param.value, param.value if param.low is None else param.low) <= 0.0:
+                raise ValueError(f"{name} must be positive")
+        return self
 
 
 class Lifecycle(Strict):
+    records: list[Identifier] = []  # the records of the pathway as a whole
     rates: Rates
     machinery: list[Machinery]
     agents: list[Agent] = []
-    routes: list[Route] = []
+    routes: Annotated[list[Route], Field(min_length=1)]
+
+    def parameters(self) -> dict[str, Param]:
+        """Every rate and share, by its parameter name ``lifecycle.<name>``: the model reads
+        them like the library's other parameters (overrides, ranges for uncertainty)."""
+        found = {name: getattr(self.rates, name) for name in Rates.model_fields}
+        for m in self.machinery:
+            if m.bulk_share is not None:
+                found[f"{m.id}.bulk_share"] = m.bulk_share
+            found |= {f"{m.id}.{cargo_key(c.cargo)}.share": c.share for c in m.cargo}
+        for r in self.routes:
+            found |= {f"route.{r.id}.{f}": getattr(r, f) for f in ROUTE_FIELDS}
+        return {f"lifecycle.{name}": param for name, param in found.items()}
+
+    def named_records(self) -> list[tuple[str, str, str]]:
+        """(record, step, what stands for it) for every record the lifecycle names."""
+        found = [
+            (r, "mvb_production", "MVB production, ILV sorting and MVB fate") for r in self.records
+        ]
+        for m in self.machinery:
+            found.append((m.record, m.step, f"{m.id} machinery"))
+            found += [(c.record, m.step, f"{m.id} sorts {c.cargo}") for c in m.cargo]
+        found += [(a.record, a.step, f"agent {a.id}") for a in self.agents if a.record]
+        found += [(r.record, "uptake", f"route {r.id}") for r in self.routes]
+        return found
 
     def find_machinery(self, name: str) -> Machinery | None:
         return next((m for m in self.machinery if m.id == name.lower()), None)
@@ -132,6 +172,14 @@ class Lifecycle(Strict):
             routes = ", ".join(r.id for r in self.routes)
             found.append(("route", f"unknown uptake route {route!r} (known: {routes})"))
         return found
+
+
+ROUTE_FIELDS = ("share", "half_saturation", "cytoplasm")
+
+
+def cargo_key(cargo: str) -> str:
+    """A cargo's name as it appears in a parameter name (lower case, no spaces)."""
+    return cargo.strip().lower().replace(" ", "-")
 
 
 class _LifecycleFile(Strict):

@@ -175,9 +175,10 @@ class ParameterBook:
     def intervention(self, j: int, name: str, value: float, unit: str = "1") -> str:
         return self.add(f"intervention{j}.{name}", Param(value=value, unit=unit, source="scenario"))
 
-    def lifecycle(self, name: str, param: Param) -> str:
-        """A rate or share of the exosome lifecycle (model/data/lifecycle), as ``lifecycle.<name>``."""
-        return self.add(f"lifecycle.{name}", param)
+    def lifecycle(self, name: str) -> str:
+        """A rate or share of the exosome lifecycle (model/data/lifecycle), a library parameter
+        ``lifecycle.<name>`` (a scenario may override it)."""
+        return self.global_(f"lifecycle.{name}")
 
     def index(self, name: str) -> int:
         return self.position[name]

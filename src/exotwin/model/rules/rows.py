@@ -30,7 +30,7 @@ from ..scenario.schema import (
     Surgery,
 )
 from .library import Library, organ_weight
-from .lifecycle import packaged_lifecycle
+from .lifecycle import cargo_key
 from .parameters import ParameterBook
 from .schema import NICHES, Drug, Param
 from .table import (
@@ -100,6 +100,19 @@ class ExchangeParams:
     seeding_rate: int
     basal_loading: int
     acquired_resistance_loss: int
+
+
+@dataclass(frozen=True)
+class RouteRows:
+    """Uptake routes (model/data/lifecycle): parameter indices of each route's share of the
+    uptake capacity, its half-saturation (a multiple of ``uptake_half_saturation``) and the
+    share of its cargo that reaches the cytoplasm; ``reference``: the cytoplasmic delivery of
+    the data's nominal mix of routes, for which the rules' half-max values were set."""
+
+    share: Ints
+    half_saturation: Ints
+    cytoplasm: Ints
+    reference: float
 
 
 @dataclass(frozen=True)
@@ -250,7 +263,7 @@ class FactorRows:
     release: tuple[Factor, ...]  # rows: populations
     loading: tuple[Factor, ...]  # rows: cargo
     block: tuple[Factor, ...]  # rows: cargo
-    uptake: tuple[Factor, ...] = ()  # rows: receiving populations
+    route: tuple[Factor, ...] = ()  # rows: route x populations + receiving population
 
 
 @dataclass(frozen=True)
@@ -265,6 +278,7 @@ class Rows:
     drugs: tuple[DrugRows, ...]
     factors: FactorRows
     events: tuple[Event, ...]
+    routes: RouteRows
 
 
 @dataclass(frozen=True)
@@ -353,6 +367,7 @@ def assemble(
         drugs=tuple(ctx.drug_rows(d) for d in structure.drugs),
         factors=ctx.factor_rows(),
         events=ctx.event_rows(),
+        routes=ctx.route_rows(),
     )
     parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
     initial = np.zeros(ctx.layout.size)
@@ -747,7 +762,7 @@ class _Context:
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block, uptake = [], [], [], []
+        release, loading, block, route = [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
                 case ReleaseInhibitor():
@@ -759,7 +774,7 @@ class _Context:
                     steps = self._lifecycle_factors(j, item)
                     release += steps["release"]
                     loading += steps["loading"]
-                    uptake += steps["uptake"]
+                    route += steps["route"]
                 case CargoKnockdown():
                     rows = [self._cargo_row(j, item.cargo)]
                     loading.append(
@@ -771,7 +786,7 @@ class _Context:
                 case SignalBlocker():
                     rows = [self._cargo_row(j, item.cargo)]
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
-        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(uptake))
+        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(route))
 
     def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
         """The populations an intervention's selector (none: every population) matches."""
@@ -791,22 +806,20 @@ class _Context:
 
     def _lifecycle_factors(self, j: int, item: StepIntervention) -> dict[str, list[Factor]]:
         """The factors of an intervention at a lifecycle step: release per donor population,
-        loading per cargo, uptake per receiver population (docs/biogenesis.md)."""
-        life, book = packaged_lifecycle(), self.book
+        loading per cargo, one uptake route per receiver population (docs/biogenesis.md)."""
+        life, book = self.lib.lifecycle, self.book
         efficacy = book.index(book.intervention(j, "efficacy", item.efficacy))
-        found: dict[str, list[Factor]] = {"release": [], "loading": [], "uptake": []}
+        found: dict[str, list[Factor]] = {"release": [], "loading": [], "route": []}
         if item.step == "uptake":
-            route = life.find_route(item.route or "")
-            assert route is not None  # checked when the scenario loads
-            share = book.index(book.lifecycle(f"route.{route.id}", route.share))
-            receivers = frozen(self._selected(j, "receivers", item.receivers))
-            found["uptake"].append(Factor(receivers, efficacy, item.start, True, share))
+            route = [r.id for r in life.routes].index(item.route or "")  # checked at load
+            size = len(self.structure.populations)
+            receivers = [route * size + p for p in self._selected(j, "receivers", item.receivers)]
+            found["route"].append(Factor(frozen(receivers), efficacy, item.start, True))
             return found
         pops = frozen(self._selected(j, "donors", item.donors))
         if item.step in {"mvb_release", "lysosomal_fusion"}:
-            rates = life.rates
-            release = book.index(book.lifecycle("mvb_release", rates.mvb_release))
-            degradation = book.index(book.lifecycle("mvb_degradation", rates.mvb_degradation))
+            release = book.index(book.lifecycle("mvb_release"))
+            degradation = book.index(book.lifecycle("mvb_degradation"))
             fate = (release, degradation, True)
             if item.step == "lysosomal_fusion":
                 fate = (degradation, release, False)
@@ -822,19 +835,19 @@ class _Context:
     ) -> dict[str, list[Factor]]:
         """Depleting sorting machinery or a loader: fewer vesicles by its bulk share, and its
         cargo's loading down by the cargo's share (relative to the vesicles still made)."""
-        machinery = packaged_lifecycle().find_machinery(item.machinery or "")
+        machinery = self.lib.lifecycle.find_machinery(item.machinery or "")
         assert machinery is not None  # checked when the scenario loads
         book, bulk = self.book, -1
-        found: dict[str, list[Factor]] = {"release": [], "loading": [], "uptake": []}
+        found: dict[str, list[Factor]] = {"release": [], "loading": [], "route": []}
         if machinery.bulk_share is not None:
-            bulk = book.index(book.lifecycle(f"{machinery.id}.bulk_share", machinery.bulk_share))
+            bulk = book.index(book.lifecycle(f"{machinery.id}.bulk_share"))
             found["release"].append(Factor(pops, efficacy, item.start, True, bulk))
         for sorted_cargo in machinery.cargo:
             molecule = self.molecule(sorted_cargo.cargo)
             if molecule not in self.cargo:
                 continue
-            name = f"{machinery.id}.{molecule}.share"
-            share = book.index(book.lifecycle(name, sorted_cargo.share))
+            name = f"{machinery.id}.{cargo_key(sorted_cargo.cargo)}.share"
+            share = book.index(book.lifecycle(name))
             row = frozen([self.cargo.index(molecule)])
             found["loading"].append(Factor(row, efficacy, item.start, True, share, bulk))
         if not found["release"] and not found["loading"]:
@@ -845,6 +858,19 @@ class _Context:
                 ("interventions", j, "machinery"),
             )
         return found
+
+    def route_rows(self) -> RouteRows:
+        """The uptake routes' parameters and the cytoplasmic delivery of their nominal mix."""
+        routes = self.lib.lifecycle.routes
+
+        def column(name: str) -> Ints:
+            return frozen(
+                [self.book.index(self.book.lifecycle(f"route.{r.id}.{name}")) for r in routes]
+            )
+
+        total = sum(r.share.value for r in routes)
+        reference = sum(r.share.value * r.cytoplasm.value for r in routes) / total
+        return RouteRows(column("share"), column("half_saturation"), column("cytoplasm"), reference)
 
     def _factor(
         self, j: int, rows: list[int], name: str, value: float, start: float, complement: bool

@@ -11,7 +11,6 @@ from ...errors import ScenarioError as ScenarioError
 from ...errors import did_you_mean
 from ...knowledge import KnowledgeBase
 from ..rules.library import Library
-from ..rules.lifecycle import packaged_lifecycle
 from .schema import (
     CargoKnockdown,
     CargoOverexpression,
@@ -173,7 +172,7 @@ class _Checker:
                 self.selector((*loc, "donors"), item.donors)
                 self.selector((*loc, "receivers"), item.receivers)
                 names = (item.machinery, item.agent, item.route)
-                for name, message in packaged_lifecycle().problems(item.step, *names):
+                for name, message in self.lib.lifecycle.problems(item.step, *names):
                     self.add((*loc, name), message)
             case Surgery() if item.day > duration:
                 self.add((*loc, "day"), f"surgery on day {item.day} is after the end")
@@ -244,7 +243,8 @@ class _Checker:
                     ("parameters", name),
                     (
                         f"{value} lies outside the range of {name!r} "
-                        f"[{param.low}, {param.high}] given in parameters.yaml"
+                        f"[{param.low}, {param.high}] given in "
+                        f"{'lifecycle' if name.startswith('lifecycle.') else 'parameters'}.yaml"
                     ),
                 )
 
