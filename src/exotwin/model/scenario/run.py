@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...errors import ModelError
 from ...knowledge import KnowledgeBase
 from ..ode.solve import DEFAULT, Tolerances, Trajectory, simulate_arm
 from ..rules.compiler import compile_arm
 from ..rules.library import Library
 from ..rules.rows import CompiledModel
 from .readouts import CheckResult, Series, evaluate, run_checks
-from .schema import Scenario
+from .schema import Intervention, Scenario, StepIntervention
 
 
 @dataclass
@@ -39,6 +40,7 @@ def run_scenario(
     """Simulate every arm. The compartment model is deterministic; ``seed`` is recorded."""
     models, trajectories, readouts = {}, {}, {}
     for arm in scenario.arms:
+        _well_mixed(arm.name, arm.interventions)
         model = compile_arm(kb, lib, scenario, arm)
         trajectory = simulate_arm(model, tol)
         models[arm.name], trajectories[arm.name] = model, trajectory
@@ -49,3 +51,14 @@ def run_scenario(
     return ScenarioResult(
         scenario, models, trajectories, readouts, run_checks(scenario, times, readouts), seed
     )
+
+
+def _well_mixed(arm: str, interventions: list[Intervention]) -> None:
+    """Raise :class:`ModelError` for an intervention only the tissue engine can place."""
+    for j, item in enumerate(interventions):
+        if isinstance(item, StepIntervention) and item.band is not None:
+            raise ModelError(
+                f"arm {arm!r}: a band places an intervention in space; run this scenario with "
+                "the tissue engine (exotwin tissue)",
+                ("interventions", j, "band"),
+            )
