@@ -140,8 +140,9 @@ class ExosomeDose(Strict):
 
 
 class Band(Strict):
-    """Tissue only: count cells whose distance (µm) to the nearest cell matching ``of`` (or,
-    without ``of``, to the domain centre) lies in [min, max)."""
+    """Tissue only: the cells whose distance (µm) to the nearest cell matching ``of`` (or,
+    without ``of``, to the domain centre) lies in [min, max); a readout counts them, a
+    lifecycle intervention acts in them."""
 
     of: CellSelector | None = None
     min: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
