@@ -60,18 +60,10 @@ class CellLifecycle:
 
     def __init__(self, kb: KnowledgeBase, model: CompiledModel, derived: Derived) -> None:
         self.kb, self.model = kb, model
-        theta = model.parameters.values
         rates = packaged_lifecycle().rates
-        names = model.parameters.names
         self.k_sort = rates.ilv_sorting.value / MIN_PER_DAY
-        self.k_rel, self.k_deg = (
-            (theta[names.index(f"lifecycle.{n}")] if f"lifecycle.{n}" in names else p.value)
-            / MIN_PER_DAY
-            for n, p in (
-                ("mvb_release", rates.mvb_release),
-                ("mvb_degradation", rates.mvb_degradation),
-            )
-        )
+        self.k_rel = self._rate("mvb_release", rates.mvb_release.value)
+        self.k_deg = self._rate("mvb_degradation", rates.mvb_degradation.value)
         factors = model.rows.factors
         self.release = [
             self._factor(f, float(v), True)
@@ -83,6 +75,13 @@ class CellLifecycle:
         ]
         self.banded_loading = any(f.band is not None for f in self.loading)
         self.started = False
+
+    def _rate(self, name: str, value: float) -> float:
+        """A lifecycle rate per minute: the arm's parameter where it holds one, else the data's."""
+        names = self.model.parameters.names
+        if f"lifecycle.{name}" in names:
+            value = float(self.model.parameters.values[names.index(f"lifecycle.{name}")])
+        return value / MIN_PER_DAY
 
     def _factor(self, factor: Factor, value: float, release: bool) -> StepFactor:
         """The step a factor acts at (from the intervention that made it) and its value there."""
