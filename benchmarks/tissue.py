@@ -13,7 +13,13 @@ first phenotype step (numba compilation, caches) is not timed. Each case's last 
 JSON object with keys case, cells, voxels, fields, s_per_sim_min, peak_rss_mb (and the
 PhysiCell reference and speed-up where there is one).
 
-    python benchmarks/tissue.py [--case a|b|c] [--minutes M]
+``--lifecycle`` measures what the per-cell exosome lifecycle costs: each case runs without a
+lifecycle intervention (the lifecycle is inert) and with an MVB blocker acting in every cell
+within 100 µm of a cancer cell (each cell's endosome and MVB content advance, and the band is
+found, every phenotype step), alternately ``--repeats`` times; the last line adds
+lifecycle_ratio, the median s_per_sim_min with over the median without.
+
+    python benchmarks/tissue.py [--case a|b|c] [--minutes M] [--lifecycle [--repeats N]]
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import time
 
 from exotwin.knowledge import load_knowledge
@@ -60,7 +67,15 @@ CASES = {
 }
 
 
-def scenario(case: str) -> Scenario:
+MVB_BLOCKER = {  # a lifecycle intervention in a band: the per-cell lifecycle's whole cost
+    "type": "mvb_blocker",
+    "agent": "U18666A",
+    "efficacy": 0.5,
+    "band": {"of": {"cell": "breast_cancer_cell"}, "max": 100},
+}
+
+
+def scenario(case: str, lifecycle: bool = False) -> Scenario:
     spec = CASES[case]
     return Scenario.model_validate(
         {
@@ -74,7 +89,7 @@ def scenario(case: str) -> Scenario:
                 "dt_mechanics": 0.1,
                 "dt_phenotype": 6,
             },
-            "arms": [{"name": "run"}],
+            "arms": [{"name": "run", "interventions": [MVB_BLOCKER] if lifecycle else []}],
             "duration": 1,
             "output_every": 0.1,
             "readouts": [{"name": "cells", "kind": "count", "of": {"cell": "cell"}}],
@@ -82,10 +97,10 @@ def scenario(case: str) -> Scenario:
     )
 
 
-def run(case: str, minutes: float) -> dict[str, object]:
+def run(case: str, minutes: float, lifecycle: bool = False) -> dict[str, object]:
     kb = load_knowledge()
     lib = load_library(kb)
-    sc = scenario(case)
+    sc = scenario(case, lifecycle)
     tm = TissueModel(kb, lib, sc, sc.arms[0], seed=1)
     tm.advance(6.0)  # compile and warm up: not timed
     start = time.perf_counter()
@@ -93,6 +108,7 @@ def run(case: str, minutes: float) -> dict[str, object]:
     elapsed = time.perf_counter() - start
     result: dict[str, object] = {
         "case": case,
+        "lifecycle": lifecycle,
         "cells": len(tm.cells),
         "voxels": tm.grid.voxels,
         "fields": len(tm.fields.names),
@@ -114,10 +130,24 @@ def main() -> None:
     parser.add_argument(
         "--minutes", type=float, default=None, help="simulated minutes (default 60 / 12 / 6)"
     )
+    parser.add_argument(
+        "--lifecycle", action="store_true", help="time each case without and with the lifecycle"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="alternating pairs (--lifecycle)")
     args = parser.parse_args()
     for case in args.case or sorted(CASES):
         minutes = args.minutes or {"a": 60.0, "b": 12.0, "c": 6.0}[case]
-        print(json.dumps(run(case, minutes)), flush=True)
+        if not args.lifecycle:
+            print(json.dumps(run(case, minutes)), flush=True)
+            continue
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeats):
+            for lifecycle in (False, True):
+                result = run(case, minutes, lifecycle)
+                times[lifecycle].append(float(result["s_per_sim_min"]))  # type: ignore[arg-type]
+                print(json.dumps(result), flush=True)
+        ratio = statistics.median(times[True]) / statistics.median(times[False])
+        print(json.dumps({"case": case, "lifecycle_ratio": round(ratio, 3)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,9 @@ class _Checker:
                 self.cell(("arms", i, "populations", j), pop.cell, pop.state)
             for j, item in enumerate(arm.interventions):
                 self.intervention(("arms", i, "interventions", j), item, sc.duration)
+                if isinstance(item, StepIntervention) and item.band and sc.tissue is None:
+                    loc = ("arms", i, "interventions", j, "band")
+                    self.add(loc, "a band needs space: only a scenario with a tissue section")
 
     def intervention(self, loc: Loc, item: Intervention, duration: float) -> None:
         """The drug, cargo, cells or day an intervention names."""
@@ -171,6 +174,8 @@ class _Checker:
             case StepIntervention():
                 self.selector((*loc, "donors"), item.donors)
                 self.selector((*loc, "receivers"), item.receivers)
+                if item.band is not None:
+                    self.selector((*loc, "band", "of"), item.band.of)
                 names = (item.machinery, item.agent, item.route)
                 for name, message in self.lib.lifecycle.problems(item.step, *names):
                     self.add((*loc, name), message)

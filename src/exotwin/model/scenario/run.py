@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...errors import ModelError
 from ...knowledge import KnowledgeBase
 from ..ode.solve import DEFAULT, Tolerances, Trajectory, simulate_arm
 from ..rules.compiler import compile_arm
@@ -12,7 +13,7 @@ from ..rules.library import Library
 from ..rules.rows import CompiledModel
 from .assay import assay_settings, check_noise, measurer
 from .readouts import CheckResult, Series, evaluate, run_checks
-from .schema import Scenario
+from .schema import Intervention, Scenario, StepIntervention
 
 
 @dataclass
@@ -42,6 +43,7 @@ def run_scenario(
     models, trajectories, readouts = {}, {}, {}
     assays = assay_settings(lib, scenario)
     for arm in scenario.arms:
+        _well_mixed(arm.name, arm.interventions)
         model = compile_arm(kb, lib, scenario, arm)
         trajectory = simulate_arm(model, tol)
         models[arm.name], trajectories[arm.name] = model, trajectory
@@ -52,3 +54,14 @@ def run_scenario(
     times = {name: t.times for name, t in trajectories.items()}
     checks = run_checks(scenario, times, readouts, check_noise(assays))
     return ScenarioResult(scenario, models, trajectories, readouts, checks, seed)
+
+
+def _well_mixed(arm: str, interventions: list[Intervention]) -> None:
+    """Raise :class:`ModelError` for an intervention only the tissue engine can place."""
+    for j, item in enumerate(interventions):
+        if isinstance(item, StepIntervention) and item.band is not None:
+            raise ModelError(
+                f"arm {arm!r}: a band places an intervention in space; run this scenario with "
+                "the tissue engine (exotwin tissue)",
+                ("interventions", j, "band"),
+            )

@@ -139,6 +139,16 @@ class ExosomeDose(Strict):
         return self
 
 
+class Band(Strict):
+    """Tissue only: the cells whose distance (µm) to the nearest cell matching ``of`` (or,
+    without ``of``, to the domain centre) lies in [min, max); a readout counts them, a
+    lifecycle intervention acts in them."""
+
+    of: CellSelector | None = None
+    min: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    max: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+
 STEP_OF = {  # the lifecycle step each intervention type acts at (model/data/lifecycle)
     "mvb_blocker": "mvb_production",
     "machinery_depletion": "ilv_sorting",
@@ -158,6 +168,8 @@ class StepIntervention(Strict):
     less of its cargo; ``lysosome_inhibitor``: fewer MVBs fuse with lysosomes, more are
     released; ``release_machinery_inhibitor``: fewer MVBs fuse with the plasma membrane, more
     are degraded; ``uptake_blocker``: one uptake ``route`` of the ``receivers`` blocked.
+    ``band`` (tissue only): the intervention acts only in the cells at that distance, e.g.
+    within 100 µm of the nearest cancer cell (a drug given into and around the tumour).
     """
 
     type: Literal[
@@ -175,6 +187,7 @@ class StepIntervention(Strict):
     donors: CellSelector | None = None
     receivers: CellSelector | None = None
     start: Annotated[float, Field(ge=0)] = 0.0
+    band: Band | None = None
 
     @property
     def step(self) -> str:
@@ -192,6 +205,8 @@ class StepIntervention(Strict):
             raise ValueError("an uptake_blocker acts in receivers: give receivers, not donors")
         if not uptake and self.receivers is not None:
             raise ValueError(f"{self.type} acts in donors: give donors, not receivers")
+        if uptake and self.band is not None:
+            raise ValueError("band: the tissue engine has no uptake routes yet")
         return self
 
 
@@ -234,15 +249,6 @@ ReadoutKind = Literal[
     "offtarget_exposure",
     "ratio",
 ]
-
-
-class Band(Strict):
-    """Tissue only: count cells whose distance (µm) to the nearest cell matching ``of`` (or,
-    without ``of``, to the domain centre) lies in [min, max)."""
-
-    of: CellSelector | None = None
-    min: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    max: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class Assay(Strict):

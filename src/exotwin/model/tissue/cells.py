@@ -25,6 +25,7 @@ class Cells:
     internal: NDArray[np.float64]  # (n, exosome fields): internalised cargo, exosomes
     activity: NDArray[np.float64]  # (n, activities): rule-modulated activity levels
     previous_velocity: NDArray[np.float64]  # (n, 3) µm/min, for Adams-Bashforth
+    lifecycle: NDArray[np.float64]  # (n, 2) endosome, MVB content / their untreated level
 
     @classmethod
     def create(
@@ -47,6 +48,7 @@ class Cells:
             internal=np.zeros((n, n_internal)),
             activity=np.ones((n, n_activity)),
             previous_velocity=np.zeros((n, 3)),
+            lifecycle=np.ones((n, 2)),
         )
 
     def __len__(self) -> int:

@@ -24,13 +24,14 @@ from ..rules.compiler import compile_arm
 from ..rules.library import Library
 from ..rules.parameters import TissueParameters
 from ..rules.rows import CompiledModel
-from ..scenario.schema import Arm, CarrierTreatment, Scenario, Surgery, Tissue
+from ..scenario.schema import Arm, CarrierTreatment, Scenario, StepIntervention, Surgery, Tissue
 from .cells import Cells
 from .environment import OXYGEN, Environment
 from .fates import Fates, Tally
 from .fields import FieldSolver
 from .grid import Grid
 from .layout import TissueError, place
+from .lifecycle import CellLifecycle
 from .motion import Motion
 from .phenotype import RuleBook
 from .units import MIN_PER_DAY, UM3_PER_ML
@@ -66,7 +67,8 @@ class TissueModel:
         self.tissue = tissue = scenario.tissue
         self.kb, self.scenario, self.arm = kb, scenario, arm
         for j, item in enumerate(arm.interventions):
-            if isinstance(item, CarrierTreatment | Surgery):
+            uptake = isinstance(item, StepIntervention) and item.step == "uptake"
+            if isinstance(item, CarrierTreatment | Surgery) or uptake:
                 raise TissueError(
                     f"arms[{arm.name}].interventions[{j}].type: {item.type} is not available "
                     "in the tissue engine (compartment model only)"
@@ -88,6 +90,7 @@ class TissueModel:
             self.env.exosome_keys,
             self.k.adhesion_reach,
         )
+        self.lifecycle = CellLifecycle(kb, self.model, self.derived)
         self.motion = Motion(tissue, self.k, self.grid, self.rules.speed)
         self.cells = self._place_cells()
         self.fates = Fates(
@@ -224,5 +227,6 @@ class TissueModel:
             cells, rates.growth, free, alive, dt, self.time
         )
         pop, secreting = self.cells.population, rates.secreting[origin]
-        rate = self.rules.secretion[pop] * secreting * factors["release"][pop] * self.cells.alive
-        return env.exchange_rates(self.cells, rate, factors["loading"])
+        release, loading = self.lifecycle.step(self.cells, self.day, dt, factors["loading"])
+        rate = self.rules.secretion[pop] * secreting * release * self.cells.alive
+        return env.exchange_rates(self.cells, rate, loading)

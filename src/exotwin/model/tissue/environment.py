@@ -142,13 +142,16 @@ class Environment:
         """Secretion (amount/min) and uptake clearance (µm³/min) per cell and field.
 
         ``rate`` is each cell's exosome secretion (per min, 0 for the dead); ``loading`` the
-        arm's cargo loading factors now (knock-down, over-expression).
+        arm's cargo loading factors now (knock-down, over-expression), per cargo or per cell
+        and cargo.
         """
         alive, pop = cells.alive, cells.population
         n, nf = len(cells), len(self.fields.names)
         secretion = np.zeros((n, nf))
         uptake = np.zeros((n, nf))
-        secretion[:, : self.n_exo] = rate[:, None] * self.loading[pop] * loading[self.field_cargo]
+        secretion[:, : self.n_exo] = (
+            rate[:, None] * self.loading[pop] * loading[..., self.field_cargo]
+        )
         secretion[:, 0] = rate  # every exosome counts in the all-exosomes field
         voxel = self.fields.grid.voxel_of(cells.position)
         c_all = self.fields.concentration[0].reshape(-1)[voxel]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from ..scenario.schema import Band, CellSelector, Readout, Scenario
 from .engine import UM3_PER_ML, TissueModel
 from .layout import TissueError
+from .regions import in_band, matching
 
 SUPPORTED = {"count", "fraction", "exosomes", "drug", "activity", "killed", "ratio"}
 
@@ -31,29 +31,11 @@ def check_readouts(scenario: Scenario) -> None:
 
 
 def _mask(tm: TissueModel, selector: CellSelector | None) -> NDArray[np.bool_]:
-    pops = tm.model.populations
-    chosen = np.array(
-        [selector is None or tm.model.selects(tm.kb, selector, p) for p in pops] or [False]
-    )
-    return chosen[tm.cells.population] & tm.cells.alive
-
-
-def distances(tm: TissueModel, band: Band) -> NDArray[np.float64]:
-    """Distance of every cell to the nearest live cell matching ``band.of`` (or the centre)."""
-    pos = tm.cells.position
-    if band.of is None:
-        return np.linalg.norm(pos, axis=1)
-    sources = pos[_mask(tm, band.of)]
-    if not len(sources):
-        return np.full(len(pos), np.inf)
-    return cKDTree(sources).query(pos)[0]
+    return matching(tm.kb, tm.model, tm.cells, selector)
 
 
 def _in_band(tm: TissueModel, band: Band | None) -> NDArray[np.bool_]:
-    if band is None:
-        return np.ones(len(tm.cells), dtype=bool)
-    d = distances(tm, band)
-    return (d >= band.min) & (d < (band.max if band.max is not None else np.inf))
+    return in_band(tm.kb, tm.model, tm.cells, band)
 
 
 def _exosomes(tm: TissueModel, r: Readout) -> float:

@@ -5,7 +5,9 @@ complete snapshots. Layout of ``DIR/ARM/``:
 
 - ``cells_dayD.parquet``: ``id, x, y, z`` (µm), ``radius`` (µm), ``volume`` (µm³), ``cell``,
   ``state``, ``population``, ``phase`` (live/apoptotic/necrotic) and ``internal: KEY`` (cargo
-  internalised per cell, exosomes) per exosome field;
+  internalised per cell, exosomes) per exosome field, ``lifecycle: endosome`` and
+  ``lifecycle: mvb`` (the cell's endosome and MVB content over their level without an
+  intervention, :mod:`.lifecycle`);
 - ``fields_dayD.npz``: one (nz, ny, nx) array per field (amount/µm³; oxygen in mmHg; drugs in
   µM), plus ``lower`` (µm), ``dx`` (µm) and ``minute``;
 - ``snapshot_dayD.png`` and ``.svg``: cells over the all-exosomes field (2D; a mid-z slice in 3D).
@@ -46,6 +48,8 @@ def cell_table(tm: TissueModel) -> pa.Table:
     }
     for f, key in enumerate(tm.exosome_keys):
         columns[f"internal: {key}"] = cells.internal[:, f]
+    columns["lifecycle: endosome"] = cells.lifecycle[:, 0]
+    columns["lifecycle: mvb"] = cells.lifecycle[:, 1]
     return pa.table(columns)
 
 
