@@ -315,6 +315,12 @@ def signals_of(
         total = cells.per_compartment[..., receiver_compartment[i]]
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
         signal = be.put(signal, i, signal[..., i] + strength * share)
+    for i, sources, relayed in rows.relay:  # other cells of the compartment (acts_on)
+        total = cells.per_compartment[..., receiver_compartment[i]]
+        relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
+        weight = be.where(relayed >= 0, relative, 1.0)
+        share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
+        signal = be.put(signal, i, signal[..., i] + share)
     signal = signal * block[..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
@@ -438,9 +444,22 @@ def _cell_fluxes(
     weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
     seeding = be.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    # resistance acquired from exosomes fades as the signal that induced it falls
     loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
+    held = np.maximum(rows.revert_held, 0)
+    induced = (
+        be.divide_or_zero(value[..., held], derived.rules["b_max"][..., held])
+        if value.shape[-1]
+        else 0.0
+    )
+    kept = be.where(rows.revert_held >= 0, 1.0 - induced, 1.0)
     found.append(
-        Flux("reversion", loss * n[..., rows.revert_source], rows.revert_source, rows.revert_dest)
+        Flux(
+            "reversion",
+            loss * kept * n[..., rows.revert_source],
+            rows.revert_source,
+            rows.revert_dest,
+        )
     )
     return found
 

@@ -129,6 +129,7 @@ class CellRows:
     seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
+    revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,8 @@ class SignalRows:
     pool: Ints  # -1: none
     cargo: Ints
     contact: tuple[tuple[int, Ints], ...]  # (signal, populations displaying its cargo)
+    relay: tuple[tuple[int, Ints, Ints], ...]  # (signal, sources, their signal or -1)
+    relay_share: int  # parameter: the share of cells a relayed signal is relative to, -1: none
     blockers: tuple[Blocker, ...]
 
 
@@ -460,7 +463,7 @@ class _Context:
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
         reverting = [
-            (p.index, back.index)
+            (p.index, back.index, self.target_index.get(Transition(back.index, p.index), -1))
             for p in pops
             if p.origin and (back := self.structure.population(p.cell, p.origin, p.compartment))
         ]
@@ -480,8 +483,9 @@ class _Context:
                 [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
                 [1.0] * len(seeding),
             ),
-            revert_source=frozen([a for a, _ in reverting]),
-            revert_dest=frozen([b for _, b in reverting]),
+            revert_source=frozen([a for a, _, _ in reverting]),
+            revert_dest=frozen([b for _, b, _ in reverting]),
+            revert_held=frozen([c for _, _, c in reverting]),
         )
 
     def _organ_weight(self, cell: str, organ: str) -> list[int]:
@@ -661,7 +665,7 @@ class _Context:
         s = self.structure
         ordered = sorted(s.signals.items(), key=lambda kv: kv[1])
         pops = s.populations
-        cargo = [s.pool_cargo[key] for (key, _), _ in ordered]
+        cargo = [s.relay_cargo.get(key) or s.pool_cargo[key] for (key, _), _ in ordered]
         contact = []
         for i, ((_, p), _) in enumerate(ordered):
             sources = [
@@ -671,6 +675,10 @@ class _Context:
             ]
             if sources:
                 contact.append((i, frozen(sources)))
+        relay = [
+            (i, frozen([a for a, _ in found]), frozen([b for _, b in found]))
+            for i, found in sorted(s.relays.items())
+        ]
         blockers = []
         for name in s.drugs:
             drug = self.lib.drugs[name]
@@ -686,6 +694,8 @@ class _Context:
             pool=frozen([s.pools.get((key, pops[p].compartment), -1) for (key, p), _ in ordered]),
             cargo=frozen([self.cargo.index(c) for c in cargo]),
             contact=tuple(contact),
+            relay=tuple(relay),
+            relay_share=self.param("feedback_half_share") if s.relays else -1,
             blockers=tuple(blockers),
         )
 

@@ -101,6 +101,18 @@ class Rule(Strict):
     note: str = ""
 
 
+class Feedback(Strict):
+    """What cells of a type do to other cells of their compartment (an induced stromal or
+    immune state acting back on cancer cells), as a phenotype of the vocabulary in the cells
+    ``cell``; it grows with the acting cells' share of the compartment's cells."""
+
+    cell: Identifier  # the cell type acted on (and its sub-types)
+    phenotype: Identifier
+    direction: Literal["promotes", "inhibits"]
+    records: list[Text] = []  # records of the knowledge base that report it
+    source: Annotated[str, StringConstraints(min_length=3)]
+
+
 class CellBehaviour(Strict):
     """Base behaviour of a cell type (and its sub-types): parameter ids for its rates."""
 
@@ -112,6 +124,8 @@ class CellBehaviour(Strict):
     kills: list[Identifier] = []  # cell types it kills
     kill_rate: Identifier | None = None
     speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients
+    expands_when_active: bool = False  # a signal raising its killing raises its division too
+    acts_on: list[Feedback] = []  # what it does to other cells of its compartment
 
 
 class ResistanceProtein(Strict):
