@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model import Library, compile_arm, load_scenario, run_scenario
+from exotwin.model import Library, compile_arm, load_library, load_scenario, run_scenario
 from exotwin.model.ode.equations import NUMERIC, derive, fluxes
+from exotwin.model.rules.library import packaged_model_dir
 from exotwin.model.rules.table import Growth, Population
 
 from .conftest import write
@@ -126,3 +127,42 @@ def test_acquired_resistance_lasts_while_its_signal_does(kb: KnowledgeBase, lib:
         rates[level] = next(f for f in found if f.name == "reversion").rate.sum()
     assert rates[0.0] > 0
     assert rates[1.0e5] < 0.01 * rates[0.0]
+
+
+def test_a_targeting_ligand_raises_uptake_by_its_target(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """CAR-T exosomes bind mesothelin-positive TNBC cells (the rule's targeting): among ten
+    times as many fibroblasts, the cancer cells take up more of the dose and more of them die
+    than with the same exosomes without the ligand."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "plain.yaml").write_text(
+        "rules:\n  - {id: t-plain, record: s003.car-t-exo-mesothelin-tnbc}\n"
+    )
+    lib = load_library(kb, [packaged_model_dir(), rules])
+    dose = (
+        "    interventions:\n      - {type: exosome_dose, donor: {cell: t_cell, state: engineered},"
+        " exosomes: 1.0e10, compartment: culture, schedule: {every: 1, doses: 7}}"
+    )
+    populations = (
+        "  - {cell: bc_tnbc, count: 1.0e5, compartment: culture}\n"
+        "  - {cell: fibroblast, count: 1.0e6, compartment: culture}"
+    )
+    left, signal = {}, {}
+    for rule in ("car-t-exosomes-perforin-granzyme", "t-plain"):
+        scenario = _scenario(
+            kb,
+            lib,
+            tmp_path,
+            id=rule,
+            populations=populations,
+            rules=rule,
+            arms=f"  - name: a\n{dose}",
+        )
+        result = run_scenario(kb, lib, scenario)
+        left[rule] = result.readouts["a"]["cancer"][-1]
+        model, states = result.models["a"], result.trajectories["a"].states
+        cancer = _pop(model.populations, "bc_tnbc")
+        held = [i for (_, pop), i in model.signals.items() if pop == cancer]
+        signal[rule] = states[-1, model.layout.signals + np.array(held)].sum()
+    assert signal["car-t-exosomes-perforin-granzyme"] > 3 * signal["t-plain"]
+    assert left["car-t-exosomes-perforin-granzyme"] < 0.995 * left["t-plain"]

@@ -472,6 +472,8 @@ class Pools:
     volume: Array
     per_cell: Array  # exosomes each cell of the compartment takes up per day
     removed: Array  # uptake plus every first-order loss, per pool and day
+    receivers: Array  # cells taking a pool up, bound cells of targeted exosomes counted x fold
+    fold: Array  # per signal: how much faster its receivers take its pool up (targeting)
 
 
 def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells) -> Pools:
@@ -485,8 +487,17 @@ def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cell
     per_cell = be.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
     per_cell = be.named(per_cell, "uptake")
     receivers = cells.per_compartment[..., rows.compartment]
+    fold = be.ones((*amount.shape[:-1], len(model.rows.signals.pop)))
+    if len(rows.target_pool):  # exosomes with a ligand: bound cells take up fold x as many
+        bound = derived.theta[..., rows.target_fold]
+        more = (bound - 1.0) * cells.n[..., rows.target_pop]
+        receivers = receivers + be.segment_sum(
+            more, Segments.of(rows.target_pool, len(rows.compartment))
+        )
+        sensing = rows.target_signal >= 0
+        fold = be.put(fold, rows.target_signal[sensing], bound[..., sensing])
     removed = per_cell * receivers + derived.pools["total_loss"] * amount
-    return Pools(amount, volume, per_cell, removed)
+    return Pools(amount, volume, per_cell, removed, receivers, fold)
 
 
 def _exosome_fluxes(
@@ -506,13 +517,13 @@ def _exosome_fluxes(
     load = derived.pools["load"] * factors["loading"][..., rows.cargo_index]
     pool = lay.pools + np.arange(len(rows.compartment))
     taking = np.flatnonzero(rows.uptake)
-    receivers = cells.per_compartment[..., rows.compartment]
+    receivers = pools.receivers
     sensed = np.flatnonzero(signals.pool >= 0)
     internal = lay.signals + np.arange(len(signals.pop))
     held = be.positive(y[..., lay.signals : lay.activities])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
-    internalised = pools.per_cell[..., signals.pool[sensed]]
+    internalised = pools.per_cell[..., signals.pool[sensed]] * pools.fold[..., sensed]
     if model.rows.factors.uptake:  # an uptake route blocked in some receivers
         internalised = internalised * factors["uptake"][..., signals.pop[sensed]]
     return [

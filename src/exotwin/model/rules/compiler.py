@@ -68,6 +68,7 @@ class Structure:
     # (source population, its signal relayed or -1: its share alone); their keys' cargo
     relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     relay_cargo: dict[str, str] = field(default_factory=dict)
+    targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key: (cell, fold)
 
     def population(
         self, cell: str, state: str | None, compartment: str, origin: str | None = None
@@ -271,6 +272,10 @@ class _Builder:
         # cells) carry cargo to a recipient: both compile the same way
         assert isinstance(record, Mechanism | Therapy) and record.recipient is not None
         keys = [self.cargo_key(c, record.donor) for c in record.cargo]
+        if rule.targeting is not None:  # exosomes carrying the cargo bind their target cells
+            fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
+            for key in keys:
+                self.model.targeting[key] = [(rule.targeting.cell, fold)]
         supplied = self.load_donors(rule, record, keys)
         applied = self.add_terms(rule, record, keys)
         self.note_use(
@@ -504,6 +509,7 @@ class _Builder:
             self.model.rules_used.clear()
             self.model.notes.clear()
             self.model.relays.clear()
+            self.model.targeting.clear()
             for rule in rules:
                 self.apply_rule(rule)
             self.add_feedback()

@@ -187,6 +187,10 @@ class PoolRows:
     transport_fraction: Ints  # -1: the whole rate
     background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
     background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
+    target_pool: Ints  # pools of targeted exosomes (a ligand), per bound population ...
+    target_pop: Ints
+    target_fold: Ints  # ... its uptake fold (parameter)
+    target_signal: Ints  # ... and the signal of the pool's cargo in it, -1: none
 
 
 @dataclass(frozen=True)
@@ -593,6 +597,7 @@ class _Context:
         cargo = self._loaded_cargo()
         source, dest, rate, fraction = _columns(self._transport(pools), 4)
         background = self._background(pools)
+        target_pool, target_pop, target_fold, target_signal = _columns(self._targeted(pools), 4)
         return PoolRows(
             compartment=frozen([COMPARTMENTS.index(c) for c in comps]),
             all_pool=frozen([all_of[c] for c in comps]),
@@ -610,7 +615,22 @@ class _Context:
             transport_fraction=fraction,
             background=frozen([i for i, _ in background]),
             background_analyte=frozen([analyte for _, analyte in background], bool),
+            target_pool=target_pool,
+            target_pop=target_pop,
+            target_fold=target_fold,
+            target_signal=target_signal,
         )
+
+    def _targeted(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, ...]]:
+        """(pool, bound population, fold parameter, signal) of exosomes with a ligand."""
+        s = self.structure
+        return [
+            (i, p.index, self.book.index(fold), s.signals.get((key, p.index), -1))
+            for (key, comp), i in pools
+            for cell, fold in s.targeting.get(key, [])
+            for p in s.populations
+            if p.compartment == comp and p.cell in self.kb.descendants(cell)
+        ]
 
     def _release(self, all_of: dict[str, int]) -> list[tuple[int, int]]:
         """(population, all-exosomes pool of its compartment) of every population that has one."""

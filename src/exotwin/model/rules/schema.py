@@ -82,6 +82,15 @@ class Drug(Strict):
     binding_kd: Param | None = None  # uM
 
 
+class Targeting(Strict):
+    """A ligand on engineered exosomes (an antibody, a CAR, a peptide) that raises their
+    uptake by the cells it binds: those take up the rule's cargo ``uptake_fold`` times as
+    fast per cell as other cells of their compartment."""
+
+    cell: Identifier  # the cell type bound (and its sub-types)
+    uptake_fold: Param
+
+
 class Rule(Strict):
     """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
 
@@ -98,6 +107,7 @@ class Rule(Strict):
     hill: Param | None = None
     max_rate: Param | None = None  # 1/day, for induced transitions and seeding
     fold: Param | None = None  # saturation as a multiple of a base rate
+    targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
     note: str = ""
 
 
