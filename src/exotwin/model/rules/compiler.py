@@ -4,6 +4,8 @@ Nothing here knows any mechanism by name: each rule's record says which cargo le
 donor and reaches which receiver, and the effect's phenotype (vocabulary) says what changes:
 a state transition (``transition_to``), a change of drug resistance (``drug``), or a rate
 (``behaviour``: growth, death, survival, seeding, killing, secretion), else an activity level.
+What a cell type does to its neighbours (an induced state acting back) is data too: its
+``acts_on`` in cells.yaml.
 """
 
 from __future__ import annotations
@@ -406,7 +408,8 @@ class _Builder:
         via: Population,
     ) -> bool:
         """A record's effect on ``via`` acting on the cells ``via``'s type acts on: their signal
-        is ``via``'s signal times its share of the compartment's cells."""
+        is ``via``'s signal times its share of the compartment's cells over
+        ``feedback_half_share``."""
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
         level, up, applied = self.book.rule(rule, "fold"), effect.direction == "promotes", False
         acts = self.lib.behaviour_of(self.kb, via.cell).acts_on
@@ -415,10 +418,7 @@ class _Builder:
                 for key in keys:
                     relay = f"{key} via {via.cell}"
                     self.model.relay_cargo[relay] = self.model.pool_cargo[key]
-                    signal = self.signal(relay, receiver)
-                    source = (via.index, self.signal(key, via))
-                    if source not in (sources := self.model.relays.setdefault(signal, [])):
-                        sources.append(source)
+                    signal = self.relay(relay, receiver, via, self.signal(key, via))
                     for target, u in self.targets_for(effect.phenotype, up, receiver):
                         applied = (
                             self.add_term(
@@ -437,6 +437,15 @@ class _Builder:
                             or applied
                         )
         return applied
+
+    def relay(self, key: str, receiver: Population, source: Population, relayed: int) -> int:
+        """The signal ``key`` of ``receiver``, fed by ``source`` (its signal ``relayed``, or
+        -1: its share of the compartment alone)."""
+        signal = self.signal(key, receiver)
+        sources = self.model.relays.setdefault(signal, [])
+        if (source.index, relayed) not in sources:
+            sources.append((source.index, relayed))
+        return signal
 
     def add_term(self, term: Term) -> bool:
         """Add a term unless its signal already drives its target in the same direction."""
@@ -458,11 +467,7 @@ class _Builder:
                 for receiver in self.neighbours(source, act.cell):
                     key = f"{entry.cell} cells"
                     self.model.relay_cargo[key] = ALL_EXOSOMES
-                    signal = self.signal(key, receiver)
-                    if (source.index, -1) not in (
-                        sources := self.model.relays.setdefault(signal, [])
-                    ):
-                        sources.append((source.index, -1))
+                    signal = self.relay(key, receiver, source, -1)
                     record = act.records[0] if act.records else ""
                     for target, u in self.targets_for(act.phenotype, up, receiver):
                         term = Term(
