@@ -325,6 +325,12 @@ def signals_of(
         total = cells.per_compartment[..., receiver_compartment[i]]
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
         signal = be.put(signal, i, signal[..., i] + strength * share)
+    for i, sources, relayed in rows.relay:  # other cells of the compartment (acts_on)
+        total = cells.per_compartment[..., receiver_compartment[i]]
+        relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
+        weight = be.where(relayed >= 0, relative, 1.0)
+        share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
+        signal = be.put(signal, i, signal[..., i] + share)
     signal = signal * block[..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
@@ -450,9 +456,22 @@ def _cell_fluxes(
     weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
     seeding = be.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    # resistance acquired from exosomes fades as the signal that induced it falls
     loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
+    held = np.maximum(rows.revert_held, 0)
+    induced = (
+        be.divide_or_zero(value[..., held], derived.rules["b_max"][..., held])
+        if value.shape[-1]
+        else 0.0
+    )
+    kept = be.where(rows.revert_held >= 0, 1.0 - induced, 1.0)
     found.append(
-        Flux("reversion", loss * n[..., rows.revert_source], rows.revert_source, rows.revert_dest)
+        Flux(
+            "reversion",
+            loss * kept * n[..., rows.revert_source],
+            rows.revert_source,
+            rows.revert_dest,
+        )
     )
     return found
 
@@ -467,6 +486,7 @@ class Pools:
     removed: Array  # uptake plus every first-order loss, per pool and day
     per_route: list[Array]  # per_cell by uptake route (the routes' sum)
     taken: Array  # uptake by all the compartment's cells, per pool and day
+    fold: Array  # per signal: how much faster its receivers take its pool up (targeting)
 
 
 def pools_of(
@@ -505,8 +525,17 @@ def pools_of(
             ]
             for r, uptake in enumerate(per_route)
         )
+    fold = be.ones((*amount.shape[:-1], len(model.rows.signals.pop)))
+    if len(rows.target_pool):  # exosomes with a ligand: bound cells take up fold x as many
+        bound = derived.theta[..., rows.target_fold]
+        more = (bound - 1.0) * cells.n[..., rows.target_pop]
+        taking = taking + per_cell * be.segment_sum(
+            more, Segments.of(rows.target_pool, len(rows.compartment))
+        )
+        sensing = rows.target_signal >= 0
+        fold = be.put(fold, rows.target_signal[sensing], bound[..., sensing])
     removed = taking + derived.pools["total_loss"] * amount
-    return Pools(amount, volume, per_cell, removed, per_route, taking)
+    return Pools(amount, volume, per_cell, removed, per_route, taking, fold)
 
 
 def _exosome_fluxes(
@@ -531,7 +560,7 @@ def _exosome_fluxes(
     held = be.positive(y[..., lay.signals : lay.activities])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
-    internalised = _internalised(model, derived, pools, factors, sensed)
+    internalised = _internalised(model, derived, pools, factors, sensed) * pools.fold[..., sensed]
     return [
         Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
         Flux(
