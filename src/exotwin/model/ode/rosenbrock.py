@@ -93,7 +93,7 @@ class Program:
         self.steps = 0  # loop iterations run (each a step of every unfinished patient)
 
     def _rhs(self, derived: Any, t: Any, y: Any) -> Any:
-        return traced.right_hand_side(self.model, derived, t[:, None], y)
+        return traced.right_hand_side(self.model, derived, t, y)
 
     def _matrix(self, derived: Any, t: Any, y: Any, h: Any, atol: Any) -> Any:
         """dy/dt, and I / (gamma h) - J on the LU's fill pattern (patients x entries): J by
