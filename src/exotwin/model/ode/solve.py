@@ -177,10 +177,10 @@ def simulate_cohort(
     probed sparsity pattern. ``progress(done)`` after each batch."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
     if model.layout.size <= SPARSE_ABOVE and len(theta) >= ROSENBROCK_FROM:
-        found = simulate_rosenbrock(model, theta, y0, tol)
+        together = simulate_rosenbrock(model, theta, y0, tol)
         if progress:
-            progress(len(found))
-        return found
+            progress(len(together))
+        return together
     pattern, size = None, batch_size
     if model.layout.size > SPARSE_ABOVE:
         pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y0[0], bounds(model))
@@ -193,7 +193,7 @@ def simulate_cohort(
     return found
 
 
-def output_grid(model: CompiledModel) -> tuple[Array, list[tuple[float, float, Array]]]:
+def output_grid(model: CompiledModel) -> tuple[Array, list[tuple[float, float, NDArray[Any]]]]:
     """The output days, and per segment (start, end, the output days it owns): days before
     its end (the last segment's end too); a day on an event belongs to the later segment."""
     grid = np.round(np.arange(0.0, model.scenario.duration + 1e-9, model.scenario.output_every), 9)
