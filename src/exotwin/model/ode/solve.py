@@ -2,8 +2,10 @@
 
 Units: time in days, cells as counts, exosomes as particles, drugs in effective micromolar.
 Doses, surgery and intervention starts split the time axis into segments; within a segment
-the equations are smooth. Small models integrate with LSODA (one patient) or BDF (a batch,
-block-sparse Jacobian); large ones with BDF and a probed sparse Jacobian, one patient at a time.
+the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
+block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
+(:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
+patient at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from .equations import NUMERIC, Derivative, background_state, change_amount, der
 
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
-ROSENBROCK_FROM = 200  # patients; fewer do not repay compiling the batched integrator
+ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched integrator (about
+# 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 
 
 @dataclass(frozen=True)
