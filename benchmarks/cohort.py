@@ -8,17 +8,22 @@ Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Eac
 compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
 the patients with its cohort solver; libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
-alone. Both are compared on every readout of the patients libroadrunner runs. The last line
-is one JSON object with keys ``large`` and ``small``.
+alone. Both are compared on every readout of the patients libroadrunner runs. Then a cohort
+sweep of the small model runs on a local Dask cluster with 1 and with 2 workers (the
+speed-up is printed; ``--dask-patients 0`` skips it). The last line is one JSON object with
+keys ``large`` and ``small`` (and ``dask``).
 
     python benchmarks/cohort.py [--patients 1000] [--roadrunner-patients 20] [--only small]
+        [--dask-patients 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +33,7 @@ from exotwin.model import CompiledModel, Library, compile_arm, load_library, loa
 from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
 from exotwin.model.ode.solve import Trajectory, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
-from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws
+from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws, run_sweep
 
 MODELS = {
     "large": ("tnbc-default-all-mechanisms", "untreated"),
@@ -76,11 +81,14 @@ def roadrunner(
     start = time.perf_counter()
     rr = load_roadrunner(to_sbml(model), rtol=1e-6, atol=1e-9)
     load = time.perf_counter() - start
-    found, simulate = [], 0.0
+    found, simulate, cpu = [], 0.0, time.process_time()
     for row, first in zip(theta, y0, strict=True):
         start = time.perf_counter()
         found.append(run_roadrunner(rr, model, row, first))
         simulate += time.perf_counter() - start
+    print(
+        f"  libroadrunner CPU time (simulate and setting values): {time.process_time() - cpu:.2f} s"
+    )
     return found, load, simulate
 
 
@@ -99,11 +107,11 @@ def compare(
 def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) -> dict[str, Any]:
     name, arm = MODELS[key]
     model, theta, y0 = patients(kb, lib, name, arm, count)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ours = simulate_cohort(
         model, theta, y0, progress=lambda done: print(f"{key}: exotwin {done}/{count}", flush=True)
     )
-    ours_time = time.perf_counter() - start
+    ours_time, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
     n = min(rr_count, count)
     print(f"{key}: exotwin {count} patients in {ours_time:.1f} s", flush=True)
     theirs, load, rr_sim = roadrunner(model, theta[:n], y0[:n]) if n else ([], 0.0, 0.0)
@@ -112,7 +120,8 @@ def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) 
     rr_rate = n * DAYS / rr_sim if n else float("nan")
     print(
         f"{key}: {name} [{arm}], {model.layout.size} variables, {DAYS:g} days\n"
-        f"  exotwin: {count} patients in {ours_time:.1f} s = {ours_rate:.1f} patient-days/s\n"
+        f"  exotwin: {count} patients in {ours_time:.1f} s = {ours_rate:.1f} patient-days/s "
+        f"(CPU {ours_cpu:.1f} s)\n"
         f"  libroadrunner: load once {load:.1f} s; {n} patients simulate {rr_sim:.1f} s = "
         f"{rr_rate:.1f} patient-days/s\n"
         f"  ratio {ours_rate / rr_rate if n else float('nan'):.2f}; "
@@ -131,6 +140,25 @@ def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) 
     }
 
 
+def dask_speedup(count: int) -> dict[str, float]:
+    """Seconds of a small-model cohort sweep (365 days) on 1 and on 2 local Dask workers."""
+    name, arm = MODELS["small"]
+    seconds = {}
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "spec.json"
+        body = {**SPEC, "scenario": name, "arms": [arm], "patients": count, "chunk_size": 25}
+        spec.write_text(json.dumps(body), encoding="utf-8")
+        for workers in (1, 2):
+            start = time.perf_counter()
+            run_sweep(spec, Path(folder) / f"out{workers}", workers=workers)
+            seconds[workers] = time.perf_counter() - start
+            print(f"dask: {count} patients on {workers} worker(s): {seconds[workers]:.1f} s")
+    speedup = seconds[1] / seconds[2]
+    print(f"dask: speed-up 1 -> 2 workers {speedup:.2f}", flush=True)
+    return {"patients": count, "one_worker_s": round(seconds[1], 2),
+            "two_workers_s": round(seconds[2], 2), "speedup": round(speedup, 2)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -142,6 +170,9 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=sorted(MODELS), action="append", help="run only this model"
     )
+    parser.add_argument(
+        "--dask-patients", type=int, default=100, help="patients of the 1 vs 2 worker sweep"
+    )
     args = parser.parse_args()
     kb = load_knowledge()
     lib = load_library(kb)
@@ -149,6 +180,8 @@ def main() -> None:
         key: bench(kb, lib, key, args.patients, args.roadrunner_patients)
         for key in args.only or MODELS
     }
+    if args.dask_patients:
+        result["dask"] = dask_speedup(args.dask_patients)
     print(json.dumps(result))
 
 

@@ -2,8 +2,10 @@
 
 Units: time in days, cells as counts, exosomes as particles, drugs in effective micromolar.
 Doses, surgery and intervention starts split the time axis into segments; within a segment
-the equations are smooth. Small models integrate with LSODA (one patient) or BDF (a batch,
-block-sparse Jacobian); large ones with BDF and a probed sparse Jacobian, one patient at a time.
+the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
+block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
+(:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
+patient at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .equations import NUMERIC, Derivative, background_state, change_amount, der
 
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
+ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched integrator (about
+# 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 
 
 @dataclass(frozen=True)
@@ -169,10 +173,17 @@ def simulate_cohort(
     batch_size: int = 50,
     progress: Callable[[int], None] | None = None,
 ) -> list[Trajectory]:
-    """Patients of one compiled arm (rows of ``theta`` and ``y0``), the fastest way: small
-    models in batches, large ones (whose sparse solve grows with every patient added) one by
-    one with one probed sparsity pattern. ``progress(done)`` after each batch."""
+    """Patients of one compiled arm (rows of ``theta`` and ``y0``), the fastest way: many
+    patients of a small model with the batched Rosenbrock integrator
+    (:mod:`exotwin.model.ode.rosenbrock`, compiled once per model), a few in scipy batches,
+    large models (whose sparse solve grows with every patient added) one by one with one
+    probed sparsity pattern. ``progress(done)`` after each batch."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
+    if model.layout.size <= SPARSE_ABOVE and len(theta) >= ROSENBROCK_FROM:
+        together = simulate_rosenbrock(model, theta, y0, tol)
+        if progress:
+            progress(len(together))
+        return together
     pattern, size = None, batch_size
     if model.layout.size > SPARSE_ABOVE:
         pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y0[0], bounds(model))
@@ -182,6 +193,51 @@ def simulate_cohort(
         found += simulate(model, theta[at : at + size], y0[at : at + size], tol, pattern)
         if progress:
             progress(len(found))
+    return found
+
+
+def output_grid(model: CompiledModel) -> tuple[Array, list[tuple[float, float, NDArray[Any]]]]:
+    """The output days, and per segment (start, end, the output days it owns): days before
+    its end (the last segment's end too); a day on an event belongs to the later segment."""
+    grid = np.round(np.arange(0.0, model.scenario.duration + 1e-9, model.scenario.output_every), 9)
+    cuts = bounds(model)
+    found = []
+    for k, start in enumerate(cuts[:-1]):
+        end, last = cuts[k + 1], k == len(cuts) - 2
+        found.append(
+            (start, end, np.flatnonzero((grid >= start) & ((grid < end) | (last & (grid <= end)))))
+        )
+    return grid, found
+
+
+def simulate_rosenbrock(
+    model: CompiledModel, theta: Array, y0: Array, tol: Tolerances = DEFAULT
+) -> list[Trajectory]:
+    """Patients of a small model with the batched Rodas4 integrator; any patient it cannot
+    finish is integrated alone with LSODA (raising :class:`SimulationError` if that fails)."""
+    from . import rosenbrock
+
+    lay = model.layout
+    y = starting_state(model, theta, y0)
+    atol = np.stack([tolerances(lay, row, tol.atol_scale) for row in y])
+    pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y[0], bounds(model)).toarray()
+    grid, parts = output_grid(model)
+    segments = [
+        rosenbrock.Segment(a, b, lo := int(np.searchsorted(grid, a)), lo + len(rows))
+        for a, b, rows in parts
+    ]
+    events = {e.day: e for e in model.rows.events}
+
+    def between(k: int, state: Array) -> None:
+        if segments[k].start in events:
+            apply_event(model, events[segments[k].start], theta, state)
+
+    states, ok = rosenbrock.integrate(
+        model, theta, y, atol, grid, segments, tol.rtol, pattern, between
+    )
+    found = [Trajectory(model, lay, grid, states[i]) for i in range(len(theta))]
+    for i in np.flatnonzero(~ok):
+        found[i] = simulate(model, theta[i : i + 1], y0[i : i + 1], tol)[0]
     return found
 
 
