@@ -158,7 +158,10 @@ def test_positive_class_given_or_explained(tmp_path: Path) -> None:
     assert "use --positive" in result.output
     result = runner.invoke(biopsy_app, [*args, "--out", str(tmp_path / "m2"), "--positive", "A"])
     assert "positive class: 'A' = 1 (given with --positive)" in result.output
-    assert json.loads((tmp_path / "m2/metrics.json").read_text(encoding="utf-8"))["positive_class"] == "A"
+    assert (
+        json.loads((tmp_path / "m2/metrics.json").read_text(encoding="utf-8"))["positive_class"]
+        == "A"
+    )
 
 
 def test_de_real_gse73002_bounds_effects_and_warnings(tmp_path: Path, shared_dir: Path) -> None:
