@@ -178,7 +178,7 @@ def test_a_manifest_cannot_point_outside_its_folder(tmp_path: Path) -> None:
     assert read_manifest(out) == ["a"]
     with output_folder(out) as staging:
         _write(staging, {"b": "1"})
-    assert victim.read_text() == "keep"
+    assert victim.read_text(encoding="utf-8") == "keep"
 
 
 def test_a_file_output_refuses_a_folder(tmp_path: Path) -> None:

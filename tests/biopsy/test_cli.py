@@ -27,9 +27,9 @@ def test_fit_predict_de_diagnosis(tmp_path: Path, signal_csv: Path) -> None:
     assert "cv_auc:" in result.output and "baseline" in result.output
     for name in ("model.joblib", "features.json", "metrics.json", "report.html"):
         assert (model / name).is_file()
-    metrics = json.loads((model / "metrics.json").read_text())
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
     assert {"value", "ci_low", "ci_high"} <= set(metrics["cv_auc"])
-    html = (model / "report.html").read_text()
+    html = (model / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 4  # ROC, calibration, panel, volcano
     new = signal_frame(n=10, seed=3).drop(columns="group")
     new.to_csv(tmp_path / "new.csv", index=False)
@@ -65,7 +65,7 @@ def test_fit_predict_subtype_real_tcga(tmp_path: Path, shared_dir: Path) -> None
     ]
     result = runner.invoke(biopsy_app, args)
     assert result.exit_code == 0, result.output
-    metrics = json.loads((model / "metrics.json").read_text())
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["cv_balanced_accuracy"]["value"] > 0.7
     pred = tmp_path / "p.csv"
     result = runner.invoke(biopsy_app, ["predict", str(model), str(data), "--out", str(pred)])
@@ -75,7 +75,7 @@ def test_fit_predict_subtype_real_tcga(tmp_path: Path, shared_dir: Path) -> None
 
 def test_de_real_qpcr_with_meta(tmp_path: Path, shared_dir: Path) -> None:
     path = shared_dir / "data/gse41922_serum_mirna_qpcr_ct.txt"
-    samples = path.read_text().splitlines()[5].split("\t")[1:]
+    samples = path.read_text(encoding="utf-8").splitlines()[5].split("\t")[1:]
     meta = pd.DataFrame(
         {
             "sample": samples,
@@ -112,7 +112,7 @@ def test_fit_real_ev_seq_intervals_have_width_and_verdicts_follow_them(
     result = runner.invoke(biopsy_app, ["fit", str(data), "--label", "disease", "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     rows = [line for line in lines if line.startswith("cv_")]
     assert len(rows) == 6
     for line in rows:  # no zero-width interval anywhere
@@ -141,7 +141,7 @@ def test_fit_real_ev_seq_intervals_have_width_and_verdicts_follow_them(
     how = "the class not named like a control, unlike 'Healthy donor'"
     assert f"positive class: 'Breast cancer' = 1 ({how})" in result.output
     assert metrics["positive_class_reason"] == how
-    report = (out / "report.html").read_text()
+    report = (out / "report.html").read_text(encoding="utf-8")
     assert "Positive class (= 1): <b>Breast cancer</b>" in report
     assert "Separation check" in report and "[1.0000, 1.0000]" not in result.output
 
@@ -158,7 +158,7 @@ def test_positive_class_given_or_explained(tmp_path: Path) -> None:
     assert "use --positive" in result.output
     result = runner.invoke(biopsy_app, [*args, "--out", str(tmp_path / "m2"), "--positive", "A"])
     assert "positive class: 'A' = 1 (given with --positive)" in result.output
-    assert json.loads((tmp_path / "m2/metrics.json").read_text())["positive_class"] == "A"
+    assert json.loads((tmp_path / "m2/metrics.json").read_text(encoding="utf-8"))["positive_class"] == "A"
 
 
 def test_de_real_gse73002_bounds_effects_and_warnings(tmp_path: Path, shared_dir: Path) -> None:
@@ -174,4 +174,4 @@ def test_de_real_gse73002_bounds_effects_and_warnings(tmp_path: Path, shared_dir
     assert re.search(r"g \+\d\.\d\d \[\+\d\.\d\d, \+\d\.\d\d\], AUC 0\.\d{3}", result.output)
     table = pd.read_csv(out / "de.csv", index_col=0)
     assert (table["p_value"] > 0).all() and table["log10_p"].nunique() == len(table)
-    assert "p &lt; 1e-300" in (out / "volcano.svg").read_text()
+    assert "p &lt; 1e-300" in (out / "volcano.svg").read_text(encoding="utf-8")

@@ -127,6 +127,6 @@ def test_cli_fit_with_group(tmp_path: Path, patients_csv: Path) -> None:
     result = runner.invoke(biopsy_app, args)
     assert result.exit_code == 0, result.output
     assert "grouped CV by 'patient': 60 groups" in result.output
-    assert "Grouped CV by <b>patient</b>" in (out / "report.html").read_text()
+    assert "Grouped CV by <b>patient</b>" in (out / "report.html").read_text(encoding="utf-8")
     bad = runner.invoke(biopsy_app, [*args[:6], "--group", "subject"])
     assert bad.exit_code == 1 and "column 'subject': no such column" in bad.output

@@ -24,7 +24,7 @@ def test_fit_report_summary_and_json(tmp_path: Path, signal_csv: Path) -> None:
     result = runner.invoke(biopsy_app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)  # stdout holds only the JSON
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert summary["positive_class"] == metrics["positive_class"] == "case"
     auc = summary["metrics"]["cv_auc"]
     assert auc["model"] == metrics["cv_auc"] and auc["difference"]["verdict"]

@@ -203,7 +203,7 @@ def test_exports_carry_provenance(kb: KnowledgeBase, tmp_path: Path) -> None:
         "recipient:normalised;targets[PKM]:inferred;effects[premetastatic_niche]:inferred"
     )
     export(kb, "json", tmp_path / "g.json")
-    records = {r["id"]: r for r in json.loads((tmp_path / "g.json").read_text())["records"]}
+    records = {r["id"]: r for r in json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))["records"]}
     flag = records["s003.mir567-reverses-trastuzumab-resistance"]["provenance"]["targets[ATG5]"]
     assert flag["class"] == "added" and flag["source"]
     export(kb, "graphml", tmp_path / "g.graphml")

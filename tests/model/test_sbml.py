@@ -96,7 +96,7 @@ def test_roadrunner_matches_exotwin(
 def test_roadrunner_matches_exotwin_on_a_larger_model(
     kb: KnowledgeBase, lib: Library, tmp_path: Path
 ) -> None:
-    text = packaged_scenarios()["tnbc-default-all-mechanisms"].read_text()
+    text = packaged_scenarios()["tnbc-default-all-mechanisms"].read_text(encoding="utf-8")
     text = text.replace("mechanisms: {all: true}", f"mechanisms: {{rules: [{LARGER_RULES}]}}")
     text = text.replace("duration: 365", "duration: 63")
     (tmp_path / "larger.yaml").write_text(text)

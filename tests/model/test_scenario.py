@@ -109,7 +109,7 @@ def test_knockdown_of_a_cargo_no_donor_loads_is_refused_at_load(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
     """miR-4443 is known but no donor of this arm loads it: once a crash in the compiler."""
-    shipped = Path(packaged_scenarios()["nf-to-caf-mir9-mir125b"]).read_text()
+    shipped = Path(packaged_scenarios()["nf-to-caf-mir9-mir125b"]).read_text(encoding="utf-8")
     text = shipped.replace("cargo: miR-125b", "cargo: hsa-miR-4443", 1)
     assert text != shipped
     found = problems(tmp_path, kb, lib, text)

@@ -98,7 +98,7 @@ class Server:
                 time.sleep(0.2)
             if self.proc.poll() is not None:
                 break
-        raise AssertionError(f"exotwin serve did not start: {self.log.read_text()[-2000:]}")
+        raise AssertionError(f"exotwin serve did not start: {self.log.read_text(encoding="utf-8")[-2000:]}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -222,7 +222,7 @@ def test_snapshots_plots_and_animation(tmp_path: Path, kb: KnowledgeBase, lib: L
         assert gif.n_frames == 3  # days 0, 0.25 and 0.5
     table = pq.read_table(folder / "cells_day0p5.parquet")
     assert "internal: hsa-miR-9" in table.column_names
-    assert (tmp_path / "out" / "timeseries.csv").read_text().splitlines()[
+    assert (tmp_path / "out" / "timeseries.csv").read_text(encoding="utf-8").splitlines()[
         0
     ] == "arm,day,fibroblasts"
 
@@ -246,7 +246,7 @@ def test_replicates_report_each_check_per_seed(tmp_path: Path) -> None:
         app, ["tissue", str(scenario), "--out", str(out), "--replicates", "2", "--no-plots"]
     )
     assert result.exit_code == 1  # the impossible check fails
-    held = json.loads((out / "replicates.json").read_text())
+    held = json.loads((out / "replicates.json").read_text(encoding="utf-8"))
     assert held["seeds"] == [0, 1, 2]
     assert held["held"] == {"fibroblasts-stay": [True] * 3, "impossible": [False] * 3}
     assert "holds in 3/3 seeds" in result.output and "holds in 0/3 seeds" in result.output

@@ -32,7 +32,7 @@ def test_shipped_tissue_scenario_runs_and_passes(
 ) -> None:
     result, out = shipped_tissue(name)
     assert result.passed, [c.describe() for c in result.checks if not c.passed]
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] and summary["checks"]
     for arm, ledger in summary["mass_ledger"].items():
         assert (out / arm / "snapshot_day0.png").stat().st_size > 0
