@@ -177,7 +177,8 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
-        match entry.behaviour:
+        kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
+        match entry.behaviour if not kinds or receiver.cell in kinds else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
             case "seeding":  # a niche receiver prepares its own organ only
