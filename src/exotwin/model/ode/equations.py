@@ -315,6 +315,12 @@ def signals_of(
         total = cells.per_compartment[..., receiver_compartment[i]]
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
         signal = be.put(signal, i, signal[..., i] + strength * share)
+    for i, sources, relayed in rows.relay:  # other cells of the compartment (acts_on)
+        total = cells.per_compartment[..., receiver_compartment[i]]
+        relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
+        weight = be.where(relayed >= 0, relative, 1.0)
+        share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
+        signal = be.put(signal, i, signal[..., i] + share)
     signal = signal * block[..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
@@ -438,9 +444,22 @@ def _cell_fluxes(
     weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
     seeding = be.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
+    # resistance acquired from exosomes fades as the signal that induced it falls
     loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
+    held = np.maximum(rows.revert_held, 0)
+    induced = (
+        be.divide_or_zero(value[..., held], derived.rules["b_max"][..., held])
+        if value.shape[-1]
+        else 0.0
+    )
+    kept = be.where(rows.revert_held >= 0, 1.0 - induced, 1.0)
     found.append(
-        Flux("reversion", loss * n[..., rows.revert_source], rows.revert_source, rows.revert_dest)
+        Flux(
+            "reversion",
+            loss * kept * n[..., rows.revert_source],
+            rows.revert_source,
+            rows.revert_dest,
+        )
     )
     return found
 
@@ -453,6 +472,8 @@ class Pools:
     volume: Array
     per_cell: Array  # exosomes each cell of the compartment takes up per day
     removed: Array  # uptake plus every first-order loss, per pool and day
+    receivers: Array  # cells taking a pool up, bound cells of targeted exosomes counted x fold
+    fold: Array  # per signal: how much faster its receivers take its pool up (targeting)
 
 
 def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells) -> Pools:
@@ -466,8 +487,17 @@ def pools_of(model: CompiledModel, be: Backend, derived: Derived, y: Array, cell
     per_cell = be.where(rows.uptake, uptake_max * (amount / volume) / (half + c_all), 0.0)
     per_cell = be.named(per_cell, "uptake")
     receivers = cells.per_compartment[..., rows.compartment]
+    fold = be.ones((*amount.shape[:-1], len(model.rows.signals.pop)))
+    if len(rows.target_pool):  # exosomes with a ligand: bound cells take up fold x as many
+        bound = derived.theta[..., rows.target_fold]
+        more = (bound - 1.0) * cells.n[..., rows.target_pop]
+        receivers = receivers + be.segment_sum(
+            more, Segments.of(rows.target_pool, len(rows.compartment))
+        )
+        sensing = rows.target_signal >= 0
+        fold = be.put(fold, rows.target_signal[sensing], bound[..., sensing])
     removed = per_cell * receivers + derived.pools["total_loss"] * amount
-    return Pools(amount, volume, per_cell, removed)
+    return Pools(amount, volume, per_cell, removed, receivers, fold)
 
 
 def _exosome_fluxes(
@@ -487,13 +517,13 @@ def _exosome_fluxes(
     load = derived.pools["load"] * factors["loading"][..., rows.cargo_index]
     pool = lay.pools + np.arange(len(rows.compartment))
     taking = np.flatnonzero(rows.uptake)
-    receivers = cells.per_compartment[..., rows.compartment]
+    receivers = pools.receivers
     sensed = np.flatnonzero(signals.pool >= 0)
     internal = lay.signals + np.arange(len(signals.pop))
     held = be.positive(y[..., lay.signals : lay.activities])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
-    internalised = pools.per_cell[..., signals.pool[sensed]]
+    internalised = pools.per_cell[..., signals.pool[sensed]] * pools.fold[..., sensed]
     if model.rows.factors.uptake:  # an uptake route blocked in some receivers
         internalised = internalised * factors["uptake"][..., signals.pop[sensed]]
     return [

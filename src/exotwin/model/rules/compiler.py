@@ -4,6 +4,8 @@ Nothing here knows any mechanism by name: each rule's record says which cargo le
 donor and reaches which receiver, and the effect's phenotype (vocabulary) says what changes:
 a state transition (``transition_to``), a change of drug resistance (``drug``), or a rate
 (``behaviour``: growth, death, survival, seeding, killing, secretion), else an activity level.
+What a cell type does to its neighbours (an induced state acting back) is data too: its
+``acts_on`` in cells.yaml.
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ class Structure:
     notes: list[str] = field(default_factory=list)  # rules that matched nothing, and why
     resisted: dict[str, frozenset[str]] = field(default_factory=dict)  # drugs each state resists
     analytes: set[str] = field(default_factory=set)  # biomarker cargo: a healthy plasma baseline
+    # signals from other populations of the compartment (cells.yaml acts_on): per signal, the
+    # (source population, its signal relayed or -1: its share alone); their keys' cargo
+    relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    relay_cargo: dict[str, str] = field(default_factory=dict)
+    targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key: (cell, fold)
 
     def population(
         self, cell: str, state: str | None, compartment: str, origin: str | None = None
@@ -193,7 +200,10 @@ class _Builder:
             case "death":
                 return [(Death(receiver.index), up)]
             case "killing":
-                return [(Killing(receiver.index), up)]
+                found: list[tuple[Target, bool]] = [(Killing(receiver.index), up)]
+                if self.lib.behaviour_of(self.kb, receiver.cell).expands_when_active:
+                    found.append((Growth(receiver.index), up))  # activation drives division
+                return found
             case "secretion":
                 return [(Secretion(receiver.index), up)]
         key = (phenotype, receiver.index)
@@ -265,6 +275,10 @@ class _Builder:
         # cells) carry cargo to a recipient: both compile the same way
         assert isinstance(record, Mechanism | Therapy) and record.recipient is not None
         keys = [self.cargo_key(c, record.donor) for c in record.cargo]
+        if rule.targeting is not None:  # exosomes carrying the cargo bind their target cells
+            fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
+            for key in keys:
+                self.model.targeting[key] = [(rule.targeting.cell, fold)]
         supplied = self.load_donors(rule, record, keys)
         applied = self.add_terms(rule, record, keys)
         self.note_use(
@@ -343,6 +357,9 @@ class _Builder:
             ]
             for effect in plain:
                 up = effect.direction == "promotes"
+                if self.relayed(effect.phenotype, receiver):
+                    applied = self.add_relay(rule, record, keys, effect, receiver) or applied
+                    continue
                 found += [
                     (effect.phenotype, t, u)
                     for t, u in self.targets_for(effect.phenotype, up, receiver)
@@ -362,6 +379,110 @@ class _Builder:
                     self.model.terms.append(term)
                     applied = True
         return applied
+
+    # ------------------------------------------------------------ feedback (cells.yaml acts_on)
+
+    def neighbours(self, source: Population, cell: str) -> list[Population]:
+        """Populations of ``cell`` (and sub-types) in the compartment of ``source``."""
+        kinds = self.kb.descendants(cell)
+        return [
+            p
+            for p in self.model.populations
+            if p.cell in kinds and p.compartment == source.compartment and p != source
+        ]
+
+    def relayed(self, phenotype: str, receiver: Population) -> bool:
+        """Whether an effect on ``receiver`` is one its cell type exerts on other cells (a
+        rate of those cells): the record's effect reaches them, not the receiver itself."""
+        acts = self.lib.behaviour_of(self.kb, receiver.cell).acts_on
+        behaviour = self.kb.phenotypes[phenotype].behaviour
+        return behaviour in {"growth", "death", "survival"} and any(
+            a.phenotype == phenotype for a in acts
+        )
+
+    def add_relay(
+        self,
+        rule: Rule,
+        record: Mechanism | Therapy,
+        keys: list[str],
+        effect: Effect,
+        via: Population,
+    ) -> bool:
+        """A record's effect on ``via`` acting on the cells ``via``'s type acts on: their signal
+        is ``via``'s signal times its share of the compartment's cells over
+        ``feedback_half_share``."""
+        half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
+        level, up, applied = self.book.rule(rule, "fold"), effect.direction == "promotes", False
+        acts = self.lib.behaviour_of(self.kb, via.cell).acts_on
+        for act in (a for a in acts if a.phenotype == effect.phenotype):
+            for receiver in self.neighbours(via, act.cell):
+                for key in keys:
+                    relay = f"{key} via {via.cell}"
+                    self.model.relay_cargo[relay] = self.model.pool_cargo[key]
+                    signal = self.relay(relay, receiver, via, self.signal(key, via))
+                    for target, u in self.targets_for(effect.phenotype, up, receiver):
+                        applied = (
+                            self.add_term(
+                                Term(
+                                    rule.id,
+                                    record.id,
+                                    effect.phenotype,
+                                    signal,
+                                    half_max,
+                                    hill,
+                                    u,
+                                    target,
+                                    level,
+                                )
+                            )
+                            or applied
+                        )
+        return applied
+
+    def relay(self, key: str, receiver: Population, source: Population, relayed: int) -> int:
+        """The signal ``key`` of ``receiver``, fed by ``source`` (its signal ``relayed``, or
+        -1: its share of the compartment alone)."""
+        signal = self.signal(key, receiver)
+        sources = self.model.relays.setdefault(signal, [])
+        if (source.index, relayed) not in sources:
+            sources.append((source.index, relayed))
+        return signal
+
+    def add_term(self, term: Term) -> bool:
+        """Add a term unless its signal already drives its target in the same direction."""
+        if (term.signal, term.target, term.up) in self.counted:
+            return False
+        self.counted.add((term.signal, term.target, term.up))
+        self.model.terms.append(term)
+        return True
+
+    def add_feedback(self) -> None:
+        """Cell types that act on their neighbours (cells.yaml ``acts_on``): a signal in each
+        receiver, the acting type's share of the compartment's cells."""
+        half_max = self.book.global_("feedback_half_share")
+        hill, level = self.book.global_("rule_hill"), self.book.global_("rule_fold")
+        for source in list(self.model.populations):
+            entry = self.lib.behaviour_of(self.kb, source.cell)
+            for act in entry.acts_on:
+                up = act.direction == "promotes"
+                for receiver in self.neighbours(source, act.cell):
+                    key = f"{entry.cell} cells"
+                    self.model.relay_cargo[key] = ALL_EXOSOMES
+                    signal = self.relay(key, receiver, source, -1)
+                    record = act.records[0] if act.records else ""
+                    for target, u in self.targets_for(act.phenotype, up, receiver):
+                        term = Term(
+                            f"{entry.cell}-feedback",
+                            record,
+                            act.phenotype,
+                            signal,
+                            half_max,
+                            hill,
+                            u,
+                            target,
+                            level,
+                        )
+                        self.add_term(term)
 
     def note_use(self, rule: Rule, used: bool, why: str) -> None:
         if used:
@@ -393,8 +514,11 @@ class _Builder:
             self.counted.clear()
             self.model.rules_used.clear()
             self.model.notes.clear()
+            self.model.relays.clear()
+            self.model.targeting.clear()
             for rule in rules:
                 self.apply_rule(rule)
+            self.add_feedback()
             self.add_niche_copies()
             if len(self.model.populations) == before:
                 break
@@ -449,7 +573,7 @@ class _Builder:
         """The cargo keys that need pools: those loaded by cells or doses, taken up as signals,
         dosed as cargo, or read out as exosomes."""
         keys = {key for _, key in [*self.model.secretion, *self.model.basal]}
-        keys |= {key for key, _ in self.model.signals}
+        keys |= {key for key, _ in self.model.signals if key not in self.model.relay_cargo}
         for doses in (self.model.dose_cargo, self.model.dose_basal):
             keys |= {key for loads in doses.values() for key in loads}
         named = [

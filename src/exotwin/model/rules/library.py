@@ -338,3 +338,15 @@ def _check_cell(
         ref = getattr(entry, name)
         if ref is not None and ref not in params:
             problems.append(item.problem((name,), f"unknown parameter {ref!r}"))
+    for k, act in enumerate(entry.acts_on):
+        if act.cell not in kb.cell_types:
+            problems.append(item.problem(("acts_on", k, "cell"), f"unknown cell type {act.cell!r}"))
+        if act.phenotype not in kb.phenotypes:
+            problems.append(
+                item.problem(("acts_on", k, "phenotype"), f"unknown phenotype {act.phenotype!r}")
+            )
+        for record in act.records:
+            if record not in kb.records:
+                problems.append(
+                    item.problem(("acts_on", k, "records"), f"unknown record {record!r}")
+                )

@@ -46,6 +46,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "activity_relaxation": "1/day",
     "basal_loading": "fraction of the donor state's loading",
     "acquired_resistance_loss": "1/day",
+    "feedback_half_share": "fraction of the compartment's cells",
     "rule_loading": "fraction of exosomes",
     "rule_half_max": "exosomes internalised per cell",
     "rule_hill": "1",

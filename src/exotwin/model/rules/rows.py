@@ -129,6 +129,7 @@ class CellRows:
     seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
+    revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,10 @@ class PoolRows:
     transport_fraction: Ints  # -1: the whole rate
     background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
     background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
+    target_pool: Ints  # pools of targeted exosomes (a ligand), per bound population ...
+    target_pop: Ints
+    target_fold: Ints  # ... its uptake fold (parameter)
+    target_signal: Ints  # ... and the signal of the pool's cargo in it, -1: none
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,8 @@ class SignalRows:
     pool: Ints  # -1: none
     cargo: Ints
     contact: tuple[tuple[int, Ints], ...]  # (signal, populations displaying its cargo)
+    relay: tuple[tuple[int, Ints, Ints], ...]  # (signal, sources, their signal or -1)
+    relay_share: int  # parameter: the share of cells a relayed signal is relative to, -1: none
     blockers: tuple[Blocker, ...]
 
 
@@ -460,7 +467,7 @@ class _Context:
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
         reverting = [
-            (p.index, back.index)
+            (p.index, back.index, self.target_index.get(Transition(back.index, p.index), -1))
             for p in pops
             if p.origin and (back := self.structure.population(p.cell, p.origin, p.compartment))
         ]
@@ -480,8 +487,9 @@ class _Context:
                 [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
                 [1.0] * len(seeding),
             ),
-            revert_source=frozen([a for a, _ in reverting]),
-            revert_dest=frozen([b for _, b in reverting]),
+            revert_source=frozen([a for a, _, _ in reverting]),
+            revert_dest=frozen([b for _, b, _ in reverting]),
+            revert_held=frozen([c for _, _, c in reverting]),
         )
 
     def _organ_weight(self, cell: str, organ: str) -> list[int]:
@@ -589,6 +597,7 @@ class _Context:
         cargo = self._loaded_cargo()
         source, dest, rate, fraction = _columns(self._transport(pools), 4)
         background = self._background(pools)
+        target_pool, target_pop, target_fold, target_signal = _columns(self._targeted(pools), 4)
         return PoolRows(
             compartment=frozen([COMPARTMENTS.index(c) for c in comps]),
             all_pool=frozen([all_of[c] for c in comps]),
@@ -606,7 +615,22 @@ class _Context:
             transport_fraction=fraction,
             background=frozen([i for i, _ in background]),
             background_analyte=frozen([analyte for _, analyte in background], bool),
+            target_pool=target_pool,
+            target_pop=target_pop,
+            target_fold=target_fold,
+            target_signal=target_signal,
         )
+
+    def _targeted(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, ...]]:
+        """(pool, bound population, fold parameter, signal) of exosomes with a ligand."""
+        s = self.structure
+        return [
+            (i, p.index, self.book.index(fold), s.signals.get((key, p.index), -1))
+            for (key, comp), i in pools
+            for cell, fold in s.targeting.get(key, [])
+            for p in s.populations
+            if p.compartment == comp and p.cell in self.kb.descendants(cell)
+        ]
 
     def _release(self, all_of: dict[str, int]) -> list[tuple[int, int]]:
         """(population, all-exosomes pool of its compartment) of every population that has one."""
@@ -661,7 +685,7 @@ class _Context:
         s = self.structure
         ordered = sorted(s.signals.items(), key=lambda kv: kv[1])
         pops = s.populations
-        cargo = [s.pool_cargo[key] for (key, _), _ in ordered]
+        cargo = [s.relay_cargo.get(key) or s.pool_cargo[key] for (key, _), _ in ordered]
         contact = []
         for i, ((_, p), _) in enumerate(ordered):
             sources = [
@@ -671,6 +695,10 @@ class _Context:
             ]
             if sources:
                 contact.append((i, frozen(sources)))
+        relay = [
+            (i, frozen([a for a, _ in found]), frozen([b for _, b in found]))
+            for i, found in sorted(s.relays.items())
+        ]
         blockers = []
         for name in s.drugs:
             drug = self.lib.drugs[name]
@@ -686,6 +714,8 @@ class _Context:
             pool=frozen([s.pools.get((key, pops[p].compartment), -1) for (key, p), _ in ordered]),
             cargo=frozen([self.cargo.index(c) for c in cargo]),
             contact=tuple(contact),
+            relay=tuple(relay),
+            relay_share=self.param("feedback_half_share") if s.relays else -1,
             blockers=tuple(blockers),
         )
 

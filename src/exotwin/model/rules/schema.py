@@ -82,6 +82,15 @@ class Drug(Strict):
     binding_kd: Param | None = None  # uM
 
 
+class Targeting(Strict):
+    """A ligand on engineered exosomes (an antibody, a CAR, a peptide) that raises their
+    uptake by the cells it binds: those take up the rule's cargo ``uptake_fold`` times as
+    fast per cell as other cells of their compartment."""
+
+    cell: Identifier  # the cell type bound (and its sub-types)
+    uptake_fold: Param
+
+
 class Rule(Strict):
     """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
 
@@ -98,7 +107,20 @@ class Rule(Strict):
     hill: Param | None = None
     max_rate: Param | None = None  # 1/day, for induced transitions and seeding
     fold: Param | None = None  # saturation as a multiple of a base rate
+    targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
     note: str = ""
+
+
+class Feedback(Strict):
+    """What cells of a type do to other cells of their compartment (an induced stromal or
+    immune state acting back on cancer cells), as a phenotype of the vocabulary in the cells
+    ``cell``; it grows with the acting cells' share of the compartment's cells."""
+
+    cell: Identifier  # the cell type acted on (and its sub-types)
+    phenotype: Identifier
+    direction: Literal["promotes", "inhibits"]
+    records: list[Text] = []  # records of the knowledge base that report it
+    source: Annotated[str, StringConstraints(min_length=3)]
 
 
 class CellBehaviour(Strict):
@@ -112,6 +134,8 @@ class CellBehaviour(Strict):
     kills: list[Identifier] = []  # cell types it kills
     kill_rate: Identifier | None = None
     speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients
+    expands_when_active: bool = False  # a signal raising its killing raises its division too
+    acts_on: list[Feedback] = []  # what it does to other cells of its compartment
 
 
 class ResistanceProtein(Strict):
