@@ -163,11 +163,17 @@ def test_physicell_rules_parse_and_follow_the_grammar(kb: KnowledgeBase, tmp_pat
     assert {"fibroblast", "intracellular hsa-miR-9", "increases", "transform to caf"} <= {
         v for r in rules for v in r.values() if isinstance(v, str)
     }
-    # effects without a behaviour are listed, not dropped
+    # effects without a behaviour (or in a receiver outside the phenotype's receivers, e.g.
+    # a tumour's progression in fibroblasts) are listed, not dropped
     assert "// unmapped " in text
-    mapped = sum(
-        1 for r in kb.mechanisms for e in r.effects if kb.phenotypes[e.phenotype].physicell
-    )
+
+    def maps(cell: str, phenotype: str) -> bool:
+        entry = kb.phenotypes[phenotype]
+        kinds = {k for c in entry.receivers for k in kb.descendants(c)}
+        return entry.physicell is not None and (not kinds or cell in kinds)
+
+    mapped = sum(1 for r in kb.mechanisms for e in r.effects if maps(r.recipient.cell, e.phenotype))
+    assert "// unmapped s000.mir130b-3p-caf-spin90" in text  # progression, in CAFs
     unmapped = text.count("// unmapped ")
     total = sum(len(r.effects) for r in kb.mechanisms)
     assert mapped + unmapped == total

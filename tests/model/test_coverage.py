@@ -184,3 +184,27 @@ def test_readme_quotes_the_counts(cov: Coverage) -> None:
     assert quoted is not None
     line = ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in cov.counts().items())
     assert quoted.group(1) == line
+
+
+def test_progression_grows_cancer_cells_not_the_stroma(kb: KnowledgeBase, lib: Library) -> None:
+    """A phenotype's ``receivers`` limit its rate: a tumour's progression is the division of
+    the cancer cells that receive the exosomes, relayed to them from CAFs (not the CAFs'); TAM
+    infiltration raises the TAMs' number in the tumour."""
+    cancer = rule_coverage(kb, lib, lib.rules["mir130a-rab5b-progression"], "s000.mir130a-3p-rab5b")
+    assert {(d.target, d.direction) for d in cancer.dynamics} == {("Growth", "down")}
+    caf = rule_coverage(kb, lib, lib.rules["mir130b-caf-spin90"], "s000.mir130b-3p-caf-spin90")
+    assert [(d.target, d.cell) for d in caf.dynamics] == [
+        ("Growth", "bc_luminal@tumour")
+    ]  # relayed
+    tam = rule_coverage(
+        kb, lib, lib.rules["mir375-tam-infiltration"], "s000.mir375-tam-infiltration"
+    )
+    assert [(d.target, d.cell) for d in tam.dynamics] == [("Growth", "macrophage@tumour")]
+
+
+def test_tumour_growth_in_cafs_is_relayed_to_the_cancer_cells(
+    kb: KnowledgeBase, lib: Library
+) -> None:
+    """miR-105 rewires CAFs to feed the tumour: the growth it names is the cancer cells'."""
+    caf = rule_coverage(kb, lib, lib.rules["mir105-caf-metabolism"], "s000.mir105-caf-metabolism")
+    assert [(d.target, d.cell) for d in caf.dynamics] == [("Growth", "breast_cancer_cell@tumour")]

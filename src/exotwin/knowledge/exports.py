@@ -177,8 +177,12 @@ def to_physicell_rules(kb: KnowledgeBase) -> str:
     sources: set[str] = set()
     for record in kb.mechanisms:
         for effect in record.effects:
-            mapping = kb.phenotypes[effect.phenotype].physicell
-            if mapping is None:
+            entry = kb.phenotypes[effect.phenotype]
+            mapping, kinds = (
+                entry.physicell,
+                {k for c in entry.receivers for k in kb.descendants(c)},
+            )
+            if mapping is None or (kinds and record.recipient.cell not in kinds):
                 unmapped.append(
                     f"// unmapped {record.id}: {'+'.join(record.cargo)} {effect.direction} "
                     f"{effect.phenotype} in {record.recipient.cell}"

@@ -243,6 +243,9 @@ def _check_vocabularies(
         target = item.value.transition_to
         if target is not None and target not in kb.cell_types:
             problems.append(item.problem(("transition_to",), f"unknown cell type {target!r}"))
+        for j, cell in enumerate(item.value.receivers):
+            if cell not in kb.cell_types:
+                problems.append(item.problem(("receivers", j), f"unknown cell type {cell!r}"))
     for item in items["molecules"].values():
         target = item.value.same_as
         if target is not None and kb.molecules.get(target) in (None, item.value):

@@ -153,7 +153,9 @@ class Phenotype(Strict):
     receiver, ``drug`` a change of resistance to that drug; otherwise ``behaviour`` says which
     rate it modulates (growth, death, metastatic seeding into ``organs``, killing by the
     receiver, exosome secretion), and a phenotype with none of these is tracked as a relative
-    activity level.
+    activity level. ``receivers`` limits the rate to those cell types (and sub-types): in
+    other receivers the phenotype is an activity level (a tumour's progression is not the
+    growth of the fibroblasts that receive the exosomes).
     """
 
     id: Identifier
@@ -176,6 +178,7 @@ class Phenotype(Strict):
     transition_to: Identifier | None = None
     behaviour: Behaviour | None = None
     organs: list[Organ] = []
+    receivers: list[Identifier] = []
     physicell: PhysiCellMapping | None = None
     description: str = ""
 

@@ -26,7 +26,7 @@ from .library import Library
 from .parameters import ParameterBook
 from .resistance import Resistance
 from .rows import CompiledModel, assemble
-from .schema import NICHES, Rule
+from .schema import NICHES, Feedback, Rule
 from .table import (
     ALL_EXOSOMES,
     BLOOD_EXOSOMES,
@@ -184,7 +184,8 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
-        match entry.behaviour:
+        kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
+        match entry.behaviour if not kinds or receiver.cell in kinds else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
             case "seeding":  # a niche receiver prepares its own organ only
@@ -396,8 +397,17 @@ class _Builder:
         acts = self.lib.behaviour_of(self.kb, receiver.cell).acts_on
         behaviour = self.kb.phenotypes[phenotype].behaviour
         return behaviour in {"growth", "death", "survival"} and any(
-            a.phenotype == phenotype for a in acts
+            self.acts_as(phenotype, a) for a in acts
         )
+
+    def acts_as(self, phenotype: str, act: Feedback) -> bool:
+        """Whether an effect is what ``act`` does to its cells: the same phenotype, or one of
+        the same rate whose receivers include them (a tumour's growth or progression in CAFs
+        is the cancer cells' division, not the CAFs')."""
+        entry = self.kb.phenotypes[phenotype]
+        kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
+        same = entry.behaviour == self.kb.phenotypes[act.phenotype].behaviour
+        return phenotype == act.phenotype or (same and (not kinds or act.cell in kinds))
 
     def add_relay(
         self,
@@ -413,7 +423,7 @@ class _Builder:
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
         level, up, applied = self.book.rule(rule, "fold"), effect.direction == "promotes", False
         acts = self.lib.behaviour_of(self.kb, via.cell).acts_on
-        for act in (a for a in acts if a.phenotype == effect.phenotype):
+        for act in (a for a in acts if self.acts_as(effect.phenotype, a)):
             for receiver in self.neighbours(via, act.cell):
                 for key in keys:
                     relay = f"{key} via {via.cell}"
