@@ -18,6 +18,11 @@ A signal that stays zero (its pool never receives exosomes: no cell loads its ca
 dose, no transport, no healthy baseline; and no cell displays it for contact) adds exactly zero
 to every Hill sum, so its terms are dropped too. Dropping the rest leaves every kept
 variable's equation unchanged, so readouts are the same.
+
+Receivers of one compartment take up the same cargo from the same pool at the same rate, so
+their internal signals are one variable: the terms of all of them read the signal of the first
+(unless an uptake intervention treats them differently). The tissue engine keeps one signal
+per receiver population: it reads them per cell.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ...knowledge import KnowledgeBase
-from ..scenario.schema import Arm, ExosomeDose, Scenario
+from ..scenario.schema import Arm, ExosomeDose, Scenario, StepIntervention
 from .library import Library
 from .schema import NICHES
 from .table import ALL_EXOSOMES, Activity, Secretion, Target, Term
@@ -59,15 +64,35 @@ def prune(
         if grown == pools:
             break
         pools = grown
-    signals = {key: i for key, i in s.signals.items() if i in {t.signal for t in terms}}
+    shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}
+    read = {shared.get(t.signal, t.signal) for t in terms}
+    signals = {key: i for key, i in s.signals.items() if i in read}
     renumber = {old: new for new, old in enumerate(sorted(signals.values()))}
     return replace(
         s,
         pools=_renumbered({p: i for p, i in s.pools.items() if p in pools}),
         signals={key: renumber[i] for key, i in signals.items()},
         activities=_renumbered({a: i for a, i in s.activities.items() if a in activities}),
-        terms=[replace(t, signal=renumber[t.signal]) for t in terms],
+        terms=[replace(t, signal=renumber[shared.get(t.signal, t.signal)]) for t in terms],
     )
+
+
+def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]:
+    """Per signal, the first signal of the same cargo key, compartment and uptake factors."""
+    from .rows import selects  # rows calls prune: imported here, not at the top
+
+    blocked = [
+        i.receivers
+        for i in arm.interventions
+        if isinstance(i, StepIntervention) and i.step == "uptake"
+    ]
+    first: dict[tuple[object, ...], int] = {}
+    shared = {}
+    for (key, pop), i in sorted(s.signals.items(), key=lambda kv: kv[1]):
+        receiver = s.populations[pop]
+        uptake = tuple(r is None or selects(kb, r, receiver, s.resisted) for r in blocked)
+        shared[i] = first.setdefault((key, receiver.compartment, uptake), i)
+    return shared
 
 
 def _renumbered(kept: dict[tuple[str, object], int]) -> dict:  # type: ignore[type-arg]
