@@ -39,7 +39,7 @@ SCENARIOS = [
     ("mir19-mir1226-exosomes-aqp5", None),
 ]
 # Six interacting rules of the default TNBC model under doxorubicin, for nine weeks (the whole
-# model, 467 variables and 2,111 reactions once pruned, takes libroadrunner minutes to compile).
+# model, 468 variables and 2,113 reactions once pruned, takes libroadrunner minutes to compile).
 LARGER_RULES = (
     "mir9-caf, gp130-m2, pgp-transfer, exosomal-pdl1-t-cells, trpc5-pgp-induction, bc-exosomes-mdsc"
 )

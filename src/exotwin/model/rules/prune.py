@@ -12,7 +12,8 @@ backwards (:mod:`exotwin.model.ode.equations`):
 - a kept pool keeps the all-exosomes pool of its compartment (uptake saturates on it) and the
   pools it is transported from (tumour to plasma to the niches);
 - the roots: pools and activities the scenario's readouts read (exosomes, tumour-derived share,
-  activity) and pools whose exosomes bind a drug.
+  activity), pools whose exosomes bind a drug, and all exosomes of every compartment (a readout
+  of another cargo must be in the scenario: evaluated afterwards, it would read zero).
 
 A signal that stays zero (its pool never receives exosomes: no cell loads its cargo there, no
 dose, no transport, no healthy baseline; and no cell displays it for contact) adds exactly zero
@@ -104,8 +105,9 @@ def _renumbered(kept: dict[tuple[str, object], int]) -> dict:  # type: ignore[ty
 def _roots(
     kb: KnowledgeBase, lib: Library, scenario: Scenario, s: Structure
 ) -> tuple[set[Pool], set[tuple[str, int]]]:
-    """Pools and activities read directly: by the readouts, and by drugs exosomes bind."""
-    pools: set[Pool] = set()
+    """Pools and activities read directly: by the readouts, and by drugs exosomes bind; and
+    every compartment's exosomes (cargo unspecified), the quantity measured most often."""
+    pools = {p for p in s.pools if s.pool_cargo[p[0]] == ALL_EXOSOMES}
     phenotypes = set()
     tissue = scenario.tissue.compartment if scenario.tissue is not None else None
     for r in scenario.readouts:
