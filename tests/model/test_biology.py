@@ -110,9 +110,10 @@ def test_exosomes_of_resistant_and_sensitive_cells_differ(
 
 
 def test_one_record_one_switch_counted_once(kb: KnowledgeBase, lib: Library) -> None:
-    """miR-1246 names three resistances: one switch per receiver, one term per signal."""
+    """miR-1246 names three resistances: one switch per receiver, one term per signal (before
+    pruning lets receivers of a compartment share one signal)."""
     scenario = load_scenario("tnbc-default-all-mechanisms", kb, lib)
-    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)
     terms = [t for t in model.terms if t.rule_id == "mir1246-multidrug"]
     assert terms, "the rule compiles"
     per_receiver = Counter(t.target.source for t in terms if isinstance(t.target, Transition))

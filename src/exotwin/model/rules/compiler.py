@@ -502,7 +502,7 @@ class _Builder:
 
     # ------------------------------------------------------------ assembly
 
-    def build(self) -> CompiledModel:
+    def build(self, pruned: bool = True) -> CompiledModel:
         specs: list[PopulationSpec] = self.arm.populations or self.scenario.populations
         for spec in specs:
             pop = self.add_population(spec.cell, spec.state, spec.compartment, spec.count)
@@ -540,7 +540,7 @@ class _Builder:
         ]
         names += [r.drug for r in self.scenario.readouts if r.drug]
         self.model.drugs = sorted({self.molecule(n) for n in names})
-        return assemble(self.kb, self.lib, self.scenario, self.arm, self.model, self.book)
+        return assemble(self.kb, self.lib, self.scenario, self.arm, self.model, self.book, pruned)
 
     def molecule(self, name: str) -> str:
         """The graph id of a molecule the scenario names (validated when it loaded)."""
@@ -594,6 +594,9 @@ class _Builder:
         return keys | {self.cargo_key(self.molecule(cargo), None) for cargo in named}
 
 
-def compile_arm(kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm) -> CompiledModel:
-    """Build the model of one arm of a scenario."""
-    return _Builder(kb, library, scenario, arm).build()
+def compile_arm(
+    kb: KnowledgeBase, library: Library, scenario: Scenario, arm: Arm, pruned: bool = True
+) -> CompiledModel:
+    """Build the model of one arm of a scenario (``pruned``: only the variables that can change
+    a readout; unpruned, every signal, pool and activity the rules make)."""
+    return _Builder(kb, library, scenario, arm).build(pruned)

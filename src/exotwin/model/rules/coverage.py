@@ -272,7 +272,8 @@ def binding_dynamics(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> l
 
 def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -> RuleCoverage:
     """What ``rule`` changes in the probe arm of ``record_id`` (a record it names)."""
-    model = compile_arm(kb, lib, scenario := probe_scenario(kb, rule, record_id), scenario.arms[0])
+    scenario = probe_scenario(kb, rule, record_id)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)  # inert terms too
     file = lib.rule_files.get(rule.id)
     where = file.name if file is not None else ""
     note = "; ".join(n for n in model.notes if n.startswith(f"rule {rule.id} "))

@@ -32,6 +32,7 @@ from ..scenario.schema import (
 from .library import Library, organ_weight
 from .lifecycle import cargo_key
 from .parameters import ParameterBook
+from .prune import prune, takes_up
 from .schema import NICHES, Drug, Param
 from .table import (
     ALL_EXOSOMES,
@@ -360,9 +361,14 @@ def assemble(
     arm: Arm,
     structure: Structure,
     book: ParameterBook,
+    pruned: bool = True,
 ) -> CompiledModel:
-    """The rows of a compiled arm (raises :class:`ModelError` for an impossible arm)."""
-    ctx = _Context(kb, lib, scenario, arm, structure, book)
+    """The rows of a compiled arm (raises :class:`ModelError` for an impossible arm);
+    ``pruned``: without the variables no readout depends on (:mod:`.prune`)."""
+    cargo = tuple(sorted(set(structure.pool_cargo[key] for key, _ in structure.pools)))
+    if pruned:
+        structure = prune(kb, lib, scenario, arm, structure)
+    ctx = _Context(kb, lib, scenario, arm, structure, book, cargo)
     rows = Rows(
         compartments=CompartmentParams(**ctx.globals_of(CompartmentParams)),
         exchange=ExchangeParams(**ctx.globals_of(ExchangeParams)),
@@ -433,11 +439,11 @@ class _Context:
     arm: Arm
     structure: Structure
     book: ParameterBook
+    cargo: tuple[str, ...]  # every cargo of the rules, pruned or not: rows of the factors
 
     def __post_init__(self) -> None:
         s = self.structure
         self.layout = layout_of(s)
-        self.cargo = tuple(sorted(set(s.pool_cargo[key] for key, _ in s.pools)))
         self.targets: list[Target] = list(dict.fromkeys(t.target for t in s.terms))
         self.target_index = {t: i for i, t in enumerate(self.targets)}
 
@@ -616,7 +622,7 @@ class _Context:
         return PoolRows(
             compartment=frozen([COMPARTMENTS.index(c) for c in comps]),
             all_pool=frozen([all_of[c] for c in comps]),
-            uptake=frozen([c != "plasma" for c in comps], bool),
+            uptake=frozen([takes_up(c) for c in comps], bool),
             release_pop=release_pop,
             release_pool=release_pool,
             cargo_pop=frozen([pop for pop, _ in cargo]),
@@ -1001,7 +1007,8 @@ class _Context:
             )
             for key, names in basal.items()
         ]
-        return [*changes, Change(self.pool_var(ALL_EXOSOMES, comp), "add", (count,))]
+        changes.append(Change(self.pool_var(ALL_EXOSOMES, comp), "add", (count,)))
+        return [c for c in changes if c.variable >= 0]  # not into a pruned pool
 
     def _knockdown(self, j: int, item: ExosomeDose) -> dict[str, tuple[int]]:
         """Per pool key, the parameter of the share of a cargo knocked down in the donor cells
@@ -1021,4 +1028,6 @@ class _Context:
         return found
 
     def pool_var(self, key: str, compartment: str) -> int:
-        return self.layout.pools + self.structure.pools[(key, compartment)]
+        """The state variable of a pool (-1: pruned, no readout depends on it)."""
+        found = self.structure.pools.get((key, compartment))
+        return -1 if found is None else self.layout.pools + found
