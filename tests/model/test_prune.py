@@ -52,6 +52,7 @@ def _terms(model: CompiledModel) -> set[tuple[object, ...]]:
         ("trastuzumab-her2-exosome-decoys", 8.0),  # exosomes binding a drug
         ("m2-polarisation-mir138-gp130", None),  # macrophages of a compartment share a signal
         ("snhg14-trastuzumab-resistance", None),  # so do the sensitive and resistant cells
+        ("survivin-caf-sod1-feedback", None),  # CAFs relay their survivin signal (acts_on)
     ],
 )
 def test_pruned_model_reads_out_the_same(
@@ -70,11 +71,16 @@ def test_default_model_keeps_only_what_is_read(kb: KnowledgeBase, lib: Library) 
     assert model.layout.size < full.layout.size / 2
     assert len(model.populations) == len(full.populations)
     assert model.parameters.names == full.parameters.names  # a cohort draws the same values
-    assert {t.signal for t in model.terms} == set(model.signals.values())  # every signal read
+    relayed = {r for found in model.structure.relays.values() for _, r in found if r >= 0}
+    read = {t.signal for t in model.terms} | relayed  # read by a term, or relayed (acts_on)
+    assert read == set(model.signals.values())
     assert not model.activities  # no readout reads an activity
     pops = model.populations
-    shared = {(key, pops[pop].compartment) for key, pop in model.signals}
-    assert len(shared) == len(model.signals)  # one signal per cargo and compartment
+    by_pool = [(key, pops[pop].compartment) for key, pop in model.signals]
+    by_pool = [
+        k for k in by_pool if k[0] not in model.structure.relay_cargo
+    ]  # relays: per receiver
+    assert len(set(by_pool)) == len(by_pool)  # one signal per cargo and compartment
     assert _terms(model) < _terms(full)  # renumbered, none changed or invented
     plasma = [key for key, comp in model.pools if comp == "plasma"]
     assert "TRPC5" in {model.pool_cargo[k] for k in plasma}  # the readout's pool stays

@@ -61,21 +61,39 @@ def prune(
         terms = [
             t for t in s.terms if t.signal not in silent and _acts(t.target, s, pools, activities)
         ]
-        grown = _pools_needed(s, terms, pools)
+        grown = _pools_needed(s, _relayed({t.signal for t in terms}, s), pools)
         if grown == pools:
             break
         pools = grown
     shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}
-    read = {shared.get(t.signal, t.signal) for t in terms}
+    read = _relayed({shared.get(t.signal, t.signal) for t in terms}, s, shared)
     signals = {key: i for key, i in s.signals.items() if i in read}
     renumber = {old: new for new, old in enumerate(sorted(signals.values()))}
+    relays = {
+        renumber[i]: [(q, renumber[shared.get(r, r)] if r >= 0 else -1) for q, r in found]
+        for i, found in s.relays.items()
+        if i in renumber
+    }
     return replace(
         s,
         pools=_renumbered({p: i for p, i in s.pools.items() if p in pools}),
         signals={key: renumber[i] for key, i in signals.items()},
         activities=_renumbered({a: i for a, i in s.activities.items() if a in activities}),
         terms=[replace(t, signal=renumber[shared.get(t.signal, t.signal)]) for t in terms],
+        relays=relays,
     )
+
+
+def _relayed(read: set[int], s: Structure, shared: dict[int, int] | None = None) -> set[int]:
+    """``read`` and every signal a read signal relays from another population (acts_on)."""
+    found, todo = set(read), list(read)
+    while todo:
+        for _, relayed in s.relays.get(todo.pop(), []):
+            source = (shared or {}).get(relayed, relayed)
+            if relayed >= 0 and source not in found:
+                found.add(source)
+                todo.append(source)
+    return found
 
 
 def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]:
@@ -90,6 +108,9 @@ def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]
     first: dict[tuple[object, ...], int] = {}
     shared = {}
     for (key, pop), i in sorted(s.signals.items(), key=lambda kv: kv[1]):
+        if key in s.relay_cargo:  # fed by other cells, not by a pool: its own variable
+            shared[i] = i
+            continue
         receiver = s.populations[pop]
         uptake = tuple(r is None or selects(kb, r, receiver, s.resisted) for r in blocked)
         shared[i] = first.setdefault((key, receiver.compartment, uptake), i)
@@ -131,6 +152,8 @@ def _silent_signals(s: Structure, arm: Arm) -> set[int]:
     pops = s.populations
     silent = set()
     for (key, pop), i in s.signals.items():
+        if key in s.relay_cargo:  # fed by other cells of the compartment (acts_on)
+            continue
         comp, cargo = pops[pop].compartment, s.pool_cargo[key]
         contact = any(
             cargo in mols and pops[q].compartment == comp for q, mols in s.surface.items()
@@ -172,10 +195,10 @@ def _acts(target: Target, s: Structure, pools: set[Pool], activities: set[tuple[
     return True
 
 
-def _pools_needed(s: Structure, terms: list[Term], roots: set[Pool]) -> set[Pool]:
-    """The roots, the pools the kept terms' signals take up, and what those pools read."""
+def _pools_needed(s: Structure, signals: set[int], roots: set[Pool]) -> set[Pool]:
+    """The roots, the pools the kept signals take up, and what those pools read."""
     receiver = {i: (key, s.populations[pop].compartment) for (key, pop), i in s.signals.items()}
-    found = set(roots) | {receiver[t.signal] for t in terms}
+    found = set(roots) | {receiver[i] for i in signals}
     todo = list(found)
     while todo:
         key, comp = todo.pop()
