@@ -184,8 +184,7 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
-        kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
-        match entry.behaviour if not kinds or receiver.cell in kinds else None:
+        match entry.behaviour if self.receives(phenotype, receiver) else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
             case "seeding":  # a niche receiver prepares its own organ only
@@ -209,6 +208,13 @@ class _Builder:
         key = (phenotype, receiver.index)
         self.model.activities.setdefault(key, len(self.model.activities))
         return [(Activity(phenotype, receiver.index), up)]
+
+    def receives(self, phenotype: str, receiver: Population) -> bool:
+        """Whether a phenotype's behaviour applies in this receiver (its ``receivers``, if any;
+        elsewhere it stays an activity level)."""
+        entry = self.kb.phenotypes[phenotype]
+        kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
+        return not kinds or receiver.cell in kinds
 
     def resistance_effects(self, effects: list[Effect], up: bool) -> frozenset[str]:
         """The drugs named by a record's resistance effects of one direction, together."""

@@ -56,32 +56,49 @@ def prune(
     s = structure
     pools, activities = _roots(kb, lib, scenario, s)
     silent = _silent_signals(s, arm)
-    terms: list[Term] = []
-    while True:  # a kept release (secretion target) may keep more pools, and so more terms
-        terms = [
-            t for t in s.terms if t.signal not in silent and _acts(t.target, s, pools, activities)
-        ]
-        grown = _pools_needed(s, _relayed({t.signal for t in terms}, s), pools)
-        if grown == pools:
-            break
-        pools = grown
+    terms, pools = _kept_terms(s, silent, pools, activities)
     shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}
     read = _relayed({shared.get(t.signal, t.signal) for t in terms}, s, shared)
     signals = {key: i for key, i in s.signals.items() if i in read}
     renumber = {old: new for new, old in enumerate(sorted(signals.values()))}
-    relays = {
-        renumber[i]: [(q, renumber[shared.get(r, r)] if r >= 0 else -1) for q, r in found]
-        for i, found in s.relays.items()
-        if i in renumber
-    }
     return replace(
         s,
         pools=_renumbered({p: i for p, i in s.pools.items() if p in pools}),
         signals={key: renumber[i] for key, i in signals.items()},
         activities=_renumbered({a: i for a, i in s.activities.items() if a in activities}),
         terms=[replace(t, signal=renumber[shared.get(t.signal, t.signal)]) for t in terms],
-        relays=relays,
+        relays=_renumbered_relays(s, renumber, shared),
     )
+
+
+def _kept_terms(
+    s: Structure, silent: set[int], pools: set[Pool], activities: set[tuple[str, int]]
+) -> tuple[list[Term], set[Pool]]:
+    """The terms that act on something kept, and the pools they need (to a fixed point: a
+    kept release, a secretion target, may keep more pools and so more terms)."""
+    while True:
+        terms = [
+            t for t in s.terms if t.signal not in silent and _acts(t.target, s, pools, activities)
+        ]
+        grown = _pools_needed(s, _relayed({t.signal for t in terms}, s), pools)
+        if grown == pools:
+            return terms, pools
+        pools = grown
+
+
+def _renumbered_relays(
+    s: Structure, renumber: dict[int, int], shared: dict[int, int]
+) -> dict[int, list[tuple[int, int]]]:
+    """The relays of the kept signals, with their relayed signals renumbered."""
+
+    def new(r: int) -> int:
+        return renumber[shared.get(r, r)] if r >= 0 else -1
+
+    return {
+        renumber[i]: [(q, new(r)) for q, r in found]
+        for i, found in s.relays.items()
+        if i in renumber
+    }
 
 
 def _relayed(read: set[int], s: Structure, shared: dict[int, int] | None = None) -> set[int]:
@@ -129,21 +146,26 @@ def _roots(
     """Pools and activities read directly: by the readouts, and by drugs exosomes bind; and
     every compartment's exosomes (cargo unspecified), the quantity measured most often."""
     pools = {p for p in s.pools if s.pool_cargo[p[0]] == ALL_EXOSOMES}
-    phenotypes = set()
-    tissue = scenario.tissue.compartment if scenario.tissue is not None else None
-    for r in scenario.readouts:
-        if r.kind in {"exosomes", "tumour_derived"}:
-            molecule = kb.find_molecule(r.cargo or "")
-            cargo = molecule.id if molecule else ALL_EXOSOMES
-            wanted = {r.compartment, tissue}
-            pools |= {p for p in s.pools if s.pool_cargo[p[0]] == cargo and p[1] in wanted}
-        elif r.kind == "activity" and r.phenotype:
-            phenotypes.add(r.phenotype)
+    pools |= _read_pools(kb, scenario, s)
+    phenotypes = {r.phenotype for r in scenario.readouts if r.kind == "activity" and r.phenotype}
     for name in s.drugs:
         bound = {m.id for c in lib.drugs[name].bound_by_cargo if (m := kb.find_molecule(c))}
         binding = {"plasma", "culture", "tumour"}
         pools |= {p for p in s.pools if s.pool_cargo[p[0]] in bound and p[1] in binding}
     return pools, {a for a in s.activities if a[0] in phenotypes}
+
+
+def _read_pools(kb: KnowledgeBase, scenario: Scenario, s: Structure) -> set[Pool]:
+    """The pools that the scenario's exosome readouts read (in the tissue's compartment too)."""
+    tissue = scenario.tissue.compartment if scenario.tissue is not None else None
+    found = set()
+    for r in scenario.readouts:
+        if r.kind in {"exosomes", "tumour_derived"}:
+            molecule = kb.find_molecule(r.cargo or "")
+            cargo = molecule.id if molecule else ALL_EXOSOMES
+            wanted = {r.compartment, tissue}
+            found |= {p for p in s.pools if s.pool_cargo[p[0]] == cargo and p[1] in wanted}
+    return found
 
 
 def _silent_signals(s: Structure, arm: Arm) -> set[int]:
