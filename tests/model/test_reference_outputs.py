@@ -7,7 +7,8 @@ rebuild reproduced; then again after the intended biology changes of issue 16):
 - compartment scenarios integrated at rtol 1e-10 (``tight-*``): references of the equations
   themselves, free of the solver's step choices (at the default rtol 1e-6 two correct
   implementations differ by up to ~1e-4 where the solver takes other steps);
-- tissue scenarios at seed 0 (the agents' random draws must be the same, draw for draw).
+- tissue scenarios at seed 0 (the agents' random draws must be the same, draw for draw),
+  compared in ``tissue/test_shipped_tissue.py`` beside the run they share.
 
 Every readout must agree within a relative difference of 1e-6 at every output time; values
 below the solver's default absolute tolerance (a thousandth of a cell, 1 pM of drug) count as
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,6 @@ from exotwin.model.ode.solve import Tolerances
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.scenario.run import run_scenario
-from exotwin.model.tissue.run import TissueResult
 
 REFERENCE = Path(__file__).parent / "reference"
 TOLERANCE = 1e-6
@@ -44,21 +43,21 @@ FLOOR = {  # the solver's default absolute tolerance of each kind of quantity
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 
 
-def _reference(name: str) -> dict[str, Any]:
+def reference(name: str) -> dict[str, Any]:
     if not (REFERENCE / name).exists():
         pytest.skip(f"no reference recorded for {name} (tests/model/reference/record.py)")
     with gzip.open(REFERENCE / name, "rt", encoding="utf-8") as fh:
         return json.load(fh)  # type: ignore[no-any-return]
 
 
-def _compare(
+def compare(
     expected: dict[str, Any], times: dict[str, Any], readouts: dict[str, Any], kinds: dict[str, str]
 ) -> list[str]:
     problems = []
     for arm, values in expected["readouts"].items():
         assert np.allclose(times[arm], expected["times"][arm], rtol=0, atol=1e-9), arm
-        for name, reference in values.items():
-            ref, got = np.asarray(reference), np.asarray(readouts[arm][name])
+        for name, recorded in values.items():
+            ref, got = np.asarray(recorded), np.asarray(readouts[arm][name])
             scale = np.maximum(np.maximum(np.abs(ref), np.abs(got)), FLOOR.get(kinds[name], 1e-12))
             worst = float((np.abs(got - ref) / scale).max()) if ref.size else 0.0
             if worst > TOLERANCE:
@@ -74,17 +73,6 @@ def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, n
     result = run_scenario(kb, lib, scenario, tol=TIGHT)
     times = {arm: t.times for arm, t in result.trajectories.items()}
     kinds = {r.name: r.kind for r in scenario.readouts}
-    expected = _reference(f"tight-scenarios-{name}.json.gz")
-    problems = _compare(expected, times, result.readouts, kinds)
-    assert not problems, problems
-
-
-@pytest.mark.parametrize("name", sorted(packaged_scenarios("tissue")))
-def test_tissue_readouts_match_reference(
-    shipped_tissue: Callable[[str], tuple[TissueResult, Path]], name: str
-) -> None:
-    result, _ = shipped_tissue(name)
-    kinds = {r.name: r.kind for r in result.scenario.readouts}
-    expected = _reference(f"tissue-{name}.json.gz")
-    problems = _compare(expected, result.times, result.readouts, kinds)
+    expected = reference(f"tight-scenarios-{name}.json.gz")
+    problems = compare(expected, times, result.readouts, kinds)
     assert not problems, problems

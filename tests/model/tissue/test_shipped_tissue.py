@@ -15,6 +15,8 @@ from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.tissue.run import TissueResult
 
+from ..test_reference_outputs import compare, reference
+
 SHIPPED = packaged_scenarios("tissue")
 
 
@@ -44,3 +46,14 @@ def test_shipped_tissue_scenario_runs_and_passes(
         exo = ledger["all exosomes"]
         balance = exo["initial"] + exo["secreted"] - exo["taken_up"] - exo["decayed"]
         assert abs(exo["in_field"] - balance) < 1e-9 * max(exo["secreted"], 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_tissue_readouts_match_reference(
+    shipped_tissue: Callable[[str], tuple[TissueResult, Path]], name: str
+) -> None:
+    result, _ = shipped_tissue(name)
+    kinds = {r.name: r.kind for r in result.scenario.readouts}
+    expected = reference(f"tissue-{name}.json.gz")
+    problems = compare(expected, result.times, result.readouts, kinds)
+    assert not problems, problems
