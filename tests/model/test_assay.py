@@ -41,7 +41,9 @@ def _plasma_scenario(
     tmp_path: Path, kb: KnowledgeBase, lib: Library, assay: dict[str, Any] | None, **params: float
 ) -> Any:
     """The shipped cancer-vs-healthy plasma scenario, reduced to Hsp70 and its check."""
-    data = yaml.safe_load(packaged_scenarios()["plasma-markers-cancer-vs-healthy"].read_text())
+    data = yaml.safe_load(
+        packaged_scenarios()["plasma-markers-cancer-vs-healthy"].read_text(encoding="utf-8")
+    )
     data["readouts"] = [
         {"name": "plasma_hsp70", "kind": "exosomes", "cargo": "HSPA1A", "compartment": "plasma"}
         | ({"assay": assay} if assay is not None else {}),

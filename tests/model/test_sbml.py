@@ -99,7 +99,7 @@ def test_roadrunner_matches_exotwin_on_a_larger_model(
     text = packaged_scenarios()["tnbc-default-all-mechanisms"].read_text(encoding="utf-8")
     text = text.replace("mechanisms: {all: true}", f"mechanisms: {{rules: [{LARGER_RULES}]}}")
     text = text.replace("duration: 365", "duration: 63")
-    (tmp_path / "larger.yaml").write_text(text)
+    (tmp_path / "larger.yaml").write_text(text, encoding="utf-8")
     scenario = load_scenario(tmp_path / "larger.yaml", kb, lib)
     model = compile_arm(kb, lib, scenario, scenario.arms[1])
     assert len(model.rules_used) == 6 and model.layout.size > 70
