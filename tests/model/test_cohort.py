@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
@@ -159,3 +160,24 @@ def test_sweep_folder_keeps_the_users_files_and_overwrite_replaces_a_sweep(
     assert sorted(set(result["patient"])) == [0, 1, 2, 3]
     assert sorted(p.name for p in (out / "chunks").iterdir()) == ["chunk-00000.parquet"]
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_biopsy_noise_is_the_assay_s_and_keeps_the_mean(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """The biopsy table measures with the simulated assay: log-normal noise of the stated CV
+    that preserves the mean (exp(N(0, cv)) would read 13 % high at a CV of 0.5)."""
+    text = SPEC.replace("patients: 6", "patients: 400") + "  cv: 0.5\n"
+    spec, scenario = load_spec(write(tmp_path, text), kb, lib)
+    frame = pd.DataFrame(
+        [
+            {"arm": "surgery", "patient": p, "day": d, "plasma_hotair": 100.0}
+            for p in range(400)
+            for d in (0.0, 13.0, 44.0)
+        ]
+    )
+    table = pd.read_csv(biopsy_table(spec, scenario, frame, kb, tmp_path))
+    values = table["HOTAIR"]
+    assert len(values) == 800 and values.nunique() > 700
+    assert values.mean() == pytest.approx(100.0, rel=0.06)
+    assert (values.apply(math.log).std()) == pytest.approx(math.sqrt(math.log1p(0.25)), rel=0.1)

@@ -26,6 +26,7 @@ from ..rules.compiler import compile_arm
 from ..rules.library import Library, load_library
 from ..rules.rows import CompiledModel
 from ..rules.schema import MAX_CELLS, Strict
+from ..scenario.assay import AssaySettings
 from ..scenario.load import load_scenario
 from ..scenario.readouts import evaluate, value_at
 from ..scenario.schema import Arm, PopulationSpec, Readout, Scenario
@@ -71,13 +72,16 @@ class Label(Strict):
 
 
 class Biopsy(Strict):
-    """Plasma sampling of one arm with multiplicative log-normal measurement noise."""
+    """Plasma sampling of one arm, measured by the simulated assay
+    (:class:`~exotwin.model.scenario.assay.AssaySettings`: mean-preserving log-normal noise of
+    coefficient of variation ``cv``, the mean of ``replicates``, 0 below ``detection_limit``)."""
 
     arm: Identifier
     days: Annotated[list[float], Field(min_length=1)]
     readouts: Annotated[list[Identifier], Field(min_length=1)]  # exosome readouts (analytes)
     cv: Annotated[float, Field(ge=0, le=2)] = 0.2
     detection_limit: Annotated[float, Field(ge=0)] = 0.0
+    replicates: Annotated[int, Field(ge=1, le=100)] = 1
 
 
 class CohortSpec(Strict):
@@ -482,15 +486,15 @@ def biopsy_table(
     rows = []
     found = labels(spec, data)
     arm = data[data["arm"] == bio.arm]
+    assay = AssaySettings(bio.cv, bio.detection_limit, bio.replicates)
     for patient, group in arm.groupby("patient"):
         rng = np.random.default_rng([spec.seed, int(patient), 7])
         for day in bio.days:
             row: dict[str, object] = {"sample": f"P{int(patient):05d}_d{day:g}"}
             for name in bio.readouts:
                 series = group.set_index("day")[name]
-                true = float(np.interp(day, series.index, series.values))
-                noisy = true * math.exp(rng.normal(0.0, bio.cv)) if bio.cv else true
-                row[analytes[name]] = noisy if noisy >= bio.detection_limit else 0.0
+                true = np.interp([day], series.index, series.values)
+                row[analytes[name]] = float(assay.measure(true, rng)[0])
             for label_name, value in found.items():  # text, so readers never take it as data
                 row[label_name] = (
                     label_name if value.get(int(patient), False) else f"not_{label_name}"
