@@ -366,6 +366,9 @@ class _Builder:
                 if self.relayed(effect.phenotype, receiver):
                     applied = self.add_relay(rule, record, keys, effect, receiver) or applied
                     continue
+                # an activity through which the receiver acts on its neighbours (acts_on
+                # ``through``): it acts on them, and stays the receiver's activity level
+                applied = self.add_relay(rule, record, keys, effect, receiver, True) or applied
                 found += [
                     (effect.phenotype, t, u)
                     for t, u in self.targets_for(effect.phenotype, up, receiver)
@@ -403,13 +406,16 @@ class _Builder:
         acts = self.lib.behaviour_of(self.kb, receiver.cell).acts_on
         behaviour = self.kb.phenotypes[phenotype].behaviour
         return behaviour in {"growth", "death", "survival"} and any(
-            self.acts_as(phenotype, a) for a in acts
+            self.acts_as(phenotype, a) for a in acts if a.through is None
         )
 
     def acts_as(self, phenotype: str, act: Feedback) -> bool:
         """Whether an effect is what ``act`` does to its cells: the same phenotype, or one of
         the same rate whose receivers include them (a tumour's growth or progression in CAFs
-        is the cancer cells' division, not the CAFs')."""
+        is the cancer cells' division, not the CAFs'); for an act ``through`` an activity of
+        the acting cells (their cytokine release, their PD-L1), that activity."""
+        if act.through is not None:
+            return phenotype == act.through
         entry = self.kb.phenotypes[phenotype]
         kinds = {k for cell in entry.receivers for k in self.kb.descendants(cell)}
         same = entry.behaviour == self.kb.phenotypes[act.phenotype].behaviour
@@ -422,26 +428,36 @@ class _Builder:
         keys: list[str],
         effect: Effect,
         via: Population,
+        through: bool = False,
     ) -> bool:
         """A record's effect on ``via`` acting on the cells ``via``'s type acts on: their signal
         is ``via``'s signal times its share of the compartment's cells over
-        ``feedback_half_share``."""
+        ``feedback_half_share``. ``through``: the effect is an activity of ``via`` by which it
+        acts (acts_on ``through``); the act's phenotype changes, the way the effect goes."""
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
-        level, up, applied = self.book.rule(rule, "fold"), effect.direction == "promotes", False
-        acts = self.lib.behaviour_of(self.kb, via.cell).acts_on
-        for act in (a for a in acts if self.acts_as(effect.phenotype, a)):
+        level, applied = self.book.rule(rule, "fold"), False
+        acts = [
+            a
+            for a in self.lib.behaviour_of(self.kb, via.cell).acts_on
+            if (a.through is not None) == through and self.acts_as(effect.phenotype, a)
+            if not (a.in_vivo and via.compartment == "culture")
+        ]
+        for act in acts:
+            phenotype, up = effect.phenotype, effect.direction == "promotes"
+            if through:
+                phenotype, up = act.phenotype, up == (act.direction == "promotes")
             for receiver in self.neighbours(via, act.cell):
                 for key in keys:
                     relay = f"{key} via {via.cell}"
                     self.model.relay_cargo[relay] = self.model.pool_cargo[key]
                     signal = self.relay(relay, receiver, via, self.signal(key, via))
-                    for target, u in self.targets_for(effect.phenotype, up, receiver):
+                    for target, u in self.targets_for(phenotype, up, receiver):
                         applied = (
                             self.add_term(
                                 Term(
                                     rule.id,
                                     record.id,
-                                    effect.phenotype,
+                                    phenotype,
                                     signal,
                                     half_max,
                                     hill,
@@ -478,7 +494,7 @@ class _Builder:
         hill, level = self.book.global_("rule_hill"), self.book.global_("rule_fold")
         for source in list(self.model.populations):
             entry = self.lib.behaviour_of(self.kb, source.cell)
-            for act in entry.acts_on:
+            for act in (a for a in entry.acts_on if a.through is None):  # presence effects
                 up = act.direction == "promotes"
                 for receiver in self.neighbours(source, act.cell):
                     key = f"{entry.cell} cells"

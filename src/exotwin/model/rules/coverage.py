@@ -142,8 +142,11 @@ class Coverage:
 # ------------------------------------------------------------ the probe arm
 
 
-def _probe_cells(kb: KnowledgeBase, rule: Rule, record_id: str) -> list[tuple[str, str | None]]:
-    """Donor and recipient cells of the record and of the rule's own record."""
+def _probe_cells(
+    kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str
+) -> list[tuple[str, str | None]]:
+    """Donor and recipient cells of the record and of the rule's own record, and the cells
+    that recipients act on (cells.yaml ``acts_on``)."""
     cells: list[tuple[str, str | None]] = []
     for rid in dict.fromkeys([record_id, rule.record]):
         record = kb.records[rid]
@@ -160,13 +163,17 @@ def _probe_cells(kb: KnowledgeBase, rule: Rule, record_id: str) -> list[tuple[st
                 state = rule.donor_state  # the rule narrows its record's donor
             if (ref.cell, state) not in cells:
                 cells.append((ref.cell, state))
+            if i == 1:  # cells the recipients act on, unless a sub-type is there already
+                for act in lib.behaviour_of(kb, ref.cell).acts_on:
+                    if not any(c in kb.descendants(act.cell) for c, _ in cells):
+                        cells.append((act.cell, None))
     return cells
 
 
-def probe_scenario(kb: KnowledgeBase, rule: Rule, record_id: str) -> Scenario:
+def probe_scenario(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -> Scenario:
     """A one-arm scenario with the record's cells in the tumour and only ``rule`` selected;
     a dose of exosomes carrying the rule's cargo where its record names no donor."""
-    cells = _probe_cells(kb, rule, record_id)
+    cells = _probe_cells(kb, lib, rule, record_id)
     own = kb.records[rule.record]
     doses = []
     if isinstance(own, Therapy) and own.donor is None:
@@ -272,7 +279,7 @@ def binding_dynamics(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> l
 
 def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -> RuleCoverage:
     """What ``rule`` changes in the probe arm of ``record_id`` (a record it names)."""
-    scenario = probe_scenario(kb, rule, record_id)
+    scenario = probe_scenario(kb, lib, rule, record_id)
     model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)  # inert terms too
     file = lib.rule_files.get(rule.id)
     where = file.name if file is not None else ""

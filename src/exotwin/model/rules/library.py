@@ -359,10 +359,12 @@ def _check_cell(
     for k, act in enumerate(entry.acts_on):
         if act.cell not in kb.cell_types:
             problems.append(item.problem(("acts_on", k, "cell"), f"unknown cell type {act.cell!r}"))
-        if act.phenotype not in kb.phenotypes:
-            problems.append(
-                item.problem(("acts_on", k, "phenotype"), f"unknown phenotype {act.phenotype!r}")
-            )
+        for name in ("phenotype", "through"):
+            phenotype = getattr(act, name)
+            if phenotype is not None and phenotype not in kb.phenotypes:
+                problems.append(
+                    item.problem(("acts_on", k, name), f"unknown phenotype {phenotype!r}")
+                )
         for record in act.records:
             if record not in kb.records:
                 problems.append(

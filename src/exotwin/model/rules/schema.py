@@ -121,6 +121,10 @@ class Feedback(Strict):
     direction: Literal["promotes", "inhibits"]
     records: list[Text] = []  # records of the knowledge base that report it
     source: Annotated[str, StringConstraints(min_length=3)]
+    # an activity of the acting cells that carries the act (their IL-6, their PD-L1): the act
+    # then follows a record's effect on that activity, relayed; it is no presence effect
+    through: Identifier | None = None
+    in_vivo: bool = False  # only in tissue (tumour, niches), not in culture (vessels, perfusion)
 
 
 class CellBehaviour(Strict):
