@@ -338,7 +338,32 @@ def signals_of(
         kd = derived.theta[..., blocker.kd][..., None]
         blocked = signal[..., blocker.signals] * (kd / (conc + kd))
         signal = be.put(signal, blocker.signals, blocked)
+    if rows.decoys:
+        signal = _decoyed(model, be, derived, y, cells, signal)
     return be.named(signal, "sig")
+
+
+UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM
+
+
+def _decoyed(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells, signal: Array
+) -> Array:
+    """Ligand signals (contact and exosomal PD-L1) less what decoy exosomes occupy: the free
+    share Kd / (Kd + sites x C); the decoy's own signal in a receiver is what it occupies."""
+    volume = compartment_volumes(be, derived, cells)
+    for decoy in model.rows.signals.decoys:
+        amount = be.positive(y[..., model.layout.pools + decoy.pool])
+        conc = amount / volume[..., model.rows.pools.compartment[decoy.pool]]
+        sites = derived.theta[..., [decoy.sites]] * conc * UM_PER_SITE_PER_ML
+        kd = derived.theta[..., [decoy.kd]]
+        ligand = signal[..., decoy.signals]
+        signal = be.put(signal, decoy.signals, ligand * (kd / (kd + sites)))
+        own = decoy.own >= 0
+        if own.any():
+            occupied = (ligand * (sites / (kd + sites)))[..., own]
+            signal = be.put(signal, decoy.own[own], occupied)
+    return signal
 
 
 def behaviour_values(model: CompiledModel, be: Backend, derived: Derived, signal: Array) -> Array:
