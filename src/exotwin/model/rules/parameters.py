@@ -54,6 +54,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "rule_fold": "multiple of the base rate",
     "exosome_particles_per_ug": "particles per µg of exosomal protein",  # doses in µg
     "body_weight": "kg",  # doses per kg
+    "surface_sorted_share": "fraction of displayed cargo",
 }
 
 # Read by the tissue engine (units: µm and minutes).

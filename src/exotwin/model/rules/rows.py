@@ -286,6 +286,8 @@ class FactorRows:
     loading: tuple[Factor, ...]  # rows: cargo
     block: tuple[Factor, ...]  # rows: cargo
     route: tuple[Factor, ...] = ()  # rows: route x populations + receiving population
+    sorting: tuple[Factor, ...] = ()  # rows: cargo; the share of it still sorted into ILVs
+    sorted_share: int = -1  # parameter: the share of displayed cargo sorted at baseline
 
 
 @dataclass(frozen=True)
@@ -838,7 +840,7 @@ class _Context:
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block, route = [], [], [], []
+        release, loading, block, route, sorting = [], [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
                 case ReleaseInhibitor():
@@ -851,6 +853,7 @@ class _Context:
                     release += steps["release"]
                     loading += steps["loading"]
                     route += steps["route"]
+                    sorting += steps.get("sorting", [])
                 case CargoKnockdown():
                     rows = [self._cargo_row(j, item.cargo)]
                     loading.append(
@@ -862,7 +865,10 @@ class _Context:
                 case SignalBlocker():
                     rows = [self._cargo_row(j, item.cargo)]
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
-        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(route))
+        share = self.param("surface_sorted_share") if sorting else -1
+        return FactorRows(
+            tuple(release), tuple(loading), tuple(block), tuple(route), tuple(sorting), share
+        )
 
     def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
         """The populations an intervention's selector (none: every population) matches."""
@@ -926,6 +932,10 @@ class _Context:
             share = book.index(book.lifecycle(name))
             row = frozen([self.cargo.index(molecule)])
             found["loading"].append(Factor(row, efficacy, item.start, True, share, bulk))
+            if item.step == "ilv_sorting":  # what is not sorted stays on the membrane
+                found.setdefault("sorting", []).append(
+                    Factor(row, efficacy, item.start, True, share)
+                )
         if not found["release"] and not found["loading"]:
             sorted_names = ", ".join(c.cargo for c in machinery.cargo)
             raise ModelError(

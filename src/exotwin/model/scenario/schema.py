@@ -253,6 +253,7 @@ ReadoutKind = Literal[
     "tumour_derived",
     "drug",
     "activity",
+    "surface",
     "killed",
     "offtarget_exposure",
     "ratio",
@@ -277,7 +278,7 @@ class Readout(Strict):
     kind: ReadoutKind
     of: CellSelector | None = None  # count/fraction numerator, activity population
     among: CellSelector | None = None  # fraction denominator
-    cargo: Text | None = None  # exosomes (copies of it per mL), tumour_derived (its share)
+    cargo: Text | None = None  # exosomes (copies per mL), tumour_derived (share), surface
     compartment: Compartment | None = None  # exosomes, drug
     drug: Text | None = None  # drug, killed, offtarget_exposure
     phenotype: Identifier | None = None  # activity
