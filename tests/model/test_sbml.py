@@ -28,7 +28,8 @@ from exotwin.model.scenario.readouts import evaluate
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
 # isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses;
-# the default TNBC model with a subset of its rules follows (test below)
+# exosomal PD-1 occupying PD-L1; the default TNBC model with a subset of its rules follows
+# (test below)
 SCENARIOS = [
     ("tnbc-doxorubicin-exosomal-resistance", None),
     ("hotair-falls-after-surgery", None),
@@ -37,6 +38,7 @@ SCENARIOS = [
     ("exosomal-pdl1-blunts-anti-pdl1", None),
     ("trastuzumab-her2-exosome-decoys", None),
     ("mir19-mir1226-exosomes-aqp5", None),
+    ("pd1-exosomes-restore-t-cell-killing", "pd1-exosomes"),  # a decoy occupying PD-L1
 ]
 # Six interacting rules of the default TNBC model under doxorubicin, for nine weeks (the whole
 # model, 468 variables and 2,113 reactions once pruned, takes libroadrunner minutes to compile).

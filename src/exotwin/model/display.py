@@ -77,6 +77,7 @@ DEFAULT_UNITS = {
     "killed": "cells",
     "offtarget_exposure": "µM × day",
     "activity": "relative level (1 = baseline)",
+    "surface": "relative display (1 = baseline)",
 }
 
 
@@ -250,6 +251,7 @@ _TITLES: dict[str, Callable[[KnowledgeBase, Readout], str]] = {
     "killed": lambda kb, r: f"cells killed by {_drug(kb, r)} (cumulative)",
     "offtarget_exposure": lambda kb, r: f"off-target exposure to {_drug(kb, r)}",
     "activity": _activity_title,
+    "surface": lambda kb, r: f"{r.cargo} on the surface of {selector_label(kb, r.of)}",
     "ratio": _ratio_title,
 }
 

@@ -25,6 +25,8 @@ INTERVENTION_FIELDS = (
     "efficacy",
     "fold",
     "exosomes",
+    "protein_ug",
+    "protein_ug_per_kg",
     "fraction_removed",
     "day",
     "start",

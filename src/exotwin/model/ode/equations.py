@@ -100,7 +100,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
         {d.name: _drug_constants(d, theta) for d in rows.drugs},
         {
             kind: [_factor_value(f, theta) for f in getattr(rows.factors, kind)]
-            for kind in ("release", "loading", "block", "route")
+            for kind in ("release", "loading", "block", "route", "sorting")
         },
     )
 
@@ -223,7 +223,7 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
     key = None
     if isinstance(be, Numeric):  # piecewise constant: the same until another one begins
         factors = model.rows.factors
-        kinds = (factors.release, factors.loading, factors.block, factors.route)
+        kinds = (factors.release, factors.loading, factors.block, factors.route, factors.sorting)
         key = tuple(t >= f.start for kind in kinds for f in kind)
         if key in derived.cache:
             return derived.cache[key]  # type: ignore[no-any-return]
@@ -233,6 +233,7 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
         "loading": len(model.cargo),
         "block": len(model.cargo),
         "route": len(model.rows.routes.share) * len(model.populations),
+        "sorting": len(model.cargo),
     }
     out = {}
     for kind, size in sizes.items():
@@ -312,8 +313,23 @@ def drug_levels(model: CompiledModel, be: Backend, drug: DrugRows, y: Array) -> 
     return be.where(model.rows.cells.in_tumour, tumour[..., None], plasma[..., None])
 
 
+def surface_display(model: CompiledModel, theta: Array, sorting: Array) -> Array:
+    """Per cargo, its display on the membrane relative to baseline: a share of a displayed
+    cargo is sorted into ILVs (``surface_sorted_share``); what sorting machinery no longer
+    sorts (``sorting``: the share still sorted) stays on the surface (a conserved amount)."""
+    if model.rows.factors.sorted_share < 0:  # no sorting factor: all ones
+        return sorting
+    sorted_share = theta[..., [model.rows.factors.sorted_share]]
+    return (1.0 - sorted_share * sorting) / (1.0 - sorted_share)
+
+
 def signals_of(
-    model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells, block: Array
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    factors: dict[str, Array],
 ) -> Array:
     """Each internal signal as its receivers sense it: internalised cargo plus contact with
     cells displaying it, less what inhibitors and antibodies block."""
@@ -321,24 +337,51 @@ def signals_of(
     signal = be.positive(y[..., lay.signals : lay.activities])
     strength = derived.theta[..., model.rows.exchange.contact_signal]
     receiver_compartment = model.rows.cells.compartment[rows.pop]
+    display = surface_display(model, derived.theta, factors["sorting"])
     for i, sources in rows.contact:
         total = cells.per_compartment[..., receiver_compartment[i]]
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
-        signal = be.put(signal, i, signal[..., i] + strength * share)
+        shown = strength * share * display[..., rows.cargo[i]]
+        signal = be.put(signal, i, signal[..., i] + shown)
     for i, sources, relayed in rows.relay:  # other cells of the compartment (acts_on)
         total = cells.per_compartment[..., receiver_compartment[i]]
         relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
         weight = be.where(relayed >= 0, relative, 1.0)
         share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
         signal = be.put(signal, i, signal[..., i] + share)
-    signal = signal * block[..., rows.cargo]
+    signal = signal * factors["block"][..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
         conc = drug_levels(model, be, drug, y)[..., rows.pop[blocker.signals]]
         kd = derived.theta[..., blocker.kd][..., None]
         blocked = signal[..., blocker.signals] * (kd / (conc + kd))
         signal = be.put(signal, blocker.signals, blocked)
+    if rows.decoys:
+        signal = _decoyed(model, be, derived, y, cells, signal)
     return be.named(signal, "sig")
+
+
+UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM
+
+
+def _decoyed(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells, signal: Array
+) -> Array:
+    """Ligand signals (contact and exosomal PD-L1) less what decoy exosomes occupy: the free
+    share Kd / (Kd + sites x C); the decoy's own signal in a receiver is what it occupies."""
+    volume = compartment_volumes(be, derived, cells)
+    for decoy in model.rows.signals.decoys:
+        amount = be.positive(y[..., model.layout.pools + decoy.pool])
+        conc = amount / volume[..., model.rows.pools.compartment[decoy.pool]]
+        sites = derived.theta[..., [decoy.sites]] * conc * UM_PER_SITE_PER_ML
+        kd = derived.theta[..., [decoy.kd]]
+        ligand = signal[..., decoy.signals]
+        signal = be.put(signal, decoy.signals, ligand * (kd / (kd + sites)))
+        own = decoy.own >= 0
+        if own.any():
+            occupied = (ligand * (sites / (kd + sites)))[..., own]
+            signal = be.put(signal, decoy.own[own], occupied)
+    return signal
 
 
 def behaviour_values(model: CompiledModel, be: Backend, derived: Derived, signal: Array) -> Array:
@@ -361,7 +404,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     """Every rate of the model at time ``t`` and state ``y`` (..., variables)."""
     factors = time_factors(model, be, derived, t)
     cells = cells_of(model, be, derived, y)
-    signal = signals_of(model, be, derived, y, cells, factors["block"])
+    signal = signals_of(model, be, derived, y, cells, factors)
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, be, derived, value)
     pools = pools_of(

@@ -71,6 +71,7 @@ class Structure:
     relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     relay_cargo: dict[str, str] = field(default_factory=dict)
     targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key: (cell, fold)
+    decoys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # (ligand, sites, kd)
 
     def population(
         self, cell: str, state: str | None, compartment: str, origin: str | None = None
@@ -285,6 +286,11 @@ class _Builder:
             fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
             for key in keys:
                 self.model.targeting[key] = [(rule.targeting.cell, fold)]
+        if rule.decoy is not None:  # exosomes carrying the cargo occupy a ligand
+            ligand = self.molecule(rule.decoy.binds)
+            sites = self.book.add(f"{rule.id}.decoy_sites", rule.decoy.sites)
+            kd = self.book.add(f"{rule.id}.decoy_kd", rule.decoy.kd)
+            self.model.decoys.update(dict.fromkeys(keys, (ligand, sites, kd)))
         supplied = self.load_donors(rule, record, keys)
         applied = self.add_terms(rule, record, keys)
         self.note_use(
@@ -547,6 +553,7 @@ class _Builder:
             self.model.notes.clear()
             self.model.relays.clear()
             self.model.targeting.clear()
+            self.model.decoys.clear()
             for rule in rules:
                 self.apply_rule(rule)
             self.add_feedback()

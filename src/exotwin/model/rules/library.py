@@ -124,6 +124,8 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
                     ),
                 )
             )
+    if rule.decoy is not None and kb.find_molecule(rule.decoy.binds) is None:
+        problems.append(item.problem(("decoy", "binds"), f"unknown molecule {rule.decoy.binds!r}"))
     have = {e.phenotype for e in record.effects} if not isinstance(record, Biomarker) else set()
     for i, phenotype in enumerate(rule.effects):
         if phenotype not in have:

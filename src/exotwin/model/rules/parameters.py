@@ -52,6 +52,9 @@ MODEL_PARAMETERS: dict[str, str] = {
     "rule_hill": "1",
     "rule_max_rate": "1/day",
     "rule_fold": "multiple of the base rate",
+    "exosome_particles_per_ug": "particles per µg of exosomal protein",  # doses in µg
+    "body_weight": "kg",  # doses per kg
+    "surface_sorted_share": "fraction of displayed cargo",
 }
 
 # Read by the tissue engine (units: µm and minutes).

@@ -12,8 +12,9 @@ backwards (:mod:`exotwin.model.ode.equations`):
 - a kept pool keeps the all-exosomes pool of its compartment (uptake saturates on it) and the
   pools it is transported from (tumour to plasma to the niches);
 - the roots: pools and activities the scenario's readouts read (exosomes, tumour-derived share,
-  activity), pools whose exosomes bind a drug, and all exosomes of every compartment (a readout
-  of another cargo must be in the scenario: evaluated afterwards, it would read zero).
+  activity), pools whose exosomes bind a drug or, once fed, occupy a ligand (decoys), and all
+  exosomes of every compartment (a readout of another cargo must be in the scenario: evaluated
+  afterwards, it would read zero).
 
 A signal that stays zero (its pool never receives exosomes: no cell loads its cargo there, no
 dose, no transport, no healthy baseline; and no cell displays it for contact) adds exactly zero
@@ -55,6 +56,7 @@ def prune(
     read by the populations, the drugs or the readouts depends on (indices renumbered)."""
     s = structure
     pools, activities = _roots(kb, lib, scenario, s)
+    pools |= {p for p in _fed_pools(s, arm) if p[0] in s.decoys}  # they occupy a ligand there
     silent = _silent_signals(s, arm)
     terms, pools = _kept_terms(s, silent, pools, activities)
     shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}

@@ -217,6 +217,19 @@ class Blocker:
 
 
 @dataclass(frozen=True)
+class Decoy:
+    """Exosomes of a receptor cargo that occupy a ligand (PD-1 on PD-L1): per signal of the
+    ligand, the decoy's pool in its receivers' compartment and the decoy's own signal in them
+    (-1: none), which becomes the ligand signal it occupies."""
+
+    sites: int
+    kd: int
+    signals: Ints
+    pool: Ints
+    own: Ints
+
+
+@dataclass(frozen=True)
 class SignalRows:
     """Internal signals: the receiving population, the pool it takes up, contact, blockers."""
 
@@ -227,6 +240,7 @@ class SignalRows:
     relay: tuple[tuple[int, Ints, Ints], ...]  # (signal, sources, their signal or -1)
     relay_share: int  # parameter: the share of cells a relayed signal is relative to, -1: none
     blockers: tuple[Blocker, ...]
+    decoys: tuple[Decoy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,6 +286,8 @@ class FactorRows:
     loading: tuple[Factor, ...]  # rows: cargo
     block: tuple[Factor, ...]  # rows: cargo
     route: tuple[Factor, ...] = ()  # rows: route x populations + receiving population
+    sorting: tuple[Factor, ...] = ()  # rows: cargo; the share of it still sorted into ILVs
+    sorted_share: int = -1  # parameter: the share of displayed cargo sorted at baseline
 
 
 @dataclass(frozen=True)
@@ -738,7 +754,33 @@ class _Context:
             relay=tuple(relay),
             relay_share=self.param("feedback_half_share") if s.relays else -1,
             blockers=tuple(blockers),
+            decoys=self._decoys(ordered, cargo),
         )
+
+    def _decoys(
+        self, ordered: list[tuple[tuple[str, int], int]], cargo: list[str]
+    ) -> tuple[Decoy, ...]:
+        """The decoy rows: for each decoy cargo, the signals of its ligand it reaches."""
+        s, found = self.structure, []
+        for key, (ligand, sites, kd) in sorted(s.decoys.items()):
+            rows = [
+                (i, pool, s.signals.get((key, p), -1))
+                for i, ((_, p), _) in enumerate(ordered)
+                if cargo[i] == ligand
+                and (pool := s.pools.get((key, s.populations[p].compartment), -1)) >= 0
+            ]
+            if rows:
+                signals, pools, own = zip(*rows, strict=True)
+                found.append(
+                    Decoy(
+                        self.book.index(sites),
+                        self.book.index(kd),
+                        frozen(signals),
+                        frozen(pools),
+                        frozen(own),
+                    )
+                )
+        return tuple(found)
 
     # ---------------------------------------------------------- drugs
 
@@ -798,7 +840,7 @@ class _Context:
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block, route = [], [], [], []
+        release, loading, block, route, sorting = [], [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
                 case ReleaseInhibitor():
@@ -811,6 +853,7 @@ class _Context:
                     release += steps["release"]
                     loading += steps["loading"]
                     route += steps["route"]
+                    sorting += steps.get("sorting", [])
                 case CargoKnockdown():
                     rows = [self._cargo_row(j, item.cargo)]
                     loading.append(
@@ -822,7 +865,10 @@ class _Context:
                 case SignalBlocker():
                     rows = [self._cargo_row(j, item.cargo)]
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
-        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(route))
+        share = self.param("surface_sorted_share") if sorting else -1
+        return FactorRows(
+            tuple(release), tuple(loading), tuple(block), tuple(route), tuple(sorting), share
+        )
 
     def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
         """The populations an intervention's selector (none: every population) matches."""
@@ -886,6 +932,10 @@ class _Context:
             share = book.index(book.lifecycle(name))
             row = frozen([self.cargo.index(molecule)])
             found["loading"].append(Factor(row, efficacy, item.start, True, share, bulk))
+            if item.step == "ilv_sorting":  # what is not sorted stays on the membrane
+                found.setdefault("sorting", []).append(
+                    Factor(row, efficacy, item.start, True, share)
+                )
         if not found["release"] and not found["loading"]:
             sorted_names = ", ".join(c.cargo for c in machinery.cargo)
             raise ModelError(
@@ -979,7 +1029,7 @@ class _Context:
                 per = book.index(book.drug(name, "concentration_per_dose"))
                 var = "plasma" if isinstance(item, DrugTreatment) else "carrier"
                 return [Change(self.layout.drug(name, var), "add", (dose, per))]
-        count = book.index(book.intervention(j, "exosomes", item.exosomes, "exosomes"))
+        count = self._dosed_exosomes(j, item)
         s, comp = self.structure, item.compartment
         loads: dict[str, list[str]]
         if item.cargo is not None:
@@ -993,7 +1043,7 @@ class _Context:
             Change(
                 self.pool_var(key, comp),
                 "add",
-                (count, *left.get(key, ())),
+                (*count, *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in loads.items()
@@ -1002,13 +1052,26 @@ class _Context:
             Change(
                 self.pool_var(key, comp),
                 "add",
-                (count, factor, *left.get(key, ())),
+                (*count, factor, *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in basal.items()
         ]
-        changes.append(Change(self.pool_var(ALL_EXOSOMES, comp), "add", (count,)))
+        changes.append(Change(self.pool_var(ALL_EXOSOMES, comp), "add", count))
         return [c for c in changes if c.variable >= 0]  # not into a pruned pool
+
+    def _dosed_exosomes(self, j: int, item: ExosomeDose) -> tuple[int, ...]:
+        """The parameters whose product is the number of exosomes a dose adds: a particle
+        count, or µg of protein (per kg of body weight) times particles per µg."""
+        book = self.book
+        if item.exosomes is not None:
+            return (book.index(book.intervention(j, "exosomes", item.exosomes, "exosomes")),)
+        per_ug = book.index(book.global_("exosome_particles_per_ug"))
+        if item.protein_ug is not None:
+            return (book.index(book.intervention(j, "protein", item.protein_ug, "ug")), per_ug)
+        amount = item.protein_ug_per_kg or 0.0
+        dose = book.index(book.intervention(j, "protein_per_kg", amount, "ug/kg"))
+        return (dose, book.index(book.global_("body_weight")), per_ug)
 
     def _knockdown(self, j: int, item: ExosomeDose) -> dict[str, tuple[int]]:
         """Per pool key, the parameter of the share of a cargo knocked down in the donor cells

@@ -91,6 +91,16 @@ class Targeting(Strict):
     uptake_fold: Param
 
 
+class Decoy(Strict):
+    """A receptor on exosomes that binds a ligand displayed by cells and their exosomes
+    (exosomal PD-1 occupying PD-L1): the ligand's signal in every receiver of the compartment
+    falls to its free share Kd / (Kd + [sites]), [sites] the decoy's binding sites per volume."""
+
+    binds: Text  # the ligand cargo (a molecule of the graph)
+    sites: Param  # binding sites per exosome
+    kd: Param  # uM
+
+
 class Rule(Strict):
     """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
 
@@ -108,6 +118,7 @@ class Rule(Strict):
     max_rate: Param | None = None  # 1/day, for induced transitions and seeding
     fold: Param | None = None  # saturation as a multiple of a base rate
     targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
+    decoy: Decoy | None = None  # the cargo is a receptor that occupies a ligand (PD-1, PD-L1)
     note: str = ""
 
 

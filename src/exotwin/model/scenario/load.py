@@ -39,6 +39,7 @@ REQUIRED_FIELDS = {
     "tumour_derived": ("compartment",),
     "drug": ("drug", "compartment"),
     "activity": ("phenotype", "of"),
+    "surface": ("cargo", "of"),
     "killed": ("drug",),
     "offtarget_exposure": ("drug",),
     "ratio": ("numerator", "denominator"),

@@ -11,7 +11,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...knowledge import KnowledgeBase
-from ..ode.equations import NUMERIC, background_state, volumes_over_time
+from ..ode.equations import (
+    NUMERIC,
+    background_state,
+    derive,
+    surface_display,
+    time_factors,
+    volumes_over_time,
+)
 from ..ode.solve import Trajectory
 from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
 from .schema import DEFAULT_MIN_EFFECT, Check, Readout, Scenario
@@ -113,6 +120,34 @@ def _activity(run: _Run, r: Readout) -> Series:
     return np.divide(mean, total, out=np.ones(len(run.traj.times)), where=total > 0)
 
 
+def _surface(run: _Run, r: Readout) -> Series:
+    """A membrane cargo displayed by the selected populations, per cell relative to baseline
+    (weighted by their cells; 0 where none displays it): what sorting machinery no longer
+    takes into exosomes stays on the surface (nominal parameters, as ``tumour_derived``)."""
+    model, y = run.traj.model, run.traj.states
+    molecule = run.kb.find_molecule(r.cargo or "")
+    name = molecule.id if molecule else ""
+    pops = [
+        p.index
+        for p in model.populations
+        if name in model.structure.surface.get(p.index, []) and model.selects(run.kb, r.of, p)  # type: ignore[arg-type]
+    ]
+    if not pops or name not in model.cargo:
+        return run.zeros() if not pops else np.ones(len(run.traj.times))
+    derived = derive(model, NUMERIC, model.parameters.values[None, :])
+    row = model.cargo.index(name)
+    display = np.array(
+        [
+            surface_display(
+                model, derived.theta, time_factors(model, NUMERIC, derived, t)["sorting"]
+            )[0, row]
+            for t in run.traj.times
+        ]
+    )
+    cells = y[:, pops].sum(axis=1)
+    return np.where(cells > 0, display, 0.0)
+
+
 def _ratio(run: _Run, r: Readout) -> Series:
     num, den = run.values[r.numerator or ""], run.values[r.denominator or ""]
     return np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
@@ -127,6 +162,7 @@ _KINDS: dict[str, Callable[[_Run, Readout], Series]] = {
     "killed": _drug,
     "offtarget_exposure": _drug,
     "activity": _activity,
+    "surface": _surface,
     "ratio": _ratio,
 }
 
@@ -155,6 +191,7 @@ NOISE_FLOOR = {
     "tumour_derived": 1e-9,
     "drug": 1e-9,
     "activity": 1e-6,
+    "surface": 1e-6,
     "killed": 1.0,
     "offtarget_exposure": 1e-9,
     "ratio": 1e-9,

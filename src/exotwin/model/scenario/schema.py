@@ -118,12 +118,17 @@ class DonorKnockdown(Strict):
 class ExosomeDose(Strict):
     """Exosomes added to a compartment: loaded with one ``cargo`` (all of them carry it), or
     isolated from a ``donor`` (they carry what the donor's rules load, at its loading; a
-    ``knockdown`` in those donor cells lowers a cargo's loading)."""
+    ``knockdown`` in those donor cells lowers a cargo's loading). The amount is a particle
+    count (``exosomes``), or µg of exosomal protein per dose (``protein_ug``) or per kg of body
+    weight (``protein_ug_per_kg``), as studies give it: particles per µg and body weight are
+    parameters (``exosome_particles_per_ug``, ``body_weight``)."""
 
     type: Literal["exosome_dose"]
     cargo: Text | None = None
     donor: CellSelector | None = None
-    exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    exosomes: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    protein_ug: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    protein_ug_per_kg: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     compartment: Compartment = "tumour"
     schedule: Schedule = Schedule()
     knockdown: list[DonorKnockdown] = []
@@ -132,6 +137,9 @@ class ExosomeDose(Strict):
     def _cargo_or_donor(self) -> ExosomeDose:
         if (self.cargo is None) == (self.donor is None):
             raise ValueError("give either cargo or donor")
+        amounts = (self.exosomes, self.protein_ug, self.protein_ug_per_kg)
+        if sum(a is not None for a in amounts) != 1:
+            raise ValueError("give exactly one of exosomes, protein_ug or protein_ug_per_kg")
         if self.donor is not None and self.donor.cell is None:
             raise ValueError("a donor needs a cell type")
         if self.knockdown and self.donor is None:
@@ -245,6 +253,7 @@ ReadoutKind = Literal[
     "tumour_derived",
     "drug",
     "activity",
+    "surface",
     "killed",
     "offtarget_exposure",
     "ratio",
@@ -269,7 +278,7 @@ class Readout(Strict):
     kind: ReadoutKind
     of: CellSelector | None = None  # count/fraction numerator, activity population
     among: CellSelector | None = None  # fraction denominator
-    cargo: Text | None = None  # exosomes (copies of it per mL), tumour_derived (its share)
+    cargo: Text | None = None  # exosomes (copies per mL), tumour_derived (share), surface
     compartment: Compartment | None = None  # exosomes, drug
     drug: Text | None = None  # drug, killed, offtarget_exposure
     phenotype: Identifier | None = None  # activity
