@@ -45,6 +45,15 @@ from .table import (
 
 
 @dataclass
+class Binding:
+    """What a cargo's exosomes bind besides uptake: target cells (rule ``targeting``) and a
+    ligand they occupy as a decoy (rule ``decoy``), per cargo key."""
+
+    targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (cell, fold)
+    decoys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # (ligand, sites, kd)
+
+
+@dataclass
 class Structure:
     """What the rules of one arm build before it becomes rows: populations, pools, signals,
     activities, who loads which cargo, the rule terms and the parameters they name."""
@@ -70,8 +79,7 @@ class Structure:
     # (source population, its signal relayed or -1: its share alone); their keys' cargo
     relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     relay_cargo: dict[str, str] = field(default_factory=dict)
-    targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key: (cell, fold)
-    decoys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # (ligand, sites, kd)
+    binding: Binding = field(default_factory=Binding)
 
     def population(
         self, cell: str, state: str | None, compartment: str, origin: str | None = None
@@ -285,12 +293,12 @@ class _Builder:
         if rule.targeting is not None:  # exosomes carrying the cargo bind their target cells
             fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
             for key in keys:
-                self.model.targeting[key] = [(rule.targeting.cell, fold)]
+                self.model.binding.targeting[key] = [(rule.targeting.cell, fold)]
         if rule.decoy is not None:  # exosomes carrying the cargo occupy a ligand
             ligand = self.molecule(rule.decoy.binds)
             sites = self.book.add(f"{rule.id}.decoy_sites", rule.decoy.sites)
             kd = self.book.add(f"{rule.id}.decoy_kd", rule.decoy.kd)
-            self.model.decoys.update(dict.fromkeys(keys, (ligand, sites, kd)))
+            self.model.binding.decoys.update(dict.fromkeys(keys, (ligand, sites, kd)))
         supplied = self.load_donors(rule, record, keys)
         applied = self.add_terms(rule, record, keys)
         self.note_use(
@@ -552,8 +560,8 @@ class _Builder:
             self.model.rules_used.clear()
             self.model.notes.clear()
             self.model.relays.clear()
-            self.model.targeting.clear()
-            self.model.decoys.clear()
+            self.model.binding.targeting.clear()
+            self.model.binding.decoys.clear()
             for rule in rules:
                 self.apply_rule(rule)
             self.add_feedback()

@@ -271,7 +271,18 @@ def binding_dynamics(kb: KnowledgeBase, lib: Library, model: CompiledModel) -> l
             if cargo in bound:
                 label = model.populations[pop].label
                 found.append(Dynamic("Binding", "", "up", label, to=drug.id, cargo=cargo))
-    return found
+    return found + decoy_dynamics(model)
+
+
+def decoy_dynamics(model: CompiledModel) -> list[Dynamic]:
+    """Cargo whose exosomes occupy a ligand (rule ``decoy``, e.g. PD-1 exosomes binding
+    PD-L1): they act wherever the ligand signals, which a probe arm need not hold."""
+    s = model.structure
+    donors = {key: model.populations[pop].label for pop, key in s.secretion}
+    return [
+        Dynamic("Binding", "", "up", donors.get(key, "a dose"), to=ligand, cargo=s.pool_cargo[key])
+        for key, (ligand, _, _) in sorted(s.binding.decoys.items())
+    ]
 
 
 # ------------------------------------------------------------ records

@@ -56,7 +56,9 @@ def prune(
     read by the populations, the drugs or the readouts depends on (indices renumbered)."""
     s = structure
     pools, activities = _roots(kb, lib, scenario, s)
-    pools |= {p for p in _fed_pools(s, arm) if p[0] in s.decoys}  # they occupy a ligand there
+    pools |= {
+        p for p in _fed_pools(s, arm) if p[0] in s.binding.decoys
+    }  # they occupy a ligand there
     silent = _silent_signals(s, arm)
     terms, pools = _kept_terms(s, silent, pools, activities)
     shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}

@@ -664,7 +664,7 @@ class _Context:
         return [
             (i, p.index, self.book.index(fold), s.signals.get((key, p.index), -1))
             for (key, comp), i in pools
-            for cell, fold in s.targeting.get(key, [])
+            for cell, fold in s.binding.targeting.get(key, [])
             for p in s.populations
             if p.compartment == comp and p.cell in self.kb.descendants(cell)
         ]
@@ -762,7 +762,7 @@ class _Context:
     ) -> tuple[Decoy, ...]:
         """The decoy rows: for each decoy cargo, the signals of its ligand it reaches."""
         s, found = self.structure, []
-        for key, (ligand, sites, kd) in sorted(s.decoys.items()):
+        for key, (ligand, sites, kd) in sorted(s.binding.decoys.items()):
             rows = [
                 (i, pool, s.signals.get((key, p), -1))
                 for i, ((_, p), _) in enumerate(ordered)
