@@ -75,3 +75,14 @@ def test_cohort_falls_back_to_numpy_for_a_failing_patient(
     alone = simulate(model, theta[1:2], y0[1:2], pattern=None)[0]
     assert _worst(kb, model, runs[1], alone) <= 1e-4
     assert all(np.all(np.isfinite(run.states)) for run in runs)
+
+
+def test_compiled_probe_finds_the_numpy_pattern(
+    dosed: tuple[CompiledModel, np.ndarray, np.ndarray],
+) -> None:
+    """The sparsity probe in one compiled call marks the entries the numpy probe marks."""
+    model, theta, y0 = dosed
+    cuts = solve.bounds(model)
+    found = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1], True), y0[0], cuts)
+    expected = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
+    assert (found != expected).nnz == 0 and expected.nnz > model.layout.size

@@ -1,23 +1,27 @@
-"""One patient's right-hand side as a compiled XLA program, for scipy's BDF on large models.
+"""One patient's right-hand side and sparse Jacobian as compiled XLA programs, for scipy's
+BDF on large models (the cohort path above 120 variables).
 
 Why: on the default TNBC model (~600 variables) a cohort took ~6.7 CPU-s per patient-year,
 and a profile showed where: the numpy right-hand side (~1.4 ms a call, Python loops over the
-term tables) called ~3,200 times per patient-year, two thirds of them by the finite-difference
-Jacobian (66 colours of the sparsity pattern x ~31 Jacobians). Here the one equation set of
-:mod:`exotwin.model.ode.equations` is traced once per model structure on the JAX backend
-(:mod:`exotwin.model.ode.traced`) into one compiled call (~0.3 ms). scipy's BDF is kept:
-variable order, its Jacobian and LU reused across many steps, sparse SuperLU, and a
-finite-difference Jacobian whose adaptive steps it tunes itself.
+term tables) called ~3,200 times per patient-year, two thirds of them by scipy's
+finite-difference Jacobian (66 colours of the sparsity pattern x ~31 Jacobians). Here the one
+equation set of :mod:`exotwin.model.ode.equations` is traced once per model structure on the
+JAX backend (:mod:`exotwin.model.ode.traced`): the right-hand side is one compiled call
+(~0.3 ms), and the Jacobian is a forward difference with every colour of columns perturbed in
+one compiled call (vmap over the colours), as is the sparsity probe. scipy's BDF is kept: a
+well-kept stiff integrator of variable order that reuses its Jacobian and LU across many steps
+(~33 Jacobians and ~100 LUs per patient-year here) with a sparse SuperLU.
 
-Weighed and not chosen (measured on the default model, ``/tmp`` scripts of the 2026-12-01
-session): an exact Jacobian by forward-mode derivatives along one seed per colour (one
-compiled call, correct to 1e-22, but BDF then needed 1.5-22x more right-hand sides and
-Jacobians, Newton failing near kinks such as ``max(x, 0)``); the batched Rodas4 of
+Weighed and not chosen (measured on the default model with scripts of the 2026-12-01
+session): an exact Jacobian by forward-mode derivatives along one seed per colour (correct
+to 1e-22, but BDF then needed 1.5-22x more right-hand sides and Jacobians, its Newton
+iteration failing near kinks such as ``max(x, 0)``); the batched Rodas4 of
 :mod:`exotwin.model.ode.rosenbrock` (its LU is unrolled over the fill pattern, ~11,000 fill
 entries at 600 variables even with a minimum-degree ordering, and it reuses no Jacobian);
 batching patients through the traced right-hand side (45-120 us per patient-evaluation at
-batches of 100-1,000, against ~260 us one at a time: not enough to repay a batched linear
-algebra); numba (a second copy of the equations).
+batches of 100-1,000, against ~260 us one at a time: too little to repay batched linear
+algebra); scikit-sundae or numbalsoda with a numba right-hand side (a second copy of the
+equations, against the project's one equation set).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
     model structure (a cohort compiles one model per patient, all with the same rows); XLA
     keeps them on disk too."""
     import jax
+    import jax.numpy as jnp
 
     from . import traced
     from .rosenbrock import use_disk_cache
@@ -61,9 +66,10 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
 
         def differences(theta: Any, t: Any, y: Any, h: Any, seeds: Any) -> Any:
             derived = traced.parameters(model, theta)
+            seeds = jnp.concatenate([jnp.zeros((1, seeds.shape[1])), seeds])
             states = y[None, :] + h[None, :] * seeds
             found = jax.vmap(lambda u: traced.right_hand_side(model, derived, t, u))(states)
-            return found - traced.right_hand_side(model, derived, t, y)[None, :]
+            return found[1:] - found[:1]  # the base in the same batch: the same rounding
 
         _PROGRAMS[key] = jax.jit(rhs), jax.jit(differences)
     return _PROGRAMS[key]
@@ -93,6 +99,15 @@ class Patient:
 
         with jax.enable_x64(True):
             return np.asarray(self.rhs_program(self.theta, t, y))
+
+    def changed(self, t: float, y: Array, relative: float) -> NDArray[np.bool_]:
+        """Which derivatives (rows) change when each variable (column) alone is scaled by
+        ``1 + relative``: all columns in one compiled call."""
+        import jax
+
+        with jax.enable_x64(True):
+            found = self.differences(self.theta, t, y, y * relative, np.eye(len(y)))
+        return np.asarray(found).T != 0
 
     def jacobian(self, t: float, y: Array) -> csc_matrix:
         import jax

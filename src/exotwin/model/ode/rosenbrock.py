@@ -266,10 +266,10 @@ class Sparse:
 def colouring(pattern: NDArray[np.bool_]) -> NDArray[np.int64]:
     """A greedy column colouring: columns of one colour share no row of ``pattern``."""
     size = pattern.shape[1]
+    shares = pattern.T.astype(np.int64) @ pattern.astype(np.int64) > 0  # columns sharing a row
     colour = np.full(size, -1)
     for j in range(size):
-        rows = pattern[:, j]
-        used = {colour[k] for k in np.flatnonzero(colour >= 0) if (pattern[:, k] & rows).any()}
+        used = set(colour[shares[j]].tolist())
         colour[j] = next(c for c in range(size) if c not in used)
     return colour
 

@@ -183,6 +183,15 @@ def simulate_arm(
     return simulate(model, tol=tol, pattern=pattern)[0]
 
 
+def cohort_method(size: int, patients: int) -> str:
+    """How :func:`simulate_cohort` integrates ``patients`` of a model of ``size`` variables:
+    ``rosenbrock`` (batched, compiled), ``compiled`` (one by one, compiled right-hand side
+    and Jacobian) or ``numpy``."""
+    if size <= SPARSE_ABOVE:
+        return "rosenbrock" if patients >= ROSENBROCK_FROM else "numpy"
+    return "compiled" if patients >= COMPILED_FROM else "numpy"
+
+
 def simulate_cohort(
     model: CompiledModel,
     theta: Array,
@@ -198,14 +207,15 @@ def simulate_cohort(
     probed sparsity pattern and a compiled right-hand side (:mod:`exotwin.model.ode.compiled`).
     ``progress(done)`` after each batch."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
-    if model.layout.size <= SPARSE_ABOVE and len(theta) >= ROSENBROCK_FROM:
+    method = cohort_method(model.layout.size, len(theta))
+    if method == "rosenbrock":
         together = simulate_rosenbrock(model, theta, y0, tol)
         if progress:
             progress(len(together))
         return together
-    pattern, size, compiled = None, batch_size, False
+    pattern, size, compiled = None, batch_size, method == "compiled"
     if model.layout.size > SPARSE_ABOVE:
-        size, compiled = 1, len(theta) >= COMPILED_FROM
+        size = 1
         pattern = jacobian_pattern(RightHandSide(model, theta[:1], compiled), y0[0], bounds(model))
     found: list[Trajectory] = []
     for at in range(0, len(theta), size):
@@ -301,6 +311,9 @@ def jacobian_pattern(rhs: RightHandSide, y0: Array, times: list[float]) -> Any:
     for t in sorted({min(times), max(times)}):
         for _ in range(2):
             y = np.maximum(np.abs(y0), typical) * (0.5 + rng.random(lay.size))
+            if rhs.compiled is not None:  # every column in one compiled call
+                pattern |= rhs.compiled.changed(t, y, 1e-4)
+                continue
             base = rhs(t, y)
             for j in range(lay.size):
                 probe = y.copy()
