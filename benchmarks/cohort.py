@@ -6,7 +6,9 @@ small model.
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
 compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
-the patients with its cohort solver; libroadrunner loads the exported SBML once per model
+the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the batched Rodas4,
+for many patients of a small model; ``compiled``, scipy's BDF on a compiled right-hand side
+and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
 alone. Both are compared on every readout of the patients libroadrunner runs. Then a cohort
 sweep of the small model runs on a local Dask cluster with 1 and with 2 workers (the
