@@ -6,7 +6,9 @@ small model.
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
 compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
-the patients with its cohort solver; libroadrunner loads the exported SBML once per model
+the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the batched Rodas4,
+for many patients of a small model; ``compiled``, scipy's BDF on a compiled right-hand side
+and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
 alone. Both are compared on every readout of the patients libroadrunner runs. Then a cohort
 sweep of the small model runs on a local Dask cluster with 1 and with 2 workers (the
@@ -31,7 +33,7 @@ import numpy as np
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
 from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
-from exotwin.model.ode.solve import Trajectory, simulate_cohort
+from exotwin.model.ode.solve import Trajectory, cohort_method, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws, run_sweep
 
@@ -118,10 +120,11 @@ def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) 
     worst = compare(kb, model, ours[:n], theirs)
     ours_rate = count * DAYS / ours_time
     rr_rate = n * DAYS / rr_sim if n else float("nan")
+    method = cohort_method(model.layout.size, count)
     print(
         f"{key}: {name} [{arm}], {model.layout.size} variables, {DAYS:g} days\n"
-        f"  exotwin: {count} patients in {ours_time:.1f} s = {ours_rate:.1f} patient-days/s "
-        f"(CPU {ours_cpu:.1f} s)\n"
+        f"  exotwin ({method}): {count} patients in {ours_time:.1f} s = {ours_rate:.1f} "
+        f"patient-days/s (CPU {ours_cpu:.1f} s = {count * DAYS / ours_cpu:.1f} per CPU-s)\n"
         f"  libroadrunner: load once {load:.1f} s; {n} patients simulate {rr_sim:.1f} s = "
         f"{rr_rate:.1f} patient-days/s\n"
         f"  ratio {ours_rate / rr_rate if n else float('nan'):.2f}; "
@@ -132,6 +135,8 @@ def bench(kb: KnowledgeBase, lib: Library, key: str, count: int, rr_count: int) 
         "patients": count,
         "roadrunner_patients": n,
         "variables": model.layout.size,
+        "solver": method,
+        "exotwin_cpu_s": round(ours_cpu, 2),
         "exotwin_patient_days_per_s": round(ours_rate, 2),
         "roadrunner_patient_days_per_s": round(rr_rate, 2),
         "roadrunner_load_s": round(load, 2),

@@ -266,10 +266,10 @@ class Sparse:
 def colouring(pattern: NDArray[np.bool_]) -> NDArray[np.int64]:
     """A greedy column colouring: columns of one colour share no row of ``pattern``."""
     size = pattern.shape[1]
+    shares = pattern.T.astype(np.int64) @ pattern.astype(np.int64) > 0  # columns sharing a row
     colour = np.full(size, -1)
     for j in range(size):
-        rows = pattern[:, j]
-        used = {colour[k] for k in np.flatnonzero(colour >= 0) if (pattern[:, k] & rows).any()}
+        used = set(colour[shares[j]].tolist())
         colour[j] = next(c for c in range(size) if c not in used)
     return colour
 
@@ -277,14 +277,20 @@ def colouring(pattern: NDArray[np.bool_]) -> NDArray[np.int64]:
 _PROGRAMS: dict[tuple[str, float], Program] = {}
 
 
+def use_disk_cache() -> None:
+    """Keep XLA's executables in ``$XDG_CACHE_HOME/exotwin/xla`` unless the user chose a
+    folder for JAX's persistent cache."""
+    if jax.config.values.get("jax_compilation_cache_dir") is None:
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        jax.config.update("jax_compilation_cache_dir", str(home / "exotwin" / "xla"))
+
+
 def program(model: CompiledModel, rtol: float, pattern: NDArray[np.bool_]) -> Program:
     """The compiled program of a model's structure (cached: cohorts compile one model per
     patient, all with the same rows). XLA's executables are also kept on disk (JAX's
     persistent cache, in ``$XDG_CACHE_HOME/exotwin/xla`` unless the user chose a folder),
     so a model compiles once per machine rather than once per process."""
-    if jax.config.values.get("jax_compilation_cache_dir") is None:
-        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        jax.config.update("jax_compilation_cache_dir", str(home / "exotwin" / "xla"))
+    use_disk_cache()
     key = hashlib.sha256(pickle.dumps((model.layout, model.rows, model.cargo))).hexdigest()
     if (key, rtol) not in _PROGRAMS:
         _PROGRAMS[(key, rtol)] = Program(model, rtol, pattern)

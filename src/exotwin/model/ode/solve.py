@@ -5,7 +5,7 @@ Doses, surgery and intervention starts split the time axis into segments; within
 the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
 block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
 (:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
-patient at a time.
+patient at a time (in cohorts on a compiled right-hand side, :mod:`exotwin.model.ode.compiled`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,10 +25,15 @@ from ..rules.rows import CompiledModel
 from ..rules.table import DRUG_VARS, Event, Layout
 from .equations import NUMERIC, Derivative, background_state, change_amount, derive, fluxes
 
+if TYPE_CHECKING:
+    from .compiled import Patient
+
 Array = NDArray[np.float64]
 SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper
 ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched integrator (about
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
+COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
+# side (~8 CPU-s the first time on the default model; ~1-5 CPU-s saved per patient)
 
 
 @dataclass(frozen=True)
@@ -51,15 +56,23 @@ class Trajectory:
 
 
 class RightHandSide:
-    """dy/dt of a batch of parameter sets of one compiled arm (numbers)."""
+    """dy/dt of a batch of parameter sets of one compiled arm (numbers); ``compiled``: of one
+    patient, on a compiled program (:mod:`exotwin.model.ode.compiled`)."""
 
-    def __init__(self, model: CompiledModel, theta: Array) -> None:
+    def __init__(self, model: CompiledModel, theta: Array, compiled: bool = False) -> None:
         self.model = model
         self.derived = derive(model, NUMERIC, theta)
         self.batch, self.size = theta.shape[0], model.layout.size
         self.derivative = Derivative(self.size)
+        self.compiled: Patient | None = None
+        if compiled and self.batch == 1:
+            from .compiled import Patient
+
+            self.compiled = Patient(model, theta[0])
 
     def __call__(self, t: float, flat: Array) -> Array:
+        if self.compiled is not None:
+            return self.compiled(t, flat)
         y = flat.reshape(self.batch, self.size)
         return self.derivative(fluxes(self.model, NUMERIC, self.derived, t, y)).reshape(-1)
 
@@ -114,20 +127,25 @@ def simulate(
     y0: Array | None = None,
     tol: Tolerances = DEFAULT,
     pattern: Any = None,
+    compiled: bool = False,
 ) -> list[Trajectory]:
     """Integrate a batch of parameter sets (``theta``: patients x parameters; default the
-    nominal values) from initial states ``y0`` (default the compiled counts)."""
+    nominal values) from initial states ``y0`` (default the compiled counts); ``compiled``:
+    one patient's right-hand side as a compiled program (:mod:`exotwin.model.ode.compiled`)."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
     y = starting_state(model, theta, y0)
-    rhs = RightHandSide(model, theta)
+    rhs = RightHandSide(model, theta, compiled)
     cuts = bounds(model)
     atol = np.concatenate([tolerances(lay, row, tol.atol_scale) for row in y])
     solver: dict[str, Any] = {"method": "LSODA"}
-    if batch > 1 or lay.size > SPARSE_ABOVE:
+    if batch > 1 or lay.size > SPARSE_ABOVE or rhs.compiled is not None:
         if pattern is None:
             pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y[0], cuts)
         solver = {"method": "BDF", "jac_sparsity": block_diag([pattern] * batch, format="csc")}
+        if rhs.compiled is not None:
+            rhs.compiled.use_pattern(pattern, atol)
+            solver = {"method": "BDF", "jac": rhs.compiled.jacobian}
     grid = np.round(np.arange(0.0, model.scenario.duration + 1e-9, model.scenario.output_every), 9)
     events = {e.day: e for e in model.rows.events}
     times: list[float] = []
@@ -165,6 +183,15 @@ def simulate_arm(
     return simulate(model, tol=tol, pattern=pattern)[0]
 
 
+def cohort_method(size: int, patients: int) -> str:
+    """How :func:`simulate_cohort` integrates ``patients`` of a model of ``size`` variables:
+    ``rosenbrock`` (batched, compiled), ``compiled`` (one by one, compiled right-hand side
+    and Jacobian) or ``numpy``."""
+    if size <= SPARSE_ABOVE:
+        return "rosenbrock" if patients >= ROSENBROCK_FROM else "numpy"
+    return "compiled" if patients >= COMPILED_FROM else "numpy"
+
+
 def simulate_cohort(
     model: CompiledModel,
     theta: Array,
@@ -177,20 +204,28 @@ def simulate_cohort(
     patients of a small model with the batched Rosenbrock integrator
     (:mod:`exotwin.model.ode.rosenbrock`, compiled once per model), a few in scipy batches,
     large models (whose sparse solve grows with every patient added) one by one with one
-    probed sparsity pattern. ``progress(done)`` after each batch."""
+    probed sparsity pattern and a compiled right-hand side (:mod:`exotwin.model.ode.compiled`).
+    ``progress(done)`` after each batch."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
-    if model.layout.size <= SPARSE_ABOVE and len(theta) >= ROSENBROCK_FROM:
+    method = cohort_method(model.layout.size, len(theta))
+    if method == "rosenbrock":
         together = simulate_rosenbrock(model, theta, y0, tol)
         if progress:
             progress(len(together))
         return together
-    pattern, size = None, batch_size
+    pattern, size, compiled = None, batch_size, method == "compiled"
     if model.layout.size > SPARSE_ABOVE:
-        pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y0[0], bounds(model))
         size = 1
+        pattern = jacobian_pattern(RightHandSide(model, theta[:1], compiled), y0[0], bounds(model))
     found: list[Trajectory] = []
     for at in range(0, len(theta), size):
-        found += simulate(model, theta[at : at + size], y0[at : at + size], tol, pattern)
+        part = theta[at : at + size], y0[at : at + size]
+        try:
+            found += simulate(model, *part, tol, pattern, compiled)
+        except SimulationError:
+            if not compiled:
+                raise
+            found += simulate(model, *part, tol, pattern)  # the numpy path, as a fallback
         if progress:
             progress(len(found))
     return found
@@ -276,6 +311,9 @@ def jacobian_pattern(rhs: RightHandSide, y0: Array, times: list[float]) -> Any:
     for t in sorted({min(times), max(times)}):
         for _ in range(2):
             y = np.maximum(np.abs(y0), typical) * (0.5 + rng.random(lay.size))
+            if rhs.compiled is not None:  # every column in one compiled call
+                pattern |= rhs.compiled.changed(t, y, 1e-4)
+                continue
             base = rhs(t, y)
             for j in range(lay.size):
                 probe = y.copy()

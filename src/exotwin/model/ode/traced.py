@@ -19,7 +19,9 @@ from .algebra import Segments
 from .equations import Derived, Flux, derive, fluxes
 
 Array = Any  # a jax array (or a tracer)
-DENSE_SUM = 1_000_000  # rows x outputs of a scatter-add done as a matmul with a one-hot matrix
+DENSE_SUM = 20_000  # rows x outputs of a scatter-add done as a matmul with a one-hot matrix
+# (above it a scatter: on the ~600-variable model a one-hot matmul made one patient's
+# right-hand side 5x slower)
 
 
 class Traced:

@@ -1,0 +1,88 @@
+"""One patient's compiled right-hand side and Jacobian under scipy's BDF (the cohort path of
+large models) against a tight LSODA reference, its determinism and its numpy fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exotwin.knowledge import KnowledgeBase
+from exotwin.model.ode import compiled, solve
+from exotwin.model.ode.solve import Tolerances, Trajectory, simulate
+from exotwin.model.rules.compiler import compile_arm
+from exotwin.model.rules.library import Library
+from exotwin.model.rules.rows import CompiledModel
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.readouts import evaluate, relative_difference
+
+TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-3)
+DOSED = ("tnbc-doxorubicin-exosomal-resistance", "doxorubicin-release-inhibitor")
+
+
+@pytest.fixture(scope="module")
+def dosed(kb: KnowledgeBase, lib: Library) -> tuple[CompiledModel, np.ndarray, np.ndarray]:
+    """The dosed model (doses as events) and three patients who differ."""
+    scenario = load_scenario(DOSED[0], kb, lib)
+    model = compile_arm(kb, lib, scenario, next(a for a in scenario.arms if a.name == DOSED[1]))
+    assert model.rows.events
+    theta = np.tile(model.parameters.values, (3, 1))
+    theta[:, model.parameters.names.index("uptake_max")] *= [0.5, 1.0, 4.0]
+    y0 = np.tile(model.initial, (3, 1)) * np.array([0.3, 1.0, 3.0])[:, None]
+    return model, theta, y0
+
+
+def _worst(kb: KnowledgeBase, model: CompiledModel, a: Trajectory, b: Trajectory) -> float:
+    assert np.array_equal(a.times, b.times)
+    found, expected = (evaluate(kb, run, model.scenario.readouts) for run in (a, b))
+    return max(
+        relative_difference(r, found[r.name], expected[r.name]) for r in model.scenario.readouts
+    )
+
+
+def test_compiled_path_matches_a_tight_reference(
+    kb: KnowledgeBase, dosed: tuple[CompiledModel, np.ndarray, np.ndarray]
+) -> None:
+    """Every readout within 1e-4 of LSODA at rtol 1e-10, through the doses; and the same
+    result twice."""
+    model, theta, y0 = dosed
+    one = theta[2:], y0[2:]  # four times the uptake, three times the cells
+    fast = simulate(model, *one, compiled=True)[0]
+    assert _worst(kb, model, fast, simulate(model, *one, TIGHT)[0]) <= 1e-4
+    assert np.array_equal(simulate(model, *one, compiled=True)[0].states, fast.states)
+
+
+def test_cohort_falls_back_to_numpy_for_a_failing_patient(
+    kb: KnowledgeBase,
+    dosed: tuple[CompiledModel, np.ndarray, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cohort path of large models (here forced onto the small one): a patient whose
+    compiled solve fails is rerun on the numpy right-hand side."""
+    model, theta, y0 = dosed[0], dosed[1].copy(), dosed[2]
+    monkeypatch.setattr(solve, "SPARSE_ABOVE", 10)
+    monkeypatch.setattr(solve, "COMPILED_FROM", 2)
+    called = compiled.Patient.__call__
+
+    def broken(self: compiled.Patient, t: float, y: np.ndarray) -> np.ndarray:
+        found = called(self, t, y)
+        return found * np.nan if self.theta[0] == theta[1, 0] and t > 5 else found
+
+    theta[1, 0] *= 1.01  # tells the broken patient apart
+    monkeypatch.setattr(compiled.Patient, "__call__", broken)
+    with pytest.raises(solve.SimulationError):
+        simulate(model, theta[1:2], y0[1:2], compiled=True)
+    runs = solve.simulate_cohort(model, theta, y0)
+    alone = simulate(model, theta[1:2], y0[1:2], pattern=None)[0]
+    assert _worst(kb, model, runs[1], alone) <= 1e-4
+    assert all(np.all(np.isfinite(run.states)) for run in runs)
+
+
+def test_compiled_probe_finds_the_numpy_pattern(
+    dosed: tuple[CompiledModel, np.ndarray, np.ndarray],
+) -> None:
+    """The sparsity probe in one compiled call marks the entries the numpy probe marks."""
+    model, theta, y0 = dosed
+    cuts = solve.bounds(model)
+    found = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1], True), y0[0], cuts)
+    expected = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
+    assert (found != expected).nnz == 0 and expected.nnz > model.layout.size
