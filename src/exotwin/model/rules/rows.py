@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -246,6 +246,8 @@ class DrugRows:
     bound_tumour: Ints
     binding: tuple[int, int] | None  # (sites, Kd) parameters
     carrier: tuple[int, int] | None  # (carrier half-life, tumour fraction) parameters
+    export: int = -1  # share of efflux in vesicles (vesicular drug export), -1: none
+    exporting: Bools = field(default_factory=lambda: frozen([], bool))  # per kill_pop
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,7 @@ class FactorRows:
     loading: tuple[Factor, ...]  # rows: cargo
     block: tuple[Factor, ...]  # rows: cargo
     route: tuple[Factor, ...] = ()  # rows: route x populations + receiving population
+    export: tuple[Factor, ...] = ()  # rows: drugs (a drug kept out of exosomes)
 
 
 @dataclass(frozen=True)
@@ -767,7 +770,20 @@ class _Context:
             bound_tumour=frozen([i for i, c in in_pool if c == "tumour"]),
             binding=binding,
             carrier=self._carrier(name),
+            **self._export(name, [p for p, _ in kill]),
         )
+
+    def _export(self, name: str, pops: list[Population]) -> dict[str, Any]:
+        """Vesicular export of the drug (data/drug_export.yaml): its share parameter and,
+        per killed population, whether the population exports it."""
+        entry = self.lib.drug_export.get(name)
+        if entry is None:
+            return {}
+        exporting = set(self.kb.descendants(entry.cell))
+        return {
+            "export": self.book.index(self.book.add(f"{name}.vesicular_export", entry.share)),
+            "exporting": frozen([p.cell in exporting for p in pops], bool),
+        }
 
     def _binding(self, drug: Drug) -> tuple[tuple[int, int] | None, list[tuple[int, str]]]:
         """The (sites, Kd) parameters of exosomes that bind the drug, and their pools."""
@@ -798,9 +814,14 @@ class _Context:
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block, route = [], [], [], []
+        release, loading, block, route, export = [], [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
+                case CargoKnockdown() if self.molecule(item.cargo) in self.lib.drug_export:
+                    rows = [self._drug_row(j, item.cargo)]  # the drug kept out of exosomes
+                    export.append(
+                        self._factor(j, rows, "efficacy", item.efficacy, item.start, True)
+                    )
                 case ReleaseInhibitor():
                     pops = self._selected(j, "donors", item.donors)
                     release.append(
@@ -822,7 +843,18 @@ class _Context:
                 case SignalBlocker():
                     rows = [self._cargo_row(j, item.cargo)]
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
-        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(route))
+        return FactorRows(tuple(release), tuple(loading), tuple(block), tuple(route), tuple(export))
+
+    def _drug_row(self, j: int, cargo: str) -> int:
+        """The row of a drug an intervention keeps out of exosomes: one the arm gives."""
+        molecule = self.molecule(cargo)
+        if molecule not in self.structure.drugs:
+            raise ModelError(
+                f"arm {self.arm.name!r}: {cargo!r} is a drug this arm does not give, so keeping "
+                "it out of exosomes would change nothing",
+                ("interventions", j, "cargo"),
+            )
+        return list(self.structure.drugs).index(molecule)
 
     def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
         """The populations an intervention's selector (none: every population) matches."""
