@@ -180,6 +180,7 @@ def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
     if drug.carrier is not None:
         out["kc"] = LN2 / (theta[..., drug.carrier[0]] / HOURS_PER_DAY)
         out["share"] = theta[..., drug.carrier[1]]
+        out["free"] = theta[..., drug.carrier[2]]
     return out
 
 
@@ -672,7 +673,14 @@ def _drug_fluxes(
                 v["delivered"],
             ),
             one("delivered_elimination", k["kel"] * delivered, v["delivered"], None),
-            one("carrier_offtarget", k["kc"] * (1.0 - k["share"]) * x, None, v["offtarget"]),
+            # the rest leaves with its exosomes into liver and spleen macrophages, which
+            # metabolise part of it: the free share reaches the circulation as free drug
+            one(
+                "carrier_offtarget",
+                k["kc"] * (1.0 - k["share"]) * k["free"] * x,
+                None,
+                v["offtarget"],
+            ),
             one("offtarget_elimination", k["kel"] * off, v["offtarget"], None),
         ]
     return found

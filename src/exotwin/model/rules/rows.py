@@ -245,7 +245,7 @@ class DrugRows:
     bound_plasma: Ints  # pools whose exosomes bind the drug in plasma or medium
     bound_tumour: Ints
     binding: tuple[int, int] | None  # (sites, Kd) parameters
-    carrier: tuple[int, int] | None  # (carrier half-life, tumour fraction) parameters
+    carrier: tuple[int, int, int] | None  # carrier half-life, tumour fraction, free share
     export: int = -1  # share of efflux in vesicles (vesicular drug export), -1: none
     exporting: Bools = field(default_factory=lambda: frozen([], bool))  # per kill_pop
 
@@ -803,12 +803,13 @@ class _Context:
             return None
         return drug.id in self.structure.resisted.get(pop.state or "", frozenset())
 
-    def _carrier(self, name: str) -> tuple[int, int] | None:
+    def _carrier(self, name: str) -> tuple[int, int, int] | None:
         for j, item in enumerate(self.arm.interventions):
             if isinstance(item, CarrierTreatment) and self.molecule(item.drug) == name:
                 half = self.book.add(f"intervention{j}.carrier_half_life", item.carrier_half_life)
                 share = self.book.add(f"intervention{j}.tumour_fraction", item.tumour_fraction)
-                return self.book.index(half), self.book.index(share)
+                free = self.book.global_("carrier_offtarget_free_share")
+                return self.book.index(half), self.book.index(share), self.book.index(free)
         return None
 
     # ---------------------------------------------------------- interventions
