@@ -24,7 +24,7 @@ populations:
   - {cell: bc_luminal, state: sensitive, count: 1.0e5, compartment: culture}
   - {cell: fibroblast, count: 1.0e5, compartment: culture}
 mechanisms:
-  rules: []
+  rules: [doxorubicin-vesicle-export]
 arms:
   - name: doxorubicin
     interventions:
@@ -70,7 +70,19 @@ def test_fewer_vesicles_or_drug_kept_out_of_them_raise_the_kill(
 ) -> None:
     killed = _killed(kb, lib, tmp_path)
     assert killed["loading-blocked"] > 1.05 * killed["doxorubicin"]
-    assert killed["no-release"] == pytest.approx(killed["loading-blocked"], rel=1e-6)
+    assert killed["no-release"] == pytest.approx(killed["loading-blocked"], rel=1e-4)
+
+
+def test_a_scenario_without_the_export_rule_has_no_export(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """The export is a mechanism like the others: only a scenario that selects its rule has it."""
+    text = CULTURE.replace("rules: [doxorubicin-vesicle-export]", "rules: []")
+    text = text.replace("      - {type: cargo_knockdown, cargo: doxorubicin, efficacy: 1.0}\n", "")
+    scenario = load_scenario(write(tmp_path, text, "export.yaml"), kb, lib)
+    readouts = run_scenario(kb, lib, scenario).readouts
+    killed = {arm: float(values["killed"][-1]) for arm, values in readouts.items()}
+    assert killed["no-release"] == pytest.approx(killed["doxorubicin"], rel=1e-4)
 
 
 def test_keeping_a_drug_the_arm_does_not_give_out_of_exosomes_is_an_error(

@@ -773,11 +773,18 @@ class _Context:
             **self._export(name, [p for p, _ in kill]),
         )
 
+    def _exported(self, drug: str) -> bool:
+        """Whether the arm uses a rule of the drug's vesicular export (drug_export.yaml)."""
+        entry = self.lib.drug_export.get(drug)
+        return entry is not None and any(
+            self.lib.rules[r].record in entry.records for r in self.structure.rules_used
+        )
+
     def _export(self, name: str, pops: list[Population]) -> dict[str, Any]:
         """Vesicular export of the drug (data/drug_export.yaml): its share parameter and,
         per killed population, whether the population exports it."""
         entry = self.lib.drug_export.get(name)
-        if entry is None:
+        if entry is None or not self._exported(name):
             return {}
         exporting = set(self.kb.descendants(entry.cell))
         return {
@@ -818,7 +825,7 @@ class _Context:
         release, loading, block, route, export = [], [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
-                case CargoKnockdown() if self.molecule(item.cargo) in self.lib.drug_export:
+                case CargoKnockdown() if self._exported(self.molecule(item.cargo)):
                     rows = [self._drug_row(j, item.cargo)]  # the drug kept out of exosomes
                     export.append(
                         self._factor(j, rows, "efficacy", item.efficacy, item.start, True)
