@@ -100,7 +100,7 @@ def derive(model: CompiledModel, be: Backend, theta: Array) -> Derived:
         {d.name: _drug_constants(d, theta) for d in rows.drugs},
         {
             kind: [_factor_value(f, theta) for f in getattr(rows.factors, kind)]
-            for kind in ("release", "loading", "block", "route", "sorting")
+            for kind in ("release", "loading", "block", "route", "sorting", "export")
         },
     )
 
@@ -180,6 +180,7 @@ def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
     if drug.carrier is not None:
         out["kc"] = LN2 / (theta[..., drug.carrier[0]] / HOURS_PER_DAY)
         out["share"] = theta[..., drug.carrier[1]]
+        out["free"] = theta[..., drug.carrier[2]]
     return out
 
 
@@ -223,7 +224,14 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
     key = None
     if isinstance(be, Numeric):  # piecewise constant: the same until another one begins
         factors = model.rows.factors
-        kinds = (factors.release, factors.loading, factors.block, factors.route, factors.sorting)
+        kinds = (
+            factors.release,
+            factors.loading,
+            factors.block,
+            factors.route,
+            factors.sorting,
+            factors.export,
+        )
         key = tuple(t >= f.start for kind in kinds for f in kind)
         if key in derived.cache:
             return derived.cache[key]  # type: ignore[no-any-return]
@@ -234,6 +242,7 @@ def time_factors(model: CompiledModel, be: Backend, derived: Derived, t: Any) ->
         "block": len(model.cargo),
         "route": len(model.rows.routes.share) * len(model.populations),
         "sorting": len(model.cargo),
+        "export": len(model.rows.drugs),
     }
     out = {}
     for kind, size in sizes.items():
@@ -412,8 +421,9 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     )
     left = _division_left(model, be, derived, y)
     found = _cell_fluxes(model, be, derived, cells, value, rates, left)
-    for drug in model.rows.drugs:
-        found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"])
+    for d, drug in enumerate(model.rows.drugs):
+        kept = retained(be, derived, drug, rates["secretion"] * factors["release"], factors, d)
+        found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"], kept)
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
     return found + _activity_fluxes(model, be, derived, y, value)
 
@@ -667,12 +677,13 @@ def _drug_fluxes(
     cells: Cells,
     pools: Pools,
     surviving: Array,
+    kept: Array = 1.0,
 ) -> list[Flux]:
-    """Killing (Emax, lowered in cells a survival signal protects), pharmacokinetics, an
-    exosome carrier, drug bound and carried off by exosomes, and the exposure and kill
-    counters."""
+    """Killing (Emax, lowered in cells a survival signal protects, on the drug the cells keep
+    against vesicular export), pharmacokinetics, an exosome carrier, drug bound and carried
+    off by exosomes, and the exposure and kill counters."""
     k, v = derived.drugs[drug.name], drug.var
-    level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
+    level = drug_levels(model, be, drug, y)[..., drug.kill_pop] * kept
     fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
     potency = k["ec50"][..., None] * fold
     killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
@@ -712,10 +723,33 @@ def _drug_fluxes(
                 v["delivered"],
             ),
             one("delivered_elimination", k["kel"] * delivered, v["delivered"], None),
-            one("carrier_offtarget", k["kc"] * (1.0 - k["share"]) * x, None, v["offtarget"]),
+            # the rest leaves with its exosomes into liver and spleen macrophages, which
+            # metabolise part of it: the free share reaches the circulation as free drug
+            one(
+                "carrier_offtarget",
+                k["kc"] * (1.0 - k["share"]) * k["free"] * x,
+                None,
+                v["offtarget"],
+            ),
             one("offtarget_elimination", k["kel"] * off, v["offtarget"], None),
         ]
     return found
+
+
+def retained(
+    be: Backend, derived: Derived, drug: DrugRows, release: Array, factors: dict[str, Array], d: int
+) -> Array:
+    """Per killed population, the share of the drug it keeps against vesicular export
+    (data/drug_export.yaml): 1 / (1 + r e), with e = share / (1 - share) the vesicular efflux
+    relative to the other routes at basal release and r the population's release (``release``:
+    rule-modulated secretion x release factors, per population) times the share of the drug
+    still loaded into its vesicles."""
+    if drug.export < 0 or not drug.exporting.any():
+        return 1.0
+    share = derived.theta[..., drug.export][..., None]
+    r = release[..., drug.kill_pop] * factors["export"][..., [d]]
+    ratio = be.where(drug.exporting, share / (1.0 - share), 0.0)
+    return 1.0 / (1.0 + r * ratio)
 
 
 def _binding(

@@ -283,6 +283,14 @@ class _Builder:
 
     def apply_rule(self, rule: Rule) -> None:
         record = self.kb.records[rule.record]
+        export = next(
+            (d for d, e in self.lib.drug_export.items() if rule.record in e.records), None
+        )
+        if export is not None:  # the drug leaves its exporting cells (drug_export.yaml, rows)
+            cells = self.kb.descendants(self.lib.drug_export[export].cell)
+            used = any(p.cell in cells for p in self.model.populations)
+            self.note_use(rule, used, "no population exports the drug")
+            return
         if isinstance(record, Biomarker):
             self.apply_biomarker(rule, record)
             return

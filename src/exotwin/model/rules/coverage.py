@@ -72,6 +72,9 @@ class Dynamic:
                 return f"Binding {self.to} by {self.cargo} exosomes of {cell}"
             case "Lifecycle":
                 return f"{self.cargo} (step {self.phenotype})"
+            case "Export":
+                kept = "more" if self.direction == "down" else "less"
+                return f"Export of {self.cargo} in vesicles by {cell} ({kept} drug kept)"
         return f"{self.target} {self.direction} {cell} ({self.phenotype})"
 
 
@@ -314,6 +317,20 @@ def lifecycle_coverage(lib: Library) -> dict[str, RuleCoverage]:
     return {r: RuleCoverage("lifecycle", "lifecycle.yaml", d) for r, d in found.items()}
 
 
+def export_coverage(lib: Library) -> dict[str, RuleCoverage]:
+    """The records of vesicular drug export (data/drug_export.yaml) and of the interventions
+    that keep the drug out of vesicles: the exporting cells keep less of the drug."""
+    found: dict[str, RuleCoverage] = {}
+    for drug, entry in lib.drug_export.items():
+        for record in entry.records:
+            dynamic = Dynamic("Export", "drug_efflux", "up", entry.cell, cargo=drug)
+            found[record] = RuleCoverage("drug_export", "drug_export.yaml", [dynamic])
+        for record in entry.blocked_by:
+            dynamic = Dynamic("Export", "drug_efflux", "down", entry.cell, cargo=drug)
+            found[record] = RuleCoverage("drug_export", "drug_export.yaml", [dynamic])
+    return found
+
+
 def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
     """Every mechanism, therapy and biomarker record with its rules' dynamics (and the
     lifecycle steps it stands for) or its reason."""
@@ -321,7 +338,7 @@ def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
     for rule in lib.rules.values():
         for rid in dict.fromkeys([rule.record, *rule.also]):
             naming.setdefault(rid, []).append(rule)
-    lifecycle = lifecycle_coverage(lib)
+    lifecycle = lifecycle_coverage(lib) | export_coverage(lib)
     records = []
     for rid, record in sorted(kb.records.items()):
         rules = [rule_coverage(kb, lib, rule, rid) for rule in naming.get(rid, [])]

@@ -20,6 +20,7 @@ from .reasons import NotSimulated
 from .schema import (
     CellBehaviour,
     Drug,
+    DrugExport,
     Organotropism,
     Param,
     ParameterEntry,
@@ -39,6 +40,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "cells": TypeAdapter(CellBehaviour),
     "resistance": TypeAdapter(ResistanceProtein),
     "organotropism": TypeAdapter(Organotropism),
+    "drug_export": TypeAdapter(DrugExport),
     "not_simulated": TypeAdapter(NotSimulated),
 }
 
@@ -54,6 +56,7 @@ class Library:
     rule_files: dict[str, Path] = field(default_factory=dict)
     resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
     organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
+    drug_export: dict[str, DrugExport] = field(default_factory=dict)  # by drug molecule id
     not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
     lifecycle: Lifecycle = field(default_factory=packaged_lifecycle)  # its values: parameters
 
@@ -203,6 +206,32 @@ def _organotropism(
     return found
 
 
+def _drug_export(
+    kb: KnowledgeBase, items: list[Item], drugs: dict[str, Item], problems: list[Problem]
+) -> dict[str, DrugExport]:
+    """Vesicular drug export by drug molecule id: a drug of the library, a known cell type and
+    known records, one entry per drug."""
+    found: dict[str, DrugExport] = {}
+    known = {_id(kb, name) for name in drugs}
+    for item in items:
+        entry: DrugExport = item.value
+        drug = _id(kb, entry.drug)
+        if drug not in known:
+            problems.append(item.problem(("drug",), f"{entry.drug!r} is not a drug of the library"))
+        elif drug in found:
+            problems.append(item.problem(("drug",), f"duplicate drug_export entry {entry.drug!r}"))
+        if entry.cell not in kb.cell_types:
+            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+        for key in ("records", "blocked_by"):
+            for i, record in enumerate(getattr(entry, key)):
+                if record not in kb.records:
+                    problems.append(item.problem((key, i), f"unknown record {record!r}"))
+        if entry.share.value >= 1 or (entry.share.high or 0) >= 1:
+            problems.append(item.problem(("share",), "a share of the efflux must be below 1"))
+        found.setdefault(drug, entry)
+    return found
+
+
 def organ_weight(
     lib: Library, kb: KnowledgeBase, cell: str, organ: str
 ) -> tuple[str, float, str] | None:
@@ -245,12 +274,14 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     _check_entries(kb, tables, problems)
     proteins = _check_resistance(kb, _section(items, "resistance"), problems)
     organs = _organotropism(kb, _section(items, "organotropism"), problems)
+    exports = _drug_export(kb, _section(items, "drug_export"), tables.drugs, problems)
     if problems:
         raise ModelDataError(problems)
     lifecycle = _lifecycle(roots[0])
     return Library(
         resistance=proteins,
         organotropism=organs,
+        drug_export=exports,
         parameters=_values(tables.parameters) | _entries(lifecycle.parameters()),
         drugs={_id(kb, name): item.value for name, item in tables.drugs.items()},
         rules=_values(tables.rules),

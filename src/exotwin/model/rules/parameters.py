@@ -37,6 +37,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "interstitial_volume_per_cell": "mL per cell",
     "tumour_min_volume": "mL",
     "carrier_reference_volume": "mL",
+    "carrier_offtarget_free_share": "fraction",
     "plasma_volume": "mL",
     "niche_volume": "mL",
     "culture_capacity": "cells",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -259,7 +259,9 @@ class DrugRows:
     bound_plasma: Ints  # pools whose exosomes bind the drug in plasma or medium
     bound_tumour: Ints
     binding: tuple[int, int] | None  # (sites, Kd) parameters
-    carrier: tuple[int, int] | None  # (carrier half-life, tumour fraction) parameters
+    carrier: tuple[int, int, int] | None  # carrier half-life, tumour fraction, free share
+    export: int = -1  # share of efflux in vesicles (vesicular drug export), -1: none
+    exporting: Bools = field(default_factory=lambda: frozen([], bool))  # per kill_pop
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ class FactorRows:
     route: tuple[Factor, ...] = ()  # rows: route x populations + receiving population
     sorting: tuple[Factor, ...] = ()  # rows: cargo; the share of it still sorted into ILVs
     sorted_share: int = -1  # parameter: the share of displayed cargo sorted at baseline
+    export: tuple[Factor, ...] = ()  # rows: drugs (a drug kept out of exosomes)
 
 
 @dataclass(frozen=True)
@@ -809,7 +812,27 @@ class _Context:
             bound_tumour=frozen([i for i, c in in_pool if c == "tumour"]),
             binding=binding,
             carrier=self._carrier(name),
+            **self._export(name, [p for p, _ in kill]),
         )
+
+    def _exported(self, drug: str) -> bool:
+        """Whether the arm uses a rule of the drug's vesicular export (drug_export.yaml)."""
+        entry = self.lib.drug_export.get(drug)
+        return entry is not None and any(
+            self.lib.rules[r].record in entry.records for r in self.structure.rules_used
+        )
+
+    def _export(self, name: str, pops: list[Population]) -> dict[str, Any]:
+        """Vesicular export of the drug (data/drug_export.yaml): its share parameter and,
+        per killed population, whether the population exports it."""
+        entry = self.lib.drug_export.get(name)
+        if entry is None or not self._exported(name):
+            return {}
+        exporting = set(self.kb.descendants(entry.cell))
+        return {
+            "export": self.book.index(self.book.add(f"{name}.vesicular_export", entry.share)),
+            "exporting": frozen([p.cell in exporting for p in pops], bool),
+        }
 
     def _binding(self, drug: Drug) -> tuple[tuple[int, int] | None, list[tuple[int, str]]]:
         """The (sites, Kd) parameters of exosomes that bind the drug, and their pools."""
@@ -829,20 +852,26 @@ class _Context:
             return None
         return drug.id in self.structure.resisted.get(pop.state or "", frozenset())
 
-    def _carrier(self, name: str) -> tuple[int, int] | None:
+    def _carrier(self, name: str) -> tuple[int, int, int] | None:
         for j, item in enumerate(self.arm.interventions):
             if isinstance(item, CarrierTreatment) and self.molecule(item.drug) == name:
                 half = self.book.add(f"intervention{j}.carrier_half_life", item.carrier_half_life)
                 share = self.book.add(f"intervention{j}.tumour_fraction", item.tumour_fraction)
-                return self.book.index(half), self.book.index(share)
+                free = self.book.global_("carrier_offtarget_free_share")
+                return self.book.index(half), self.book.index(share), self.book.index(free)
         return None
 
     # ---------------------------------------------------------- interventions
 
     def factor_rows(self) -> FactorRows:
-        release, loading, block, route, sorting = [], [], [], [], []
+        release, loading, block, route, sorting, export = [], [], [], [], [], []
         for j, item in enumerate(self.arm.interventions):
             match item:
+                case CargoKnockdown() if self._exported(self.molecule(item.cargo)):
+                    rows = [self._drug_row(j, item.cargo)]  # the drug kept out of exosomes
+                    export.append(
+                        self._factor(j, rows, "efficacy", item.efficacy, item.start, True)
+                    )
                 case ReleaseInhibitor():
                     pops = self._selected(j, "donors", item.donors)
                     release.append(
@@ -867,8 +896,25 @@ class _Context:
                     block.append(self._factor(j, rows, "efficacy", item.efficacy, item.start, True))
         share = self.param("surface_sorted_share") if sorting else -1
         return FactorRows(
-            tuple(release), tuple(loading), tuple(block), tuple(route), tuple(sorting), share
+            tuple(release),
+            tuple(loading),
+            tuple(block),
+            tuple(route),
+            sorting=tuple(sorting),
+            sorted_share=share,
+            export=tuple(export),
         )
+
+    def _drug_row(self, j: int, cargo: str) -> int:
+        """The row of a drug an intervention keeps out of exosomes: one the arm gives."""
+        molecule = self.molecule(cargo)
+        if molecule not in self.structure.drugs:
+            raise ModelError(
+                f"arm {self.arm.name!r}: {cargo!r} is a drug this arm does not give, so keeping "
+                "it out of exosomes would change nothing",
+                ("interventions", j, "cargo"),
+            )
+        return list(self.structure.drugs).index(molecule)
 
     def _selected(self, j: int, name: str, selector: CellSelector | None) -> list[int]:
         """The populations an intervention's selector (none: every population) matches."""

@@ -165,6 +165,20 @@ class ResistanceProtein(Strict):
     source: Annotated[str, StringConstraints(min_length=3)]
 
 
+class DrugExport(Strict):
+    """Cells of a type that push a drug out in the vesicles they shed (vesicular drug export):
+    at their basal exosome release a ``share`` of the drug leaving them leaves in vesicles,
+    so they keep less of it; the export follows their release (a release inhibitor, a rule on
+    their secretion) and the drug's loading into vesicles (a cargo_knockdown of the drug)."""
+
+    drug: Text  # a drug of the library
+    cell: Identifier  # the exporting cell type (and its sub-types)
+    records: Annotated[list[Identifier], Field(min_length=1)]  # the records that report it
+    blocked_by: list[Identifier] = []  # therapy records keeping the drug out of vesicles
+    share: Param  # share of the drug's efflux that leaves in vesicles at basal release
+    source: Annotated[str, StringConstraints(min_length=3)]
+
+
 class Organotropism(Strict):
     """Relative seeding of each distant organ by a cancer cell type (1: the average organ)."""
 
