@@ -101,6 +101,7 @@ class ExchangeParams:
     seeding_rate: int
     basal_loading: int
     acquired_resistance_loss: int
+    tumour_vascular_release: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class CellRows:
     seed_dest: Ints
     seed_target: Ints  # behaviour target of the organ's seeding rate, -1: the base rate
     seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
+    niche_pop: Ints  # populations of a distant organ with a premetastatic-niche activity ...
+    niche_activity: Ints  # ... that activity (index among the activities)
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
     revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
@@ -199,6 +202,8 @@ class PoolRows:
     transport_dest: Ints  # -1: cleared without a destination pool
     transport_rate: Ints
     transport_fraction: Ints  # -1: the whole rate
+    vessel_source: Ints  # tumour pools: a share of the cells' release enters the blood ...
+    vessel_dest: Ints  # ... into the plasma pool of the same cargo (-1: none kept)
     background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
     background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
     target_pool: Ints  # pools of targeted exosomes (a ligand), per bound population ...
@@ -487,6 +492,13 @@ class _Context:
             for o in NICHES
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
+        niches = [
+            (pop, i)
+            for (phenotype, pop), i in sorted(self.structure.activities.items())
+            if self.kb.phenotypes[phenotype].behaviour == "niche"
+            and pops[pop].compartment in NICHES
+            and pops[pop].cell not in cancer
+        ]
         reverting = [
             (p.index, back.index, self.target_index.get(Transition(back.index, p.index), -1))
             for p in pops
@@ -508,6 +520,8 @@ class _Context:
                 [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
                 [1.0] * len(seeding),
             ),
+            niche_pop=frozen([pop for pop, _ in niches]),
+            niche_activity=frozen([act for _, act in niches]),
             revert_source=frozen([a for a, _, _ in reverting]),
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
@@ -634,6 +648,10 @@ class _Context:
             transport_dest=dest,
             transport_rate=rate,
             transport_fraction=fraction,
+            vessel_source=frozen([i for (_, comp), i in pools if comp == "tumour"]),
+            vessel_dest=frozen(
+                [s.pools.get((key, "plasma"), -1) for (key, comp), _ in pools if comp == "tumour"]
+            ),
             background=frozen([i for i, _ in background]),
             background_analyte=frozen([analyte for _, analyte in background], bool),
             target_pool=target_pool,
