@@ -608,8 +608,8 @@ def _vascular_release(
 ) -> list[Flux]:
     """The share of the tumour cells' release (``out``: per population; ``load``: per cargo
     row) that enters the blood at the vessels instead of the interstitium."""
-    lay, rows = model.layout, model.rows.pools
-    if not len(rows.vessel_source):
+    lay, rows, vessels = model.layout, model.rows.pools, model.rows.vessels
+    if not len(vessels.source):
         return []
     size = len(rows.compartment)
     inflow = be.segment_sum(out[..., rows.release_pop], Segments.of(rows.release_pool, size))
@@ -617,9 +617,9 @@ def _vascular_release(
         loaded = out[..., rows.cargo_pop] * load
         inflow = inflow + be.segment_sum(loaded, Segments.of(rows.cargo_pool, size))
     share = derived.theta[..., model.rows.exchange.tumour_vascular_release][..., None]
-    dest = np.where(rows.vessel_dest >= 0, lay.pools + rows.vessel_dest, -1)
-    rate = share * inflow[..., rows.vessel_source]
-    return [Flux("vascular_release", rate, lay.pools + rows.vessel_source, dest)]
+    dest = np.where(vessels.dest >= 0, lay.pools + vessels.dest, -1)
+    rate = share * inflow[..., vessels.source]
+    return [Flux("vascular_release", rate, lay.pools + vessels.source, dest)]
 
 
 def _internalised(

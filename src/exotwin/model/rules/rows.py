@@ -202,14 +202,21 @@ class PoolRows:
     transport_dest: Ints  # -1: cleared without a destination pool
     transport_rate: Ints
     transport_fraction: Ints  # -1: the whole rate
-    vessel_source: Ints  # tumour pools: a share of the cells' release enters the blood ...
-    vessel_dest: Ints  # ... into the plasma pool of the same cargo (-1: none kept)
     background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
     background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
     target_pool: Ints  # pools of targeted exosomes (a ligand), per bound population ...
     target_pop: Ints
     target_fold: Ints  # ... its uptake fold (parameter)
     target_signal: Ints  # ... and the signal of the pool's cargo in it, -1: none
+
+
+@dataclass(frozen=True)
+class VesselRows:
+    """Tumour pools: a share of the cells' release enters the blood at the vessels, into the
+    plasma pool of the same cargo (-1: none kept)."""
+
+    source: Ints
+    dest: Ints
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,7 @@ class Rows:
     factors: FactorRows
     events: tuple[Event, ...]
     routes: RouteRows
+    vessels: VesselRows
 
 
 @dataclass(frozen=True)
@@ -386,6 +394,7 @@ def assemble(
         factors=ctx.factor_rows(),
         events=ctx.event_rows(),
         routes=ctx.route_rows(),
+        vessels=ctx.vessel_rows(),
     )
     parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
     initial = np.zeros(ctx.layout.size)
@@ -492,13 +501,7 @@ class _Context:
             for o in NICHES
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
-        niches = [
-            (pop, i)
-            for (phenotype, pop), i in sorted(self.structure.activities.items())
-            if self.kb.phenotypes[phenotype].behaviour == "niche"
-            and pops[pop].compartment in NICHES
-            and pops[pop].cell not in cancer
-        ]
+        niche_pop, niche_activity = _columns(self._niches(), 2)
         reverting = [
             (p.index, back.index, self.target_index.get(Transition(back.index, p.index), -1))
             for p in pops
@@ -520,12 +523,24 @@ class _Context:
                 [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
                 [1.0] * len(seeding),
             ),
-            niche_pop=frozen([pop for pop, _ in niches]),
-            niche_activity=frozen([act for _, act in niches]),
+            niche_pop=niche_pop,
+            niche_activity=niche_activity,
             revert_source=frozen([a for a, _, _ in reverting]),
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
         )
+
+    def _niches(self) -> list[tuple[int, int]]:
+        """(population, activity) of the premetastatic niches: non-cancer cells of a distant
+        organ with a niche activity."""
+        pops, cancer = self.structure.populations, self.kb.descendants("cancer_cell")
+        return [
+            (pop, i)
+            for (phenotype, pop), i in sorted(self.structure.activities.items())
+            if self.kb.phenotypes[phenotype].behaviour == "niche"
+            and pops[pop].compartment in NICHES
+            and pops[pop].cell not in cancer
+        ]
 
     def _organ_weight(self, cell: str, organ: str) -> list[int]:
         """The organotropism parameter of a cell type and organ (none: weight 1)."""
@@ -648,16 +663,21 @@ class _Context:
             transport_dest=dest,
             transport_rate=rate,
             transport_fraction=fraction,
-            vessel_source=frozen([i for (_, comp), i in pools if comp == "tumour"]),
-            vessel_dest=frozen(
-                [s.pools.get((key, "plasma"), -1) for (key, comp), _ in pools if comp == "tumour"]
-            ),
             background=frozen([i for i, _ in background]),
             background_analyte=frozen([analyte for _, analyte in background], bool),
             target_pool=target_pool,
             target_pop=target_pop,
             target_fold=target_fold,
             target_signal=target_signal,
+        )
+
+    def vessel_rows(self) -> VesselRows:
+        """Each tumour pool and the plasma pool of its cargo (-1: none)."""
+        s = self.structure
+        tumour = [(key, i) for (key, comp), i in sorted(s.pools.items()) if comp == "tumour"]
+        return VesselRows(
+            source=frozen([i for _, i in tumour]),
+            dest=frozen([s.pools.get((key, "plasma"), -1) for key, _ in tumour]),
         )
 
     def _targeted(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, ...]]:
