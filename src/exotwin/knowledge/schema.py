@@ -142,7 +142,15 @@ class PhysiCellMapping(Strict):
 
 
 Behaviour = Literal[
-    "growth", "death", "survival", "seeding", "motility", "killing", "secretion", "activity"
+    "growth",
+    "death",
+    "survival",
+    "seeding",
+    "niche",
+    "motility",
+    "killing",
+    "secretion",
+    "activity",
 ]
 
 
@@ -152,7 +160,8 @@ class Phenotype(Strict):
     What the simulator does with it: ``transition_to`` makes it a state transition of the
     receiver, ``drug`` a change of resistance to that drug; otherwise ``behaviour`` says which
     rate it modulates (growth, death, metastatic seeding into ``organs``, killing by the
-    receiver, exosome secretion), and a phenotype with none of these is tracked as a relative
+    receiver, exosome secretion; ``niche``: an activity of receivers in a distant organ that
+    raises that organ's seeding), and a phenotype with none of these is tracked as a relative
     activity level. ``receivers`` limits the rate to those cell types (and sub-types): in
     other receivers the phenotype is an activity level (a tumour's progression is not the
     growth of the fibroblasts that receive the exosomes).

@@ -420,12 +420,27 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
         model, be, derived, y, cells, factors["route"] if model.rows.factors.route else None
     )
     left = _division_left(model, be, derived, y)
-    found = _cell_fluxes(model, be, derived, cells, value, rates, left)
+    found = _cell_fluxes(
+        model, be, derived, cells, value, rates, left, niche_of(model, be, y, cells)
+    )
     for d, drug in enumerate(model.rows.drugs):
         kept = retained(be, derived, drug, rates["secretion"] * factors["release"], factors, d)
         found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"], kept)
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
     return found + _activity_fluxes(model, be, derived, y, value)
+
+
+def niche_of(model: CompiledModel, be: Backend, y: Array, cells: Cells) -> Array:
+    """Per compartment, the premetastatic niche: the cell-weighted mean activity of its niche
+    populations (1 where it has none)."""
+    rows = model.rows.cells
+    if not len(rows.niche_pop):
+        return 1.0
+    n = cells.n[..., rows.niche_pop]
+    level = y[..., model.layout.activities + rows.niche_activity]
+    organ = Segments.of(rows.compartment[rows.niche_pop], len(COMPARTMENTS))
+    raised = be.segment_sum(n * (level - 1.0), organ)
+    return be.named(1.0 + be.divide_or_zero(raised, be.segment_sum(n, organ)), "niche_")
 
 
 def _population_rates(
@@ -477,10 +492,12 @@ def _cell_fluxes(
     value: Array,
     rates: dict[str, Array],
     blocked: Array,
+    niche: Array,
 ) -> list[Flux]:
     """Growth (cancer cells: logistic in the cancer cells of a compartment; ``blocked``: the
     share of division drugs leave), death, induced transitions, killing by immune cells,
-    seeding of distant organs, and the loss of resistance acquired from exosomes."""
+    seeding of distant organs (times ``niche``, their premetastatic niche), and the loss of
+    resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
     crowd = be.where(
@@ -508,6 +525,8 @@ def _cell_fluxes(
     chosen = value[..., np.maximum(rows.seed_target, 0)] if value.shape[-1] else base
     weight = be.gather_max(derived.theta, rows.seed_weight.index, rows.seed_weight.default)
     seeding = be.where(rows.seed_target >= 0, chosen, base) * weight * n[..., rows.seed_source]
+    if len(rows.niche_pop):  # a prepared niche multiplies its organ's seeding
+        seeding = seeding * niche[..., rows.compartment[rows.seed_dest]]
     found.append(Flux("seeding", seeding, None, rows.seed_dest))
     # resistance acquired from exosomes fades as the signal that induced it falls
     loss = derived.theta[..., model.rows.exchange.acquired_resistance_loss][..., None]
@@ -615,6 +634,7 @@ def _exosome_fluxes(
     q = pools.amount
     internalised = _internalised(model, derived, pools, factors, sensed) * pools.fold[..., sensed]
     return [
+        *_vascular_release(model, be, derived, out, load),
         Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
         Flux(
             "cargo_release",
@@ -634,6 +654,25 @@ def _exosome_fluxes(
         Flux("internal_decay", internal_decay * held, internal, None),
         Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
+
+
+def _vascular_release(
+    model: CompiledModel, be: Backend, derived: Derived, out: Array, load: Array
+) -> list[Flux]:
+    """The share of the tumour cells' release (``out``: per population; ``load``: per cargo
+    row) that enters the blood at the vessels instead of the interstitium."""
+    lay, rows, vessels = model.layout, model.rows.pools, model.rows.vessels
+    if not len(vessels.source):
+        return []
+    size = len(rows.compartment)
+    inflow = be.segment_sum(out[..., rows.release_pop], Segments.of(rows.release_pool, size))
+    if len(rows.cargo_pop):
+        loaded = out[..., rows.cargo_pop] * load
+        inflow = inflow + be.segment_sum(loaded, Segments.of(rows.cargo_pool, size))
+    share = derived.theta[..., model.rows.exchange.tumour_vascular_release][..., None]
+    dest = np.where(vessels.dest >= 0, lay.pools + vessels.dest, -1)
+    rate = share * inflow[..., vessels.source]
+    return [Flux("vascular_release", rate, lay.pools + vessels.source, dest)]
 
 
 def _internalised(

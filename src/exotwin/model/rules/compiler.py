@@ -196,9 +196,10 @@ class _Builder:
         match entry.behaviour if self.receives(phenotype, receiver) else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
-            case "seeding":  # a niche receiver prepares its own organ only
-                organs = [o for o in entry.organs if comp not in NICHES or o == comp]
-                return [(Seeding(organ), up) for organ in organs]
+            case "seeding" | "niche" if comp in NICHES:  # a receiver in a distant organ
+                return self.niche_targets(up, receiver) if comp in entry.organs else []
+            case "seeding":
+                return [(Seeding(organ), up) for organ in entry.organs]
             case "motility" if comp == "tumour" and self.is_cancer(receiver):
                 # moving and invading cancer cells of the primary tumour disseminate: in the
                 # compartment model their speed is their seeding of every distant organ
@@ -216,6 +217,16 @@ class _Builder:
                 return [(Secretion(receiver.index), up)]
         key = (phenotype, receiver.index)
         self.model.activities.setdefault(key, len(self.model.activities))
+        return [(Activity(phenotype, receiver.index), up)]
+
+    def niche_targets(self, up: bool, receiver: Population) -> list[tuple[Target, bool]]:
+        """A seeding or niche effect on a receiver in a distant organ. Cells of the organ do not
+        seed it: they build its premetastatic niche, an activity that raises the organ's seeding
+        (Peinado et al., Nat Rev Cancer 2017); cancer cells already there raise it directly."""
+        if self.is_cancer(receiver):
+            return [(Seeding(receiver.compartment), up)]
+        phenotype = next(p.id for p in self.kb.phenotypes.values() if p.behaviour == "niche")
+        self.model.activities.setdefault((phenotype, receiver.index), len(self.model.activities))
         return [(Activity(phenotype, receiver.index), up)]
 
     def receives(self, phenotype: str, receiver: Population) -> bool:

@@ -27,6 +27,7 @@ from .library import Library
 from .rows import CompiledModel
 from .schema import Rule
 from .table import (
+    Activity,
     Death,
     Growth,
     Killing,
@@ -47,7 +48,9 @@ PROBE_DOSE = 1.0e9  # exosomes of a probe dose, for records whose exosomes have 
 class Dynamic:
     """What one compiled term (or a biomarker's secretion) changes in the probe arm."""
 
-    target: str  # Transition Resistance Growth Death Killing Secretion Seeding Release Binding
+    target: (
+        str  # Transition Resistance Growth Death Killing Secretion Seeding Niche Release Binding
+    )
     phenotype: str
     direction: str  # up | down
     cell: str  # the receiver (Release, Binding: the releasing cell)
@@ -70,6 +73,8 @@ class Dynamic:
                 return f"Release {self.cargo} by {cell} into {into}"
             case "Binding":
                 return f"Binding {self.to} by {self.cargo} exosomes of {cell}"
+            case "Niche":
+                return f"Niche {self.direction} in {cell}: seeding of the organ it sits in"
             case "Lifecycle":
                 return f"{self.cargo} (step {self.phenotype})"
             case "Export":
@@ -237,6 +242,10 @@ def term_dynamics(
                 dynamic = Dynamic(kind, term.phenotype, direction, receiver, to=pops[dest].label)
             case Seeding(organ):
                 dynamic = Dynamic("Seeding", term.phenotype, direction, receiver, organ=organ)
+            case Activity(phenotype) if kb.phenotypes[phenotype].behaviour == "niche":
+                # a premetastatic niche: where its receivers sit in a distant organ, it
+                # multiplies that organ's seeding (the probe holds them in the tumour)
+                dynamic = Dynamic("Niche", term.phenotype, direction, receiver)
             case Growth(pop) | Death(pop) | Survival(pop) | Killing(pop) | Secretion(pop):
                 acts = _has_rate(kb, lib, pops[pop], term.target)
                 dynamic = Dynamic(type(term.target).__name__, term.phenotype, direction, receiver)

@@ -24,6 +24,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "culture_decay": "1/day",
     "tissue_decay": "1/day",
     "tumour_drainage": "1/day",
+    "tumour_vascular_release": "fraction of the tumour cells' exosome release",
     "plasma_clearance": "1/day",
     "plasma_background_ev": "EVs/mL",
     "analyte_background_copies": "copies per EV",

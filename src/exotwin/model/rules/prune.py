@@ -12,9 +12,10 @@ backwards (:mod:`exotwin.model.ode.equations`):
 - a kept pool keeps the all-exosomes pool of its compartment (uptake saturates on it) and the
   pools it is transported from (tumour to plasma to the niches);
 - the roots: pools and activities the scenario's readouts read (exosomes, tumour-derived share,
-  activity), pools whose exosomes bind a drug or, once fed, occupy a ligand (decoys), and all
-  exosomes of every compartment (a readout of another cargo must be in the scenario: evaluated
-  afterwards, it would read zero).
+  activity), the premetastatic niches of distant organs (they raise seeding), pools whose
+  exosomes bind a drug or, once fed, occupy a ligand (decoys), and all exosomes of every
+  compartment (a readout of another cargo must be in the scenario: evaluated afterwards, it
+  would read zero).
 
 A signal that stays zero (its pool never receives exosomes: no cell loads its cargo there, no
 dose, no transport, no healthy baseline; and no cell displays it for contact) adds exactly zero
@@ -156,7 +157,12 @@ def _roots(
         bound = {m.id for c in lib.drugs[name].bound_by_cargo if (m := kb.find_molecule(c))}
         binding = {"plasma", "culture", "tumour"}
         pools |= {p for p in s.pools if s.pool_cargo[p[0]] in bound and p[1] in binding}
-    return pools, {a for a in s.activities if a[0] in phenotypes}
+    niches = {  # a premetastatic niche in a distant organ raises its seeding
+        (ph, pop)
+        for ph, pop in s.activities
+        if kb.phenotypes[ph].behaviour == "niche" and s.populations[pop].compartment in NICHES
+    }
+    return pools, {a for a in s.activities if a[0] in phenotypes} | niches
 
 
 def _read_pools(kb: KnowledgeBase, scenario: Scenario, s: Structure) -> set[Pool]:

@@ -101,6 +101,7 @@ class ExchangeParams:
     seeding_rate: int
     basal_loading: int
     acquired_resistance_loss: int
+    tumour_vascular_release: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class CellRows:
     seed_dest: Ints
     seed_target: Ints  # behaviour target of the organ's seeding rate, -1: the base rate
     seed_weight: Gather  # the organ's weight for the seeding cell type (organotropism)
+    niche_pop: Ints  # populations of a distant organ with a premetastatic-niche activity ...
+    niche_activity: Ints  # ... that activity (index among the activities)
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
     revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
@@ -205,6 +208,15 @@ class PoolRows:
     target_pop: Ints
     target_fold: Ints  # ... its uptake fold (parameter)
     target_signal: Ints  # ... and the signal of the pool's cargo in it, -1: none
+
+
+@dataclass(frozen=True)
+class VesselRows:
+    """Tumour pools: a share of the cells' release enters the blood at the vessels, into the
+    plasma pool of the same cargo (-1: none kept)."""
+
+    source: Ints
+    dest: Ints
 
 
 @dataclass(frozen=True)
@@ -306,6 +318,7 @@ class Rows:
     factors: FactorRows
     events: tuple[Event, ...]
     routes: RouteRows
+    vessels: VesselRows
 
 
 @dataclass(frozen=True)
@@ -400,6 +413,7 @@ def assemble(
         factors=ctx.factor_rows(),
         events=ctx.event_rows(),
         routes=ctx.route_rows(),
+        vessels=ctx.vessel_rows(),
     )
     parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
     initial = np.zeros(ctx.layout.size)
@@ -506,6 +520,7 @@ class _Context:
             for o in NICHES
             if (dest := self.structure.population(p.cell, p.state, o, p.origin)) is not None
         ]
+        niche_pop, niche_activity = _columns(self._niches(), 2)
         reverting = [
             (p.index, back.index, self.target_index.get(Transition(back.index, p.index), -1))
             for p in pops
@@ -527,10 +542,24 @@ class _Context:
                 [self._organ_weight(pops[a].cell, pops[b].compartment) for a, b, _ in seeding],
                 [1.0] * len(seeding),
             ),
+            niche_pop=niche_pop,
+            niche_activity=niche_activity,
             revert_source=frozen([a for a, _, _ in reverting]),
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
         )
+
+    def _niches(self) -> list[tuple[int, int]]:
+        """(population, activity) of the premetastatic niches: non-cancer cells of a distant
+        organ with a niche activity."""
+        pops, cancer = self.structure.populations, self.kb.descendants("cancer_cell")
+        return [
+            (pop, i)
+            for (phenotype, pop), i in sorted(self.structure.activities.items())
+            if self.kb.phenotypes[phenotype].behaviour == "niche"
+            and pops[pop].compartment in NICHES
+            and pops[pop].cell not in cancer
+        ]
 
     def _organ_weight(self, cell: str, organ: str) -> list[int]:
         """The organotropism parameter of a cell type and organ (none: weight 1)."""
@@ -659,6 +688,15 @@ class _Context:
             target_pop=target_pop,
             target_fold=target_fold,
             target_signal=target_signal,
+        )
+
+    def vessel_rows(self) -> VesselRows:
+        """Each tumour pool and the plasma pool of its cargo (-1: none)."""
+        s = self.structure
+        tumour = [(key, i) for (key, comp), i in sorted(s.pools.items()) if comp == "tumour"]
+        return VesselRows(
+            source=frozen([i for _, i in tumour]),
+            dest=frozen([s.pools.get((key, "plasma"), -1) for key, _ in tumour]),
         )
 
     def _targeted(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, ...]]:
