@@ -284,3 +284,45 @@ def test_division_offsets_are_reproducible_and_physicell_sized() -> None:
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), mech.DIVISION_OFFSET * r)
     assert abs(a[:, 2]).max() > 0.0
+
+
+def _relax_with_lists(skin: float, n: int, steps: int = 12) -> tuple[NDArray[np.float64], int]:
+    """Cells relaxed by :class:`~.mechanics.Neighbours`; returns positions and list builds."""
+    rng = np.random.default_rng(7)
+    upper = (300.0, 300.0, 300.0)
+    x = rng.uniform(100.0, 200.0, (n, 3))
+    radius = rng.uniform(6.0, 9.0, n)
+    rep, adh, alive = np.full(n, 2.0), np.full(n, 0.4), rng.random(n) > 0.05  # ≤ 0.3 µm a step
+    neighbours = mech.Neighbours(LOWER, upper, 3, REACH, skin)
+    neighbours.reset(radius, rep, adh, alive)
+    v, previous = np.zeros((n, 3)), np.zeros((n, 3))
+    for _ in range(steps):
+        neighbours.velocity(x, v)
+        expected, _ = _velocity(x, radius, rep, adh, alive, upper)
+        np.testing.assert_allclose(v, expected, rtol=1e-12, atol=1e-12)  # the same pairs
+        advance(x, v, previous, 0.1, LOWER, upper, radius, 3)
+    return x, neighbours.builds
+
+
+def test_neighbour_lists_with_a_skin_are_kept_and_give_the_same_velocities() -> None:
+    x, builds = _relax_with_lists(2.0, 900)
+    _, every_step = _relax_with_lists(0.0, 900)
+    assert every_step == 12 and 1 <= builds < 12
+    again, _ = _relax_with_lists(2.0, 900)
+    np.testing.assert_array_equal(again, x)  # same inputs, same result
+
+
+def test_position_refresh_is_the_same_threaded_or_not() -> None:
+    rng = np.random.default_rng(3)
+    n = 3 * mech._CHUNK + 5
+    positions, home = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    order = rng.permutation(n)
+    packed = np.zeros((n, 8))
+    packed[:, 6] = rng.random(n) > 0.1  # the dead keep their place
+    moved = [
+        kernel(p, order, positions, home, True)
+        for kernel, p in ((mech._refresh_serial, packed), (mech._refresh_parallel, packed.copy()))
+    ]
+    live = packed[:, 6] == 1.0
+    expected = ((positions[order] - home) ** 2).sum(axis=1)[live].max()
+    assert moved[0] == moved[1] == expected

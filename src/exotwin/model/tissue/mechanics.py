@@ -369,38 +369,69 @@ def _forces_serial(
         _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
+@njit(cache=True, inline="always")
+def _refresh_chunk(
+    c: int, packed: Float, order: NDArray[np.int64], positions: Float, home: Float, three_d: bool
+) -> float:
+    """Copy the live cells of chunk ``c`` into ``packed``; returns their largest squared move."""
+    most = 0.0
+    for k in range(c * _CHUNK, min(packed.shape[0], (c + 1) * _CHUNK)):
+        if packed[k, 6] == 0.0:  # dead: no distance to anyone, whatever its position
+            continue
+        i = order[k]
+        x, y = positions[i, 0], positions[i, 1]
+        z = positions[i, 2] if three_d else 0.0
+        packed[k, 0], packed[k, 1], packed[k, 2] = x, y, z
+        most = max(most, (x - home[k, 0]) ** 2 + (y - home[k, 1]) ** 2 + (z - home[k, 2]) ** 2)
+    return most
+
+
 @njit(cache=True, parallel=True)
-def _refresh(
+def _refresh_parallel(
     packed: Float, order: NDArray[np.int64], positions: Float, home: Float, three_d: bool
 ) -> float:
     """Copy the live cells' positions into ``packed``; returns the largest squared move from
     ``home`` (their positions when the lists were built)."""
-    n = packed.shape[0]
-    chunks = (n + _CHUNK - 1) // _CHUNK
+    chunks = (packed.shape[0] + _CHUNK - 1) // _CHUNK
     moved = np.zeros(chunks)
     for c in prange(chunks):
-        most = 0.0
-        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            if packed[k, 6] == 0.0:  # dead: no distance to anyone, whatever its position
-                continue
-            i = order[k]
-            x, y = positions[i, 0], positions[i, 1]
-            z = positions[i, 2] if three_d else 0.0
-            packed[k, 0], packed[k, 1], packed[k, 2] = x, y, z
-            most = max(most, (x - home[k, 0]) ** 2 + (y - home[k, 1]) ** 2 + (z - home[k, 2]) ** 2)
-        moved[c] = most
+        moved[c] = _refresh_chunk(c, packed, order, positions, home, three_d)
     return moved.max() if chunks else 0.0
 
 
+@njit(cache=True)
+def _refresh_serial(
+    packed: Float, order: NDArray[np.int64], positions: Float, home: Float, three_d: bool
+) -> float:
+    """:func:`_refresh_parallel` on one thread, for too few cells to repay starting threads."""
+    most = 0.0
+    for c in range((packed.shape[0] + _CHUNK - 1) // _CHUNK):
+        most = max(most, _refresh_chunk(c, packed, order, positions, home, three_d))
+    return most
+
+
 def _lists(
-    packed: Float, cells: CellList, reach: float, skin: float, cap: int, parallel: bool
+    packed: Float,
+    cells: CellList,
+    reach: float,
+    skin: float,
+    cap: int,
+    parallel: bool,
+    table: NDArray[np.int32] | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
-    """Each sorted cell's neighbours within max(1, reach) × R + skin, rows of a (n, cap + 1) table."""
+    """Each sorted cell's neighbours within max(1, reach) × R + skin, rows of a (n, cap + 1) table.
+
+    The rows are written into ``table`` (its first n rows) when it has cap + 1 columns and
+    room for n rows: a table kept between builds is not allocated and paged in again.
+    """
     n = packed.shape[0]
     lower, inv, nx, ny, nz = _geometry(cells)
     kernel = _lists_parallel if parallel else _lists_serial
     while True:
-        lists = np.empty((n, cap + 1), np.int32)
+        if table is not None and table.shape[0] >= n and table.shape[1] == cap + 1:
+            lists = table[:n]
+        else:
+            lists = np.empty((n, cap + 1), np.int32)
         counts = np.empty(n, np.int64)
         kernel(packed, cells.start, lower, inv, (nz, ny, nx), max(1.0, reach), skin, lists, counts)
         most = int(counts.max()) if n else 0
@@ -552,6 +583,7 @@ class Neighbours:
         self.reach, self.skin = float(adhesion_reach), float(skin)
         self.builds = 0  # how many times the lists were built
         self._cap = 8 * dimensions  # list length per cell; grows to the fullest neighbourhood
+        self._table = np.empty((0, self._cap + 1), np.int32)  # the lists' rows, kept and reused
         self._cells: tuple[Float, Float, Float, NDArray[np.bool_]] | None = None
         self._built: tuple[Float, NDArray[np.int64], Float, NDArray[np.int32], NDArray[np.int64]]
         self._stale = True
@@ -595,7 +627,8 @@ class Neighbours:
 
     def _moved(self, positions: Float) -> float:
         packed, order, home, _, _ = self._built
-        return float(_refresh(packed, order, positions, home, self.dimensions == 3))
+        kernel = _refresh_parallel if len(order) >= _PARALLEL_CELLS else _refresh_serial
+        return float(kernel(packed, order, positions, home, self.dimensions == 3))
 
     def _build(self, positions: Float, parallel: bool) -> None:
         assert self._cells is not None
@@ -605,8 +638,14 @@ class Neighbours:
         packed = _pack(
             cells.order, positions, radius, repulsion, adhesion, alive, self.dimensions == 3
         )
-        lists, counts = _lists(packed, cells, self.reach, self.skin, self._cap, parallel)
-        self._cap = lists.shape[1] - 1
+        n = len(positions)
+        if self._table.shape[0] < n or self._table.shape[1] != self._cap + 1:
+            self._table = np.empty((n + n // 8, self._cap + 1), np.int32)
+        lists, counts = _lists(
+            packed, cells, self.reach, self.skin, self._cap, parallel, self._table
+        )
+        if lists.base is not self._table:  # a fuller neighbourhood: a wider table from now
+            self._cap, self._table = lists.shape[1] - 1, lists
         self._built = (packed, cells.order, packed[:, :3].copy(), lists, counts)
         self._stale = False
         self.builds += 1

@@ -3,6 +3,9 @@
 Cells push and adhere through PhysiCell's potentials (:class:`~.mechanics.Neighbours`; dead
 cells still push until removed). Motile cells add a random walk at their population's speed,
 biased up the all-exosomes gradient by ``chemotaxis_bias``. Positions stay inside the box.
+Neighbour lists reach :data:`SKIN` µm beyond the interaction distance and are kept until a
+cell has moved half of that (or the cells change at a phenotype step): in a packed tissue a
+list then serves several mechanics steps instead of one.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .fields import FieldSolver
 from .grid import Grid
 from .mechanics import Neighbours, advance, motility_velocity
 
-SKIN = 0.0  # µm beyond the interaction distance that neighbour lists hold
+SKIN = 2.0  # µm beyond the interaction distance that neighbour lists hold (rebuilt at 1 µm moves)
 
 Float = NDArray[np.float64]
 
