@@ -60,8 +60,9 @@ def test_morris_ranks_the_rule_above_a_parameter_without_effect(
         kb, lib, scenario, "exosomes", "caf_fraction", 30, "morris", n=4, seed=2, parameters=CHOSEN
     )
     mu = dict(zip(indices.names, indices.first, strict=True))
-    # no cells in the metastatic niches: their capacity cannot matter
-    assert mu["niche_capacity"] < 1e-9 < mu["rule_max_rate"]
+    # the few cells the tumour seeds stay far below the niches' capacity: it changes the CAF
+    # fraction by less than the solver's relative tolerance (1e-6), the rule by far more
+    assert mu["niche_capacity"] < 1e-6 < 1e-2 < mu["rule_max_rate"]
     assert indices.runs == 4 * (len(CHOSEN) + 1)
 
 

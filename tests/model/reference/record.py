@@ -1,11 +1,15 @@
-"""Record the reference outputs that tests/model/test_reference_outputs.py compares with.
+"""Record the reference outputs that tests/model/test_shipped_scenarios.py and
+tests/model/tissue/test_shipped_tissue.py compare with (helpers: reference_outputs.py).
 
     python tests/model/reference/record.py [--tissue] [names...]
 
 Compartment scenarios are integrated at rtol 1e-10 (``tight-*``), tissue scenarios at seed 0.
 History: first recorded from main at commit fe09234 (before the one-equation-set rebuild of
 issue 11, which reproduced them to 1e-8); re-recorded after the intended biology changes of
-issue 16 (compartment at d1fc82e, tissue at the round-2 merge of the scenarios branch). Re-record only when a change of the model's behaviour is intended, and say so.
+issue 16 (compartment at d1fc82e, tissue at the round-2 merge of the scenarios branch), and
+all 47 compartment scenarios again after the niche, coverage4, drugexport and immunodose
+merges of 2026-12-01 (commit 335161c). Re-record only when a change of the model's behaviour
+is intended, and say so.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.tissue.run import TissueResult
 
-from ..test_reference_outputs import compare, reference
+from ..reference_outputs import compare, reference
 
 SHIPPED = packaged_scenarios("tissue")
 

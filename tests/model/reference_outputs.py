@@ -1,4 +1,5 @@
-"""The rebuilt model reproduces the readouts recorded before the rebuild (issue 11).
+"""Reference outputs: the readouts the model must reproduce (first recorded before the
+one-equation-set rebuild of issue 11, which reproduced them).
 
 ``reference/`` holds every readout of every shipped scenario and tissue scenario, recorded
 by ``reference/record.py`` (first from main before the equations were rebuilt, which the
@@ -7,8 +8,11 @@ rebuild reproduced; then again after the intended biology changes of issue 16):
 - compartment scenarios integrated at rtol 1e-10 (``tight-*``): references of the equations
   themselves, free of the solver's step choices (at the default rtol 1e-6 two correct
   implementations differ by up to ~1e-4 where the solver takes other steps);
-- tissue scenarios at seed 0 (the agents' random draws must be the same, draw for draw),
-  compared in ``tissue/test_shipped_tissue.py`` beside the run they share.
+- tissue scenarios at seed 0 (the agents' random draws must be the same, draw for draw).
+
+Each is compared beside the run its checks use (one run per scenario): compartment
+scenarios in ``test_shipped_scenarios.py``, tissue scenarios in
+``tissue/test_shipped_tissue.py``. This module holds what they share.
 
 Every readout must agree within a relative difference of 1e-6 at every output time; values
 below the solver's default absolute tolerance (a thousandth of a cell, 1 pM of drug) count as
@@ -25,11 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from exotwin.knowledge import KnowledgeBase
 from exotwin.model.ode.solve import Tolerances
-from exotwin.model.rules.library import Library
-from exotwin.model.scenario.load import load_scenario, packaged_scenarios
-from exotwin.model.scenario.run import run_scenario
 
 REFERENCE = Path(__file__).parent / "reference"
 TOLERANCE = 1e-6
@@ -63,16 +63,3 @@ def compare(
             if worst > TOLERANCE:
                 problems.append(f"{arm}/{name}: max relative difference {worst:.3g}")
     return problems
-
-
-@pytest.mark.parametrize("name", sorted(packaged_scenarios()))
-def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    if not (REFERENCE / f"tight-scenarios-{name}.json.gz").exists():
-        pytest.skip(f"no reference recorded for {name}: it was shipped after the references")
-    scenario = load_scenario(packaged_scenarios()[name], kb, lib)
-    result = run_scenario(kb, lib, scenario, tol=TIGHT)
-    times = {arm: t.times for arm, t in result.trajectories.items()}
-    kinds = {r.name: r.kind for r in scenario.readouts}
-    expected = reference(f"tight-scenarios-{name}.json.gz")
-    problems = compare(expected, times, result.readouts, kinds)
-    assert not problems, problems
