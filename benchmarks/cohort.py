@@ -1,7 +1,7 @@
 """Benchmark: virtual patients x 365 days, exotwin against libroadrunner, on a large and a
 small model.
 
-- large: the default TNBC model (all applicable mechanisms, arm ``untreated``; about 600 variables once pruned, 3,443 unpruned);
+- large: the default TNBC model (all applicable mechanisms, arm ``untreated``; 646 variables once pruned, 3,535 unpruned);
 - small: ``nf-to-caf-mir9-mir125b``, arm ``exosomes`` (31 variables), run for 365 days.
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
