@@ -2,7 +2,7 @@
 small model.
 
 - large: the default TNBC model (all applicable mechanisms, arm ``untreated``; 646 variables once pruned, 3,535 unpruned);
-- small: ``nf-to-caf-mir9-mir125b``, arm ``exosomes`` (31 variables), run for 365 days.
+- small: ``nf-to-caf-mir9-mir125b``, arm ``exosomes`` (21 variables once pruned), run for 365 days.
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
 compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
