@@ -36,7 +36,15 @@ from .motion import Motion
 from .phenotype import RuleBook
 from .units import MIN_PER_DAY, UM3_PER_ML
 
-__all__ = ["MIN_PER_DAY", "OXYGEN", "UM3_PER_ML", "Tally", "TissueModel", "grid_of"]
+__all__ = [
+    "MIN_PER_DAY",
+    "OXYGEN",
+    "UM3_PER_ML",
+    "Tally",
+    "TissueModel",
+    "grid_of",
+    "refuse_unsupported",
+]
 
 MAX_DIRICHLET_R = 5.0  # D·dt/dx² up to which between-sweep Dirichlet edges stay within ~1 mmHg
 
@@ -50,6 +58,34 @@ def grid_of(tissue: Tissue) -> Grid:
         (-edges[2] / 2.0,) if tissue.dimensions == 3 else (-tissue.voxel / 2.0,)
     )
     return Grid(lower=lower, shape=(shape[2], shape[1], shape[0]), dx=tissue.voxel)  # type: ignore[arg-type]
+
+
+def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
+    """Raise :class:`TissueError` for compiled features the tissue does not simulate: exosome
+    decoys, vesicular drug export, surface display kept by ILV-sorting depletion, activities
+    relayed to neighbours (acts_on ``through``)."""
+    rows, where = model.rows, f"arms[{arm.name}]"
+    only = "is not available in the tissue engine (compartment model only)"
+    if rows.signals.decoys:
+        ligand = model.cargo[rows.signals.cargo[rows.signals.decoys[0].signals[0]]]
+        raise TissueError(f"{where}: a rule's decoy (exosomes occupying {ligand}) {only}")
+    for drug in rows.drugs:
+        if drug.export >= 0 and drug.exporting.any():
+            raise TissueError(f"{where}: vesicular export of {drug.name} (drug_export.yaml) {only}")
+    contact = {int(rows.signals.cargo[i]) for i, _ in rows.signals.contact}
+    for factor in rows.factors.sorting:
+        shown = contact & set(factor.rows.tolist())
+        if shown:
+            raise TissueError(
+                f"{where}.interventions: surface display of {model.cargo[min(shown)]} kept by "
+                f"ILV-sorting depletion {only}"
+            )
+    order = sorted(model.signals, key=lambda key: model.signals[key])
+    for i, _, relayed in rows.signals.relay:
+        if (relayed >= 0).any():
+            raise TissueError(
+                f"{where}: acts_on through an activity (relayed signal {order[i][0]!r}) {only}"
+            )
 
 
 class TissueModel:
@@ -76,6 +112,7 @@ class TissueModel:
         self.k = TissueParameters.of(lib, scenario.parameters)
         self.rng = np.random.default_rng(seed)
         self.model: CompiledModel = compile_arm(kb, lib, scenario, arm)
+        refuse_unsupported(self.model, arm)
         self.derived = derive(self.model, NUMERIC, self.model.parameters.values)
         self.grid = grid_of(tissue)
         self.time = 0.0  # minutes
