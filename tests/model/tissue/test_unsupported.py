@@ -118,3 +118,19 @@ arms:
     assert added[1] == pytest.approx(added[0] * per_ug / 2.0e9, rel=1e-9)
     assert added[2] == pytest.approx(added[1] * weight, rel=1e-9)
     assert np.isfinite(added).all() and added[0] > 0
+
+
+def test_exosome_dose_outside_the_tissue_compartment_is_refused(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """A dose into the plasma used to land in the tumour tissue's all-exosomes field."""
+    head = """mechanisms: {rules: [mir9-caf]}
+arms:
+  - name: iv
+    interventions:
+      - {type: exosome_dose, cargo: miR-9, protein_ug_per_kg: 500, compartment: plasma,
+         schedule: {start: 0}}
+"""
+    cells = "    - {cell: fibroblast, count: 20, layout: spheroid, radius: 40}"
+    with pytest.raises(TissueError, match=r"interventions\[0\]\.compartment: .* into plasma"):
+        _model(tmp_path, kb, lib, head, cells)

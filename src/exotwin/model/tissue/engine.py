@@ -24,7 +24,15 @@ from ..rules.compiler import compile_arm
 from ..rules.library import Library
 from ..rules.parameters import TissueParameters
 from ..rules.rows import CompiledModel
-from ..scenario.schema import Arm, CarrierTreatment, Scenario, StepIntervention, Surgery, Tissue
+from ..scenario.schema import (
+    Arm,
+    CarrierTreatment,
+    ExosomeDose,
+    Scenario,
+    StepIntervention,
+    Surgery,
+    Tissue,
+)
 from .cells import Cells
 from .environment import OXYGEN, Environment
 from .fates import Fates, Tally
@@ -108,6 +116,12 @@ class TissueModel:
                 raise TissueError(
                     f"arms[{arm.name}].interventions[{j}].type: {item.type} is not available "
                     "in the tissue engine (compartment model only)"
+                )
+            if isinstance(item, ExosomeDose) and item.compartment != tissue.compartment:
+                raise TissueError(  # else it would land in the tissue's own field
+                    f"arms[{arm.name}].interventions[{j}].compartment: an exosome dose into "
+                    f"{item.compartment} is not available in the tissue (it holds only the "
+                    f"{tissue.compartment})"
                 )
         self.k = TissueParameters.of(lib, scenario.parameters)
         self.rng = np.random.default_rng(seed)
