@@ -145,7 +145,9 @@ def _pool_constants(
     leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
     c = model.rows.compartments
     plasma = theta[..., c.plasma_background_ev] * theta[..., c.plasma_volume]
-    share = be.where(pools.background_analyte, theta[..., [c.analyte_background_copies]], 1.0)
+    share = be.where(
+        pools.background_share >= 0, theta[..., np.maximum(pools.background_share, 0)], 1.0
+    )
     routes = model.rows.routes
     capacity = theta[..., routes.share]
     total = sum(capacity[..., r] for r in range(len(routes.share)))

@@ -74,7 +74,8 @@ class Structure:
     rules_used: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rules that matched nothing, and why
     resisted: dict[str, frozenset[str]] = field(default_factory=dict)  # drugs each state resists
-    analytes: set[str] = field(default_factory=set)  # biomarker cargo: a healthy plasma baseline
+    # biomarker cargo with a healthy plasma baseline -> its copies per blood-cell EV (parameter)
+    analytes: dict[str, str] = field(default_factory=dict)
     # signals from other populations of the compartment (cells.yaml acts_on): per signal, the
     # (source population, its signal relayed or -1: its share alone); their keys' cargo
     relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
@@ -329,18 +330,31 @@ class _Builder:
         )
 
     def apply_biomarker(self, rule: Rule, record: Biomarker) -> None:
+        """The analyte's source cells (cancer cells where the record names none) release it in
+        exosomes; in blood its healthy baseline is the blood cells' EVs. An analyte lower in
+        cancer than in health is one the body's normal cells carry: blood cells' EVs at the
+        rule's loading, cancer cells at the basal level of that (donor-specific loading)."""
         source = record.source_cell or CellRef(cell="cancer_cell")
         state = rule.donor_state or source.state
         loading = self.book.rule(rule, "loading")
+        lower = any(
+            c.comparison == "cancer_vs_healthy" and c.direction == "down" for c in record.changes
+        )
+        cancer = self.kb.descendants("cancer_cell")
         used = False
         for pop in self.model.populations:
             basal = self.loads(source, state, pop)
             if basal is not None:
+                basal = basal or (lower and pop.cell in cancer)
                 for analyte in record.analyte:
                     self.add_secretion(pop, self.cargo_key(analyte, None), loading, basal)
-                used = used or not basal
+                used = used or not basal or lower
         if used and record.fluid in BLOOD:
-            self.model.analytes |= {self.molecule(a) for a in record.analyte}
+            healthy = loading if lower else self.book.global_("analyte_background_copies")
+            for analyte in record.analyte:
+                molecule = self.molecule(analyte)
+                if lower or molecule not in self.model.analytes:
+                    self.model.analytes[molecule] = healthy
         self.note_use(rule, used, "no population matches the biomarker's source")
 
     def load_donors(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:

@@ -70,7 +70,8 @@ class Dynamic:
                 return f"Seeding {self.direction} {self.organ} (signal in {cell})"
             case "Release":
                 into = "plasma" if "plasma" in self.compartments else ", ".join(self.compartments)
-                return f"Release {self.cargo} by {cell} into {into}"
+                basal = " (basal level)" if self.direction == "down" else ""
+                return f"Release {self.cargo} by {cell} into {into}{basal}"
             case "Binding":
                 return f"Binding {self.to} by {self.cargo} exosomes of {cell}"
             case "Niche":
@@ -259,17 +260,20 @@ def term_dynamics(
 
 
 def release_dynamics(kb: KnowledgeBase, model: CompiledModel, record: Biomarker) -> list[Dynamic]:
-    """A biomarker's analytes secreted by its source cells into the arm's exosome pools."""
+    """A biomarker's analytes secreted by its source cells into the arm's exosome pools, fully
+    (up) or at the basal level (down: cancer cells loading an analyte lower in cancer)."""
     analytes = {m.id for name in record.analyte if (m := kb.find_molecule(name)) is not None}
     found: list[Dynamic] = []
-    for pop, key in model.structure.secretion:
-        cargo = model.pool_cargo.get(key, "")
-        pools = sorted(c for k, c in model.pools if k == key)
-        if cargo in analytes and pools:
-            label = model.populations[pop].label
-            found.append(
-                Dynamic("Release", "", "up", label, cargo=cargo, compartments=tuple(pools))
-            )
+    s = model.structure
+    for direction, table in (("up", s.secretion), ("down", s.basal)):
+        for pop, key in table:
+            cargo = model.pool_cargo.get(key, "")
+            pools = sorted(c for k, c in model.pools if k == key)
+            if cargo in analytes and pools:
+                label = model.populations[pop].label
+                found.append(
+                    Dynamic("Release", "", direction, label, cargo=cargo, compartments=tuple(pools))
+                )
     return found
 
 

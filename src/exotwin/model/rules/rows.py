@@ -203,7 +203,7 @@ class PoolRows:
     transport_rate: Ints
     transport_fraction: Ints  # -1: the whole rate
     background: Ints  # plasma pools with a healthy baseline from blood cells: all exosomes ...
-    background_analyte: Bools  # ... and biomarker analytes (a share of the exosomes)
+    background_share: Ints  # ... and biomarker analytes: copies per EV (parameter; -1: all)
     target_pool: Ints  # pools of targeted exosomes (a ligand), per bound population ...
     target_pop: Ints
     target_fold: Ints  # ... its uptake fold (parameter)
@@ -683,7 +683,7 @@ class _Context:
             transport_rate=rate,
             transport_fraction=fraction,
             background=frozen([i for i, _ in background]),
-            background_analyte=frozen([analyte for _, analyte in background], bool),
+            background_share=frozen([share for _, share in background]),
             target_pool=target_pool,
             target_pop=target_pop,
             target_fold=target_fold,
@@ -732,12 +732,12 @@ class _Context:
         """The loading parameters of each cargo row in one loading table."""
         return Gather.of([[self.book.index(n) for n in table.get(row, [])] for row in cargo])
 
-    def _background(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, bool]]:
-        """(pool, analyte?) of the plasma pools with a healthy baseline: the blood cells'
-        exosomes, and biomarker analytes."""
+    def _background(self, pools: list[tuple[tuple[str, str], int]]) -> list[tuple[int, int]]:
+        """(pool, copies per EV parameter or -1) of the plasma pools with a healthy baseline:
+        the blood cells' exosomes (-1: all of them), and biomarker analytes."""
         s = self.structure
         return [
-            (i, key != BLOOD_EXOSOMES)
+            (i, -1 if key == BLOOD_EXOSOMES else self.book.index(s.analytes[s.pool_cargo[key]]))
             for (key, comp), i in pools
             if key == BLOOD_EXOSOMES or (comp == "plasma" and s.pool_cargo[key] in s.analytes)
         ]

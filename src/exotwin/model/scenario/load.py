@@ -35,7 +35,7 @@ Loc = tuple[str | int, ...]
 REQUIRED_FIELDS = {
     "count": ("of",),
     "fraction": ("of", "among"),
-    "exosomes": ("cargo", "compartment"),
+    "exosomes": ("compartment",),  # no cargo: all exosomes (in plasma, blood cells' too)
     "tumour_derived": ("compartment",),
     "drug": ("drug", "compartment"),
     "activity": ("phenotype", "of"),
