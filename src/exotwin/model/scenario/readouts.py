@@ -14,13 +14,27 @@ from ...knowledge import KnowledgeBase
 from ..ode.equations import (
     NUMERIC,
     background_state,
+    behaviour_values,
+    cells_of,
     derive,
+    signals_of,
     surface_display,
     time_factors,
     volumes_over_time,
 )
 from ..ode.solve import Trajectory
-from ..rules.table import ALL_EXOSOMES, COMPARTMENTS
+from ..rules.rows import CompiledModel
+from ..rules.table import (
+    ALL_EXOSOMES,
+    COMPARTMENTS,
+    Death,
+    Growth,
+    Killing,
+    Secretion,
+    Seeding,
+    Survival,
+    Target,
+)
 from .schema import DEFAULT_MIN_EFFECT, Check, Readout, Scenario
 
 Series = NDArray[np.float64]
@@ -105,7 +119,8 @@ def _drug(run: _Run, r: Readout) -> Series:
 
 
 def _activity(run: _Run, r: Readout) -> Series:
-    """A phenotype's activity averaged over the selected populations, weighted by their cells."""
+    """A phenotype's activity averaged over the selected populations, weighted by their cells;
+    where the selected cells carry it as a rate, not as an activity level, that rate's fold."""
     model, y, start = run.traj.model, run.traj.states, run.traj.layout.activities
     weights, levels = [], []
     for (phenotype, pop), i in model.activities.items():
@@ -113,11 +128,70 @@ def _activity(run: _Run, r: Readout) -> Series:
             weights.append(y[:, pop])
             levels.append(y[:, start + i])
     if not levels:
-        return np.ones(len(run.traj.times))
+        return _rate_fold(run, r)
     w = np.array(weights)
     total = w.sum(axis=0)
     mean = (w * np.array(levels)).sum(axis=0)
     return np.divide(mean, total, out=np.ones(len(run.traj.times)), where=total > 0)
+
+
+RATE_TARGETS: dict[str, tuple[type, ...]] = {
+    "growth": (Growth,),
+    "death": (Death,),
+    "survival": (Survival,),
+    "killing": (Killing,),
+    "secretion": (Secretion,),
+    "motility": (Seeding,),
+    "seeding": (Seeding,),
+}
+
+
+def _rate_fold(run: _Run, r: Readout) -> Series:
+    """A phenotype whose behaviour is a rate in the selected cells (T-cell activity is their
+    killing, EMT of tumour cells their seeding): the fold by which the rules move that rate
+    from its base, averaged over the rates, weighted by the cells acting (1 = baseline;
+    1 where no rule reaches them). Nominal parameters, as ``tumour_derived``."""
+    model, y = run.traj.model, run.traj.states
+    kinds = RATE_TARGETS.get(run.kb.phenotypes[r.phenotype or ""].behaviour or "", ())
+    pops = {p.index for p in model.populations if model.selects(run.kb, r.of, p)}  # type: ignore[arg-type]
+    acting = _rate_targets(model, kinds, pops)
+    if not acting:
+        return np.ones(len(run.traj.times))
+    columns = list(acting)
+    derived = derive(model, NUMERIC, model.parameters.values[None, :])
+    base = np.asarray(derived.rules["base"])[0, columns]
+    weight = np.array([y[:, sorted(acting[c])].sum(axis=1) for c in columns]).T
+    fold = np.empty((len(run.traj.times), len(columns)))
+    for k, t in enumerate(run.traj.times):
+        state = y[k][None, :]
+        factors = time_factors(model, NUMERIC, derived, t)
+        cells = cells_of(model, NUMERIC, derived, state)
+        signal = signals_of(model, NUMERIC, derived, state, cells, factors)
+        value = np.asarray(behaviour_values(model, NUMERIC, derived, signal))[0, columns]
+        fold[k] = np.divide(value, base, out=np.ones(len(columns)), where=base > 0)
+    total = weight.sum(axis=1)
+    mean = (weight * fold).sum(axis=1)
+    return np.divide(mean, total, out=np.ones(len(total)), where=total > 0)
+
+
+def _rate_targets(
+    model: CompiledModel, kinds: tuple[type, ...], pops: set[int]
+) -> dict[int, set[int]]:
+    """Rule targets of the given kinds that act in the selected populations (a per-population
+    rate of one of them, or seeding driven by a signal they receive): column -> populations."""
+    targets: tuple[Target, ...] = model.rows.rules.targets
+    receivers: dict[int, set[int]] = {}
+    for (_, receiver), i in model.signals.items():
+        receivers.setdefault(i, set()).add(receiver)
+    acting: dict[int, set[int]] = {}
+    for term in model.terms:
+        if not isinstance(term.target, kinds) or term.target not in targets:
+            continue
+        own = getattr(term.target, "pop", None)  # Seeding acts through its receivers
+        found = ({own} if own is not None else receivers.get(term.signal, set())) & pops
+        if found:
+            acting.setdefault(targets.index(term.target), set()).update(found)
+    return acting
 
 
 def _surface(run: _Run, r: Readout) -> Series:
