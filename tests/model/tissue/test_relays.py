@@ -88,8 +88,8 @@ def test_one_voxel_gives_the_compartment_models_share(
         cells=cells,
     )  # fmt: skip
     growth = _behaviour(tm).growth * 1440
-    _, cancer = _cancer(tm)
-    cancer |= _cancer(tm)[0]
+    left, right = _cancer(tm)
+    cancer = left | right
     values = {p: lib.value(p, {}) for p in ("feedback_half_share", "rule_hill", "rule_fold")}
     s = (0.1 / values["feedback_half_share"]) ** values["rule_hill"]
     base = tm.rules.growth[tm.cells.population[cancer][0]] * 1440
