@@ -46,6 +46,9 @@ def test_shipped_tissue_scenario_runs_and_passes(
         exo = ledger["all exosomes"]
         balance = exo["initial"] + exo["secreted"] - exo["taken_up"] - exo["decayed"]
         assert abs(exo["in_field"] - balance) < 1e-9 * max(exo["secreted"], 1.0)
+        share = result.scenario.parameters.get("tumour_vascular_release", 0.03)
+        if result.scenario.tissue.compartment == "tumour":  # the rest entered the blood
+            assert exo["to_blood"] == pytest.approx(exo["secreted"] * share / (1 - share))
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -1,6 +1,6 @@
 """Compiled features the tissue does not simulate are refused up front, naming the feature;
-those carried through by shared code (exosome doses in µg of protein) act as in the
-compartment model."""
+those carried through by shared code (exosome doses in µg of protein, the tumour's vascular
+release) act as in the compartment model."""
 
 from __future__ import annotations
 
@@ -86,16 +86,6 @@ arms:
         _model(tmp_path, kb, lib, head, cells)
 
 
-def test_acts_on_through_an_activity_is_refused(
-    tmp_path: Path, kb: KnowledgeBase, lib: Library
-) -> None:
-    head = "mechanisms: {rules: [cserpine2-tam-il6]}\narms: [{name: a}]\n"
-    cells = """    - {cell: bc_tnbc, count: 20, layout: spheroid, radius: 40}
-    - {cell: macrophage, count: 10, layout: shell, inner_radius: 50, radius: 90}"""
-    with pytest.raises(TissueError, match=r"acts_on through an activity"):
-        _model(tmp_path, kb, lib, head, cells)
-
-
 def test_exosome_dose_in_protein_ug_matches_its_particle_count(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:
@@ -134,3 +124,23 @@ arms:
     cells = "    - {cell: fibroblast, count: 20, layout: spheroid, radius: 40}"
     with pytest.raises(TissueError, match=r"interventions\[0\]\.compartment: .* into plasma"):
         _model(tmp_path, kb, lib, head, cells)
+
+
+def test_tumour_cells_release_a_share_into_the_blood(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """tumour_vascular_release: that share of every tumour cell's release leaves the tissue
+    for the blood (as in the compartment model), none of a culture's."""
+    cells = "    - {cell: bc_tnbc, count: 20, layout: spheroid, radius: 40}"
+    head = "mechanisms: {rules: [mir9-caf]}\narms: [{name: a}]\n"
+    released = {}
+    runs = (("tumour", 0.003), ("tumour", 0.1), ("culture", 0.003), ("culture", 0.1))
+    for comp, share in runs:
+        params = f"parameters: {{tumour_vascular_release: {share}}}\n"
+        tm = _model(tmp_path, kb, lib, params + head, cells, comp=comp)
+        rate = np.ones(len(tm.cells))
+        secretion, _ = tm.env.exchange_rates(tm.cells, rate, np.ones(len(tm.model.cargo)))
+        released[comp, share] = secretion[:, : tm.n_exo].sum(axis=0)
+    into_tissue = released["tumour", 0.1] / released["tumour", 0.003]
+    assert into_tissue == pytest.approx(np.full(len(into_tissue), 0.9 / 0.997), rel=1e-12)
+    assert released["culture", 0.1] == pytest.approx(released["culture", 0.003], rel=1e-12)

@@ -66,6 +66,7 @@ TISSUE_PARAMETERS: dict[str, str] = {
     "cell_repulsion": "µm/min",
     "cell_adhesion": "µm/min",
     "adhesion_reach": "multiple of the radius",
+    "relay_reach": "µm",
     "volume_recovery": "1/min",
     "contact_inhibition_pressure": "PhysiCell simple pressure",
     "apoptosis_duration": "min",
@@ -121,6 +122,7 @@ class TissueParameters:
     cell_repulsion: float
     cell_adhesion: float
     adhesion_reach: float
+    relay_reach: float
     volume_recovery: float
     contact_inhibition_pressure: float
     apoptosis_duration: float

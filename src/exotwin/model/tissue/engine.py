@@ -42,6 +42,7 @@ from .layout import TissueError, place
 from .lifecycle import CellLifecycle
 from .motion import Motion
 from .phenotype import RuleBook
+from .relays import Relays
 from .units import MIN_PER_DAY, UM3_PER_ML
 
 __all__ = [
@@ -70,8 +71,7 @@ def grid_of(tissue: Tissue) -> Grid:
 
 def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
     """Raise :class:`TissueError` for compiled features the tissue does not simulate: exosome
-    decoys, vesicular drug export, surface display kept by ILV-sorting depletion, activities
-    relayed to neighbours (acts_on ``through``)."""
+    decoys, vesicular drug export, surface display kept by ILV-sorting depletion."""
     rows, where = model.rows, f"arms[{arm.name}]"
     only = "is not available in the tissue engine (compartment model only)"
     if rows.signals.decoys:
@@ -87,12 +87,6 @@ def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
             raise TissueError(
                 f"{where}.interventions: surface display of {model.cargo[min(shown)]} kept by "
                 f"ILV-sorting depletion {only}"
-            )
-    order = sorted(model.signals, key=lambda key: model.signals[key])
-    for i, _, relayed in rows.signals.relay:
-        if (relayed >= 0).any():
-            raise TissueError(
-                f"{where}: acts_on through an activity (relayed signal {order[i][0]!r}) {only}"
             )
 
 
@@ -140,6 +134,7 @@ class TissueModel:
             self.derived,
             self.env.exosome_keys,
             self.k.adhesion_reach,
+            Relays(self.model, self.grid, self.k.relay_reach),
         )
         self.lifecycle = CellLifecycle(kb, self.model, self.derived)
         self.motion = Motion(tissue, self.k, self.grid, self.rules.speed)

@@ -4,7 +4,10 @@ One field per exosomal cargo the arm's rules use in the tissue's compartment (th
 all exosomes), oxygen when asked, and one field per drug. A tumour receives each drug from the
 box edge, held at the plasma concentration (one-compartment pharmacokinetics, bolus doses); a
 culture's medium is the field itself. Exosome doses spread evenly over the compartment volume
-the compartment model uses. Units: µm, minutes, amounts per µm³ (doses per mL).
+the compartment model uses. In a tumour, the share ``tumour_vascular_release`` of every cell's
+exosome release enters the blood at the vessels, as in the compartment model: it leaves the
+tissue (no field receives it) and the ledger reports it as sent to blood. Units: µm, minutes,
+amounts per µm³ (doses per mL).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Environment:
             [model.cargo.index(model.pool_cargo[key]) for key in self.exosome_keys], dtype=int
         )
         self.oxygen = self.fields.index(OXYGEN) if tissue.oxygen else None
+        vascular = self.theta[model.rows.exchange.tumour_vascular_release]
+        self.vascular = float(vascular) if comp == "tumour" else 0.0  # share sent to blood
         self._pool_key = {i: key for (key, _), i in model.pools.items()}
         self._events = [(e.day * MIN_PER_DAY, c) for e in model.rows.events for c in e.changes]
 
@@ -153,6 +158,7 @@ class Environment:
             rate[:, None] * self.loading[pop] * loading[..., self.field_cargo]
         )
         secretion[:, 0] = rate  # every exosome counts in the all-exosomes field
+        secretion[:, : self.n_exo] *= 1.0 - self.vascular  # the rest enters the blood
         voxel = self.fields.grid.voxel_of(cells.position)
         c_all = self.fields.concentration[0].reshape(-1)[voxel]
         rows = self.model.rows.exchange

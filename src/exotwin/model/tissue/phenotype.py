@@ -10,6 +10,7 @@ transitions and activities. Nothing here knows a mechanism by name. Rates are pe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..rules.table import Death, Growth, Killing, Secretion, Transition
 from ..scenario.schema import Scenario
 from .cells import Cells
 from .fields import FieldSolver
+from .relays import Relays
 from .units import MIN_PER_DAY
 
 Float = NDArray[np.float64]
@@ -92,9 +94,10 @@ class RuleBook:
         derived: Derived,
         exosome_keys: list[str],
         adhesion_reach: float,
+        relays: Relays,
     ) -> None:
         self.model, self.derived, self.theta = model, derived, model.parameters.values
-        self.reach = adhesion_reach
+        self.reach, self.relays = adhesion_reach, relays
         order = sorted(model.signals, key=lambda key: model.signals[key])
         self.signal_field = np.array(
             [exosome_keys.index(key) if key in exosome_keys else -1 for key, _ in order], dtype=int
@@ -139,6 +142,7 @@ class RuleBook:
             np.zeros(n),
         )
         contact = self.contact_fraction(cells) if self.surface else {}
+        relayed = self.relays.shares(cells, self._sensed(cells, contact)) if self.relays else {}
         rate = self.theta[self.model.rows.exchange.activity_relaxation] / MIN_PER_DAY
         relax = 1.0 - math.exp(-rate * dt)
         for p, rules in enumerate(self.rules):
@@ -147,7 +151,7 @@ class RuleBook:
             members = np.flatnonzero(cells.population == p)
             if not len(members):
                 continue
-            signal = self._signals(cells, rules, members, local, blocked, contact, fields)
+            signal = self._signals(cells, rules, members, local, blocked, contact, fields, relayed)
             values = behaviour_values(self.model, NUMERIC, self.derived, signal)
             self._apply(out, rules, members, values)
             for t, column in rules.activities:
@@ -182,8 +186,10 @@ class RuleBook:
         blocked: Float,
         contact: dict[str, Float],
         fields: FieldSolver,
+        relayed: dict[int, Float],
     ) -> Float:
-        """Signals (members, all signals) as the compartment model defines them, per cell."""
+        """Signals (members, all signals) as the compartment model defines them, per cell;
+        ``relayed``: per relayed signal (acts_on), its local share at every cell."""
         rows = self.model.rows.signals
         strength = self.theta[self.model.rows.exchange.contact_signal]
         signal = np.zeros((len(members), len(rows.pop)))
@@ -194,10 +200,25 @@ class RuleBook:
             cargo = self.model.cargo[rows.cargo[i]]
             if cargo in contact:
                 signal[:, i] += strength * contact[cargo][members]
+            if i in relayed:
+                signal[:, i] += relayed[i][members]
             signal[:, i] *= blocked[rows.cargo[i]]
         for blocker in rows.blockers:
             self._block(blocker, rules, signal, local[members], fields)
         return signal
+
+    def _sensed(
+        self, cells: Cells, contact: dict[str, Float]
+    ) -> Callable[[int, NDArray[np.int64]], Float]:
+        """Signal ``i`` of some cells before blocking: internalised cargo and contact."""
+        strength = self.theta[self.model.rows.exchange.contact_signal]
+
+        def sensed(i: int, index: NDArray[np.int64]) -> Float:
+            f, cargo = self.signal_field[i], self.model.cargo[self.model.rows.signals.cargo[i]]
+            value = cells.internal[index, f] if f >= 0 else np.zeros(len(index))
+            return value + strength * contact[cargo][index] if cargo in contact else value
+
+        return sensed
 
     def _block(
         self,

@@ -147,11 +147,14 @@ def _run_arm(
 
 
 def _ledger(tm: TissueModel) -> dict[str, dict[str, float]]:
-    """Each field's mass ledger: secreted, taken up, decayed, lost at the boundary, dosed."""
+    """Each field's mass ledger: secreted, taken up, decayed, lost at the boundary, dosed;
+    for exosomes, also what the cells released straight into the blood at the vessels."""
     ledger, amount = tm.fields.ledger, tm.fields.amount()
+    to_blood = tm.env.vascular / (1.0 - tm.env.vascular)  # per amount secreted into the field
     return {
         name: {
             "secreted": float(ledger.secreted[f]),
+            **({"to_blood": float(ledger.secreted[f] * to_blood)} if f < tm.n_exo else {}),
             "taken_up": float(ledger.taken_up[f]),
             "decayed": float(ledger.decayed[f]),
             "boundary": float(ledger.boundary[f]),
