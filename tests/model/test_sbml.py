@@ -28,7 +28,7 @@ from exotwin.model.scenario.readouts import evaluate
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
 # isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses;
-# exosomal PD-1 occupying PD-L1; the default TNBC model with a subset of its rules follows
+# exosomal PD-1 occupying PD-L1; a cytotoxic drug's in-vitro IC50 kill; the default TNBC model with a subset of its rules follows
 # (test below)
 SCENARIOS = [
     ("tnbc-doxorubicin-exosomal-resistance", None),
@@ -39,6 +39,7 @@ SCENARIOS = [
     ("trastuzumab-her2-exosome-decoys", None),
     ("mir19-mir1226-exosomes-aqp5", None),
     ("pd1-exosomes-restore-t-cell-killing", "pd1-exosomes"),  # a decoy occupying PD-L1
+    ("doxorubicin-h19-knockdown", "doxorubicin"),  # the in-vitro IC50 kill (a logarithm)
 ]
 # Six interacting rules of the default TNBC model under doxorubicin, for nine weeks (the whole
 # model, 468 variables and 2,113 reactions once pruned, takes libroadrunner minutes to compile).

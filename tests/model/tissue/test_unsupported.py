@@ -72,6 +72,18 @@ arms:
         _model(tmp_path, kb, lib, head, cells, comp="culture")
 
 
+def test_in_vitro_ic50_kill_is_refused(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    head = """mechanisms: {rules: []}
+arms:
+  - name: dox
+    interventions:
+      - {type: drug, drug: doxorubicin, concentration: 0.2, schedule: {start: 0}}
+"""
+    cells = "    - {cell: bc_luminal, state: sensitive, count: 20, layout: spheroid, radius: 40}"
+    with pytest.raises(TissueError, match=r"in-vitro IC50 kill of doxorubicin"):
+        _model(tmp_path, kb, lib, head, cells, comp="culture")
+
+
 def test_surface_display_kept_by_sorting_depletion_is_refused(
     tmp_path: Path, kb: KnowledgeBase, lib: Library
 ) -> None:

@@ -173,6 +173,10 @@ class Numeric:
         return np.maximum(x, 0.0)
 
     @staticmethod
+    def log(x: Array) -> Array:
+        return np.log(x)
+
+    @staticmethod
     def maximum(a: Array | float, b: Array | float) -> Array:
         return np.maximum(a, b)
 
@@ -245,6 +249,11 @@ class Symbolic:
     @staticmethod
     def positive(x: Array) -> Array:
         return _map(lambda v: call("max", v, 0.0) if isinstance(v, Formula) else max(v, 0.0), x)
+
+    @staticmethod
+    def log(x: Array) -> Array:
+        """The natural logarithm (SBML's ``ln``)."""
+        return _map(lambda v: call("ln", v) if isinstance(v, Formula) else math.log(v), x)
 
     @staticmethod
     def maximum(a: Array | float, b: Array | float) -> Array:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..rules.response import behaviour, emax, hill_terms
+from ..rules.response import behaviour, emax, hill_terms, ic50_kill
 from ..rules.rows import CompiledModel, DrugRows, Factor
 from ..rules.table import COMPARTMENTS, Change, Ints
 from .algebra import Backend, Numeric, Segments
@@ -176,6 +176,10 @@ def _pool_constants(
 def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
     p = {name: theta[..., i] for name, i in drug.param.items()}
     out = {**p, "kel": LN2 / (p["half_life"] / HOURS_PER_DAY)}
+    if drug.in_vitro is not None:  # in a dish the medium holds what a medium change set
+        out["kel"] = 0.0 * out["kel"]
+        out["assay_time"] = theta[..., drug.in_vitro[0]]
+        out["quiescent"] = theta[..., drug.in_vitro[1]]
     if drug.binding is not None:
         out["sites"] = theta[..., drug.binding[0]] / AVOGADRO_PER_UM_ML
         out["kd"] = theta[..., drug.binding[1]]
@@ -486,6 +490,15 @@ def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array
     return left
 
 
+def crowding(model: CompiledModel, be: Backend, derived: Derived, cells: Cells) -> Array:
+    """Per population, the share of its division its compartment's crowding leaves: cancer
+    cells fill a capacity (logistic), other cells are not crowded."""
+    crowd = be.where(
+        CROWDED, 1.0 - cells.cancer_per_compartment / derived.compartment["capacity"], 1.0
+    )
+    return be.where(model.rows.cells.cancer, crowd[..., model.rows.cells.compartment], 1.0)
+
+
 def _cell_fluxes(
     model: CompiledModel,
     be: Backend,
@@ -502,10 +515,7 @@ def _cell_fluxes(
     resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
-    crowd = be.where(
-        CROWDED, 1.0 - cells.cancer_per_compartment / derived.compartment["capacity"], 1.0
-    )
-    crowd = be.where(rows.cancer, crowd[..., rows.compartment], 1.0)  # cancer cells fill it
+    crowd = crowding(model, be, derived, cells)
     found = [
         # dividing takes a whole cell: fractions of a cell (an extinct population) do not regrow
         Flux("growth", rates["growth"] * n * crowd * blocked * (n / (n + 1.0)), None, every),
@@ -728,6 +738,9 @@ def _drug_fluxes(
     fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
     potency = k["ec50"][..., None] * fold
     killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
+    if drug.in_vitro is not None:
+        in_vitro = _in_vitro_kill(model, be, derived, drug, cells, level, potency)
+        killed = be.where(drug.ic50_kill, in_vitro, killed)
     killed = killed * cells.n[..., drug.kill_pop] * surviving[..., drug.kill_pop] * drug.kill_active
     counted = drug.kill_counted
     cp, ct, off = y[..., v["plasma"]], y[..., v["tumour"]], y[..., v["offtarget"]]
@@ -775,6 +788,25 @@ def _drug_fluxes(
             one("offtarget_elimination", k["kel"] * off, v["offtarget"], None),
         ]
     return found
+
+
+def _in_vitro_kill(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    drug: DrugRows,
+    cells: Cells,
+    level: Array,
+    ic50: Array,
+) -> Array:
+    """Kill of cultured cells at the medium's ``level`` (per killed population): as the
+    drug's in-vitro IC50 (``ic50``: times the fold in resistant cells) says for growing
+    cells, falling with the division that confluence leaves to ``quiescent`` of it."""
+    k = derived.drugs[drug.name]
+    rate = ic50_kill(level, ic50, k["hill"][..., None], k["assay_time"][..., None], be.log)
+    dividing = be.positive(crowding(model, be, derived, cells)[..., drug.kill_pop])
+    quiescent = k["quiescent"][..., None]
+    return rate * (quiescent + (1.0 - quiescent) * dividing)
 
 
 def retained(

@@ -51,6 +51,10 @@ class Traced:
         return jnp.maximum(x, 0.0)
 
     @staticmethod
+    def log(x: Array) -> Array:
+        return jnp.log(x)
+
+    @staticmethod
     def maximum(a: Array | float, b: Array | float) -> Array:
         return jnp.maximum(a, b)
 

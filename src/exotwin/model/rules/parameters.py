@@ -39,6 +39,8 @@ MODEL_PARAMETERS: dict[str, str] = {
     "tumour_min_volume": "mL",
     "carrier_reference_volume": "mL",
     "carrier_offtarget_free_share": "fraction",
+    "ic50_assay_time": "day",
+    "quiescent_kill_share": "fraction",
     "plasma_volume": "mL",
     "niche_volume": "mL",
     "culture_capacity": "cells",

@@ -1,5 +1,6 @@
 """Response functions, in one place: PhysiCell's Hill response (cell-behaviour hypothesis
-grammar) for rules, and the Emax response for drugs.
+grammar) for rules, the Emax response for drugs, and the kill of a culture held at a drug's
+concentration (its in-vitro IC50).
 
 For a behaviour with base value ``b0``, saturation values ``b_max`` (up) and ``b_min`` (down),
 and signals ``s_i`` with half-max ``h_i`` and Hill power ``n_i``:
@@ -44,3 +45,11 @@ def emax(concentration: Value, maximum: Value, ec50: Value, hill: Value) -> Valu
     """Drug effect ``E = Emax C^h / (EC50^h + C^h)`` at a non-negative concentration."""
     c = concentration**hill
     return maximum * c / (ec50**hill + c)
+
+
+def ic50_kill(concentration: Value, ic50: Value, hill: Value, assay_time: Value, log: Any) -> Value:
+    """Kill rate of cells held at ``concentration``: ``ln(1 + (C / IC50)^h) / T``, so that
+    after the assay time ``T`` a growing culture keeps ``1 / (1 + (C / IC50)^h)`` of the
+    viable cells of an untreated one (the dose-response curve an IC50 and Hill power
+    describe; half at the IC50). ``log`` is the backend's natural logarithm."""
+    return log(1.0 + (concentration / ic50) ** hill) / assay_time

@@ -273,6 +273,10 @@ class DrugRows:
     binding: tuple[int, int] | None  # (sites, Kd) parameters
     carrier: tuple[int, int, int] | None  # carrier half-life, tumour fraction, free share
     export: int = -1  # share of efflux in vesicles (vesicular drug export), -1: none
+    # given as a concentration in culture medium: (IC50 assay time, quiescent kill share)
+    # parameters, and per killed population whether its kill follows the in-vitro IC50
+    in_vitro: tuple[int, int] | None = None
+    ic50_kill: Bools = field(default_factory=lambda: frozen([], bool))
     exporting: Bools = field(default_factory=lambda: frozen([], bool))  # per kill_pop
 
 
@@ -851,7 +855,29 @@ class _Context:
             binding=binding,
             carrier=self._carrier(name),
             **self._export(name, [p for p, _ in kill]),
+            **self._in_vitro(drug, [p for p, _ in kill]),
         )
+
+    def _in_vitro(self, drug: Drug, pops: list[Population]) -> dict[str, Any]:
+        """A drug the arm gives as a concentration sits in the medium; a cytotoxic one kills
+        the cultured cells as its in-vitro IC50 says (parameters ic50_assay_time and
+        quiescent_kill_share)."""
+        given = any(
+            isinstance(i, DrugTreatment)
+            and i.concentration is not None
+            and self.molecule(i.drug) == self.molecule(drug.id)
+            for i in self.arm.interventions
+        )
+        if not given:
+            return {}
+        book, cytotoxic = self.book, drug.drug_class == "chemotherapy"
+        return {
+            "in_vitro": (
+                book.index(book.global_("ic50_assay_time")),
+                book.index(book.global_("quiescent_kill_share")),
+            ),
+            "ic50_kill": frozen([cytotoxic and p.compartment == "culture" for p in pops], bool),
+        }
 
     def _exported(self, drug: str) -> bool:
         """Whether the arm uses a rule of the drug's vesicular export (drug_export.yaml)."""

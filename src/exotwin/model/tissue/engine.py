@@ -71,7 +71,8 @@ def grid_of(tissue: Tissue) -> Grid:
 
 def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
     """Raise :class:`TissueError` for compiled features the tissue does not simulate: exosome
-    decoys, vesicular drug export, surface display kept by ILV-sorting depletion."""
+    decoys, vesicular drug export, the in-vitro IC50 kill of cytotoxic drugs in culture,
+    surface display kept by ILV-sorting depletion."""
     rows, where = model.rows, f"arms[{arm.name}]"
     only = "is not available in the tissue engine (compartment model only)"
     if rows.signals.decoys:
@@ -80,6 +81,11 @@ def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
     for drug in rows.drugs:
         if drug.export >= 0 and drug.exporting.any():
             raise TissueError(f"{where}: vesicular export of {drug.name} (drug_export.yaml) {only}")
+        if drug.ic50_kill.any():
+            raise TissueError(
+                f"{where}: the in-vitro IC50 kill of {drug.name} (a cytotoxic drug given as a "
+                f"concentration in culture) {only}"
+            )
     contact = {int(rows.signals.cargo[i]) for i, _ in rows.signals.contact}
     for factor in rows.factors.sorting:
         shown = contact & set(factor.rows.tolist())
