@@ -39,6 +39,7 @@ SCENARIOS = [
     ("trastuzumab-her2-exosome-decoys", None),
     ("mir19-mir1226-exosomes-aqp5", None),
     ("pd1-exosomes-restore-t-cell-killing", "pd1-exosomes"),  # a decoy occupying PD-L1
+    ("anxa2-depletion-metastasis", "control"),  # exosomes homing to organs (exosome_homing)
 ]
 # Six interacting rules of the default TNBC model under doxorubicin, for nine weeks (the whole
 # model, 468 variables and 2,113 reactions once pruned, takes libroadrunner minutes to compile).
