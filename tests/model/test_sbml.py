@@ -40,6 +40,7 @@ SCENARIOS = [
     ("mir19-mir1226-exosomes-aqp5", None),
     ("pd1-exosomes-restore-t-cell-killing", "pd1-exosomes"),  # a decoy occupying PD-L1
     ("doxorubicin-h19-knockdown", "doxorubicin"),  # the in-vitro IC50 kill (a logarithm)
+    ("anxa2-depletion-metastasis", "control"),  # exosomes homing to organs (exosome_homing)
 ]
 # Six interacting rules of the default TNBC model under doxorubicin, for nine weeks (the whole
 # model, 468 variables and 2,113 reactions once pruned, takes libroadrunner minutes to compile).

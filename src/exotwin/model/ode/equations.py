@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..rules.response import behaviour, emax, hill_terms, ic50_kill
-from ..rules.rows import CompiledModel, DrugRows, Factor
+from ..rules.rows import CompiledModel, DrugRows, Factor, HomingRows, PoolRows
 from ..rules.table import COMPARTMENTS, Change, Ints
 from .algebra import Backend, Numeric, Segments
 
@@ -141,6 +141,8 @@ def _pool_constants(
     fraction = be.where(
         pools.transport_fraction >= 0, theta[..., np.maximum(pools.transport_fraction, 0)], 1.0
     )
+    if model.rows.homing.fold >= 0:  # homing organs compete for the clearance with more weight
+        fraction = _homing_shares(be, pools, model.rows.homing, theta, fraction)
     transport = theta[..., pools.transport_rate] * fraction
     leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
     c = model.rows.compartments
@@ -171,6 +173,20 @@ def _pool_constants(
         "decay": decay[..., pools.compartment] - leaving,  # what is lost, not moved elsewhere
         "total_loss": decay[..., pools.compartment],
     }
+
+
+def _homing_shares(
+    be: Backend, pools: PoolRows, homing: HomingRows, theta: Array, fraction: Array
+) -> Array:
+    """Plasma clearance as competing sinks: a destination the exosomes home to weighs
+    ``exosome_homing_fold`` times its share; each share is its weight over the weights of all
+    sinks (the niches' and the rest of the body's, 1 - their sum), so the shares stay below 1
+    and are unchanged for exosomes that home nowhere."""
+    extra = be.where(homing.rows, theta[..., [homing.fold]] - 1.0, 0.0)
+    gained = be.segment_sum(
+        fraction * extra, Segments.of(pools.transport_source, len(pools.compartment))
+    )
+    return fraction * (1.0 + extra) / (1.0 + gained[..., pools.transport_source])
 
 
 def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:

@@ -46,11 +46,13 @@ from .table import (
 
 @dataclass
 class Binding:
-    """What a cargo's exosomes bind besides uptake: target cells (rule ``targeting``) and a
-    ligand they occupy as a decoy (rule ``decoy``), per cargo key."""
+    """What a cargo's exosomes bind besides uptake: target cells (rule ``targeting``), a
+    ligand they occupy as a decoy (rule ``decoy``) and the organs they home to (organotropism.yaml
+    ``exosome_homing``), per cargo key."""
 
     targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (cell, fold)
     decoys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # (ligand, sites, kd)
+    homing: dict[str, set[str]] = field(default_factory=dict)  # organs (organotropism.yaml)
 
 
 @dataclass
@@ -314,6 +316,10 @@ class _Builder:
             fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
             for key in keys:
                 self.model.binding.targeting[key] = [(rule.targeting.cell, fold)]
+        homing = self.lib.homing.get(rule.record)
+        if homing is not None:  # exosomes carrying the cargo home to the organs it names
+            for key in keys:
+                self.model.binding.homing.setdefault(key, set()).update(homing.organs)
         if rule.decoy is not None:  # exosomes carrying the cargo occupy a ligand
             ligand = self.molecule(rule.decoy.binds)
             sites = self.book.add(f"{rule.id}.decoy_sites", rule.decoy.sites)

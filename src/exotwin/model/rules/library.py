@@ -21,6 +21,7 @@ from .schema import (
     CellBehaviour,
     Drug,
     DrugExport,
+    ExosomeHoming,
     Organotropism,
     Param,
     ParameterEntry,
@@ -40,6 +41,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "cells": TypeAdapter(CellBehaviour),
     "resistance": TypeAdapter(ResistanceProtein),
     "organotropism": TypeAdapter(Organotropism),
+    "exosome_homing": TypeAdapter(ExosomeHoming),
     "drug_export": TypeAdapter(DrugExport),
     "not_simulated": TypeAdapter(NotSimulated),
 }
@@ -56,6 +58,7 @@ class Library:
     rule_files: dict[str, Path] = field(default_factory=dict)
     resistance: dict[str, ResistanceProtein] = field(default_factory=dict)  # by molecule id
     organotropism: dict[str, Organotropism] = field(default_factory=dict)  # by cell type
+    homing: dict[str, ExosomeHoming] = field(default_factory=dict)  # by record id
     drug_export: dict[str, DrugExport] = field(default_factory=dict)  # by drug molecule id
     not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
     lifecycle: Lifecycle = field(default_factory=packaged_lifecycle)  # its values: parameters
@@ -206,6 +209,23 @@ def _organotropism(
     return found
 
 
+def _homing(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> dict[str, ExosomeHoming]:
+    """Exosome homing by record id: a known record, one entry per record."""
+    found: dict[str, ExosomeHoming] = {}
+    for item in items:
+        entry: ExosomeHoming = item.value
+        if entry.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record {entry.record!r}"))
+        elif entry.record in found:
+            problems.append(
+                item.problem(("record",), f"duplicate exosome_homing entry {entry.record!r}")
+            )
+        found.setdefault(entry.record, entry)
+    return found
+
+
 def _drug_export(
     kb: KnowledgeBase, items: list[Item], drugs: dict[str, Item], problems: list[Problem]
 ) -> dict[str, DrugExport]:
@@ -274,6 +294,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     _check_entries(kb, tables, problems)
     proteins = _check_resistance(kb, _section(items, "resistance"), problems)
     organs = _organotropism(kb, _section(items, "organotropism"), problems)
+    homing = _homing(kb, _section(items, "exosome_homing"), problems)
     exports = _drug_export(kb, _section(items, "drug_export"), tables.drugs, problems)
     if problems:
         raise ModelDataError(problems)
@@ -281,6 +302,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     return Library(
         resistance=proteins,
         organotropism=organs,
+        homing=homing,
         drug_export=exports,
         parameters=_values(tables.parameters) | _entries(lifecycle.parameters()),
         drugs={_id(kb, name): item.value for name, item in tables.drugs.items()},

@@ -211,6 +211,15 @@ class PoolRows:
 
 
 @dataclass(frozen=True)
+class HomingRows:
+    """The transport rows of PoolRows that end in an organ the exosomes home to
+    (organotropism.yaml ``exosome_homing``) and the fold they weigh there (-1: none home)."""
+
+    rows: Bools
+    fold: int = -1
+
+
+@dataclass(frozen=True)
 class VesselRows:
     """Tumour pools: a share of the cells' release enters the blood at the vessels, into the
     plasma pool of the same cargo (-1: none kept)."""
@@ -323,6 +332,7 @@ class Rows:
     events: tuple[Event, ...]
     routes: RouteRows
     vessels: VesselRows
+    homing: HomingRows
 
 
 @dataclass(frozen=True)
@@ -418,6 +428,7 @@ def assemble(
         events=ctx.event_rows(),
         routes=ctx.route_rows(),
         vessels=ctx.vessel_rows(),
+        homing=ctx.homing_rows(),
     )
     parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
     initial = np.zeros(ctx.layout.size)
@@ -668,7 +679,7 @@ class _Context:
         all_of = {c: s.pools.get((ALL_EXOSOMES, c), -1) for c in COMPARTMENTS}
         release_pop, release_pool = _columns(self._release(all_of), 2)
         cargo = self._loaded_cargo()
-        source, dest, rate, fraction = _columns(self._transport(pools), 4)
+        source, dest, rate, fraction, _ = _columns(self._transport(pools), 5)
         background = self._background(pools)
         target_pool, target_pop, target_fold, target_signal = _columns(self._targeted(pools), 4)
         return PoolRows(
@@ -693,6 +704,14 @@ class _Context:
             target_fold=target_fold,
             target_signal=target_signal,
         )
+
+    def homing_rows(self) -> HomingRows:
+        """Which transport rows end in an organ their exosomes home to (the fold is a parameter
+        whenever a rule's exosomes home, pruned or not: a cohort draws the same values)."""
+        pools = sorted(self.structure.pools.items(), key=lambda kv: kv[1])
+        homing = [row[4] for row in self._transport(pools)]
+        fold = self.param("exosome_homing_fold") if self.structure.binding.homing else -1
+        return HomingRows(frozen(homing, bool), fold)
 
     def vessel_rows(self) -> VesselRows:
         """Each tumour pool and the plasma pool of its cargo (-1: none)."""
@@ -748,19 +767,22 @@ class _Context:
 
     def _transport(
         self, pools: list[tuple[tuple[str, str], int]]
-    ) -> list[tuple[int, int, int, int]]:
-        """Tumour exosomes drain to plasma; plasma clearance delivers fractions to niches."""
+    ) -> list[tuple[int, int, int, int, int]]:
+        """Tumour exosomes drain to plasma; plasma clearance delivers fractions to niches, more
+        to the organs the exosomes home to (1: a homing destination)."""
         s = self.structure
         found = []
         for (key, comp), i in pools:
             if comp == "tumour" and (key, "plasma") in s.pools:
-                found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1))
+                found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1, 0))
             if comp == "plasma" and key != BLOOD_EXOSOMES:
+                homes = s.binding.homing.get(key, set())
                 for organ in NICHES:
                     if (key, organ) in s.pools:
                         fraction = self.param(f"niche_fraction_{organ}")
                         clearance = self.param("plasma_clearance")
-                        found.append((i, s.pools[(key, organ)], clearance, fraction))
+                        dest = s.pools[(key, organ)]
+                        found.append((i, dest, clearance, fraction, int(organ in homes)))
         return found
 
     def signal_rows(self) -> SignalRows:

@@ -179,6 +179,17 @@ class DrugExport(Strict):
     source: Annotated[str, StringConstraints(min_length=3)]
 
 
+class ExosomeHoming(Strict):
+    """Organs that the exosomes carrying a record's cargo home to (by their surface integrins or
+    ligands): each takes ``exosome_homing_fold`` times its share of plasma clearance."""
+
+    record: Identifier
+    organs: Annotated[
+        list[Literal["lung", "liver", "bone", "brain", "lymph_node"]], Field(min_length=1)
+    ]
+    source: Annotated[str, StringConstraints(min_length=3)]
+
+
 class Organotropism(Strict):
     """Relative seeding of each distant organ by a cancer cell type (1: the average organ)."""
 
