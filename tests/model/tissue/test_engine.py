@@ -15,6 +15,7 @@ from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import ScenarioError, load_scenario
 from exotwin.model.scenario.run import run_scenario
+from exotwin.model.tissue import engine as tissue_engine
 from exotwin.model.tissue import run as tissue_run
 from exotwin.model.tissue.cells import APOPTOTIC, LIVE, NECROTIC
 from exotwin.model.tissue.engine import TissueModel
@@ -282,3 +283,31 @@ def test_membrane_molecules_are_sensed_by_contact(
     assert share[t_cells & (distance < 110)].max() > 0  # touching the tumour
     assert np.all(share[t_cells & (distance > 160)] == 0)  # far from every cancer cell
     assert tm.tally.apoptoses > 0  # T cells kill cancer cells they touch
+
+
+MOTILE = SMALL.replace(
+    "fibroblast, count: 40, layout: shell", "macrophage, count: 40, layout: shell"
+)
+
+
+def test_mechanics_on_cells_sorted_in_space_changes_only_rounding(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large populations run their mechanics steps on a copy sorted by voxel: the same cells,
+    draws and fields as in logical order, to rounding (sums then run in another order)."""
+    scenario = _scenario(tmp_path, kb, lib, MOTILE)
+    runs = []
+    for sort_from in (1 << 30, 0):
+        monkeypatch.setattr(tissue_engine, "SORT_FROM", sort_from)
+        tm = TissueModel(kb, lib, scenario, scenario.arms[0], seed=3)
+        tm.advance(30)
+        runs.append(tm)
+    logical, spatial = runs
+    assert len(spatial.motion._moving) == 40  # the macrophages move: their draws are compared
+    assert np.array_equal(logical.cells.ident, spatial.cells.ident)
+    assert np.array_equal(logical.cells.phase, spatial.cells.phase)
+    assert np.allclose(logical.cells.position, spatial.cells.position, rtol=0, atol=1e-9)
+    assert np.allclose(logical.cells.internal, spatial.cells.internal, rtol=1e-9, atol=0)
+    assert np.allclose(logical.fields.concentration, spatial.fields.concentration, rtol=1e-9)
+    moving = spatial.motion._moving  # rows of the sorted copy, in logical order
+    assert not np.array_equal(moving, np.sort(moving))  # so the copy was not in logical order

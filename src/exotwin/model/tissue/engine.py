@@ -55,6 +55,8 @@ __all__ = [
     "refuse_unsupported",
 ]
 
+SORT_FROM = 1 << 16  # cells from which the mechanics steps run on a copy sorted in space
+MOVED = ("position", "previous_velocity", "internal")  # the columns mechanics steps change
 MAX_DIRICHLET_R = 5.0  # D·dt/dx² up to which between-sweep Dirichlet edges stay within ~1 mmHg
 
 Float = NDArray[np.float64]
@@ -246,16 +248,31 @@ class TissueModel:
         for step in range(steps):
             self.env.apply_events(self.time, t.dt_phenotype, len(self.cells))
             secretion, uptake = self._phenotype()
-            self.motion.reset(self.cells)
+            order = self._spatial_order()
+            cells = self.cells if order is None else self.cells.take(order)
+            if order is not None:
+                secretion, uptake = secretion[order], uptake[order]
+            self.motion.reset(cells, order)
             for m in range(n_mech):
-                voxel = self.grid.voxel_of(self.cells.position)
+                voxel = self.grid.voxel_of(cells.position)
                 fields.bind(voxel, secretion, uptake, tracked=self.env.n_exo)
                 fields.run(n_diff)  # exchange with the cells, decay, diffusion
-                fields.add_uptake(self.cells.internal)
-                self.motion.step(self.cells, fields, voxel, self.rng)
+                fields.add_uptake(cells.internal)
+                self.motion.step(cells, fields, voxel, self.rng)
                 if progress:
                     progress(step * t.dt_phenotype + (m + 1) * t.dt_mechanics)
+            if order is not None:
+                for name in MOVED:  # what the mechanics steps change, back in logical order
+                    getattr(self.cells, name)[order] = getattr(cells, name)
             self.time += t.dt_phenotype
+
+    def _spatial_order(self) -> NDArray[np.int64] | None:
+        """The cells sorted by voxel (stably), when there are enough of them that their
+        mechanics and exchange run faster on a copy in that order (neighbours and voxel-mates
+        then sit side by side in memory); None below :data:`SORT_FROM` cells."""
+        if len(self.cells) < SORT_FROM:
+            return None
+        return np.argsort(self.grid.voxel_of(self.cells.position), kind="stable")
 
     def _phenotype(self) -> tuple[Float, Float]:
         """Rules → behaviour per cell; transitions, killing, death, division; new exchange."""

@@ -38,8 +38,12 @@ class Motion:
         self._speed = np.zeros(0)
         self._velocity = np.zeros((0, 3))
 
-    def reset(self, cells: Cells) -> None:
-        """Per-cell constants of the mechanics (sizes, who moves), after a phenotype step."""
+    def reset(self, cells: Cells, order: NDArray[np.int64] | None = None) -> None:
+        """Per-cell constants of the mechanics (sizes, who moves), after a phenotype step.
+
+        ``order`` (if given) is each cell's row in the logical order of which ``cells`` are a
+        reordered copy: random draws still go to the moving cells in that order.
+        """
         n = len(cells)
         self.neighbours.reset(
             cells.radius,
@@ -48,7 +52,8 @@ class Motion:
             np.ones(n, dtype=np.bool_),  # the dead push too
         )
         speed = self.speed[cells.population] * cells.alive
-        self._moving = np.flatnonzero(speed > 0)
+        moving = np.flatnonzero(speed > 0)
+        self._moving = moving if order is None else moving[np.argsort(order[moving])]
         self._speed = speed[self._moving]
         self._velocity = np.zeros((n, 3))
 
