@@ -101,6 +101,8 @@ class _Builder:
         self.book = ParameterBook(library, scenario.parameters)
         self.resistance = Resistance(kb, library)
         self.counted: set[tuple[int, Target, bool]] = set()  # (signal, target, up) with a term
+        # per cargo molecule, the (donor cell, state) pairs that the arm's rules name for it
+        self.stated: dict[str, set[tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ populations
 
@@ -282,15 +284,55 @@ class _Builder:
     def effects_of(self, rule: Rule, record: Mechanism | Therapy) -> list[Effect]:
         return [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
 
-    def loads(self, donor: CellRef, state: str | None, pop: Population) -> bool | None:
+    def loads(
+        self, donor: CellRef, state: str | tuple[str, ...] | None, pop: Population
+    ) -> bool | None:
         """None if ``pop`` does not load the cargo, else whether it loads at the basal level:
-        outside the donor state, or a resistance acquired from exosomes (a phenocopy, not the
-        clone that makes the cargo)."""
+        outside the donor state (or states), or a resistance acquired from exosomes (a
+        phenocopy, not the clone that makes the cargo)."""
         if pop.cell not in self.kb.descendants(donor.cell):
             return None
         if pop.acquired:
             return True
-        return state is not None and not self.resistance.state_matches(state, pop.state)
+        states = (state,) if isinstance(state, str) else state or ()
+        return bool(states) and not any(self.resistance.state_matches(s, pop.state) for s in states)
+
+    def note_stated(self, rules: list[Rule]) -> None:
+        """Record, per cargo, the donor states the rules name (or infer for a resistance
+        transfer): an unstated donor state of another rule with that cargo defers to them."""
+        self.stated.clear()
+        for rule in rules:
+            record = self.kb.records[rule.record]
+            if isinstance(record, Biomarker):
+                donor = record.source_cell or CellRef(cell="cancer_cell")
+                state, cargo = rule.donor_state or donor.state, record.analyte
+            elif isinstance(record, Mechanism | Therapy) and record.donor is not None:
+                donor, state, cargo = record.donor, self.donor_state(rule, record), record.cargo
+            else:
+                continue
+            if state is None:
+                continue
+            for name in cargo:
+                molecule = self.molecule(name)
+                if not self.kb.molecules[molecule].placeholder:
+                    self.stated.setdefault(molecule, set()).add((donor.cell, state))
+
+    def state_of(
+        self, state: str | None, cargo: str, donor: CellRef
+    ) -> str | tuple[str, ...] | None:
+        """A rule's donor state for one cargo; unstated, the states other rules of the arm name
+        for that cargo and a related donor type (an unstated state is unknown, not every
+        state: exosomes of resistant and of sensitive cells differ where a record says so)."""
+        if state is not None:
+            return state
+        kinds = self.kb.descendants(donor.cell)
+        return tuple(
+            sorted(
+                s
+                for cell, s in self.stated.get(cargo, set())
+                if cell in kinds or donor.cell in self.kb.descendants(cell)
+            )
+        )
 
     def apply_rule(self, rule: Rule) -> None:
         record = self.kb.records[rule.record]
@@ -334,11 +376,13 @@ class _Builder:
         loading = self.book.rule(rule, "loading")
         used = False
         for pop in self.model.populations:
-            basal = self.loads(source, state, pop)
-            if basal is not None:
-                for analyte in record.analyte:
-                    self.add_secretion(pop, self.cargo_key(analyte, None), loading, basal)
-                used = used or not basal
+            for analyte in record.analyte:
+                key = self.cargo_key(analyte, None)
+                basal = self.loads(source, self.state_of(state, key, source), pop)
+                if basal is not None:
+                    self.add_secretion(pop, key, loading, basal)
+                    # a source of unstated state deferring to another rule's: its cells load
+                    used = used or not basal or state is None
         if used and record.fluid in BLOOD:
             self.model.analytes |= {self.molecule(a) for a in record.analyte}
         self.note_use(rule, used, "no population matches the biomarker's source")
@@ -356,13 +400,20 @@ class _Builder:
             return supplied
         loading, state = self.book.rule(rule, "loading"), self.donor_state(rule, record)
         for pop in self.model.populations:
-            basal = self.loads(record.donor, state, pop)
-            if basal is not None:
-                for key in keys:
-                    if not (basal and self.is_placeholder(key)):
-                        self.add_secretion(pop, key, loading, basal)
-                supplied = supplied or not basal
+            for key in keys:
+                basal = self.loads(record.donor, self.cargo_state(state, key, record.donor), pop)
+                if basal is not None and not (basal and self.is_placeholder(key)):
+                    self.add_secretion(pop, key, loading, basal)
+                supplied = supplied or basal is False
         return self.load_doses(record.donor, state, keys, loading) or supplied
+
+    def cargo_state(
+        self, state: str | None, key: str, donor: CellRef
+    ) -> str | tuple[str, ...] | None:
+        """:meth:`state_of` for a pool key (a placeholder pool is its own donor's)."""
+        if self.is_placeholder(key):
+            return state
+        return self.state_of(state, self.model.pool_cargo[key], donor)
 
     def load_doses(self, donor: CellRef, state: str | None, keys: list[str], loading: str) -> bool:
         """Exosomes dosed from donor cells carry the cargo as those cells would load it."""
@@ -371,15 +422,15 @@ class _Builder:
             if not isinstance(item, ExosomeDose) or item.donor is None:
                 continue
             virtual = Population(-1, item.donor.cell or "cell", item.donor.state, item.compartment)
-            basal = self.loads(donor, state, virtual)
-            if basal is None:
-                continue
-            table = self.model.dose_basal if basal else self.model.dose_cargo
-            for key in (k for k in keys if not (basal and self.is_placeholder(k))):
+            for key in keys:
+                basal = self.loads(donor, self.cargo_state(state, key, donor), virtual)
+                if basal is None or (basal and self.is_placeholder(key)):
+                    continue
+                table = self.model.dose_basal if basal else self.model.dose_cargo
                 names = table.setdefault(j, {}).setdefault(key, [])
                 if loading not in names:
                     names.append(loading)
-            supplied = supplied or not basal
+                supplied = supplied or not basal
         return supplied
 
     def add_terms(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
@@ -566,6 +617,7 @@ class _Builder:
                 self.model.surface[pop.index] = [f.id for f in found if f is not None]
         self.add_niche_copies()
         rules = self.selected_rules()
+        self.note_stated(rules)
         for _ in range(4):  # transitions may add populations that further rules reach
             before = len(self.model.populations)
             self.model.terms.clear()
