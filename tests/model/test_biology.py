@@ -169,3 +169,34 @@ def test_plasma_holds_measured_ev_levels(kb: KnowledgeBase, lib: Library, name: 
         values = evaluate(kb, trajectory, [total, share])
         assert np.all((values["plasma_evs"] >= 1e9) & (values["plasma_evs"] <= 1e11))
         assert np.all((values["tumour_share"] >= 0) & (values["tumour_share"] < 0.5))
+
+
+@pytest.mark.parametrize(
+    ("rules", "cargo"),
+    [
+        ("mir155-dox-ptx-resistance, mir155-emt-csc", "hsa-miR-155"),  # stated by a record
+        ("mir1246-multidrug, mir1246-serum", "hsa-miR-1246"),  # inferred for a resistance
+    ],
+)
+def test_unstated_donor_state_defers_to_a_stated_one(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, rules: str, cargo: str
+) -> None:
+    """A rule that leaves its donors' state unstated (an EMT record, a serum biomarker) does not
+    make sensitive cells full loaders of a cargo that another rule of the arm says resistant
+    cells release: they load it at the basal level, so the resistance transfer still comes
+    from resistant cells' exosomes."""
+    text = CO_CULTURE.format(
+        id="defer",
+        cell="bc_tnbc",
+        extra="  - {cell: bc_tnbc, state: doxorubicin_resistant, count: 1.0e4, compartment: culture}\n",
+        rules=rules,
+        arms="  - name: alone",
+        days="7",
+        state="chemoresistant",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)
+    full = {model.populations[p].state for p, key in model.structure.secretion if key == cargo}
+    basal = {model.populations[p].state for p, key in model.structure.basal if key == cargo}
+    assert full == {"doxorubicin_resistant"}
+    assert "sensitive" in basal
