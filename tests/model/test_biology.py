@@ -200,3 +200,27 @@ def test_unstated_donor_state_defers_to_a_stated_one(
     basal = {model.populations[p].state for p, key in model.structure.basal if key == cargo}
     assert full == {"doxorubicin_resistant"}
     assert "sensitive" in basal
+
+
+@pytest.mark.parametrize(("cell", "full"), [("bc_luminal", False), ("bc_tnbc", True)])
+def test_deferral_only_where_the_resisted_drug_acts(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, cell: str, full: bool
+) -> None:
+    """miR-222 transfers tamoxifen resistance (donors inferred: tamoxifen-resistant cells) and
+    promotes invasion (donors unstated): ER+ sensitive cells load it at the basal level, but
+    triple-negative cells, on which tamoxifen does not act, keep loading it fully."""
+    text = CO_CULTURE.format(
+        id="defer-here",
+        cell=cell,
+        extra="",
+        rules="mir222-tamoxifen, mir222-invasion",
+        arms="  - name: alone",
+        days="7",
+        state="tamoxifen_resistant",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)
+    loaded = {
+        model.populations[p].state for p, k in model.structure.secretion if k == "hsa-miR-222"
+    }
+    assert ("sensitive" in loaded) is full

@@ -288,41 +288,51 @@ class _Builder:
         self, donor: CellRef, state: str | tuple[str, ...] | None, pop: Population
     ) -> bool | None:
         """None if ``pop`` does not load the cargo, else whether it loads at the basal level:
-        outside the donor state (or states), or a resistance acquired from exosomes (a
-        phenocopy, not the clone that makes the cargo)."""
+        outside the donor state (a tuple: the resistant states another rule names, where their
+        drugs act on ``pop``), or a resistance acquired from exosomes (a phenocopy, not the
+        clone that makes the cargo)."""
         if pop.cell not in self.kb.descendants(donor.cell):
             return None
         if pop.acquired:
             return True
+        if isinstance(state, tuple):
+            state = tuple(s for s in state if self.resists_here(s, pop))
         states = (state,) if isinstance(state, str) else state or ()
         return bool(states) and not any(self.resistance.state_matches(s, pop.state) for s in states)
 
+    def resists_here(self, state: str, pop: Population) -> bool:
+        """Whether a drug that ``state`` resists acts on ``pop``'s cell type (tamoxifen
+        resistance means nothing in a triple-negative cell)."""
+        return any(
+            pop.cell in {c for k in self.lib.drugs[d].kills for c in self.kb.descendants(k)}
+            for d in self.resistance.resisted(state)
+        )
+
     def note_stated(self, rules: list[Rule]) -> None:
-        """Record, per cargo, the donor states the rules name (or infer for a resistance
-        transfer): an unstated donor state of another rule with that cargo defers to them."""
+        """Record, per cargo, the resistant donor states that resistance rules name or infer:
+        another rule's unstated donors of that cargo defer to them."""
         self.stated.clear()
         for rule in rules:
             record = self.kb.records[rule.record]
-            if isinstance(record, Biomarker):
-                donor = record.source_cell or CellRef(cell="cancer_cell")
-                state, cargo = rule.donor_state or donor.state, record.analyte
-            elif isinstance(record, Mechanism | Therapy) and record.donor is not None:
-                donor, state, cargo = record.donor, self.donor_state(rule, record), record.cargo
-            else:
+            if not isinstance(record, Mechanism | Therapy) or record.donor is None:
                 continue
+            if not self.resistance_effects(self.effects_of(rule, record), up=True):
+                continue
+            state = self.donor_state(rule, record)
             if state is None:
                 continue
-            for name in cargo:
+            for name in record.cargo:
                 molecule = self.molecule(name)
                 if not self.kb.molecules[molecule].placeholder:
-                    self.stated.setdefault(molecule, set()).add((donor.cell, state))
+                    self.stated.setdefault(molecule, set()).add((record.donor.cell, state))
 
     def state_of(
         self, state: str | None, cargo: str, donor: CellRef
     ) -> str | tuple[str, ...] | None:
-        """A rule's donor state for one cargo; unstated, the states other rules of the arm name
-        for that cargo and a related donor type (an unstated state is unknown, not every
-        state: exosomes of resistant and of sensitive cells differ where a record says so)."""
+        """A rule's donor state for one cargo; unstated, the resistant states that resistance
+        rules of the arm name for that cargo and a related donor type: an unstated state is
+        unknown, not every state, and the resistance experiments find the cargo in resistant
+        cells' exosomes, not as much in sensitive cells'."""
         if state is not None:
             return state
         kinds = self.kb.descendants(donor.cell)
