@@ -208,7 +208,8 @@ def test_deferral_only_where_the_resisted_drug_acts(
 ) -> None:
     """miR-222 transfers tamoxifen resistance (donors inferred: tamoxifen-resistant cells) and
     promotes invasion (donors unstated): ER+ sensitive cells load it at the basal level, but
-    triple-negative cells, on which tamoxifen does not act, keep loading it fully."""
+    triple-negative cells, on which tamoxifen does not act, keep loading it fully (that case
+    passed before deferral too: it guards the deferral's reach)."""
     text = CO_CULTURE.format(
         id="defer-here",
         cell=cell,
