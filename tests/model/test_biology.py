@@ -169,3 +169,59 @@ def test_plasma_holds_measured_ev_levels(kb: KnowledgeBase, lib: Library, name: 
         values = evaluate(kb, trajectory, [total, share])
         assert np.all((values["plasma_evs"] >= 1e9) & (values["plasma_evs"] <= 1e11))
         assert np.all((values["tumour_share"] >= 0) & (values["tumour_share"] < 0.5))
+
+
+@pytest.mark.parametrize(
+    ("rules", "cargo"),
+    [
+        ("mir155-dox-ptx-resistance, mir155-emt-csc", "hsa-miR-155"),  # stated by a record
+        ("mir1246-multidrug, mir1246-serum", "hsa-miR-1246"),  # inferred for a resistance
+    ],
+)
+def test_unstated_donor_state_defers_to_a_stated_one(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, rules: str, cargo: str
+) -> None:
+    """A rule that leaves its donors' state unstated (an EMT record, a serum biomarker) does not
+    make sensitive cells full loaders of a cargo that another rule of the arm says resistant
+    cells release: they load it at the basal level, so the resistance transfer still comes
+    from resistant cells' exosomes."""
+    text = CO_CULTURE.format(
+        id="defer",
+        cell="bc_tnbc",
+        extra="  - {cell: bc_tnbc, state: doxorubicin_resistant, count: 1.0e4, compartment: culture}\n",
+        rules=rules,
+        arms="  - name: alone",
+        days="7",
+        state="chemoresistant",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)
+    full = {model.populations[p].state for p, key in model.structure.secretion if key == cargo}
+    basal = {model.populations[p].state for p, key in model.structure.basal if key == cargo}
+    assert full == {"doxorubicin_resistant"}
+    assert "sensitive" in basal
+
+
+@pytest.mark.parametrize(("cell", "full"), [("bc_luminal", False), ("bc_tnbc", True)])
+def test_deferral_only_where_the_resisted_drug_acts(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, cell: str, full: bool
+) -> None:
+    """miR-222 transfers tamoxifen resistance (donors inferred: tamoxifen-resistant cells) and
+    promotes invasion (donors unstated): ER+ sensitive cells load it at the basal level, but
+    triple-negative cells, on which tamoxifen does not act, keep loading it fully (that case
+    passed before deferral too: it guards the deferral's reach)."""
+    text = CO_CULTURE.format(
+        id="defer-here",
+        cell=cell,
+        extra="",
+        rules="mir222-tamoxifen, mir222-invasion",
+        arms="  - name: alone",
+        days="7",
+        state="tamoxifen_resistant",
+    )
+    scenario = load_scenario(write(tmp_path, text), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0], pruned=False)
+    loaded = {
+        model.populations[p].state for p, k in model.structure.secretion if k == "hsa-miR-222"
+    }
+    assert ("sensitive" in loaded) is full

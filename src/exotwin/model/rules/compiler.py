@@ -104,6 +104,8 @@ class _Builder:
         self.book = ParameterBook(library, scenario.parameters)
         self.resistance = Resistance(kb, library)
         self.counted: set[tuple[int, Target, bool]] = set()  # (signal, target, up) with a term
+        # per cargo molecule, the (donor cell, state) pairs that the arm's rules name for it
+        self.stated: dict[str, set[tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ populations
 
@@ -285,15 +287,65 @@ class _Builder:
     def effects_of(self, rule: Rule, record: Mechanism | Therapy) -> list[Effect]:
         return [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
 
-    def loads(self, donor: CellRef, state: str | None, pop: Population) -> bool | None:
+    def loads(
+        self, donor: CellRef, state: str | tuple[str, ...] | None, pop: Population
+    ) -> bool | None:
         """None if ``pop`` does not load the cargo, else whether it loads at the basal level:
-        outside the donor state, or a resistance acquired from exosomes (a phenocopy, not the
+        outside the donor state (a tuple: the resistant states another rule names, where their
+        drugs act on ``pop``), or a resistance acquired from exosomes (a phenocopy, not the
         clone that makes the cargo)."""
         if pop.cell not in self.kb.descendants(donor.cell):
             return None
         if pop.acquired:
             return True
-        return state is not None and not self.resistance.state_matches(state, pop.state)
+        if isinstance(state, tuple):
+            state = tuple(s for s in state if self.resists_here(s, pop))
+        states = (state,) if isinstance(state, str) else state or ()
+        return bool(states) and not any(self.resistance.state_matches(s, pop.state) for s in states)
+
+    def resists_here(self, state: str, pop: Population) -> bool:
+        """Whether a drug that ``state`` resists acts on ``pop``'s cell type (tamoxifen
+        resistance means nothing in a triple-negative cell)."""
+        return any(
+            pop.cell in {c for k in self.lib.drugs[d].kills for c in self.kb.descendants(k)}
+            for d in self.resistance.resisted(state)
+        )
+
+    def note_stated(self, rules: list[Rule]) -> None:
+        """Record, per cargo, the resistant donor states that resistance rules name or infer:
+        another rule's unstated donors of that cargo defer to them."""
+        self.stated.clear()
+        for rule in rules:
+            record = self.kb.records[rule.record]
+            if not isinstance(record, Mechanism | Therapy) or record.donor is None:
+                continue
+            if not self.resistance_effects(self.effects_of(rule, record), up=True):
+                continue
+            state = self.donor_state(rule, record)
+            if state is None:
+                continue
+            for name in record.cargo:
+                molecule = self.molecule(name)
+                if not self.kb.molecules[molecule].placeholder:
+                    self.stated.setdefault(molecule, set()).add((record.donor.cell, state))
+
+    def state_of(
+        self, state: str | None, cargo: str, donor: CellRef
+    ) -> str | tuple[str, ...] | None:
+        """A rule's donor state for one cargo; unstated, the resistant states that resistance
+        rules of the arm name for that cargo and a related donor type: an unstated state is
+        unknown, not every state, and the resistance experiments find the cargo in resistant
+        cells' exosomes, not as much in sensitive cells'."""
+        if state is not None:
+            return state
+        kinds = self.kb.descendants(donor.cell)
+        return tuple(
+            sorted(
+                s
+                for cell, s in self.stated.get(cargo, set())
+                if cell in kinds or donor.cell in self.kb.descendants(cell)
+            )
+        )
 
     def apply_rule(self, rule: Rule) -> None:
         record = self.kb.records[rule.record]
@@ -349,12 +401,14 @@ class _Builder:
         cancer = self.kb.descendants("cancer_cell")
         used = False
         for pop in self.model.populations:
-            basal = self.loads(source, state, pop)
-            if basal is not None:
-                basal = basal or (lower and pop.cell in cancer)
-                for analyte in record.analyte:
-                    self.add_secretion(pop, self.cargo_key(analyte, None), loading, basal)
-                used = used or not basal or lower
+            for analyte in record.analyte:
+                key = self.cargo_key(analyte, None)
+                basal = self.loads(source, self.state_of(state, key, source), pop)
+                if basal is not None:
+                    basal = basal or (lower and pop.cell in cancer)
+                    self.add_secretion(pop, key, loading, basal)
+                    # a source of unstated state deferring to another rule's: its cells load
+                    used = used or not basal or lower or state is None
         if used and record.fluid in BLOOD:
             healthy = loading if lower else self.book.global_("analyte_background_copies")
             for analyte in record.analyte:
@@ -376,13 +430,20 @@ class _Builder:
             return supplied
         loading, state = self.book.rule(rule, "loading"), self.donor_state(rule, record)
         for pop in self.model.populations:
-            basal = self.loads(record.donor, state, pop)
-            if basal is not None:
-                for key in keys:
-                    if not (basal and self.is_placeholder(key)):
-                        self.add_secretion(pop, key, loading, basal)
-                supplied = supplied or not basal
+            for key in keys:
+                basal = self.loads(record.donor, self.cargo_state(state, key, record.donor), pop)
+                if basal is not None and not (basal and self.is_placeholder(key)):
+                    self.add_secretion(pop, key, loading, basal)
+                supplied = supplied or basal is False
         return self.load_doses(record.donor, state, keys, loading) or supplied
+
+    def cargo_state(
+        self, state: str | None, key: str, donor: CellRef
+    ) -> str | tuple[str, ...] | None:
+        """:meth:`state_of` for a pool key (a placeholder pool is its own donor's)."""
+        if self.is_placeholder(key):
+            return state
+        return self.state_of(state, self.model.pool_cargo[key], donor)
 
     def load_doses(self, donor: CellRef, state: str | None, keys: list[str], loading: str) -> bool:
         """Exosomes dosed from donor cells carry the cargo as those cells would load it."""
@@ -391,15 +452,15 @@ class _Builder:
             if not isinstance(item, ExosomeDose) or item.donor is None:
                 continue
             virtual = Population(-1, item.donor.cell or "cell", item.donor.state, item.compartment)
-            basal = self.loads(donor, state, virtual)
-            if basal is None:
-                continue
-            table = self.model.dose_basal if basal else self.model.dose_cargo
-            for key in (k for k in keys if not (basal and self.is_placeholder(k))):
+            for key in keys:
+                basal = self.loads(donor, self.cargo_state(state, key, donor), virtual)
+                if basal is None or (basal and self.is_placeholder(key)):
+                    continue
+                table = self.model.dose_basal if basal else self.model.dose_cargo
                 names = table.setdefault(j, {}).setdefault(key, [])
                 if loading not in names:
                     names.append(loading)
-            supplied = supplied or not basal
+                supplied = supplied or not basal
         return supplied
 
     def add_terms(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
@@ -586,6 +647,7 @@ class _Builder:
                 self.model.surface[pop.index] = [f.id for f in found if f is not None]
         self.add_niche_copies()
         rules = self.selected_rules()
+        self.note_stated(rules)
         for _ in range(4):  # transitions may add populations that further rules reach
             before = len(self.model.populations)
             self.model.terms.clear()
