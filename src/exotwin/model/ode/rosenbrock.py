@@ -31,7 +31,7 @@ import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -71,6 +71,9 @@ for _i in range(1, 6):
     GAMMAS[_i, :_i] = C[_i - 1]
 ALPHA[5, 4] = 1.0
 MAX_STEPS = 100_000  # per patient and segment
+MAX_ITERATIONS = 2**31 - 1
+LANES = 128  # patients integrated side by side (256 ran as fast per patient, 64 and 1,000
+# 20-60 % slower: the step's ~1,600 small kernels against the lanes' cache footprint)
 
 
 @dataclass(frozen=True)
@@ -86,30 +89,36 @@ class Segment:
 class Program:
     """The compiled step loop of one model structure (any batch size).
 
+    Patients run in ``lanes`` (a fixed batch width): a lane whose patient has finished the
+    segment takes the next patient waiting, so the loop runs about the patients' mean number
+    of steps per patient and lane, not every patient for as many steps as the slowest.
+
     The Jacobian is a finite difference over the batch axis: columns that no derivative
     shares (a colouring of the probed sparsity ``pattern``) are perturbed together, so it
     costs one right-hand side per colour.
     """
 
-    def __init__(self, model: CompiledModel, rtol: float, pattern: NDArray[np.bool_]) -> None:
-        self.model, self.rtol, self.pattern = model, rtol, pattern
+    def __init__(
+        self, model: CompiledModel, rtol: float, pattern: NDArray[np.bool_], lanes: int = LANES
+    ) -> None:
+        self.model, self.rtol, self.pattern, self.lanes = model, rtol, pattern, lanes
         self.colour = colouring(pattern)
         self.lu = Sparse.of(pattern, self.colour)
         self.run = jax.jit(self._segment)
-        self.steps = 0  # loop iterations run (each a step of every unfinished patient)
+        self.steps = 0  # loop iterations run (each a step of every busy lane)
 
     def _rhs(self, derived: Any, t: Any, y: Any) -> Any:
         return traced.right_hand_side(self.model, derived, t, y)
 
     def _matrix(self, derived: Any, t: Any, y: Any, h: Any, atol: Any) -> Any:
-        """dy/dt, and I / (gamma h) - J on the LU's fill pattern (patients x entries): J by
+        """dy/dt, and I / (gamma h) - J on the LU's fill pattern (lanes x entries): J by
         forward differences, one right-hand side per colour."""
         lu = self.lu
         step = 1.5e-8 * jnp.maximum(jnp.abs(y), atol / self.rtol)
         colours = np.arange(-1, int(self.colour.max()) + 1)  # -1: no perturbation
         masks = jnp.asarray(self.colour[None, :] == colours[:, None])
         found = jax.vmap(lambda m: self._rhs(derived, t, y + step * m), out_axes=1)(masks)
-        diffs = (found[:, 1:] - found[:, :1]).reshape(len(y), -1)  # (patients, colour x row)
+        diffs = (found[:, 1:] - found[:, :1]).reshape(len(y), -1)  # (lanes, colour x row)
         jac = diffs[:, lu.source] / step[:, lu.col] * lu.known
         diagonal = np.zeros(lu.entries)
         diagonal[lu.diagonal] = 1.0
@@ -117,25 +126,27 @@ class Program:
 
     def _factor(self, matrix: Any) -> dict[tuple[int, int], Any]:
         """Sparse LU without pivoting, unrolled over the static fill pattern: one array
-        (over patients) per entry; the diagonal holds the pivots' inverses. (A tiny pivot
+        (over lanes) per entry; the diagonal holds the pivots' inverses. (A tiny pivot
         gives a non-finite or large error and the step is retried smaller, where
         I / (gamma h) dominates.)"""
-        w = {pair: matrix[:, e] for e, pair in enumerate(self.lu.pairs)}
+        entries = matrix.T  # entries x lanes: each entry's lanes side by side
+        w = {pair: entries[e] for e, pair in enumerate(self.lu.pairs)}
         for k, (below, right, _) in enumerate(self.lu.steps):
             w[(k, k)] = 1.0 / w[(k, k)]
             for i in below:
                 w[(i, k)] = w[(i, k)] * w[(k, k)]
                 for j in right:
                     w[(i, j)] = w[(i, j)] - w[(i, k)] * w[(k, j)]
-        return w
+        return _kept({pair: w[pair] for pair in self.lu.pairs})
 
     def _solve(self, w: dict[tuple[int, int], Any], b: Any) -> Any:
-        """Solve with the factors of :meth:`_factor` (``b``: patients x variables)."""
+        """Solve with the factors of :meth:`_factor` (``b``: lanes x variables)."""
         size = b.shape[1]
-        x = [b[:, i] for i in range(size)]
+        x = list(b.T)
         for i in range(size):
             for k in self.lu.steps[i][2]:
                 x[i] = x[i] - w[(i, k)] * x[k]
+        x = list(_kept(dict(enumerate(x))).values())
         for i in reversed(range(size)):
             for j in self.lu.steps[i][1]:
                 x[i] = x[i] - w[(i, j)] * x[j]
@@ -143,7 +154,8 @@ class Program:
         return jnp.stack(x, axis=1)
 
     def _step(self, derived: Any, t: Any, y: Any, h: Any, atol: Any) -> Any:
-        """One Rodas4 step of every patient: new state, error norm, dense-output terms."""
+        """One Rodas4 step of every lane: new state, error norm, dense-output terms. (The
+        stages unrolled ran no faster and traced the equations five times more.)"""
         f0, matrix = self._matrix(derived, t, y, h, atol)
         lu = self._factor(matrix)
 
@@ -157,53 +169,127 @@ class Program:
             return ks.at[i].set(self._solve(lu, f))
 
         ks = jax.lax.fori_loop(0, 6, stage, jnp.zeros((6, *y.shape)))
-        new = y + jnp.tensordot(ALPHA[5], ks, 1) + ks[5]
+        new = y + _combination(ALPHA[5], ks) + ks[5]
         scale = atol + self.rtol * jnp.maximum(jnp.abs(y), jnp.abs(new))
         error = jnp.sqrt(jnp.mean((ks[5] / scale) ** 2, axis=1))
-        return new, error, (jnp.tensordot(H2, ks[:5], 1), jnp.tensordot(H3, ks[:5], 1))
+        return new, error, (_combination(H2, ks), _combination(H3, ks))
 
     def _segment(
         self, theta: Any, span: Any, rows: Any, y0: Any, atol: Any, h0: Any, grid: Any, out: Any
     ) -> Any:
         """Every patient through one segment: (states at its end, output rows, next step
-        sizes, which patients finished)."""
-        derived = traced.parameters(self.model, theta)
-        t1 = span[1]
+        sizes, which patients finished, loop iterations)."""
+        count, t1 = len(theta), span[1]
+        lanes = min(self.lanes, count)
+        lane = Lanes.start(lanes, count, span[0], rows[0], theta, y0, atol, h0)
+        ends = (y0, h0, jnp.zeros(count, dtype=bool))
 
         def cond(c: Any) -> Any:
-            t, _, h, _, _, steps = c
-            return jnp.any((t < t1) & (h > 1e-14 * (1.0 + jnp.abs(t)))) & (steps < MAX_STEPS)
+            return jnp.any(c[0].patient < count) & (c[3] < MAX_ITERATIONS)
 
         def body(c: Any) -> Any:
-            t, y, h, at, out, steps = c
-            active = t < t1
-            h = jnp.where(active, jnp.minimum(h, t1 - t), 1.0)
-            new, error, dense = self._step(derived, t, y, h, atol)
-            ok = active & jnp.isfinite(error) & (error <= 1.0)
-            at, out = _write(grid, rows, t1, t, h, y, new, dense, at, out, ok)
+            lane, out, ends, iterations = c
+            busy = lane.patient < count
+            h = jnp.where(busy, jnp.minimum(lane.h, t1 - lane.t), 1.0)
+            derived = traced.parameters(self.model, lane.theta)
+            new, error, dense = self._step(derived, lane.t, lane.y, h, lane.atol)
+            ok = busy & jnp.isfinite(error) & (error <= 1.0)
+            at, out = _write(
+                grid, rows, t1, lane.t, h, lane.y, new, dense, lane.at, out, ok, lane.patient
+            )
             factor = 0.9 * jnp.maximum(jnp.nan_to_num(error, nan=1e10), 1e-10) ** -0.25
             factor = jnp.clip(factor, 0.2, jnp.where(ok, 6.0, 1.0))
-            return (
-                jnp.where(ok, t + h, t),
-                jnp.where(ok[:, None], new, y),
-                jnp.where(active, h * factor, h),
-                at,
-                out,
-                steps + 1,
-            )
+            t = jnp.where(ok, lane.t + h, lane.t)
+            y = jnp.where(ok[:, None], new, lane.y)
+            h = jnp.where(busy, h * factor, lane.h)
+            steps = lane.steps + 1
+            done = busy & (t >= t1)
+            stuck = busy & ~done & ((h <= 1e-14 * (1.0 + jnp.abs(t))) | (steps >= MAX_STEPS))
+            lane = lane._replace(t=t, y=y, h=h, at=at, steps=steps)
+            ends = _finish(ends, lane, done | stuck, done)
+            lane = lane.refill(done | stuck, count, span[0], rows[0], theta, y0, atol, h0)
+            return lane, out, ends, iterations + 1
 
-        start = (jnp.full(len(y0), span[0]), y0, h0, jnp.full(len(y0), rows[0]), out, 0)
-        t, y, h, _, out, steps = jax.lax.while_loop(cond, body, start)
-        return y, out, h, (t >= t1) & jnp.all(jnp.isfinite(y), axis=1), steps
+        _, out, ends, iterations = jax.lax.while_loop(cond, body, (lane, out, ends, 0))
+        y, h, finished = ends
+        return y, out, h, finished & jnp.all(jnp.isfinite(y), axis=1), iterations
+
+
+def _kept(values: dict[Any, Any]) -> dict[Any, Any]:
+    """The same values, computed once: XLA otherwise fuses (and so recomputes) the unrolled
+    elimination into each of its users (the LU's factors into every stage's solve: a step
+    cost ~25 % more)."""
+    stacked = jax.lax.optimization_barrier(jnp.stack(list(values.values())))
+    return dict(zip(values, stacked, strict=True))
+
+
+def _combination(weights: Array, ks: list[Any]) -> Any:
+    """``sum(weights[j] * ks[j])`` over the non-zero weights (constants)."""
+    terms = [float(w) * k for w, k in zip(weights, ks, strict=False) if w != 0.0]
+    return sum(terms[1:], terms[0])
+
+
+class Lanes(NamedTuple):
+    """The patients being integrated: one per lane (``patient`` = the count where idle),
+    with their time, state, step size, next output row, steps so far, parameters and
+    absolute tolerances; ``queue``: the next patient to start."""
+
+    patient: Any
+    t: Any
+    y: Any
+    h: Any
+    at: Any
+    steps: Any
+    theta: Any
+    atol: Any
+    queue: Any
+
+    @staticmethod
+    def start(
+        lanes: int, count: int, t0: Any, row: Any, theta: Any, y0: Any, atol: Any, h0: Any
+    ) -> Lanes:
+        first = jnp.arange(lanes)
+        return Lanes(
+            first, jnp.full(lanes, t0), y0[first], h0[first], jnp.full(lanes, row),
+            jnp.zeros(lanes, dtype=jnp.int32), theta[first], atol[first], jnp.asarray(lanes),
+        )  # fmt: skip
+
+    def refill(
+        self, free: Any, count: int, t0: Any, row: Any, theta: Any, y0: Any, atol: Any, h0: Any
+    ) -> Lanes:
+        """Lanes that are ``free`` take the next waiting patients (or go idle)."""
+        rank = jnp.cumsum(free) - 1
+        taken = self.queue + rank
+        starts = free & (taken < count)
+        patient = jnp.where(free, jnp.where(starts, taken, count), self.patient)
+        source = jnp.minimum(taken, count - 1)
+        new = lambda all_, mine: jnp.where(  # noqa: E731
+            starts.reshape(-1, *([1] * (mine.ndim - 1))), all_[source], mine
+        )
+        return Lanes(
+            patient, jnp.where(starts, t0, self.t), new(y0, self.y), new(h0, self.h),
+            jnp.where(starts, row, self.at), jnp.where(starts, 0, self.steps),
+            new(theta, self.theta), new(atol, self.atol), self.queue + jnp.sum(free),
+        )  # fmt: skip
+
+
+def _finish(ends: Any, lane: Lanes, leaving: Any, done: Any) -> Any:
+    """Record the state, next step size and success of the patients leaving their lane."""
+    y, h, finished = ends
+    where = jnp.where(leaving, lane.patient, len(h))  # out of range: dropped
+    return (
+        y.at[where].set(lane.y, mode="drop"),
+        h.at[where].set(lane.h, mode="drop"),
+        finished.at[where].set(done, mode="drop"),
+    )
 
 
 def _write(
     grid: Any, rows: Any, t1: Any, t: Any, h: Any, y: Any, new: Any,
-    dense: Any, at: Any, out: Any, ok: Any,
+    dense: Any, at: Any, out: Any, ok: Any, patient: Any,
 ) -> Any:  # fmt: skip
     """Output rows whose day falls in the accepted step, from the dense output."""
     end, last = t + h, rows[2] > 0
-    patients = jnp.arange(len(t))
 
     def due(at: Any) -> Any:
         day = grid[jnp.minimum(at, grid.shape[0] - 1)]
@@ -215,7 +301,7 @@ def _write(
         theta = jnp.clip((grid[jnp.minimum(at, grid.shape[0] - 1)] - t) / h, 0.0, 1.0)[:, None]
         value = (1 - theta) * y + theta * (new + (1 - theta) * (dense[0] + theta * dense[1]))
         where = jnp.where(mask, at, grid.shape[0])  # out of range: dropped
-        return at + mask, out.at[patients, where].set(value, mode="drop")
+        return at + mask, out.at[patient, where].set(value, mode="drop")
 
     return jax.lax.while_loop(lambda c: jnp.any(due(c[0])), put, (at, out))
 

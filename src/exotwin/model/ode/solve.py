@@ -45,6 +45,8 @@ class Tolerances:
 
 
 DEFAULT = Tolerances()
+ROSENBROCK = Tolerances(rtol=1e-5)  # the batched Rodas4's default: its readouts stay within
+# ~4e-6 of LSODA at rtol 1e-10 (the contract is 1e-4), in ~60 % of the steps of rtol 1e-6
 
 
 @dataclass
@@ -209,7 +211,7 @@ def simulate_cohort(
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
     method = cohort_method(model.layout.size, len(theta))
     if method == "rosenbrock":
-        together = simulate_rosenbrock(model, theta, y0, tol)
+        together = simulate_rosenbrock(model, theta, y0, ROSENBROCK if tol == DEFAULT else tol)
         if progress:
             progress(len(together))
         return together
@@ -246,7 +248,7 @@ def output_grid(model: CompiledModel) -> tuple[Array, list[tuple[float, float, N
 
 
 def simulate_rosenbrock(
-    model: CompiledModel, theta: Array, y0: Array, tol: Tolerances = DEFAULT
+    model: CompiledModel, theta: Array, y0: Array, tol: Tolerances = ROSENBROCK
 ) -> list[Trajectory]:
     """Patients of a small model with the batched Rodas4 integrator; any patient it cannot
     finish is integrated alone with LSODA (raising :class:`SimulationError` if that fails)."""
