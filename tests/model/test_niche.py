@@ -108,3 +108,34 @@ def test_vascular_release_carries_tumour_exosomes_to_the_blood(
     fewer = _run(kb, lib, tmp_path, "lung", 0.003)["control"]
     assert vessels["plasma_cargo"] > 5 * fewer["plasma_cargo"]
     assert fewer["niche"] - 1.0 < 0.1 * (vessels["niche"] - 1.0)
+
+
+METASTASIS = """\
+id: lung-metastasis-to-blood
+title: A lung metastasis releases exosomes into the blood
+populations:
+  - {{cell: bc_tnbc, state: metastatic, count: 1.0e6}}
+  - {{cell: niche_cell, count: 1.0e7, compartment: lung}}
+{metastasis}
+mechanisms:
+  rules: [anxa2-niche]
+arms: [{{name: control}}]
+duration: 5
+readouts:
+  - {{name: plasma_cargo, kind: exosomes, cargo: ANXA2, compartment: plasma}}
+"""
+
+
+def test_metastases_release_into_the_blood_at_their_vessels(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """Cancer cells growing in a distant organ send the vascular share of their exosomes into
+    the blood, as the primary tumour does: a lung metastasis 100 times the primary's size
+    raises plasma's share of their cargo accordingly (before, it reached no blood)."""
+    plasma = {}
+    lung = "  - {cell: bc_tnbc, state: metastatic, count: 1.0e8, compartment: lung}"
+    for name, metastasis in (("primary", ""), ("metastasis", lung)):
+        path = write(tmp_path, METASTASIS.format(metastasis=metastasis), f"{name}.yaml")
+        result = run_scenario(kb, lib, load_scenario(path, kb, lib))
+        plasma[name] = float(result.readouts["control"]["plasma_cargo"][-1])
+    assert plasma["metastasis"] > 10 * plasma["primary"] > 0

@@ -687,8 +687,9 @@ def _exosome_fluxes(
 def _vascular_release(
     model: CompiledModel, be: Backend, derived: Derived, out: Array, load: Array
 ) -> list[Flux]:
-    """The share of the tumour cells' release (``out``: per population; ``load``: per cargo
-    row) that enters the blood at the vessels instead of the interstitium."""
+    """The share of the release of cells in the tumour and in the organs metastases grow in
+    (``out``: per population; ``load``: per cargo row) that enters the blood at the vessels
+    instead of the interstitium."""
     lay, rows, vessels = model.layout, model.rows.pools, model.rows.vessels
     if not len(vessels.source):
         return []

@@ -221,8 +221,8 @@ class HomingRows:
 
 @dataclass(frozen=True)
 class VesselRows:
-    """Tumour pools: a share of the cells' release enters the blood at the vessels, into the
-    plasma pool of the same cargo (-1: none kept)."""
+    """Pools of the primary tumour and of the metastatic organs: a share of the cells' release
+    enters the blood at the vessels, into the plasma pool of the same cargo (-1: none kept)."""
 
     source: Ints
     dest: Ints
@@ -714,9 +714,11 @@ class _Context:
         return HomingRows(frozen(homing, bool), fold)
 
     def vessel_rows(self) -> VesselRows:
-        """Each tumour pool and the plasma pool of its cargo (-1: none)."""
+        """Each pool of a vascularised site (the primary tumour and the organs metastases grow
+        in) and the plasma pool of its cargo (-1: none)."""
         s = self.structure
-        tumour = [(key, i) for (key, comp), i in sorted(s.pools.items()) if comp == "tumour"]
+        sites = {"tumour", *NICHES}
+        tumour = [(key, i) for (key, comp), i in sorted(s.pools.items()) if comp in sites]
         return VesselRows(
             source=frozen([i for _, i in tumour]),
             dest=frozen([s.pools.get((key, "plasma"), -1) for key, _ in tumour]),
