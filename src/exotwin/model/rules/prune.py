@@ -234,7 +234,7 @@ def _pools_needed(s: Structure, signals: set[int], roots: set[Pool]) -> set[Pool
     todo = list(found)
     while todo:
         key, comp = todo.pop()
-        sources = [(key, c) for c in [*NICHES, "tumour"]] if comp == "plasma" else []
+        sources: list[Pool] = [(key, c) for c in [*NICHES, "tumour"]] if comp == "plasma" else []
         sources += [(key, "plasma")] if comp in {*NICHES, "tumour"} else []
         if takes_up(comp):
             sources.append((ALL_EXOSOMES, comp))
