@@ -19,7 +19,7 @@ import numpy as np
 
 from ..rules.response import behaviour, emax, hill_terms, ic50_kill
 from ..rules.rows import CompiledModel, DrugRows, Factor, HomingRows, PoolRows
-from ..rules.table import COMPARTMENTS, Change, Ints
+from ..rules.table import COMPARTMENTS, Bools, Change, Ints
 from .algebra import Backend, Numeric, Segments
 
 Array = Any  # numbers or formulas, with leading batch axes
@@ -144,7 +144,8 @@ def _pool_constants(
     if model.rows.homing.fold >= 0:  # homing organs compete for the clearance with more weight
         fraction = _homing_shares(be, pools, model.rows.homing, theta, fraction)
     transport = theta[..., pools.transport_rate] * fraction
-    leaving = be.segment_sum(transport, Segments.of(pools.transport_source, len(pools.compartment)))
+    fixed = be.where(into_tumour(pools), 0.0, transport)  # the tumour's share follows its cells
+    leaving = be.segment_sum(fixed, Segments.of(pools.transport_source, len(pools.compartment)))
     c = model.rows.compartments
     plasma = theta[..., c.plasma_background_ev] * theta[..., c.plasma_volume]
     share = be.where(
@@ -173,6 +174,13 @@ def _pool_constants(
         "decay": decay[..., pools.compartment] - leaving,  # what is lost, not moved elsewhere
         "total_loss": decay[..., pools.compartment],
     }
+
+
+def into_tumour(pools: PoolRows) -> Bools:
+    """The transport rows that end in the tumour (plasma clearance into the primary tumour):
+    their rate is per cell of the tumour."""
+    dest = np.maximum(pools.transport_dest, 0)
+    return (pools.transport_dest >= 0) & (pools.compartment[dest] == TUMOUR)
 
 
 def _homing_shares(
@@ -661,6 +669,13 @@ def _exosome_fluxes(
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
     internalised = _internalised(model, derived, pools, factors, sensed) * pools.fold[..., sensed]
+    tumour = into_tumour(rows)
+    moved = derived.pools["transport"] * q[..., rows.transport_source]
+    moved = be.where(tumour, moved * cells.per_compartment[..., [TUMOUR]], moved)
+    # what clearance delivers into the tumour is no longer lost
+    delivered = be.segment_sum(
+        be.where(tumour, moved, 0.0), Segments.of(rows.transport_source, len(rows.compartment))
+    )
     return [
         *_vascular_release(model, be, derived, out, load),
         Flux("release", out[..., rows.release_pop], None, pool[rows.release_pool]),
@@ -671,10 +686,10 @@ def _exosome_fluxes(
             pool[rows.cargo_pool],
         ),
         Flux("uptake", pools.taken[..., taking], pool[taking], None),
-        Flux("decay", derived.pools["decay"] * q, pool, None),
+        Flux("decay", derived.pools["decay"] * q - delivered, pool, None),
         Flux(
             "transport",
-            derived.pools["transport"] * q[..., rows.transport_source],
+            moved,
             pool[rows.transport_source],
             np.where(rows.transport_dest >= 0, lay.pools + rows.transport_dest, -1),
         ),

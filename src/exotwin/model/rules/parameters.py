@@ -33,6 +33,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "niche_fraction_bone": "fraction of plasma clearance",
     "niche_fraction_brain": "fraction of plasma clearance",
     "niche_fraction_lymph_node": "fraction of plasma clearance",
+    "tumour_clearance_share": "fraction of plasma clearance per tumour cell",
     "exosome_homing_fold": "multiple of an organ's share of plasma clearance",
     "niche_decay": "1/day",
     "culture_volume": "mL",

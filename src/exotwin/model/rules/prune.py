@@ -10,7 +10,7 @@ backwards (:mod:`exotwin.model.ode.equations`):
   cells (a rate, a transition, seeding), on a kept activity, or on the release into a kept pool;
 - a kept term keeps its signal; a kept signal keeps the pool it takes up;
 - a kept pool keeps the all-exosomes pool of its compartment (uptake saturates on it) and the
-  pools it is transported from (tumour to plasma to the niches);
+  pools it is transported from (tumour and niches to plasma, plasma to niches and tumour);
 - the roots: pools and activities the scenario's readouts read (exosomes, tumour-derived share,
   activity), the premetastatic niches of distant organs (they raise seeding), pools whose
   exosomes bind a drug or, once fed, occupy a ligand (decoys), and all exosomes of every
@@ -207,8 +207,8 @@ def _fed_pools(s: Structure, arm: Arm) -> set[Pool]:
     todo = list(fed)
     while todo:
         key, comp = todo.pop()
-        into = [(key, "plasma")] if comp == "tumour" else []
-        into += [(key, organ) for organ in NICHES] if comp == "plasma" else []
+        into = [(key, "plasma")] if comp in {*NICHES, "tumour"} else []  # vessels
+        into += [(key, organ) for organ in [*NICHES, "tumour"]] if comp == "plasma" else []
         for pool in into:
             if pool not in fed:
                 fed.add(pool)
@@ -234,8 +234,8 @@ def _pools_needed(s: Structure, signals: set[int], roots: set[Pool]) -> set[Pool
     todo = list(found)
     while todo:
         key, comp = todo.pop()
-        sources = [(key, "tumour")] if comp == "plasma" else []
-        sources += [(key, "plasma")] if comp in NICHES else []
+        sources: list[Pool] = [(key, c) for c in [*NICHES, "tumour"]] if comp == "plasma" else []
+        sources += [(key, "plasma")] if comp in {*NICHES, "tumour"} else []
         if takes_up(comp):
             sources.append((ALL_EXOSOMES, comp))
         for pool in sources:

@@ -771,13 +771,18 @@ class _Context:
         self, pools: list[tuple[tuple[str, str], int]]
     ) -> list[tuple[int, int, int, int, int]]:
         """Tumour exosomes drain to plasma; plasma clearance delivers fractions to niches, more
-        to the organs the exosomes home to (1: a homing destination)."""
+        to the organs the exosomes home to (1: a homing destination), and to the primary
+        tumour a share per tumour cell (its row ends in the tumour pool)."""
         s = self.structure
         found = []
         for (key, comp), i in pools:
             if comp == "tumour" and (key, "plasma") in s.pools:
                 found.append((i, s.pools[(key, "plasma")], self.param("tumour_drainage"), -1, 0))
             if comp == "plasma" and key != BLOOD_EXOSOMES:
+                if (key, "tumour") in s.pools:
+                    share = self.param("tumour_clearance_share")
+                    clearance = self.param("plasma_clearance")
+                    found.append((i, s.pools[(key, "tumour")], clearance, share, 0))
                 homes = s.binding.homing.get(key, set())
                 for organ in NICHES:
                     if (key, organ) in s.pools:
