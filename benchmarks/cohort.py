@@ -10,7 +10,12 @@ the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the
 for many patients of a small model; ``compiled``, scipy's BDF on a compiled right-hand side
 and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
-alone. Both are compared on every readout of the patients libroadrunner runs. Then a cohort
+alone, its patients in two halves before and after exotwin's run (both sides see the same
+load on a shared machine). exotwin's set-up for the batched integrator (importing JAX, tracing,
+compiling or loading the program from JAX's disk cache) is timed apart, as libroadrunner's load
+is (for the large model its compiling stays in the solving time); ``ratio`` is solving against
+``simulate`` alone, ``ratio_with_setup`` the same cohort with each side's set-up once. Both are
+compared on every readout of the patients libroadrunner runs. Then a cohort
 sweep of the small model runs on a local Dask cluster with 1 and with 2 workers (the
 speed-up is printed; ``--dask-patients 0`` skips it). The last line is one JSON object with
 keys ``large`` and ``small`` (and ``dask``).
