@@ -104,8 +104,17 @@ class Program:
         self.model, self.rtol, self.pattern, self.lanes = model, rtol, pattern, lanes
         self.colour = colouring(pattern)
         self.lu = Sparse.of(pattern, self.colour)
-        self.run = jax.jit(self._segment)
+        self.executables: dict[tuple[Any, ...], Any] = {}  # per argument shapes
         self.steps = 0  # loop iterations run (each a step of every busy lane)
+
+    def compiled(self, *args: Any) -> Any:
+        """The step loop compiled for these arguments' shapes (arrays or
+        ``jax.ShapeDtypeStruct``; traced, lowered and compiled, or loaded from JAX's disk
+        cache, once per shape: :func:`prepare` pays it ahead of a run)."""
+        key = tuple((a.shape, str(a.dtype)) for a in args)
+        if key not in self.executables:
+            self.executables[key] = jax.jit(self._segment).lower(*args).compile()
+        return self.executables[key]
 
     def _rhs(self, derived: Any, t: Any, y: Any) -> Any:
         return traced.right_hand_side(self.model, derived, t, y)
@@ -383,6 +392,32 @@ def program(model: CompiledModel, rtol: float, pattern: NDArray[np.bool_]) -> Pr
     return _PROGRAMS[(key, rtol)]
 
 
+def _arguments(
+    theta: Any, segment: Segment, last: bool, y: Any, atol: Any, h: Any, grid: Any, out: Any
+) -> tuple[Any, ...]:
+    """The step loop's arguments for one segment, with the dtypes it is compiled for."""
+    span = np.array([segment.start, segment.end], dtype=np.float64)
+    rows = np.array([segment.lo, segment.hi, int(last)], dtype=np.int64)
+    found = [jnp.asarray(a, dtype=jnp.float64) for a in (theta, span, rows, y, atol, h, grid)]
+    found[2] = jnp.asarray(rows, dtype=jnp.int64)
+    return (*found, out)
+
+
+def prepare(
+    model: CompiledModel, rtol: float, pattern: NDArray[np.bool_], patients: int, days: int
+) -> None:
+    """Compile (or load from the disk cache) the program for ``patients`` x ``days``
+    ahead of :func:`integrate`, so that a caller can time the two apart."""
+    size, count = model.layout.size, len(model.parameters.values)
+    shapes = [(patients, count), (2,), (3,), (patients, size), (patients, size), (patients,),
+              (days,), (patients, days, size)]  # fmt: skip
+    with jax.enable_x64(True):
+        program(model, rtol, pattern).compiled(
+            *(jax.ShapeDtypeStruct(s, jnp.int64 if k == 2 else jnp.float64)
+              for k, s in enumerate(shapes))
+        )  # fmt: skip
+
+
 def integrate(
     model: CompiledModel,
     theta: Array,
@@ -404,13 +439,9 @@ def integrate(
         h = np.full(batch, 1e-3)
         for k, seg in enumerate(segments):
             between(k, y)
-            rows = jnp.array([seg.lo, seg.hi, int(k == len(segments) - 1)])
-            span = jnp.array([seg.start, seg.end])
             h = np.minimum(np.maximum(h, 1e-6), seg.end - seg.start)
-            end, out, h_next, done, steps = prog.run(
-                jnp.asarray(theta), span, rows, jnp.asarray(y), jnp.asarray(atol),
-                jnp.asarray(h), jnp.asarray(grid), out,
-            )  # fmt: skip
+            args = _arguments(theta, seg, k == len(segments) - 1, y, atol, h, grid, out)
+            end, out, h_next, done, steps = prog.compiled(*args)(*args)
             ok &= np.asarray(done)
             y = np.array(end)
             y[:, : model.layout.activities] = np.maximum(y[:, : model.layout.activities], 0.0)
