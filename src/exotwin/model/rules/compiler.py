@@ -2,8 +2,9 @@
 
 Nothing here knows any mechanism by name: each rule's record says which cargo leaves which
 donor and reaches which receiver, and the effect's phenotype (vocabulary) says what changes:
-a state transition (``transition_to``), a change of drug resistance (``drug``), or a rate
-(``behaviour``: growth, death, survival, seeding, killing, secretion), else an activity level.
+a state transition (``transition_to``), a change of drug resistance (``drug``), a recruitment
+of another cell type (``recruits``), or a rate (``behaviour``: growth, death, survival,
+seeding, killing, secretion), else an activity level.
 What a cell type does to its neighbours (an induced state acting back) is data too: its
 ``acts_on`` in cells.yaml.
 """
@@ -35,6 +36,7 @@ from .table import (
     Growth,
     Killing,
     Population,
+    Recruitment,
     Secretion,
     Seeding,
     Survival,
@@ -198,6 +200,9 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
+        if entry.recruits and comp != "culture":  # a dish has no blood to recruit from
+            dest = self.add_population(entry.recruits, None, comp)
+            return [(Recruitment(receiver.index, dest.index), up)]
         match entry.behaviour if self.receives(phenotype, receiver) else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
@@ -488,9 +493,7 @@ class _Builder:
                     for t, u in self.targets_for(effect.phenotype, up, receiver)
                 ]
             for phenotype, target, up in found:
-                level = self.book.rule(
-                    rule, "max_rate" if isinstance(target, Transition) else "fold"
-                )
+                level = self.level(rule, target)
                 for key in keys:
                     signal = self.signal(key, receiver)
                     if (signal, target, up) in self.counted:
@@ -502,6 +505,16 @@ class _Builder:
                     self.model.terms.append(term)
                     applied = True
         return applied
+
+    def level(self, rule: Rule, target: Target) -> str:
+        """The parameter a term moves its target towards: the maximal rate of a transition,
+        that of a recruitment (the rule's own, else the recruited type's ``recruitment``),
+        else the fold of a base rate."""
+        if isinstance(target, Recruitment) and rule.max_rate is None:
+            cell = self.model.populations[target.dest].cell
+            return self.book.global_(self.lib.behaviour_of(self.kb, cell).recruitment)
+        induced = isinstance(target, Transition | Recruitment)
+        return self.book.rule(rule, "max_rate" if induced else "fold")
 
     # ------------------------------------------------------------ feedback (cells.yaml acts_on)
 

@@ -100,6 +100,15 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Recruitment:
+    """Cells of ``source`` bringing cells into ``dest`` (a population of the recruited type in
+    their compartment): an influx per recruiting cell, induced, zero without signal."""
+
+    source: int
+    dest: int
+
+
+@dataclass(frozen=True)
 class Seeding:
     """Seeding of a distant organ by tumour cancer cells (a base rate, modulated)."""
 
@@ -114,7 +123,9 @@ class Activity:
     pop: int
 
 
-Target = Growth | Death | Survival | Killing | Secretion | Transition | Seeding | Activity
+Target = (
+    Growth | Death | Survival | Killing | Secretion | Transition | Recruitment | Seeding | Activity
+)
 
 
 @dataclass(frozen=True)
