@@ -75,28 +75,28 @@ def test_macrophages_recruit_neutrophils_into_their_compartment(
     assert found and phenotypes == {"neutrophil_recruitment"}
     recruiters = {pops[t.source].cell for t in found}
     assert recruiters == {"macrophage", "macrophage_m2"}  # M2: the record's own transition
-    assert {pops[t.dest].label for t in found} == {"neutrophil@tumour"}
+    assert {pops[t.dest].label for t in found} == {"neutrophil (recruited)@tumour"}
     assert not any(ph == "neutrophil_recruitment" for ph, _ in model.activities)
     counts = _neutrophils(kb, lib, scenario)
     assert counts["control"] > 1.0  # from none
     assert counts["control"] > 1.5 * counts["knockdown"]
 
 
-def test_influx_follows_the_recruitment_rate(
+def test_influx_follows_the_rate_and_lasts_a_lifespan(
     kb: KnowledgeBase, lib: Library, tmp_path: Path
 ) -> None:
-    """Resident neutrophils gain the influx; it scales with the recruited type's maximal
-    rate (recruitment_max_rate, an assumption with a range), a parameter a scenario may set."""
+    """Resident neutrophils gain the recruited ones, which do not divide: the gain scales with
+    the maximal recruitment rate (recruitment_max_rate) and with the recruited cells' lifespan
+    (1 / neutrophil_turnover), parameters a scenario may set within their ranges."""
     resident = "  - {cell: neutrophil, count: 1.0e6, compartment: tumour}"
     gained = {}
-    for rate in (0.05, 0.1):
-        scenario = _scenario(
-            kb, lib, tmp_path, extra=resident, parameters=f"recruitment_max_rate: {rate}"
-        )
-        counts = _neutrophils(kb, lib, scenario)
-        gained[rate] = counts["control"] - 1.0e6
-        assert gained[rate] > 0
-    assert gained[0.1] == pytest.approx(2 * gained[0.05], rel=0.02)
+    for rate, turnover in ((0.05, 0.5), (0.1, 0.5), (0.1, 1.0)):
+        parameters = f"recruitment_max_rate: {rate}, neutrophil_turnover: {turnover}"
+        scenario = _scenario(kb, lib, tmp_path, extra=resident, parameters=parameters)
+        gained[rate, turnover] = _neutrophils(kb, lib, scenario)["control"] - 1.0e6
+        assert gained[rate, turnover] > 0
+    assert gained[0.1, 0.5] == pytest.approx(2 * gained[0.05, 0.5], rel=0.02)
+    assert gained[0.1, 0.5] == pytest.approx(2 * gained[0.1, 1.0], rel=0.1)
 
 
 def test_no_recruitment_in_a_dish(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:

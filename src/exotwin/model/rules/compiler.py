@@ -87,11 +87,16 @@ class Structure:
     binding: Binding = field(default_factory=Binding)
 
     def population(
-        self, cell: str, state: str | None, compartment: str, origin: str | None = None
+        self,
+        cell: str,
+        state: str | None,
+        compartment: str,
+        origin: str | None = None,
+        recruited: bool = False,
     ) -> Population | None:
-        key = (cell, state, compartment, origin)
+        key = (cell, state, compartment, origin, recruited)
         for pop in self.populations:
-            if (pop.cell, pop.state, pop.compartment, pop.origin) == key:
+            if (pop.cell, pop.state, pop.compartment, pop.origin, pop.recruited) == key:
                 return pop
         return None
 
@@ -118,12 +123,14 @@ class _Builder:
         compartment: str,
         count: float = 0.0,
         origin: str | None = None,
+        recruited: bool = False,
     ) -> Population:
-        found = self.model.population(cell, state, compartment, origin)
+        found = self.model.population(cell, state, compartment, origin, recruited)
         if found is not None:
             self.model.initial[found.index] += count
             return found
-        pop = Population(len(self.model.populations), cell, state, compartment, origin)
+        index = len(self.model.populations)
+        pop = Population(index, cell, state, compartment, origin, recruited)
         self.model.populations.append(pop)
         self.model.initial.append(count)
         return pop
@@ -201,7 +208,7 @@ class _Builder:
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
         if entry.recruits and comp != "culture":  # a dish has no blood to recruit from
-            dest = self.add_population(entry.recruits, None, comp)
+            dest = self.add_population(entry.recruits, None, comp, recruited=True)
             return [(Recruitment(receiver.index, dest.index), up)]
         match entry.behaviour if self.receives(phenotype, receiver) else None:
             case "survival":

@@ -513,12 +513,12 @@ class _Context:
     # ---------------------------------------------------------- cells
 
     def base_rates(self) -> dict[str, list[list[int]]]:
-        """Per population, the parameter of its division (in culture, the culture rate),
-        death and secretion rate (none: an empty list)."""
+        """Per population, the parameter of its division (in culture, the culture rate;
+        recruited cells do not divide), death and secretion rate (none: an empty list)."""
         rates: dict[str, list[list[int]]] = {"growth": [], "death": [], "secretion": []}
         for p in self.structure.populations:
             entry = self.lib.behaviour_of(self.kb, p.cell)
-            growth = entry.growth
+            growth = None if p.recruited else entry.growth
             if p.compartment == "culture" and entry.growth_in_culture:
                 growth = entry.growth_in_culture
             for name, ref in (
