@@ -49,9 +49,8 @@ PROBE_DOSE = 1.0e9  # exosomes of a probe dose, for records whose exosomes have 
 class Dynamic:
     """What one compiled term (or a biomarker's secretion) changes in the probe arm."""
 
-    target: (
-        str  # Transition Resistance Growth Death Killing Secretion Seeding Niche Release Binding
-    )
+    # Transition Resistance Recruitment Growth Death Killing Secretion Seeding Niche Release Binding
+    target: str
     phenotype: str
     direction: str  # up | down
     cell: str  # the receiver (Release, Binding: the releasing cell)
