@@ -534,9 +534,9 @@ def _cell_fluxes(
     niche: Array,
 ) -> list[Flux]:
     """Growth (cancer cells: logistic in the cancer cells of a compartment; ``blocked``: the
-    share of division drugs leave), death, induced transitions, recruitment, killing by immune cells,
-    seeding of distant organs (times ``niche``, their premetastatic niche), and the loss of
-    resistance acquired from exosomes."""
+    share of division drugs leave), death, induced transitions, recruitment, killing by immune
+    cells, seeding of distant organs (times ``niche``, their premetastatic niche), and the loss
+    of resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
     crowd = crowding(model, be, derived, cells)

@@ -515,13 +515,20 @@ class _Builder:
 
     def level(self, rule: Rule, target: Target) -> str:
         """The parameter a term moves its target towards: the maximal rate of a transition,
-        that of a recruitment (the rule's own, else the recruited type's ``recruitment``),
-        else the fold of a base rate."""
+        that of a recruitment (the rule's own, else :meth:`recruitment`), else the fold of a
+        base rate."""
         if isinstance(target, Recruitment) and rule.max_rate is None:
-            cell = self.model.populations[target.dest].cell
-            return self.book.global_(self.lib.behaviour_of(self.kb, cell).recruitment)
+            return self.recruitment(target, "")
         induced = isinstance(target, Transition | Recruitment)
         return self.book.rule(rule, "max_rate" if induced else "fold")
+
+    def recruitment(self, target: Target, other: str) -> str:
+        """The maximal influx of a recruitment target (the recruited type's ``recruitment`` in
+        cells.yaml), or ``other`` for any other target."""
+        if not isinstance(target, Recruitment):
+            return other
+        cell = self.model.populations[target.dest].cell
+        return self.book.global_(self.lib.behaviour_of(self.kb, cell).recruitment)
 
     # ------------------------------------------------------------ feedback (cells.yaml acts_on)
 
@@ -597,7 +604,7 @@ class _Builder:
                                     hill,
                                     u,
                                     target,
-                                    level,
+                                    self.recruitment(target, level),
                                 )
                             )
                             or applied
@@ -645,7 +652,7 @@ class _Builder:
                             hill,
                             u,
                             target,
-                            level,
+                            self.recruitment(target, level),
                         )
                         self.add_term(term)
 

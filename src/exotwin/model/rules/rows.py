@@ -161,7 +161,7 @@ class RuleRows:
     up_to_target: Segments
     down_to_target: Segments
     targets: tuple[Target, ...]
-    transition: Bools  # per target: an induced rate, zero without signal (or a recruitment)
+    transition: Bools  # per target: induced, zero without signal (transition, recruitment)
     base: Gather  # per target
     level_up: Gather
     level_down: Gather
@@ -649,8 +649,8 @@ class _Context:
                     rows.append([self.param("seeding_rate")])
                 case _:
                     rows.append([])
-            induced = isinstance(target, Growth | Death | Transition | Recruitment)
-            default.append(0.0 if induced else 1.0)
+            zero = isinstance(target, Growth | Death | Transition | Recruitment)
+            default.append(0.0 if zero else 1.0)
         return Gather.of(rows, default)
 
     def behaviour_rows(self) -> BehaviourRows:
