@@ -243,6 +243,7 @@ def _check_vocabularies(
         target = item.value.transition_to
         if target is not None and target not in kb.cell_types:
             problems.append(item.problem(("transition_to",), f"unknown cell type {target!r}"))
+        _check_recruits(kb, item, problems)
         for j, cell in enumerate(item.value.receivers):
             if cell not in kb.cell_types:
                 problems.append(item.problem(("receivers", j), f"unknown cell type {cell!r}"))
@@ -268,6 +269,18 @@ def _check_vocabularies(
                         ),
                     )
                 )
+
+
+def _check_recruits(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
+    """A phenotype's recruited cell type is known, and ``<cell type>_recruitment`` recruits it."""
+    recruits, ident = item.value.recruits, item.value.id
+    if recruits is not None and recruits not in kb.cell_types:
+        problems.append(item.problem(("recruits",), f"unknown cell type {recruits!r}"))
+    named = ident.removesuffix("_recruitment")
+    if named != ident and named in kb.cell_types and recruits != named:
+        problems.append(
+            item.problem(("recruits",), f"expected recruits: {named} (the phenotype {ident!r})")
+        )
 
 
 def _check_mirna_links(kb: KnowledgeBase, items: dict[str, Item], problems: list[Problem]) -> None:

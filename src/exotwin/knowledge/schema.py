@@ -164,7 +164,9 @@ class Phenotype(Strict):
     raises that organ's seeding), and a phenotype with none of these is tracked as a relative
     activity level. ``receivers`` limits the rate to those cell types (and sub-types): in
     other receivers the phenotype is an activity level (a tumour's progression is not the
-    growth of the fibroblasts that receive the exosomes).
+    growth of the fibroblasts that receive the exosomes). ``recruits`` makes it a recruitment:
+    the receivers bring cells of that type into their compartment, an influx that follows
+    their signal (an id ``<cell type>_recruitment`` must name that type).
     """
 
     id: Identifier
@@ -185,6 +187,7 @@ class Phenotype(Strict):
     synonyms: list[Text] = []
     drug: str | None = None
     transition_to: Identifier | None = None
+    recruits: Identifier | None = None  # the cell type the receivers recruit
     behaviour: Behaviour | None = None
     organs: list[Organ] = []
     receivers: list[Identifier] = []

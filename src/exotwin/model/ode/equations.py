@@ -534,9 +534,9 @@ def _cell_fluxes(
     niche: Array,
 ) -> list[Flux]:
     """Growth (cancer cells: logistic in the cancer cells of a compartment; ``blocked``: the
-    share of division drugs leave), death, induced transitions, killing by immune cells,
-    seeding of distant organs (times ``niche``, their premetastatic niche), and the loss of
-    resistance acquired from exosomes."""
+    share of division drugs leave), death, induced transitions, recruitment, killing by immune
+    cells, seeding of distant organs (times ``niche``, their premetastatic niche), and the loss
+    of resistance acquired from exosomes."""
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
     crowd = crowding(model, be, derived, cells)
@@ -549,6 +549,13 @@ def _cell_fluxes(
             value[..., behave.transition_target] * n[..., behave.transition_source],
             behave.transition_source,
             behave.transition_dest,
+        ),
+        # cells brought in by the cells that recruit them (an influx per recruiting cell)
+        Flux(
+            "recruitment",
+            value[..., behave.recruit_target] * n[..., behave.recruit_source],
+            None,
+            behave.recruit_dest,
         ),
     ]
     for killer in rows.killers:

@@ -34,6 +34,7 @@ SBO = {  # systems biology ontology terms of each kind of flux
     "carrier_delivery": "SBO:0000393",
     "carrier_offtarget": "SBO:0000393",
     "transition": "SBO:0000182",  # conversion
+    "recruitment": "SBO:0000393",  # production (cells brought in from outside the model)
     "transport": "SBO:0000185",  # transport reaction
     "tumour_exchange": "SBO:0000185",
 }

@@ -2,8 +2,9 @@
 
 Nothing here knows any mechanism by name: each rule's record says which cargo leaves which
 donor and reaches which receiver, and the effect's phenotype (vocabulary) says what changes:
-a state transition (``transition_to``), a change of drug resistance (``drug``), or a rate
-(``behaviour``: growth, death, survival, seeding, killing, secretion), else an activity level.
+a state transition (``transition_to``), a change of drug resistance (``drug``), a recruitment
+of another cell type (``recruits``), or a rate (``behaviour``: growth, death, survival,
+seeding, killing, secretion), else an activity level.
 What a cell type does to its neighbours (an induced state acting back) is data too: its
 ``acts_on`` in cells.yaml.
 """
@@ -35,6 +36,7 @@ from .table import (
     Growth,
     Killing,
     Population,
+    Recruitment,
     Secretion,
     Seeding,
     Survival,
@@ -85,11 +87,16 @@ class Structure:
     binding: Binding = field(default_factory=Binding)
 
     def population(
-        self, cell: str, state: str | None, compartment: str, origin: str | None = None
+        self,
+        cell: str,
+        state: str | None,
+        compartment: str,
+        origin: str | None = None,
+        recruited: bool = False,
     ) -> Population | None:
-        key = (cell, state, compartment, origin)
+        key = (cell, state, compartment, origin, recruited)
         for pop in self.populations:
-            if (pop.cell, pop.state, pop.compartment, pop.origin) == key:
+            if (pop.cell, pop.state, pop.compartment, pop.origin, pop.recruited) == key:
                 return pop
         return None
 
@@ -116,12 +123,14 @@ class _Builder:
         compartment: str,
         count: float = 0.0,
         origin: str | None = None,
+        recruited: bool = False,
     ) -> Population:
-        found = self.model.population(cell, state, compartment, origin)
+        found = self.model.population(cell, state, compartment, origin, recruited)
         if found is not None:
             self.model.initial[found.index] += count
             return found
-        pop = Population(len(self.model.populations), cell, state, compartment, origin)
+        index = len(self.model.populations)
+        pop = Population(index, cell, state, compartment, origin, recruited)
         self.model.populations.append(pop)
         self.model.initial.append(count)
         return pop
@@ -198,6 +207,9 @@ class _Builder:
                 return []
             dest = self.add_population(entry.transition_to, receiver.state, comp)
             return [(Transition(receiver.index, dest.index), up)]
+        if entry.recruits and comp != "culture":  # a dish has no blood to recruit from
+            dest = self.add_population(entry.recruits, None, comp, recruited=True)
+            return [(Recruitment(receiver.index, dest.index), up)]
         match entry.behaviour if self.receives(phenotype, receiver) else None:
             case "survival":
                 return [(Survival(receiver.index), not up)]
@@ -488,9 +500,7 @@ class _Builder:
                     for t, u in self.targets_for(effect.phenotype, up, receiver)
                 ]
             for phenotype, target, up in found:
-                level = self.book.rule(
-                    rule, "max_rate" if isinstance(target, Transition) else "fold"
-                )
+                level = self.level(rule, target)
                 for key in keys:
                     signal = self.signal(key, receiver)
                     if (signal, target, up) in self.counted:
@@ -502,6 +512,23 @@ class _Builder:
                     self.model.terms.append(term)
                     applied = True
         return applied
+
+    def level(self, rule: Rule, target: Target) -> str:
+        """The parameter a term moves its target towards: the maximal rate of a transition,
+        that of a recruitment (the rule's own, else :meth:`recruitment`), else the fold of a
+        base rate."""
+        if isinstance(target, Recruitment) and rule.max_rate is None:
+            return self.recruitment(target, "")
+        induced = isinstance(target, Transition | Recruitment)
+        return self.book.rule(rule, "max_rate" if induced else "fold")
+
+    def recruitment(self, target: Target, other: str) -> str:
+        """The maximal influx of a recruitment target (the recruited type's ``recruitment`` in
+        cells.yaml), or ``other`` for any other target."""
+        if not isinstance(target, Recruitment):
+            return other
+        cell = self.model.populations[target.dest].cell
+        return self.book.global_(self.lib.behaviour_of(self.kb, cell).recruitment)
 
     # ------------------------------------------------------------ feedback (cells.yaml acts_on)
 
@@ -577,7 +604,7 @@ class _Builder:
                                     hill,
                                     u,
                                     target,
-                                    level,
+                                    self.recruitment(target, level),
                                 )
                             )
                             or applied
@@ -625,7 +652,7 @@ class _Builder:
                             hill,
                             u,
                             target,
-                            level,
+                            self.recruitment(target, level),
                         )
                         self.add_term(term)
 

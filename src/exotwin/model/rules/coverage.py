@@ -32,6 +32,7 @@ from .table import (
     Growth,
     Killing,
     Population,
+    Recruitment,
     Secretion,
     Seeding,
     Survival,
@@ -48,9 +49,8 @@ PROBE_DOSE = 1.0e9  # exosomes of a probe dose, for records whose exosomes have 
 class Dynamic:
     """What one compiled term (or a biomarker's secretion) changes in the probe arm."""
 
-    target: (
-        str  # Transition Resistance Growth Death Killing Secretion Seeding Niche Release Binding
-    )
+    # Transition Resistance Recruitment Growth Death Killing Secretion Seeding Niche Release Binding
+    target: str
     phenotype: str
     direction: str  # up | down
     cell: str  # the receiver (Release, Binding: the releasing cell)
@@ -68,6 +68,8 @@ class Dynamic:
                 return f"{self.target} {cell} -> {to}{slower}"
             case "Seeding":
                 return f"Seeding {self.direction} {self.organ} (signal in {cell})"
+            case "Recruitment":
+                return f"Recruitment of {to} by {cell}"
             case "Release":
                 into = "plasma" if "plasma" in self.compartments else ", ".join(self.compartments)
                 basal = " (basal level)" if self.direction == "down" else ""
@@ -243,6 +245,9 @@ def term_dynamics(
                 dynamic = Dynamic(kind, term.phenotype, direction, receiver, to=pops[dest].label)
             case Seeding(organ):
                 dynamic = Dynamic("Seeding", term.phenotype, direction, receiver, organ=organ)
+            case Recruitment(_, dest):
+                to = pops[dest].label
+                dynamic = Dynamic("Recruitment", term.phenotype, direction, receiver, to=to)
             case Activity(phenotype) if kb.phenotypes[phenotype].behaviour == "niche":
                 # a premetastatic niche: where its receivers sit in a distant organ, it
                 # multiplies that organ's seeding (the probe holds them in the tumour)

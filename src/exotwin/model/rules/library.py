@@ -379,6 +379,7 @@ _CELL_PARAMETERS = (  # named by cells.yaml
     "secretion",
     "kill_rate",
     "speed",
+    "recruitment",
 )
 
 

@@ -51,6 +51,7 @@ from .table import (
     Layout,
     Parameters,
     Population,
+    Recruitment,
     Secretion,
     Seeding,
     Survival,
@@ -160,7 +161,7 @@ class RuleRows:
     up_to_target: Segments
     down_to_target: Segments
     targets: tuple[Target, ...]
-    transition: Bools  # per target
+    transition: Bools  # per target: induced, zero without signal (transition, recruitment)
     base: Gather  # per target
     level_up: Gather
     level_down: Gather
@@ -182,6 +183,10 @@ class BehaviourRows:
     transition_source: Ints
     transition_dest: Ints
     activity_target: Ints  # per activity variable, -1: no rule reaches it
+    # recruitment: per target, the recruiting population and the recruited one (its influx)
+    recruit_target: Ints
+    recruit_source: Ints
+    recruit_dest: Ints
 
 
 @dataclass(frozen=True)
@@ -508,12 +513,12 @@ class _Context:
     # ---------------------------------------------------------- cells
 
     def base_rates(self) -> dict[str, list[list[int]]]:
-        """Per population, the parameter of its division (in culture, the culture rate),
-        death and secretion rate (none: an empty list)."""
+        """Per population, the parameter of its division (in culture, the culture rate;
+        recruited cells do not divide), death and secretion rate (none: an empty list)."""
         rates: dict[str, list[list[int]]] = {"growth": [], "death": [], "secretion": []}
         for p in self.structure.populations:
             entry = self.lib.behaviour_of(self.kb, p.cell)
-            growth = entry.growth
+            growth = None if p.recruited else entry.growth
             if p.compartment == "culture" and entry.growth_in_culture:
                 growth = entry.growth_in_culture
             for name, ref in (
@@ -611,7 +616,7 @@ class _Context:
             found = levels[t.up][index[t.target]]
             if (i := self.book.index(t.level)) not in found:
                 found.append(i)
-        transition = [isinstance(t, Transition) for t in targets]
+        transition = [isinstance(t, Transition | Recruitment) for t in targets]
         return RuleRows(
             signal=frozen([t.signal for t in terms]),
             half_max=frozen([self.book.index(t.half_max) for t in terms]),
@@ -644,7 +649,8 @@ class _Context:
                     rows.append([self.param("seeding_rate")])
                 case _:
                     rows.append([])
-            default.append(0.0 if isinstance(target, Growth | Death | Transition) else 1.0)
+            zero = isinstance(target, Growth | Death | Transition | Recruitment)
+            default.append(0.0 if zero else 1.0)
         return Gather.of(rows, default)
 
     def behaviour_rows(self) -> BehaviourRows:
@@ -653,6 +659,7 @@ class _Context:
             return frozen([a for a, _ in found]), frozen([b for _, b in found])
 
         moves = [(i, t) for i, t in enumerate(self.targets) if isinstance(t, Transition)]
+        influx = [(i, t) for i, t in enumerate(self.targets) if isinstance(t, Recruitment)]
         acts = sorted(self.structure.activities.items(), key=lambda kv: kv[1])
         return BehaviourRows(
             growth=pairs(Growth),
@@ -666,6 +673,9 @@ class _Context:
             activity_target=frozen(
                 [self.target_index.get(Activity(ph, pop), -1) for (ph, pop), _ in acts]
             ),
+            recruit_target=frozen([i for i, _ in influx]),
+            recruit_source=frozen([t.source for _, t in influx]),
+            recruit_dest=frozen([t.dest for _, t in influx]),
         )
 
     # ---------------------------------------------------------- exosomes

@@ -150,6 +150,8 @@ class CellBehaviour(Strict):
     kill_rate: Identifier | None = None
     speed: Identifier | None = None  # tissue: migration speed (µm/min), biased up exosome gradients
     expands_when_active: bool = False  # a signal raising its killing raises its division too
+    # the most cells of this type a recruiting cell brings in per day, at full signal
+    recruitment: Identifier = "recruitment_max_rate"
     acts_on: list[Feedback] = []  # what it does to other cells of its compartment
 
 

@@ -43,6 +43,7 @@ class Population:
     state: str | None
     compartment: str
     origin: str | None = None  # a resistance acquired from exosomes: the state it fades back to
+    recruited: bool = False  # brought in by other cells (a recruitment): they do not divide
 
     @property
     def acquired(self) -> bool:
@@ -52,7 +53,8 @@ class Population:
     def label(self) -> str:
         state = f".{self.state}" if self.state else ""
         acquired = f" (acquired, from {self.origin})" if self.origin else ""
-        return f"{self.cell}{state}{acquired}@{self.compartment}"
+        recruited = " (recruited)" if self.recruited else ""
+        return f"{self.cell}{state}{acquired}{recruited}@{self.compartment}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,15 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Recruitment:
+    """Cells of ``source`` bringing cells into ``dest`` (the recruited cells of a type in their
+    compartment): an influx per recruiting cell, induced, zero without signal."""
+
+    source: int
+    dest: int
+
+
+@dataclass(frozen=True)
 class Seeding:
     """Seeding of a distant organ by tumour cancer cells (a base rate, modulated)."""
 
@@ -114,7 +125,9 @@ class Activity:
     pop: int
 
 
-Target = Growth | Death | Survival | Killing | Secretion | Transition | Seeding | Activity
+Target = (
+    Growth | Death | Survival | Killing | Secretion | Transition | Recruitment | Seeding | Activity
+)
 
 
 @dataclass(frozen=True)
