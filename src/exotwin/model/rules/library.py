@@ -133,14 +133,20 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
     if rule.decoy is not None and kb.find_molecule(rule.decoy.binds) is None:
         problems.append(item.problem(("decoy", "binds"), f"unknown molecule {rule.decoy.binds!r}"))
     have = {e.phenotype for e in record.effects} if not isinstance(record, Biomarker) else set()
-    for i, phenotype in enumerate(rule.effects):
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        *((("effects", i), p) for i, p in enumerate(rule.effects)),
+        *((("omit", p), p) for p in rule.omit),
+    ]
+    for loc, phenotype in named:
         if phenotype not in have:
             problems.append(
                 item.problem(
-                    ("effects", i),
-                    (f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})"),
+                    loc,
+                    f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})",
                 )
             )
+        elif loc[0] == "effects" and phenotype in rule.omit:
+            problems.append(item.problem(loc, f"{phenotype!r} is both compiled and in omit"))
 
 
 def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> dict[str, Item]:
