@@ -15,7 +15,8 @@ import pytest
 from exotwin.knowledge import KnowledgeBase
 from exotwin.knowledge.schema import Mechanism, Therapy
 from exotwin.model import Library, compile_arm, load_library
-from exotwin.model.rules.coverage import rule_coverage
+from exotwin.model.cli import _coverage_lines
+from exotwin.model.rules.coverage import RecordCoverage, rule_coverage
 from exotwin.model.rules.library import ModelDataError, packaged_model_dir
 from exotwin.model.rules.table import Activity, Growth, Transition
 from exotwin.model.scenario.schema import Scenario
@@ -115,3 +116,13 @@ def test_bad_omit_is_a_one_line_error(
         _library(kb, tmp_path, f"{{id: odd, record: s003.mir155-emt-dox-ptx-resistance, {fields}}}")
     [problem] = info.value.problems
     assert message in str(problem) and "\n" not in str(problem)
+
+
+def test_coverage_lists_what_a_rule_leaves_out(kb: KnowledgeBase, lib: Library) -> None:
+    record = "s000.mir4443-liver-metastasis"
+    rule = rule_coverage(kb, lib, lib.rules["mir4443-liver"], record)
+    lines = _coverage_lines(RecordCoverage(record, "mechanism", "simulated", [rule]))
+    assert any(
+        line.startswith("mir4443-liver leaves out vascular_permeability (not simulated: ")
+        for line in lines
+    )
