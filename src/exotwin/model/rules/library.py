@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from ...datafiles import Item, Problem, parse_sections, yaml_files
 from ...errors import ModelDataError as ModelDataError
-from ...knowledge import KnowledgeBase
+from ...knowledge import KnowledgeBase, Record
 from ...knowledge.schema import Biomarker, Therapy
 from .lifecycle import LIFECYCLE_FILE, Lifecycle, load_lifecycle, packaged_lifecycle
 from .parameters import declaration_problems
@@ -132,6 +132,12 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
     if rule.decoy is not None and kb.find_molecule(rule.decoy.binds) is None:
         problems.append(item.problem(("decoy", "binds"), f"unknown molecule {rule.decoy.binds!r}"))
+    _check_effects(record, item, problems)
+
+
+def _check_effects(record: Record, item: Item, problems: list[Problem]) -> None:
+    """The effects a rule names (``effects``, ``omit``) are its record's, each named once."""
+    rule: Rule = item.value
     have = {e.phenotype for e in record.effects} if not isinstance(record, Biomarker) else set()
     named: list[tuple[tuple[str | int, ...], str]] = [
         *((("effects", i), p) for i, p in enumerate(rule.effects)),
