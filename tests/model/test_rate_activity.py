@@ -34,7 +34,6 @@ arms:
 duration: 7
 readouts:
   - {name: activity, kind: activity, phenotype: t_cell_activity, of: {cell: t_cell, compartment: culture}}
-  - {name: unrelated, kind: activity, phenotype: t_cell_activity, of: {cell: bc_tnbc, compartment: culture}}
 """
 
 
@@ -48,4 +47,3 @@ def test_activity_of_a_rate_reads_its_fold(kb: KnowledgeBase, lib: Library, tmp_
     np.testing.assert_allclose(control["activity"], 1.0)
     assert dosed["activity"][0] == 1.0  # no exosomes taken up yet
     assert 0.0 < dosed["activity"][-1] < 0.99  # TGF-beta lowers the T cells' killing
-    np.testing.assert_allclose(dosed["unrelated"], 1.0)  # no rule acts on cancer cells

@@ -193,6 +193,11 @@ def _coverage_lines(r: RecordCoverage) -> list[str]:
             f"rule {rule.rule}: " + (summarise(rule.inert) or rule.note or "nothing")
             for rule in r.rules
         ]
+    lines += [
+        f"{rule.rule} leaves out {phenotype} (not simulated: {why})"
+        for rule in r.rules
+        for phenotype, why in rule.omitted.items()
+    ]
     if r.stale_reason:
         lines.append(f"stale reason {r.reason!r} in not_simulated.yaml: delete it")
     return lines

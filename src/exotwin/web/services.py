@@ -98,5 +98,14 @@ class Services:
                     name: self.lib.rule_param(rule, name).model_dump()
                     for name in ("loading", "half_max", "hill", "max_rate", "fold")
                 }
-                out.append({"rule": rule.id, "effects": rule.effects, "parameters": params})
+                effects = getattr(self.kb.records[rule.record], "effects", [])
+                compiled = [e.phenotype for e in effects if e.phenotype not in rule.omit]
+                out.append(
+                    {
+                        "rule": rule.id,
+                        "effects": compiled if rule.omit else [],  # []: all of the record's
+                        "omitted": rule.omit,
+                        "parameters": params,
+                    }
+                )
         return out

@@ -297,7 +297,8 @@ class _Builder:
         return state or self.resistance.state_for(drugs, [])
 
     def effects_of(self, rule: Rule, record: Mechanism | Therapy) -> list[Effect]:
-        return [e for e in record.effects if not rule.effects or e.phenotype in rule.effects]
+        """Every effect of the record but those the rule omits, with a reason (``omit``)."""
+        return [e for e in record.effects if e.phenotype not in rule.omit]
 
     def loads(
         self, donor: CellRef, state: str | tuple[str, ...] | None, pop: Population

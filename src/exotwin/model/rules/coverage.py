@@ -117,6 +117,7 @@ class RuleCoverage:
     dynamics: list[Dynamic]  # what it changes in its probe arm
     inert: list[Dynamic] = field(default_factory=list)  # terms that change nothing
     note: str = ""  # the compiler's note when the probe arm does not use the rule
+    omitted: dict[str, str] = field(default_factory=dict)  # record effects left out, and why
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ def rule_coverage(kb: KnowledgeBase, lib: Library, rule: Rule, record_id: str) -
         return RuleCoverage(rule.id, where, release_dynamics(kb, model, own), note=note)
     acting, inert = term_dynamics(kb, lib, model, rule)
     acting += binding_dynamics(kb, lib, model)
-    return RuleCoverage(rule.id, where, acting, inert, note)
+    return RuleCoverage(rule.id, where, acting, inert, note, dict(rule.omit))
 
 
 def lifecycle_coverage(lib: Library) -> dict[str, RuleCoverage]:

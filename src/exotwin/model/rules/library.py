@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from ...datafiles import Item, Problem, parse_sections, yaml_files
 from ...errors import ModelDataError as ModelDataError
-from ...knowledge import KnowledgeBase
+from ...knowledge import KnowledgeBase, Record
 from ...knowledge.schema import Biomarker, Therapy
 from .lifecycle import LIFECYCLE_FILE, Lifecycle, load_lifecycle, packaged_lifecycle
 from .parameters import declaration_problems
@@ -132,15 +132,27 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
     if rule.decoy is not None and kb.find_molecule(rule.decoy.binds) is None:
         problems.append(item.problem(("decoy", "binds"), f"unknown molecule {rule.decoy.binds!r}"))
+    _check_effects(record, item, problems)
+
+
+def _check_effects(record: Record, item: Item, problems: list[Problem]) -> None:
+    """The effects a rule names (``effects``, ``omit``) are its record's, each named once."""
+    rule: Rule = item.value
     have = {e.phenotype for e in record.effects} if not isinstance(record, Biomarker) else set()
-    for i, phenotype in enumerate(rule.effects):
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        *((("effects", i), p) for i, p in enumerate(rule.effects)),
+        *((("omit", p), p) for p in rule.omit),
+    ]
+    for loc, phenotype in named:
         if phenotype not in have:
             problems.append(
                 item.problem(
-                    ("effects", i),
-                    (f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})"),
+                    loc,
+                    f"record {rule.record!r} has no effect {phenotype!r} (it has {sorted(have)})",
                 )
             )
+        elif loc[0] == "effects" and phenotype in rule.omit:
+            problems.append(item.problem(loc, f"{phenotype!r} is both compiled and in omit"))
 
 
 def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> dict[str, Item]:

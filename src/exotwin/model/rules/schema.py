@@ -111,7 +111,10 @@ class Rule(Strict):
     record: Identifier
     also: list[Identifier] = []  # further records of the same finding (e.g. the other review)
     donor_state: Identifier | None = None  # narrows the record's donor to a sub-state
-    effects: list[Identifier] = []  # a subset of the record's effect phenotypes; default all
+    # the record's effects the rule is written for (legacy; the others compile too unless
+    # ``omit`` gives a reason): a rule is its record made dynamic, effects never drop silently
+    effects: list[Identifier] = []
+    omit: dict[Identifier, Text] = {}  # record effect phenotype -> why the rule leaves it out
     loading: Param | None = None  # fraction of the donor's exosomes carrying the cargo
     half_max: Param | None = None  # exosomes internalised per receiver cell at half response
     hill: Param | None = None

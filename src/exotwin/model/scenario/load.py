@@ -271,14 +271,23 @@ def load_scenario(path: Path | str, kb: KnowledgeBase, lib: Library) -> Scenario
 def _compile_problems(
     kb: KnowledgeBase, lib: Library, scenario: Scenario, item: Item
 ) -> list[Problem]:
-    """Compile every arm: an intervention on something the arm does not hold is an error."""
+    """Compile every arm: an intervention on something the arm does not hold is an error, and
+    so is an ``activity`` readout that no arm simulates (it would read 1 whatever happens)."""
     from ..rules.compiler import compile_arm
     from ..rules.rows import ModelError
+    from .readouts import tracks, untracked_reason
 
-    problems = []
+    problems, models = [], []
     for i, arm in enumerate(scenario.arms):
         try:
-            compile_arm(kb, lib, scenario, arm)
+            models.append(compile_arm(kb, lib, scenario, arm))
         except ModelError as exc:
             problems.append(item.problem(("arms", i, *exc.where), str(exc)))
+    if problems:
+        return problems
+    rates = scenario.tissue is None  # the tissue engine reads activity levels only
+    for i, readout in enumerate(scenario.readouts):
+        if readout.kind == "activity" and not any(tracks(kb, m, readout, rates) for m in models):
+            loc = ("readouts", i, "phenotype")
+            problems.append(item.problem(loc, untracked_reason(lib, models, readout)))
     return problems

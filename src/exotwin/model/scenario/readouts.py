@@ -23,6 +23,7 @@ from ..ode.equations import (
     volumes_over_time,
 )
 from ..ode.solve import Trajectory
+from ..rules.library import Library
 from ..rules.rows import CompiledModel
 from ..rules.table import (
     ALL_EXOSOMES,
@@ -192,6 +193,35 @@ def _rate_targets(
         if found:
             acting.setdefault(targets.index(term.target), set()).update(found)
     return acting
+
+
+def tracks(kb: KnowledgeBase, model: CompiledModel, r: Readout, rates: bool = True) -> bool:
+    """Whether an arm's model carries an ``activity`` readout's phenotype in the cells it
+    selects: as an activity level, or (``rates``: the compartment engine) as a rate a rule
+    moves in them. Where no arm does, the readout would read a constant 1: not simulated."""
+    pops = {p.index for p in model.populations if model.selects(kb, r.of, p)}  # type: ignore[arg-type]
+    if any(ph == r.phenotype and pop in pops for ph, pop in model.activities):
+        return True
+    kinds = RATE_TARGETS.get(kb.phenotypes[r.phenotype or ""].behaviour or "", ())
+    return rates and bool(_rate_targets(model, kinds, pops))
+
+
+def untracked_reason(lib: Library, models: list[CompiledModel], r: Readout) -> str:
+    """Why no arm simulates an ``activity`` readout (one line, for a scenario error)."""
+    of = r.of
+    cells = " ".join(x for x in (of.state, of.cell) if x) if of else ""
+    where = f" in {of.compartment}" if of and of.compartment else ""
+    why = (
+        f"not simulated: no rule of this scenario sets {r.phenotype} in the cells it selects "
+        f"({cells or 'all cells'}{where}), as an activity level or as a rate"
+    )
+    used = {rule for m in models for rule in m.structure.rules_used}
+    left = [
+        f"rule {rule} leaves it out: {lib.rules[rule].omit[r.phenotype or '']}"
+        for rule in sorted(used)
+        if r.phenotype in lib.rules[rule].omit
+    ]
+    return "; ".join([why, *left])
 
 
 def _surface(run: _Run, r: Readout) -> Series:
