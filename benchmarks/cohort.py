@@ -1,7 +1,7 @@
 """Benchmark: virtual patients x 365 days, exotwin against libroadrunner, on a large and a
 small model.
 
-- large: the default TNBC model (all applicable mechanisms, arm ``untreated``; 646 variables once pruned, 3,535 unpruned);
+- large: the default TNBC model (all applicable mechanisms, arm ``untreated``; 786 variables once pruned, 3,542 unpruned);
 - small: ``nf-to-caf-mir9-mir125b``, arm ``exosomes`` (21 variables once pruned), run for 365 days.
 
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
@@ -11,9 +11,9 @@ for many patients of a small model; ``compiled``, scipy's BDF on a compiled righ
 and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
 alone, its patients in two halves before and after exotwin's run (both sides see the same
-load on a shared machine). exotwin's set-up for the batched integrator (importing JAX, tracing,
-compiling or loading the program from JAX's disk cache) is timed apart, as libroadrunner's load
-is (for the large model its compiling stays in the solving time); ``ratio`` is solving against
+load on a shared machine). exotwin's set-up (importing JAX, tracing, compiling or loading the
+programs from JAX's disk cache; for the large model also probing and colouring the Jacobian's
+sparsity) is timed apart, as libroadrunner's load is; ``ratio`` is solving against
 ``simulate`` alone, ``ratio_with_setup`` the same cohort with each side's set-up once. Both are
 compared on every readout of the patients libroadrunner runs. Then a cohort
 sweep of the small model runs on a local Dask cluster with 1 and with 2 workers (the

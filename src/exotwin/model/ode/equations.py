@@ -382,12 +382,8 @@ def signals_of(
         share = be.divide_or_zero(cells.n[..., sources].sum(axis=-1), total)
         shown = strength * share * display[..., rows.cargo[i]]
         signal = be.put(signal, i, signal[..., i] + shown)
-    for i, sources, relayed in rows.relay:  # other cells of the compartment (acts_on)
-        total = cells.per_compartment[..., receiver_compartment[i]]
-        relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
-        weight = be.where(relayed >= 0, relative, 1.0)
-        share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
-        signal = be.put(signal, i, signal[..., i] + share)
+    if rows.relay:  # other cells of the compartment (acts_on)
+        signal = _relays(model, be, derived, cells, signal)
     signal = signal * factors["block"][..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
@@ -398,6 +394,37 @@ def signals_of(
     if rows.decoys:
         signal = _decoyed(model, be, derived, y, cells, signal)
     return be.named(signal, "sig")
+
+
+def _relays(
+    model: CompiledModel, be: Backend, derived: Derived, cells: Cells, signal: Array
+) -> Array:
+    """Each relayed signal plus the share of its compartment's cells that relay it (weighted
+    by their own signal where they relay one). All rows at once when no row reads another's
+    result (one gather and one put instead of a put per row: ~2,000 fewer operations in the
+    default model's compiled right-hand side); else row by row, in order."""
+    rows = model.rows.signals
+    targets = np.array([i for i, _, _ in rows.relay])
+    receiver = model.rows.cells.compartment[rows.pop[targets]]
+    scale = derived.theta[..., [rows.relay_share]]
+    if {int(r) for _, _, found in rows.relay for r in found} & set(targets.tolist()):
+        for k, (i, sources, relayed) in enumerate(rows.relay):
+            relative = signal[..., np.maximum(relayed, 0)] / scale
+            weight = be.where(relayed >= 0, relative, 1.0)
+            share = (cells.n[..., sources] * weight).sum(axis=-1)
+            share = be.divide_or_zero(share, cells.per_compartment[..., receiver[k]])
+            signal = be.put(signal, i, signal[..., i] + share)
+        return signal
+    sources = np.concatenate([s for _, s, _ in rows.relay])
+    relayed = np.concatenate([r for _, _, r in rows.relay])
+    weight = be.where(relayed >= 0, signal[..., np.maximum(relayed, 0)] / scale, 1.0)
+    share = cells.n[..., sources] * weight
+    counts = [len(s) for _, s, _ in rows.relay]
+    if any(c != 1 for c in counts):  # rows with several sources (or none): add them up
+        row = np.repeat(np.arange(len(targets)), counts)
+        share = be.segment_sum(share, Segments(row, len(targets)))
+    share = be.divide_or_zero(share, cells.per_compartment[..., receiver])
+    return be.put(signal, targets, signal[..., targets] + share)
 
 
 UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM

@@ -261,10 +261,19 @@ def prepare_cohort(
     model: CompiledModel, theta: Array, y0: Array | None = None, tol: Tolerances = DEFAULT
 ) -> None:
     """Do ahead what :func:`simulate_cohort` would do first for these patients: compile
-    (or load from the disk cache) the batched integrator's program, when it takes that
-    path. Calling it is optional; a benchmark uses it to time set-up and solving apart."""
+    (or load from the disk cache) the batched integrator's program, or a large model's
+    right-hand side and Jacobian programs (with the sparsity probe and its colouring).
+    Calling it is optional; a benchmark uses it to time set-up and solving apart."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
-    if cohort_method(model.layout.size, len(theta)) != "rosenbrock":
+    method = cohort_method(model.layout.size, len(theta))
+    if method == "compiled":  # compile both programs, probe the pattern, colour it
+        rhs = RightHandSide(model, theta[:1], compiled=True)
+        pattern = jacobian_pattern(rhs, y0[0], bounds(model))
+        y = starting_state(model, theta[:1], y0[:1])[0]
+        if rhs.compiled is not None:
+            rhs.compiled.use_pattern(pattern, tolerances(model.layout, y, tol.atol_scale))
+            rhs.compiled.jacobian(0.0, y)
+    if method != "rosenbrock":
         return
     from . import rosenbrock
 
