@@ -271,14 +271,19 @@ def _lists_serial(
         counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
 
 
+_LANES = 8  # a cell's pair terms are computed this many at a time (vector registers)
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _force_cell(
-    k: int, packed: Float, row: NDArray[np.int32], m: int, far: float, inv_reach: float
+    k: int, packed: Float, row: NDArray[np.int32], m: int, far: float, inv_reach: float, buf: Float
 ) -> tuple[float, float, float, float]:
     """Velocity and unscaled pressure of sorted cell ``k`` from the ``m`` cells of its list.
 
-    Pairs closer than the cutoff far × R (and not coincident) count, in list order; the others
-    add exact zeros, so the sums are those of the listed pairs alone, without a branch.
+    The neighbours' offsets, summed radii and strengths are gathered into ``buf`` (6, >= m +
+    _LANES) and padded to whole vectors, so that the pair terms run in vector lanes; then they
+    are summed in list order. Pairs closer than the cutoff far × R (and not coincident) count;
+    the others add exact zeros, so the sums are those of the listed pairs alone.
     """
     xi = packed[k, 0]
     yi = packed[k, 1]
@@ -286,29 +291,45 @@ def _force_cell(
     ri = packed[k, 3]
     rep_i = packed[k, 4]
     adh_i = packed[k, 5]
-    vx = 0.0
-    vy = 0.0
-    vz = 0.0
-    p = 0.0
     for q in range(m):
         kk = row[q]
-        dx = xi - packed[kk, 0]
-        dy = yi - packed[kk, 1]
-        dz = zi - packed[kk, 2]
+        buf[0, q] = xi - packed[kk, 0]
+        buf[1, q] = yi - packed[kk, 1]
+        buf[2, q] = zi - packed[kk, 2]
+        buf[3, q] = ri + packed[kk, 3]
+        buf[4, q] = rep_i * packed[kk, 4]
+        buf[5, q] = adh_i * packed[kk, 5]
+    padded = (m + _LANES - 1) // _LANES * _LANES
+    for q in range(m, padded):  # coincident dummies: excluded, never summed
+        buf[0, q] = buf[1, q] = buf[2, q] = buf[4, q] = buf[5, q] = 0.0
+        buf[3, q] = 1.0
+    for q in range(padded):  # no dependence between lanes: vectorised
+        dx = buf[0, q]
+        dy = buf[1, q]
+        dz = buf[2, q]
+        big_r = buf[3, q]
         d2 = dx * dx + dy * dy + dz * dz
-        big_r = ri + packed[kk, 3]
         cut = far * big_r
         d = math.sqrt(d2)
         u = d / big_r  # d / R
         push = max(0.0, 1.0 - u)
         push *= push
         pull = max(0.0, 1.0 - u * inv_reach)  # 1 - d / S
-        f = (rep_i * packed[kk, 4] * push - adh_i * packed[kk, 5] * pull * pull) / d
+        f = (buf[4, q] * push - buf[5, q] * pull * pull) / d
         ok = (d2 >= _MIN_D2) & (d2 < cut * cut)
-        vx += f * dx if ok else 0.0
-        vy += f * dy if ok else 0.0
-        vz += f * dz if ok else 0.0
-        p += push if ok else 0.0
+        buf[0, q] = f * dx if ok else 0.0
+        buf[1, q] = f * dy if ok else 0.0
+        buf[2, q] = f * dz if ok else 0.0
+        buf[3, q] = push if ok else 0.0
+    vx = 0.0
+    vy = 0.0
+    vz = 0.0
+    p = 0.0
+    for q in range(m):
+        vx += buf[0, q]
+        vy += buf[1, q]
+        vz += buf[2, q]
+        p += buf[3, q]
     return vx, vy, vz, p
 
 
@@ -345,8 +366,9 @@ def _forces_parallel(
     n = packed.shape[0]
     far, inv_reach = max(1.0, reach), 1.0 / reach
     for c in prange((n + _CHUNK - 1) // _CHUNK):
+        buf = np.empty((6, lists.shape[1] + _LANES))
         for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
+            v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach, buf)
             _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
@@ -364,8 +386,9 @@ def _forces_serial(
 ) -> None:
     """:func:`_forces_parallel` on one thread, for too few cells to repay starting threads."""
     far, inv_reach = max(1.0, reach), 1.0 / reach
+    buf = np.empty((6, lists.shape[1] + _LANES))
     for k in range(packed.shape[0]):
-        v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
+        v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach, buf)
         _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
