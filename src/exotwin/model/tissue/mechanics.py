@@ -196,79 +196,99 @@ _CHUNK = 512  # cells per parallel task
 
 
 @njit(cache=True, inline="always")
-def _list_cell(
-    k: int,
+def _list_bin(
+    b: int,
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
-    row: NDArray[np.int32],
-) -> int:
-    """Write the cells within ``far`` × (r_k + r_j) + ``skin`` of sorted cell ``k`` into ``row``.
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
+    work: tuple[Float, NDArray[np.int64], NDArray[np.bool_]],
+) -> None:
+    """List, for each cell of bin ``b``, the cells within ``far`` × (r_k + r_j) + ``skin``.
 
-    In bin order; returns how many (only ``len(row) - 1`` are written). The test is branch-free:
-    each candidate is written, and kept by counting it. Dead cells (x is NaN) have none.
+    The candidates of the 27 (2D: 9) bins around ``b`` are copied once, in bin order, into
+    ``work`` (rows for x, y, z, r; index; kept), then each of the bin's cells tests them all in
+    vector lanes and keeps the hits in that order: ``counts[k]`` of them, only the first
+    ``lists.shape[1] - 1`` written. Dead cells (x is NaN) have none.
     """
     nz, ny, nx = shape
-    xi = packed[k, 0]
-    yi = packed[k, 1]
-    zi = packed[k, 2]
-    ri = packed[k, 3]
-    cap = row.shape[0] - 1
-    x0, x1 = _span(_bin_of(xi, lower[0], inv_edge[0], nx), nx)
-    y0, y1 = _span(_bin_of(yi, lower[1], inv_edge[1], ny), ny)
-    z0, z1 = _span(_bin_of(zi, lower[2], inv_edge[2], nz), nz)
-    m = 0
+    if start[b] == start[b + 1]:
+        return
+    cand, index, kept = work
+    x0, x1 = _span(b % nx, nx)
+    y0, y1 = _span(b // nx % ny, ny)
+    z0, z1 = _span(b // (nx * ny), nz)
+    c = 0
     for bz in range(z0, z1 + 1):
         for by in range(y0, y1 + 1):
-            b = (bz * ny + by) * nx
-            for kk in range(start[b + x0], start[b + x1 + 1]):  # bins x0..x1 are contiguous
-                dx = xi - packed[kk, 0]
-                dy = yi - packed[kk, 1]
-                dz = zi - packed[kk, 2]
-                cut = far * (ri + packed[kk, 3]) + skin
-                row[min(m, cap)] = kk
-                m += (dx * dx + dy * dy + dz * dz < cut * cut) & (kk != k)
-    return m
+            row = (bz * ny + by) * nx
+            for kk in range(start[row + x0], start[row + x1 + 1]):  # bins x0..x1: contiguous
+                for axis in range(4):
+                    cand[axis, c] = packed[kk, axis]
+                index[c] = kk
+                c += 1
+    cap = lists.shape[1] - 1
+    for k in range(start[b], start[b + 1]):
+        xi, yi, zi, ri = packed[k, 0], packed[k, 1], packed[k, 2], packed[k, 3]
+        for q in range(c):
+            dx = xi - cand[0, q]
+            dy = yi - cand[1, q]
+            dz = zi - cand[2, q]
+            cut = far * (ri + cand[3, q]) + skin
+            kept[q] = (dx * dx + dy * dy + dz * dz < cut * cut) & (index[q] != k)
+        row_k = lists[k]
+        m = 0
+        for q in range(c):  # branch-free: each candidate is written, and kept by counting it
+            row_k[min(m, cap)] = index[q]
+            m += kept[q]
+        counts[k] = m
+
+
+@njit(cache=True, inline="always")
+def _work(width: int) -> tuple[Float, NDArray[np.int64], NDArray[np.bool_]]:
+    return np.empty((4, width)), np.empty(width, np.int64), np.empty(width, np.bool_)
+
+
+_BINS = 64  # bins per parallel task of the list build
 
 
 @njit(cache=True, parallel=True)
 def _lists_parallel(
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
+    width: int,
     lists: NDArray[np.int32],
     counts: NDArray[np.int64],
 ) -> None:
-    """:func:`_list_cell` for every sorted cell, in chunks on all threads."""
-    n = packed.shape[0]
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+    """:func:`_list_bin` for every bin, in chunks on all threads (``width``: most candidates)."""
+    n_bins = start.shape[0] - 1
+    for c in prange((n_bins + _BINS - 1) // _BINS):
+        work = _work(width)
+        for b in range(c * _BINS, min(n_bins, (c + 1) * _BINS)):
+            _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
 
 
 @njit(cache=True)
 def _lists_serial(
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
+    width: int,
     lists: NDArray[np.int32],
     counts: NDArray[np.int64],
 ) -> None:
     """:func:`_lists_parallel` on one thread, for too few cells to repay starting threads."""
-    for k in range(packed.shape[0]):
-        counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+    work = _work(width)
+    for b in range(start.shape[0] - 1):
+        _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
 
 
 _LANES = 8  # a cell's pair terms are computed this many at a time (vector registers)
@@ -448,7 +468,7 @@ def _lists(
     room for n rows: a table kept between builds is not allocated and paged in again.
     """
     n = packed.shape[0]
-    lower, inv, nx, ny, nz = _geometry(cells)
+    width = int(np.diff(cells.start).max()) * (27 if cells.shape[0] > 1 else 9)  # candidates
     kernel = _lists_parallel if parallel else _lists_serial
     while True:
         if table is not None and table.shape[0] >= n and table.shape[1] == cap + 1:
@@ -456,7 +476,7 @@ def _lists(
         else:
             lists = np.empty((n, cap + 1), np.int32)
         counts = np.empty(n, np.int64)
-        kernel(packed, cells.start, lower, inv, (nz, ny, nx), max(1.0, reach), skin, lists, counts)
+        kernel(packed, cells.start, cells.shape, max(1.0, reach), skin, width, lists, counts)
         most = int(counts.max()) if n else 0
         if most <= cap:
             return lists, counts
