@@ -16,6 +16,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from .grid import PARALLEL_CELLS
+
 DEFAULT_REPULSION = 10.0
 """PhysiCell ``cell_cell_repulsion_strength`` (µm/min)."""
 DEFAULT_ADHESION = 0.4
@@ -844,6 +846,30 @@ def motility_velocity(
 # --------------------------------------------------------------------------- time step
 
 
+@njit(cache=True, inline="always")
+def _advance_cell(
+    i: int,
+    positions: Float,
+    velocity: Float,
+    previous: Float,
+    dt: float,
+    lower: Float,
+    upper: Float,
+    r: float,
+    axes: int,
+) -> None:
+    for a in range(axes):
+        x = positions[i, a] + dt * (1.5 * velocity[i, a] - 0.5 * previous[i, a])
+        lo = lower[a] + r
+        hi = upper[a] - r
+        if lo > hi:
+            lo = 0.5 * (lower[a] + upper[a])
+            hi = lo
+        positions[i, a] = min(max(x, lo), hi)
+    for a in range(3):
+        previous[i, a] = velocity[i, a]
+
+
 @njit(cache=True)
 def _advance(
     positions: Float,
@@ -855,19 +881,24 @@ def _advance(
     radius: Float,
     axes: int,
 ) -> None:
-    n = positions.shape[0]
-    for i in range(n):
-        r = radius[i]
-        for a in range(axes):
-            x = positions[i, a] + dt * (1.5 * velocity[i, a] - 0.5 * previous[i, a])
-            lo = lower[a] + r
-            hi = upper[a] - r
-            if lo > hi:
-                lo = 0.5 * (lower[a] + upper[a])
-                hi = lo
-            positions[i, a] = min(max(x, lo), hi)
-        for a in range(3):
-            previous[i, a] = velocity[i, a]
+    for i in range(positions.shape[0]):
+        _advance_cell(i, positions, velocity, previous, dt, lower, upper, radius[i], axes)
+
+
+@njit(cache=True, parallel=True)
+def _advance_parallel(
+    positions: Float,
+    velocity: Float,
+    previous: Float,
+    dt: float,
+    lower: Float,
+    upper: Float,
+    radius: Float,
+    axes: int,
+) -> None:
+    """:func:`_advance` on all threads."""
+    for i in prange(positions.shape[0]):
+        _advance_cell(i, positions, velocity, previous, dt, lower, upper, radius[i], axes)
 
 
 def advance(
@@ -893,7 +924,8 @@ def advance(
         raise ValueError("previous_velocity must be float64 of shape (n, 3)")
     if positions.dtype != np.float64:
         raise ValueError("positions must be float64")
-    _advance(
+    kernel = _advance_parallel if n >= PARALLEL_CELLS else _advance
+    kernel(
         positions,
         np.ascontiguousarray(velocity, dtype=np.float64),
         previous_velocity,
