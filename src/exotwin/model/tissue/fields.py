@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from exotwin.errors import FieldError as FieldError
 
-from .grid import Grid
+from .grid import PARALLEL_CELLS, Grid
 
 __all__ = ["FieldError", "FieldSolver", "Ledger"]
 
@@ -185,6 +185,16 @@ def _cell_uptake(of_cell: Int, uptake: Float, seen: Float, dt: float, out: Float
     """out[i, f] += uptake[i, f] · (Σ over steps of the concentration at i's voxel) · dt."""
     n, nf = out.shape
     for i in range(n):
+        s = of_cell[i]
+        for f in range(nf):
+            out[i, f] += uptake[i, f] * seen[s, f] * dt
+
+
+@njit(cache=True, parallel=True)
+def _cell_uptake_parallel(of_cell: Int, uptake: Float, seen: Float, dt: float, out: Float) -> None:
+    """:func:`_cell_uptake` on all threads."""
+    n, nf = out.shape
+    for i in prange(n):
         s = of_cell[i]
         for f in range(nf):
             out[i, f] += uptake[i, f] * seen[s, f] * dt
@@ -662,7 +672,8 @@ class FieldSolver:
         src, n = self._sources, len(self._uptake)
         if not (out.ndim == 2 and out.shape[0] == n and out.shape[1] <= src.seen.shape[1]):
             raise FieldError(f"{_label(self.names)}: uptake goes into ({n}, k), not {out.shape}")
-        _cell_uptake(src.of_cell[:n], self._uptake, src.seen, self.dt, out)
+        kernel = _cell_uptake_parallel if n >= PARALLEL_CELLS else _cell_uptake
+        kernel(src.of_cell[:n], self._uptake, src.seen, self.dt, out)
 
     def exchange(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 
@@ -17,6 +17,20 @@ def _index(v: float, lo: float, dx: float, n: int) -> int:
     return n - 1 if f >= n - 1 else int(f)
 
 
+PARALLEL_CELLS = 1 << 16  # positions from which the per-cell kernels run on all threads
+
+
+@njit(cache=True, inline="always")
+def _voxel(
+    p: NDArray[np.float64], lower: NDArray[np.float64], dx: float, shape: tuple[int, int, int]
+) -> int:
+    nz, ny, nx = shape
+    ix = _index(p[0], lower[0], dx, nx)
+    iy = _index(p[1], lower[1], dx, ny)
+    iz = _index(p[2], lower[2], dx, nz) if nz > 1 else 0
+    return (iz * ny + iy) * nx + ix
+
+
 @njit(cache=True)
 def _voxel_of(
     positions: NDArray[np.float64],
@@ -25,12 +39,21 @@ def _voxel_of(
     shape: tuple[int, int, int],
     out: NDArray[np.int64],
 ) -> None:
-    nz, ny, nx = shape
     for i in range(positions.shape[0]):
-        ix = _index(positions[i, 0], lower[0], dx, nx)
-        iy = _index(positions[i, 1], lower[1], dx, ny)
-        iz = _index(positions[i, 2], lower[2], dx, nz) if nz > 1 else 0
-        out[i] = (iz * ny + iy) * nx + ix
+        out[i] = _voxel(positions[i], lower, dx, shape)
+
+
+@njit(cache=True, parallel=True)
+def _voxel_of_parallel(
+    positions: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    dx: float,
+    shape: tuple[int, int, int],
+    out: NDArray[np.int64],
+) -> None:
+    """:func:`_voxel_of` on all threads."""
+    for i in prange(positions.shape[0]):
+        out[i] = _voxel(positions[i], lower, dx, shape)
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,8 @@ class Grid:
         if positions.ndim != 2 or positions.shape[1] != 3:
             raise ValueError(f"positions must have shape (n, 3), not {positions.shape}")
         out = np.empty(len(positions), dtype=np.int64)
-        _voxel_of(positions, np.asarray(self.lower, dtype=np.float64), self.dx, self.shape, out)
+        kernel = _voxel_of_parallel if len(positions) >= PARALLEL_CELLS else _voxel_of
+        kernel(positions, np.asarray(self.lower, dtype=np.float64), self.dx, self.shape, out)
         return out
 
     def centres(self) -> NDArray[np.float64]:

@@ -16,6 +16,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from .grid import PARALLEL_CELLS
+
 DEFAULT_REPULSION = 10.0
 """PhysiCell ``cell_cell_repulsion_strength`` (µm/min)."""
 DEFAULT_ADHESION = 0.4
@@ -196,89 +198,114 @@ _CHUNK = 512  # cells per parallel task
 
 
 @njit(cache=True, inline="always")
-def _list_cell(
-    k: int,
+def _list_bin(
+    b: int,
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
-    row: NDArray[np.int32],
-) -> int:
-    """Write the cells within ``far`` × (r_k + r_j) + ``skin`` of sorted cell ``k`` into ``row``.
+    lists: NDArray[np.int32],
+    counts: NDArray[np.int64],
+    work: tuple[Float, NDArray[np.int64], NDArray[np.bool_]],
+) -> None:
+    """List, for each cell of bin ``b``, the cells within ``far`` × (r_k + r_j) + ``skin``.
 
-    In bin order; returns how many (only ``len(row) - 1`` are written). The test is branch-free:
-    each candidate is written, and kept by counting it. Dead cells (x is NaN) have none.
+    The candidates of the 27 (2D: 9) bins around ``b`` are copied once, in bin order, into
+    ``work`` (rows for x, y, z, r; index; kept), then each of the bin's cells tests them all in
+    vector lanes and keeps the hits in that order: ``counts[k]`` of them, only the first
+    ``lists.shape[1] - 1`` written. Dead cells (x is NaN) have none.
     """
     nz, ny, nx = shape
-    xi = packed[k, 0]
-    yi = packed[k, 1]
-    zi = packed[k, 2]
-    ri = packed[k, 3]
-    cap = row.shape[0] - 1
-    x0, x1 = _span(_bin_of(xi, lower[0], inv_edge[0], nx), nx)
-    y0, y1 = _span(_bin_of(yi, lower[1], inv_edge[1], ny), ny)
-    z0, z1 = _span(_bin_of(zi, lower[2], inv_edge[2], nz), nz)
-    m = 0
+    if start[b] == start[b + 1]:
+        return
+    cand, index, kept = work
+    x0, x1 = _span(b % nx, nx)
+    y0, y1 = _span(b // nx % ny, ny)
+    z0, z1 = _span(b // (nx * ny), nz)
+    c = 0
     for bz in range(z0, z1 + 1):
         for by in range(y0, y1 + 1):
-            b = (bz * ny + by) * nx
-            for kk in range(start[b + x0], start[b + x1 + 1]):  # bins x0..x1 are contiguous
-                dx = xi - packed[kk, 0]
-                dy = yi - packed[kk, 1]
-                dz = zi - packed[kk, 2]
-                cut = far * (ri + packed[kk, 3]) + skin
-                row[min(m, cap)] = kk
-                m += (dx * dx + dy * dy + dz * dz < cut * cut) & (kk != k)
-    return m
+            row = (bz * ny + by) * nx
+            for kk in range(start[row + x0], start[row + x1 + 1]):  # bins x0..x1: contiguous
+                for axis in range(4):
+                    cand[axis, c] = packed[kk, axis]
+                index[c] = kk
+                c += 1
+    cap = lists.shape[1] - 1
+    for k in range(start[b], start[b + 1]):
+        xi, yi, zi, ri = packed[k, 0], packed[k, 1], packed[k, 2], packed[k, 3]
+        for q in range(c):
+            dx = xi - cand[0, q]
+            dy = yi - cand[1, q]
+            dz = zi - cand[2, q]
+            cut = far * (ri + cand[3, q]) + skin
+            kept[q] = (dx * dx + dy * dy + dz * dz < cut * cut) & (index[q] != k)
+        row_k = lists[k]
+        m = 0
+        for q in range(c):  # branch-free: each candidate is written, and kept by counting it
+            row_k[min(m, cap)] = index[q]
+            m += kept[q]
+        counts[k] = m
+
+
+@njit(cache=True, inline="always")
+def _work(width: int) -> tuple[Float, NDArray[np.int64], NDArray[np.bool_]]:
+    return np.empty((4, width)), np.empty(width, np.int64), np.empty(width, np.bool_)
+
+
+_BINS = 64  # bins per parallel task of the list build
 
 
 @njit(cache=True, parallel=True)
 def _lists_parallel(
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
+    width: int,
     lists: NDArray[np.int32],
     counts: NDArray[np.int64],
 ) -> None:
-    """:func:`_list_cell` for every sorted cell, in chunks on all threads."""
-    n = packed.shape[0]
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+    """:func:`_list_bin` for every bin, in chunks on all threads (``width``: most candidates)."""
+    n_bins = start.shape[0] - 1
+    for c in prange((n_bins + _BINS - 1) // _BINS):
+        work = _work(width)
+        for b in range(c * _BINS, min(n_bins, (c + 1) * _BINS)):
+            _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
 
 
 @njit(cache=True)
 def _lists_serial(
     packed: Float,
     start: NDArray[np.int64],
-    lower: Float,
-    inv_edge: Float,
     shape: tuple[int, int, int],
     far: float,
     skin: float,
+    width: int,
     lists: NDArray[np.int32],
     counts: NDArray[np.int64],
 ) -> None:
     """:func:`_lists_parallel` on one thread, for too few cells to repay starting threads."""
-    for k in range(packed.shape[0]):
-        counts[k] = _list_cell(k, packed, start, lower, inv_edge, shape, far, skin, lists[k])
+    work = _work(width)
+    for b in range(start.shape[0] - 1):
+        _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
+
+
+_LANES = 8  # a cell's pair terms are computed this many at a time (vector registers)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _force_cell(
-    k: int, packed: Float, row: NDArray[np.int32], m: int, far: float, inv_reach: float
+    k: int, packed: Float, row: NDArray[np.int32], m: int, far: float, inv_reach: float, buf: Float
 ) -> tuple[float, float, float, float]:
     """Velocity and unscaled pressure of sorted cell ``k`` from the ``m`` cells of its list.
 
-    Pairs closer than the cutoff far × R (and not coincident) count, in list order; the others
-    add exact zeros, so the sums are those of the listed pairs alone, without a branch.
+    The neighbours' offsets, summed radii and strengths are gathered into ``buf`` (6, >= m +
+    _LANES) and padded to whole vectors, so that the pair terms run in vector lanes; then they
+    are summed in list order. Pairs closer than the cutoff far × R (and not coincident) count;
+    the others add exact zeros, so the sums are those of the listed pairs alone.
     """
     xi = packed[k, 0]
     yi = packed[k, 1]
@@ -286,29 +313,45 @@ def _force_cell(
     ri = packed[k, 3]
     rep_i = packed[k, 4]
     adh_i = packed[k, 5]
-    vx = 0.0
-    vy = 0.0
-    vz = 0.0
-    p = 0.0
     for q in range(m):
         kk = row[q]
-        dx = xi - packed[kk, 0]
-        dy = yi - packed[kk, 1]
-        dz = zi - packed[kk, 2]
+        buf[0, q] = xi - packed[kk, 0]
+        buf[1, q] = yi - packed[kk, 1]
+        buf[2, q] = zi - packed[kk, 2]
+        buf[3, q] = ri + packed[kk, 3]
+        buf[4, q] = rep_i * packed[kk, 4]
+        buf[5, q] = adh_i * packed[kk, 5]
+    padded = (m + _LANES - 1) // _LANES * _LANES
+    for q in range(m, padded):  # coincident dummies: excluded, never summed
+        buf[0, q] = buf[1, q] = buf[2, q] = buf[4, q] = buf[5, q] = 0.0
+        buf[3, q] = 1.0
+    for q in range(padded):  # no dependence between lanes: vectorised
+        dx = buf[0, q]
+        dy = buf[1, q]
+        dz = buf[2, q]
+        big_r = buf[3, q]
         d2 = dx * dx + dy * dy + dz * dz
-        big_r = ri + packed[kk, 3]
         cut = far * big_r
         d = math.sqrt(d2)
         u = d / big_r  # d / R
         push = max(0.0, 1.0 - u)
         push *= push
         pull = max(0.0, 1.0 - u * inv_reach)  # 1 - d / S
-        f = (rep_i * packed[kk, 4] * push - adh_i * packed[kk, 5] * pull * pull) / d
+        f = (buf[4, q] * push - buf[5, q] * pull * pull) / d
         ok = (d2 >= _MIN_D2) & (d2 < cut * cut)
-        vx += f * dx if ok else 0.0
-        vy += f * dy if ok else 0.0
-        vz += f * dz if ok else 0.0
-        p += push if ok else 0.0
+        buf[0, q] = f * dx if ok else 0.0
+        buf[1, q] = f * dy if ok else 0.0
+        buf[2, q] = f * dz if ok else 0.0
+        buf[3, q] = push if ok else 0.0
+    vx = 0.0
+    vy = 0.0
+    vz = 0.0
+    p = 0.0
+    for q in range(m):
+        vx += buf[0, q]
+        vy += buf[1, q]
+        vz += buf[2, q]
+        p += buf[3, q]
     return vx, vy, vz, p
 
 
@@ -345,8 +388,9 @@ def _forces_parallel(
     n = packed.shape[0]
     far, inv_reach = max(1.0, reach), 1.0 / reach
     for c in prange((n + _CHUNK - 1) // _CHUNK):
+        buf = np.empty((6, lists.shape[1] + _LANES))
         for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
+            v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach, buf)
             _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
@@ -364,8 +408,9 @@ def _forces_serial(
 ) -> None:
     """:func:`_forces_parallel` on one thread, for too few cells to repay starting threads."""
     far, inv_reach = max(1.0, reach), 1.0 / reach
+    buf = np.empty((6, lists.shape[1] + _LANES))
     for k in range(packed.shape[0]):
-        v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach)
+        v = _force_cell(k, packed, lists[k], counts[k], far, inv_reach, buf)
         _store(order[k], v, velocity, pressure, want_velocity, want_pressure)
 
 
@@ -425,7 +470,7 @@ def _lists(
     room for n rows: a table kept between builds is not allocated and paged in again.
     """
     n = packed.shape[0]
-    lower, inv, nx, ny, nz = _geometry(cells)
+    width = int(np.diff(cells.start).max()) * (27 if cells.shape[0] > 1 else 9)  # candidates
     kernel = _lists_parallel if parallel else _lists_serial
     while True:
         if table is not None and table.shape[0] >= n and table.shape[1] == cap + 1:
@@ -433,7 +478,7 @@ def _lists(
         else:
             lists = np.empty((n, cap + 1), np.int32)
         counts = np.empty(n, np.int64)
-        kernel(packed, cells.start, lower, inv, (nz, ny, nx), max(1.0, reach), skin, lists, counts)
+        kernel(packed, cells.start, cells.shape, max(1.0, reach), skin, width, lists, counts)
         most = int(counts.max()) if n else 0
         if most <= cap:
             return lists, counts
@@ -801,6 +846,30 @@ def motility_velocity(
 # --------------------------------------------------------------------------- time step
 
 
+@njit(cache=True, inline="always")
+def _advance_cell(
+    i: int,
+    positions: Float,
+    velocity: Float,
+    previous: Float,
+    dt: float,
+    lower: Float,
+    upper: Float,
+    r: float,
+    axes: int,
+) -> None:
+    for a in range(axes):
+        x = positions[i, a] + dt * (1.5 * velocity[i, a] - 0.5 * previous[i, a])
+        lo = lower[a] + r
+        hi = upper[a] - r
+        if lo > hi:
+            lo = 0.5 * (lower[a] + upper[a])
+            hi = lo
+        positions[i, a] = min(max(x, lo), hi)
+    for a in range(3):
+        previous[i, a] = velocity[i, a]
+
+
 @njit(cache=True)
 def _advance(
     positions: Float,
@@ -812,19 +881,24 @@ def _advance(
     radius: Float,
     axes: int,
 ) -> None:
-    n = positions.shape[0]
-    for i in range(n):
-        r = radius[i]
-        for a in range(axes):
-            x = positions[i, a] + dt * (1.5 * velocity[i, a] - 0.5 * previous[i, a])
-            lo = lower[a] + r
-            hi = upper[a] - r
-            if lo > hi:
-                lo = 0.5 * (lower[a] + upper[a])
-                hi = lo
-            positions[i, a] = min(max(x, lo), hi)
-        for a in range(3):
-            previous[i, a] = velocity[i, a]
+    for i in range(positions.shape[0]):
+        _advance_cell(i, positions, velocity, previous, dt, lower, upper, radius[i], axes)
+
+
+@njit(cache=True, parallel=True)
+def _advance_parallel(
+    positions: Float,
+    velocity: Float,
+    previous: Float,
+    dt: float,
+    lower: Float,
+    upper: Float,
+    radius: Float,
+    axes: int,
+) -> None:
+    """:func:`_advance` on all threads."""
+    for i in prange(positions.shape[0]):
+        _advance_cell(i, positions, velocity, previous, dt, lower, upper, radius[i], axes)
 
 
 def advance(
@@ -850,7 +924,8 @@ def advance(
         raise ValueError("previous_velocity must be float64 of shape (n, 3)")
     if positions.dtype != np.float64:
         raise ValueError("positions must be float64")
-    _advance(
+    kernel = _advance_parallel if n >= PARALLEL_CELLS else _advance
+    kernel(
         positions,
         np.ascontiguousarray(velocity, dtype=np.float64),
         previous_velocity,
