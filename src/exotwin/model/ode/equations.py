@@ -372,7 +372,22 @@ def signals_of(
 ) -> Array:
     """Each internal signal as its receivers sense it: internalised cargo plus contact with
     cells displaying it, less what inhibitors and antibodies block."""
+    return _sensed(model, be, derived, y, cells, factors)[0]
+
+
+def _sensed(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    factors: dict[str, Array],
+) -> tuple[Array, list[Array]]:
+    """:func:`signals_of`, and the stimulus of each held signal (``rows.signals.memory``):
+    a relayed signal that its receivers hold is their state, which its stimulus primes."""
     lay, rows = model.layout, model.rows.signals
+    held = {int(i) for i, _, _ in rows.memory}
+    stimulus = []
     signal = be.positive(y[..., lay.signals : lay.activities])
     strength = derived.theta[..., model.rows.exchange.contact_signal]
     receiver_compartment = model.rows.cells.compartment[rows.pop]
@@ -387,6 +402,9 @@ def signals_of(
         relative = signal[..., np.maximum(relayed, 0)] / derived.theta[..., [rows.relay_share]]
         weight = be.where(relayed >= 0, relative, 1.0)
         share = be.divide_or_zero((cells.n[..., sources] * weight).sum(axis=-1), total)
+        if int(i) in held:
+            stimulus.append(share)
+            continue
         signal = be.put(signal, i, signal[..., i] + share)
     signal = signal * factors["block"][..., rows.cargo]
     for blocker in rows.blockers:
@@ -397,7 +415,22 @@ def signals_of(
         signal = be.put(signal, blocker.signals, blocked)
     if rows.decoys:
         signal = _decoyed(model, be, derived, y, cells, signal)
-    return be.named(signal, "sig")
+    return be.named(signal, "sig"), stimulus
+
+
+def _priming_fluxes(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, stimulus: list[Array]
+) -> list[Flux]:
+    """Held signals (acts_on ``memory``): primed at their rate towards their stimulus while it
+    exceeds them, lost at their memory-loss rate, so priming outlasts its signal."""
+    memory = model.rows.signals.memory
+    if not memory:
+        return []
+    held, rise, loss = (np.array(column) for column in zip(*memory, strict=True))
+    level = be.positive(y[..., model.layout.signals + held])
+    rate = derived.theta[..., rise] * be.positive(be.stack(stimulus) - level)
+    rate = rate - derived.theta[..., loss] * level
+    return [Flux("priming", rate, None, model.layout.signals + held)]
 
 
 UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM
@@ -443,7 +476,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     """Every rate of the model at time ``t`` and state ``y`` (..., variables)."""
     factors = time_factors(model, be, derived, t)
     cells = cells_of(model, be, derived, y)
-    signal = signals_of(model, be, derived, y, cells, factors)
+    signal, stimulus = _sensed(model, be, derived, y, cells, factors)
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, be, derived, value)
     pools = pools_of(
@@ -457,6 +490,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
         kept = retained(be, derived, drug, rates["secretion"] * factors["release"], factors, d)
         found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"], kept)
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
+    found += _priming_fluxes(model, be, derived, y, stimulus)
     return found + _activity_fluxes(model, be, derived, y, value)
 
 
@@ -666,6 +700,7 @@ def _exosome_fluxes(
     sensed = np.flatnonzero(signals.pool >= 0)
     internal = lay.signals + np.arange(len(signals.pop))
     held = be.positive(y[..., lay.signals : lay.activities])
+    decays = np.setdiff1d(np.arange(len(signals.pop)), [i for i, _, _ in signals.memory])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
     internalised = _internalised(model, derived, pools, factors, sensed) * pools.fold[..., sensed]
@@ -694,7 +729,7 @@ def _exosome_fluxes(
             np.where(rows.transport_dest >= 0, lay.pools + rows.transport_dest, -1),
         ),
         Flux("internalisation", internalised, None, internal[sensed]),
-        Flux("internal_decay", internal_decay * held, internal, None),
+        Flux("internal_decay", (internal_decay * held)[..., decays], internal[decays], None),
         Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
 
