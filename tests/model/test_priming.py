@@ -14,11 +14,16 @@ from __future__ import annotations
 from itertools import count
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model import Library, load_library, load_scenario, run_scenario
+from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+from exotwin.model.ode.solve import Tolerances, simulate_arm
+from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import ModelDataError, packaged_model_dir
+from exotwin.model.scenario.readouts import evaluate
 
 from .conftest import write
 
@@ -136,3 +141,25 @@ def test_a_memory_rate_in_another_unit_is_named_with_file_and_line(
     [problem] = [p for p in info.value.problems if p.file == cells]
     assert problem.field == "cells.0.acts_on.0.memory.loss" and problem.line == 7
     assert "'culture_volume' is in 'mL', expected 1/day" in problem.message
+
+
+def test_sbml_export_holds_the_priming(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    """The held priming is printed to SBML from the same equations: libroadrunner reproduces
+    the T cells and their activity of the dosed arm (immunogenic death, DCs, T cells)."""
+    body = VACCINE.format(
+        id="priming-sbml",
+        rule=f"{ICD_RULE}, {VACCINE_RULE}",
+        donor="bc_tnbc, state: engineered",
+        days=10,
+        parameters="",
+        cancer=1.0e9,
+        dose=1.0e13,
+    )
+    scenario = load_scenario(write(tmp_path, body, "priming-sbml.yaml"), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[1])
+    assert len(model.rows.signals.memory) >= 1
+    theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)
+    ours = simulate_arm(model, Tolerances(rtol=1e-10, atol_scale=1e-6))
+    a, b = evaluate(kb, ours, scenario.readouts), evaluate(kb, theirs, scenario.readouts)
+    for name in ("t_cells", "t_activity"):
+        assert np.allclose(a[name], b[name], rtol=1e-4), name
