@@ -574,10 +574,10 @@ class _Builder:
         depth: int = 0,
     ) -> bool:
         """:meth:`add_relay` from ``via``'s ``sources`` (its signal per key; -1: of that cargo
-        key, made here). An activity that an
-        act raises in its receivers and by which they act in turn (immunogenic death raising
-        DCs' antigen presentation, by which DCs prime T cells) is relayed on, as the receivers'
-        relayed signal; an act with a ``memory`` is held by its receivers (priming)."""
+        key, made here). An activity that an act raises in its receivers and by which they act
+        in turn (immunogenic death raising DCs' antigen presentation, by which DCs prime T
+        cells) is relayed on, from the receivers' relayed signal; an act with a ``memory`` is
+        held by its receivers (priming)."""
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
         level, applied = self.book.rule(rule, "fold"), False
         acts = [
