@@ -82,7 +82,7 @@ def test_a_record_effect_on_cafs_reaches_the_cancer_cells(
     pops = model.populations
     assert Growth(_pop(pops, "bc_tnbc")) in growth
     assert Growth(_pop(pops, "caf")) not in growth
-    relayed = [s for s, sources in model.structure.relays.items() if sources[0][1] >= 0]
+    relayed = [s for s, sources in model.structure.relay.sources.items() if sources[0][1] >= 0]
     assert relayed, "the CAFs' own survivin signal is relayed"
 
 

@@ -71,14 +71,14 @@ def test_default_model_keeps_only_what_is_read(kb: KnowledgeBase, lib: Library) 
     assert model.layout.size < full.layout.size / 2
     assert len(model.populations) == len(full.populations)
     assert model.parameters.names == full.parameters.names  # a cohort draws the same values
-    relayed = {r for found in model.structure.relays.values() for _, r in found if r >= 0}
+    relayed = {r for found in model.structure.relay.sources.values() for _, r in found if r >= 0}
     read = {t.signal for t in model.terms} | relayed  # read by a term, or relayed (acts_on)
     assert read == set(model.signals.values())
     assert not model.activities  # no readout reads an activity
     pops = model.populations
     by_pool = [(key, pops[pop].compartment) for key, pop in model.signals]
     by_pool = [
-        k for k in by_pool if k[0] not in model.structure.relay_cargo
+        k for k in by_pool if k[0] not in model.structure.relay.cargo
     ]  # relays: per receiver
     assert len(set(by_pool)) == len(by_pool)  # one signal per cargo and compartment
     assert _terms(model) < _terms(full)  # renumbered, none changed or invented

@@ -372,7 +372,22 @@ def signals_of(
 ) -> Array:
     """Each internal signal as its receivers sense it: internalised cargo plus contact with
     cells displaying it, less what inhibitors and antibodies block."""
+    return _sensed(model, be, derived, y, cells, factors)[0]
+
+
+def _sensed(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    factors: dict[str, Array],
+) -> tuple[Array, list[Array]]:
+    """:func:`signals_of`, and the stimulus of each held signal (``rows.signals.memory``):
+    a relayed signal that its receivers hold is their state, which its stimulus primes."""
     lay, rows = model.layout, model.rows.signals
+    held = {int(i) for i, _, _ in rows.memory}
+    stimulus = []
     signal = be.positive(y[..., lay.signals : lay.activities])
     strength = derived.theta[..., model.rows.exchange.contact_signal]
     receiver_compartment = model.rows.cells.compartment[rows.pop]
@@ -383,7 +398,7 @@ def signals_of(
         shown = strength * share * display[..., rows.cargo[i]]
         signal = be.put(signal, i, signal[..., i] + shown)
     if rows.relay:  # other cells of the compartment (acts_on)
-        signal = _relays(model, be, derived, cells, signal)
+        signal = _relays(model, be, derived, cells, signal, held, stimulus)
     signal = signal * factors["block"][..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
@@ -393,38 +408,78 @@ def signals_of(
         signal = be.put(signal, blocker.signals, blocked)
     if rows.decoys:
         signal = _decoyed(model, be, derived, y, cells, signal)
-    return be.named(signal, "sig")
+    return be.named(signal, "sig"), stimulus
+
+
+def _priming_fluxes(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, stimulus: list[Array]
+) -> list[Flux]:
+    """Held signals (acts_on ``memory``): primed at their rate towards their stimulus while it
+    exceeds them, lost at their memory-loss rate, so priming outlasts its signal."""
+    memory = model.rows.signals.memory
+    if not memory:
+        return []
+    held, rise, loss = (np.array(column) for column in zip(*memory, strict=True))
+    level = be.positive(y[..., model.layout.signals + held])
+    rate = derived.theta[..., rise] * be.positive(be.stack(stimulus) - level)
+    rate = rate - derived.theta[..., loss] * level
+    return [Flux("priming", rate, None, model.layout.signals + held)]
 
 
 def _relays(
-    model: CompiledModel, be: Backend, derived: Derived, cells: Cells, signal: Array
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    cells: Cells,
+    signal: Array,
+    held: set[int],
+    stimulus: list[Array],
 ) -> Array:
     """Each relayed signal plus the share of its compartment's cells that relay it (weighted
-    by their own signal where they relay one). All rows at once when no row reads another's
-    result (one gather and one put instead of a put per row: ~2,000 fewer operations in the
-    default model's compiled right-hand side); else row by row, in order."""
+    by their own signal where they relay one); a held signal's share is its stimulus instead.
+    Rows go in order, in batches none of whose rows reads another's result (one gather and
+    one put per batch instead of a put per row: ~2,000 fewer operations in the default
+    model's compiled right-hand side)."""
+    batch: list[tuple[int, Array, Array]] = []
+    written: set[int] = set()
+    for row in model.rows.signals.relay:
+        if {int(r) for r in row[2] if r >= 0} & written:
+            signal = _relay_batch(model, be, derived, cells, signal, batch, held, stimulus)
+            batch, written = [], set()
+        batch.append(row)
+        written |= {int(row[0])} - held
+    return _relay_batch(model, be, derived, cells, signal, batch, held, stimulus)
+
+
+def _relay_batch(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    cells: Cells,
+    signal: Array,
+    batch: list[tuple[int, Array, Array]],
+    held: set[int],
+    stimulus: list[Array],
+) -> Array:
+    """:func:`_relays` for rows that read none of each other's results, all at once."""
     rows = model.rows.signals
-    targets = np.array([i for i, _, _ in rows.relay])
+    targets = np.array([i for i, _, _ in batch])
     receiver = model.rows.cells.compartment[rows.pop[targets]]
     scale = derived.theta[..., [rows.relay_share]]
-    if {int(r) for _, _, found in rows.relay for r in found} & set(targets.tolist()):
-        for k, (i, sources, relayed) in enumerate(rows.relay):
-            relative = signal[..., np.maximum(relayed, 0)] / scale
-            weight = be.where(relayed >= 0, relative, 1.0)
-            share = (cells.n[..., sources] * weight).sum(axis=-1)
-            share = be.divide_or_zero(share, cells.per_compartment[..., receiver[k]])
-            signal = be.put(signal, i, signal[..., i] + share)
-        return signal
-    sources = np.concatenate([s for _, s, _ in rows.relay])
-    relayed = np.concatenate([r for _, _, r in rows.relay])
+    sources = np.concatenate([s for _, s, _ in batch])
+    relayed = np.concatenate([r for _, _, r in batch])
     weight = be.where(relayed >= 0, signal[..., np.maximum(relayed, 0)] / scale, 1.0)
     share = cells.n[..., sources] * weight
-    counts = [len(s) for _, s, _ in rows.relay]
+    counts = [len(s) for _, s, _ in batch]
     if any(c != 1 for c in counts):  # rows with several sources (or none): add them up
         row = np.repeat(np.arange(len(targets)), counts)
         share = be.segment_sum(share, Segments(row, len(targets)))
     share = be.divide_or_zero(share, cells.per_compartment[..., receiver])
-    return be.put(signal, targets, signal[..., targets] + share)
+    stimulus.extend(share[..., k] for k, t in enumerate(targets) if int(t) in held)
+    kept = np.array([k for k, t in enumerate(targets) if int(t) not in held], dtype=int)
+    if kept.size:
+        signal = be.put(signal, targets[kept], signal[..., targets[kept]] + share[..., kept])
+    return signal
 
 
 UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM
@@ -470,7 +525,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     """Every rate of the model at time ``t`` and state ``y`` (..., variables)."""
     factors = time_factors(model, be, derived, t)
     cells = cells_of(model, be, derived, y)
-    signal = signals_of(model, be, derived, y, cells, factors)
+    signal, stimulus = _sensed(model, be, derived, y, cells, factors)
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, be, derived, value)
     pools = pools_of(
@@ -484,6 +539,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
         kept = retained(be, derived, drug, rates["secretion"] * factors["release"], factors, d)
         found += _drug_fluxes(model, be, derived, drug, y, cells, pools, rates["survival"], kept)
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
+    found += _priming_fluxes(model, be, derived, y, stimulus)
     return found + _activity_fluxes(model, be, derived, y, value)
 
 
@@ -700,6 +756,7 @@ def _exosome_fluxes(
     sensed = np.flatnonzero(signals.pool >= 0)
     internal = lay.signals + np.arange(len(signals.pop))
     held = be.positive(y[..., lay.signals : lay.activities])
+    decays = np.setdiff1d(np.arange(len(signals.pop)), [i for i, _, _ in signals.memory])
     internal_decay = derived.theta[..., model.rows.exchange.internal_decay][..., None]
     q = pools.amount
     internalised = _internalised(model, derived, pools, factors, sensed) * pools.fold[..., sensed]
@@ -728,7 +785,7 @@ def _exosome_fluxes(
             np.where(rows.transport_dest >= 0, lay.pools + rows.transport_dest, -1),
         ),
         Flux("internalisation", internalised, None, internal[sensed]),
-        Flux("internal_decay", internal_decay * held, internal, None),
+        Flux("internal_decay", (internal_decay * held)[..., decays], internal[decays], None),
         Flux("background", derived.pools["background_input"], None, pool[rows.background]),
     ]
 

@@ -58,6 +58,18 @@ class Binding:
 
 
 @dataclass
+class Relaying:
+    """Signals from other populations of the compartment (cells.yaml acts_on): per signal, the
+    (source population, its signal relayed or -1: its share alone); their keys' cargo; and the
+    signals their receivers hold (acts_on ``memory``), with the parameters of their priming and
+    of their memory loss."""
+
+    sources: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    cargo: dict[str, str] = field(default_factory=dict)
+    memory: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
 class Structure:
     """What the rules of one arm build before it becomes rows: populations, pools, signals,
     activities, who loads which cargo, the rule terms and the parameters they name."""
@@ -80,10 +92,7 @@ class Structure:
     resisted: dict[str, frozenset[str]] = field(default_factory=dict)  # drugs each state resists
     # biomarker cargo with a healthy plasma baseline -> its copies per blood-cell EV (parameter)
     analytes: dict[str, str] = field(default_factory=dict)
-    # signals from other populations of the compartment (cells.yaml acts_on): per signal, the
-    # (source population, its signal relayed or -1: its share alone); their keys' cargo
-    relays: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    relay_cargo: dict[str, str] = field(default_factory=dict)
+    relay: Relaying = field(default_factory=Relaying)  # signals from other cells (acts_on)
     binding: Binding = field(default_factory=Binding)
 
     def population(
@@ -102,6 +111,7 @@ class Structure:
 
 
 BLOOD = {"blood", "plasma", "serum"}  # fluids the plasma compartment stands for
+RELAY_DEPTH = 3  # acts relayed on through the activities they raise (a chain, never a loop)
 
 
 class _Builder:
@@ -576,47 +586,78 @@ class _Builder:
         is ``via``'s signal times its share of the compartment's cells over
         ``feedback_half_share``. ``through``: the effect is an activity of ``via`` by which it
         acts (acts_on ``through``); the act's phenotype changes, the way the effect goes."""
+        up = effect.direction == "promotes"
+        sources = dict.fromkeys(keys, -1)  # ``via``'s own signals, made as they are relayed
+        return self.relay_effect(rule, record, sources, effect.phenotype, up, via, through)
+
+    def relay_effect(
+        self,
+        rule: Rule,
+        record: Mechanism | Therapy,
+        sources: dict[str, int],
+        phenotype: str,
+        up: bool,
+        via: Population,
+        through: bool,
+        depth: int = 0,
+    ) -> bool:
+        """:meth:`add_relay` from ``via``'s ``sources`` (its signal per key; -1: of that cargo
+        key, made here). An activity that an act raises in its receivers and by which they act
+        in turn (immunogenic death raising DCs' antigen presentation, by which DCs prime T
+        cells) is relayed on, from the receivers' relayed signal; an act with a ``memory`` is
+        held by its receivers (priming)."""
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
         level, applied = self.book.rule(rule, "fold"), False
         acts = [
             a
             for a in self.lib.behaviour_of(self.kb, via.cell).acts_on
-            if (a.through is not None) == through and self.acts_as(effect.phenotype, a)
+            if (a.through is not None) == through and self.acts_as(phenotype, a)
             if not (a.in_vivo and via.compartment == "culture")
         ]
         for act in acts:
-            phenotype, up = effect.phenotype, effect.direction == "promotes"
+            acted, u = phenotype, up
             if through:
-                phenotype, up = act.phenotype, up == (act.direction == "promotes")
+                acted, u = act.phenotype, up == (act.direction == "promotes")
             for receiver in self.neighbours(via, act.cell):
-                for key in keys:
+                onward = {}
+                for key, source in sources.items():
                     relay = f"{key} via {via.cell}"
-                    self.model.relay_cargo[relay] = self.model.pool_cargo[key]
-                    signal = self.relay(relay, receiver, via, self.signal(key, via))
-                    for target, u in self.targets_for(phenotype, up, receiver):
-                        applied = (
-                            self.add_term(
-                                Term(
-                                    rule.id,
-                                    record.id,
-                                    phenotype,
-                                    signal,
-                                    half_max,
-                                    hill,
-                                    u,
-                                    target,
-                                    self.recruitment(target, level),
-                                )
-                            )
-                            or applied
+                    cargo = self.model.relay.cargo.get(key) or self.model.pool_cargo[key]
+                    self.model.relay.cargo[relay] = cargo
+                    source = source if source >= 0 else self.signal(key, via)
+                    signal = onward[relay] = self.relay(relay, receiver, via, source)
+                    self.hold(signal, act)
+                    for target, t_up in self.targets_for(acted, u, receiver):
+                        term = Term(
+                            rule.id,
+                            record.id,
+                            acted,
+                            signal,
+                            half_max,
+                            hill,
+                            t_up,
+                            target,
+                            self.recruitment(target, level),
                         )
+                        applied = self.add_term(term) or applied
+                if through and depth < RELAY_DEPTH:  # the receivers act on through it
+                    applied = (
+                        self.relay_effect(rule, record, onward, acted, u, receiver, True, depth + 1)
+                        or applied
+                    )
         return applied
+
+    def hold(self, signal: int, act: Feedback) -> None:
+        """A relayed signal that its receivers hold (acts_on ``memory``): priming."""
+        if act.memory is not None:
+            priming = self.book.global_(act.memory.priming)
+            self.model.relay.memory[signal] = (priming, self.book.global_(act.memory.loss))
 
     def relay(self, key: str, receiver: Population, source: Population, relayed: int) -> int:
         """The signal ``key`` of ``receiver``, fed by ``source`` (its signal ``relayed``, or
         -1: its share of the compartment alone)."""
         signal = self.signal(key, receiver)
-        sources = self.model.relays.setdefault(signal, [])
+        sources = self.model.relay.sources.setdefault(signal, [])
         if (source.index, relayed) not in sources:
             sources.append((source.index, relayed))
         return signal
@@ -640,8 +681,9 @@ class _Builder:
                 up = act.direction == "promotes"
                 for receiver in self.neighbours(source, act.cell):
                     key = f"{entry.cell} cells"
-                    self.model.relay_cargo[key] = ALL_EXOSOMES
+                    self.model.relay.cargo[key] = ALL_EXOSOMES
                     signal = self.relay(key, receiver, source, -1)
+                    self.hold(signal, act)
                     record = act.records[0] if act.records else ""
                     for target, u in self.targets_for(act.phenotype, up, receiver):
                         term = Term(
@@ -688,7 +730,8 @@ class _Builder:
             self.counted.clear()
             self.model.rules_used.clear()
             self.model.notes.clear()
-            self.model.relays.clear()
+            self.model.relay.sources.clear()
+            self.model.relay.memory.clear()
             self.model.binding.targeting.clear()
             self.model.binding.decoys.clear()
             for rule in rules:
@@ -748,7 +791,7 @@ class _Builder:
         """The cargo keys that need pools: those loaded by cells or doses, taken up as signals,
         dosed as cargo, or read out as exosomes."""
         keys = {key for _, key in [*self.model.secretion, *self.model.basal]}
-        keys |= {key for key, _ in self.model.signals if key not in self.model.relay_cargo}
+        keys |= {key for key, _ in self.model.signals if key not in self.model.relay.cargo}
         for doses in (self.model.dose_cargo, self.model.dose_basal):
             keys |= {key for loads in doses.values() for key in loads}
         named = [

@@ -22,6 +22,7 @@ from .schema import (
     Drug,
     DrugExport,
     ExosomeHoming,
+    Memory,
     Organotropism,
     Param,
     ParameterEntry,
@@ -405,6 +406,13 @@ def _check_parameters(
         for name in _CELL_PARAMETERS
         if (ref := getattr(item.value, name)) is not None
     }
+    referenced |= {
+        ref
+        for item in cells.values()
+        for act in item.value.acts_on
+        if act.memory is not None
+        for ref in (act.memory.priming, act.memory.loss)
+    }
     for name, message in declaration_problems(_values(params), referenced).items():
         if name in params:
             problems.append(
@@ -438,3 +446,20 @@ def _check_cell(
                 problems.append(
                     item.problem(("acts_on", k, "records"), f"unknown record {record!r}")
                 )
+        if act.memory is not None:
+            _check_memory(item, k, act.memory, params, problems)
+
+
+def _check_memory(
+    item: Item, k: int, memory: Memory, params: dict[str, Item], problems: list[Problem]
+) -> None:
+    """An act's priming and memory-loss rates: parameters of parameters.yaml, in 1/day."""
+    for name in ("priming", "loss"):
+        ref = getattr(memory, name)
+        if ref not in params:
+            message = f"unknown parameter {ref!r}"
+        elif (unit := params[ref].value.unit) != "1/day":
+            message = f"parameter {ref!r} is in {unit!r}, expected 1/day"
+        else:
+            continue
+        problems.append(item.problem(("acts_on", k, "memory", name), message))

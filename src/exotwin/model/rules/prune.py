@@ -72,7 +72,11 @@ def prune(
         signals={key: renumber[i] for key, i in signals.items()},
         activities=_renumbered({a: i for a, i in s.activities.items() if a in activities}),
         terms=[replace(t, signal=renumber[shared.get(t.signal, t.signal)]) for t in terms],
-        relays=_renumbered_relays(s, renumber, shared),
+        relay=replace(
+            s.relay,
+            sources=_renumbered_relays(s, renumber, shared),
+            memory={renumber[i]: held for i, held in s.relay.memory.items() if i in renumber},
+        ),
     )
 
 
@@ -101,7 +105,7 @@ def _renumbered_relays(
 
     return {
         renumber[i]: [(q, new(r)) for q, r in found]
-        for i, found in s.relays.items()
+        for i, found in s.relay.sources.items()
         if i in renumber
     }
 
@@ -110,7 +114,7 @@ def _relayed(read: set[int], s: Structure, shared: dict[int, int] | None = None)
     """``read`` and every signal a read signal relays from another population (acts_on)."""
     found, todo = set(read), list(read)
     while todo:
-        for _, relayed in s.relays.get(todo.pop(), []):
+        for _, relayed in s.relay.sources.get(todo.pop(), []):
             source = (shared or {}).get(relayed, relayed)
             if relayed >= 0 and source not in found:
                 found.add(source)
@@ -130,7 +134,7 @@ def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]
     first: dict[tuple[object, ...], int] = {}
     shared = {}
     for (key, pop), i in sorted(s.signals.items(), key=lambda kv: kv[1]):
-        if key in s.relay_cargo:  # fed by other cells, not by a pool: its own variable
+        if key in s.relay.cargo:  # fed by other cells, not by a pool: its own variable
             shared[i] = i
             continue
         receiver = s.populations[pop]
@@ -184,7 +188,7 @@ def _silent_signals(s: Structure, arm: Arm) -> set[int]:
     pops = s.populations
     silent = set()
     for (key, pop), i in s.signals.items():
-        if key in s.relay_cargo:  # fed by other cells of the compartment (acts_on)
+        if key in s.relay.cargo:  # fed by other cells of the compartment (acts_on)
             continue
         comp, cargo = pops[pop].compartment, s.pool_cargo[key]
         contact = any(

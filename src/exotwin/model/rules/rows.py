@@ -267,6 +267,8 @@ class SignalRows:
     relay_share: int  # parameter: the share of cells a relayed signal is relative to, -1: none
     blockers: tuple[Blocker, ...]
     decoys: tuple[Decoy, ...] = ()
+    # relayed signals their receivers hold (priming): (signal, priming rate, memory loss rate)
+    memory: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -806,7 +808,7 @@ class _Context:
         s = self.structure
         ordered = sorted(s.signals.items(), key=lambda kv: kv[1])
         pops = s.populations
-        cargo = [s.relay_cargo.get(key) or s.pool_cargo[key] for (key, _), _ in ordered]
+        cargo = [s.relay.cargo.get(key) or s.pool_cargo[key] for (key, _), _ in ordered]
         contact = []
         for i, ((_, p), _) in enumerate(ordered):
             sources = [
@@ -818,7 +820,7 @@ class _Context:
                 contact.append((i, frozen(sources)))
         relay = [
             (i, frozen([a for a, _ in found]), frozen([b for _, b in found]))
-            for i, found in sorted(s.relays.items())
+            for i, found in sorted(s.relay.sources.items())
         ]
         blockers = []
         for name in s.drugs:
@@ -836,9 +838,17 @@ class _Context:
             cargo=frozen([self.cargo.index(c) for c in cargo]),
             contact=tuple(contact),
             relay=tuple(relay),
-            relay_share=self.param("feedback_half_share") if s.relays else -1,
+            relay_share=self.param("feedback_half_share") if s.relay.sources else -1,
             blockers=tuple(blockers),
             decoys=self._decoys(ordered, cargo),
+            memory=self._memory(),
+        )
+
+    def _memory(self) -> tuple[tuple[int, int, int], ...]:
+        """The held signals (priming) with their priming and memory-loss parameters."""
+        return tuple(
+            (i, self.book.index(rise), self.book.index(loss))
+            for i, (rise, loss) in sorted(self.structure.relay.memory.items())
         )
 
     def _decoys(

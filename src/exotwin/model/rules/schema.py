@@ -125,6 +125,15 @@ class Rule(Strict):
     note: str = ""
 
 
+class Memory(Strict):
+    """An act whose effect outlasts its signal (priming): the receivers' relayed signal is held
+    in a variable that rises towards the act's stimulus at ``priming`` and decays at ``loss``
+    (parameter ids, 1/day), instead of following the stimulus at once."""
+
+    priming: Identifier
+    loss: Identifier
+
+
 class Feedback(Strict):
     """What cells of a type do to other cells of their compartment (an induced stromal or
     immune state acting back on cancer cells), as a phenotype of the vocabulary in the cells
@@ -139,6 +148,7 @@ class Feedback(Strict):
     # then follows a record's effect on that activity, relayed; it is no presence effect
     through: Identifier | None = None
     in_vivo: bool = False  # only in tissue (tumour, niches), not in culture (vessels, perfusion)
+    memory: Memory | None = None  # the act primes its receivers: it outlasts its signal
 
 
 class CellBehaviour(Strict):
