@@ -387,7 +387,7 @@ def _sensed(
     a relayed signal that its receivers hold is their state, which its stimulus primes."""
     lay, rows = model.layout, model.rows.signals
     held = {int(i) for i, _, _ in rows.memory}
-    stimulus = []
+    stimulus: list[Array] = []
     signal = be.positive(y[..., lay.signals : lay.activities])
     strength = derived.theta[..., model.rows.exchange.contact_signal]
     receiver_compartment = model.rows.cells.compartment[rows.pop]
