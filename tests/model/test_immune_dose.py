@@ -43,12 +43,15 @@ duration: 3
 readouts:
   - {{name: pdl1_exosomes, kind: exosomes, cargo: CD274, compartment: tumour}}
   - {{name: surface_pdl1, kind: surface, cargo: CD274, of: {{cell: bc_tnbc}}}}
-  - {{name: exhaustion, kind: activity, phenotype: t_cell_exhaustion, of: {{cell: t_cell}}}}
-"""
+{exhaustion}"""
+EXHAUSTION = (  # read where the PD-1 rule sets it (an untracked activity is refused)
+    "  - {name: exhaustion, kind: activity, phenotype: t_cell_exhaustion, of: {cell: t_cell}}\n"
+)
 
 
 def _load(kb: KnowledgeBase, lib: Library, tmp_path: Path, name: str, rules: str, arms: str):  # type: ignore[no-untyped-def]
-    text = PDL1_TUMOUR.format(id=name, rules=rules, arms=arms)
+    exhaustion = EXHAUSTION if "pd1-exosomes-t-cells" in rules else ""
+    text = PDL1_TUMOUR.format(id=name, rules=rules, arms=arms, exhaustion=exhaustion)
     return load_scenario(write(tmp_path, text, f"{name}.yaml"), kb, lib)
 
 
