@@ -37,10 +37,9 @@ chromium:
 	       || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; }; } \
 	  || echo "chromium is missing and cannot be installed here: the browser tests will be skipped"
 
-# Two workers, one test file each at a time (module fixtures are computed once per file),
-# except the shipped scenarios, one scenario each at a time (tests/conftest.py).
+# Two workers, one test file each at a time (module fixtures are computed once per file).
 test: $(STAMP) lint $(JS_STAMP) chromium
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py

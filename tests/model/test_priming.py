@@ -116,10 +116,18 @@ def test_immunogenic_death_primes_t_cells_through_dendritic_cells(
     with_dcs = _run(kb, lib, tmp_path, **tumour)
     assert max(with_dcs["dosed"]["presentation"]) > 1.01
     assert _effect(with_dcs, "t_cells") > 1.01
-    no_dcs = VACCINE.replace("  - {{cell: dendritic_cell, count: 1.0e7}}\n", "").replace(
-        "  - {{name: presentation, kind: activity, phenotype: antigen_presentation,\n"
-        "     of: {{cell: dendritic_cell}}}}\n",
-        "",
+    no_dcs = (  # no DC, so no T-cell activity to read (an untracked activity is refused)
+        VACCINE.replace("  - {{cell: dendritic_cell, count: 1.0e7}}\n", "")
+        .replace(
+            "  - {{name: presentation, kind: activity, phenotype: antigen_presentation,\n"
+            "     of: {{cell: dendritic_cell}}}}\n",
+            "",
+        )
+        .replace(
+            "  - {{name: t_activity, kind: activity, phenotype: t_cell_activity,"
+            " of: {{cell: cd8_t_cell}}}}\n",
+            "",
+        )
     )
     alone = _run(kb, lib, tmp_path, text=no_dcs, **tumour)
     assert _effect(alone, "t_cells") == pytest.approx(1.0, abs=1e-6)

@@ -1,6 +1,8 @@
 """Every shipped scenario loads, cites real records, runs, passes every one of its checks, and
 reproduces its recorded readouts (reference_outputs.py). One run per scenario serves
-both, at the references' tight tolerance (the checks hold at any tolerance)."""
+both, at the references' tight tolerance (the checks hold at any tolerance). Half of the
+scenarios here, the other half in test_shipped_scenarios_more.py: `make test` gives each of its
+two workers one file at a time."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 
-from .reference_outputs import REFERENCE, TIGHT, compare, reference
-from .shipped_results import shipped_result
+from .shipped_results import assert_checks_pass, assert_matches_reference, shipped_half
 
 SHIPPED = packaged_scenarios()
 
@@ -26,26 +27,14 @@ def test_at_least_fifteen_scenarios_with_checks(kb: KnowledgeBase, lib: Library)
         assert scenario.records and scenario.checks and all(c.claim for c in scenario.checks)
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("name", shipped_half(0))
 def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    result = shipped_result(kb, lib, name, TIGHT)
-    failed = [c.describe() for c in result.checks if not c.ok]  # known failures are reported
-    assert not failed, failed
-    selected = result.scenario.mechanisms
-    if selected.all or selected.rules or selected.records or selected.tags:
-        assert any(m.rules_used for m in result.models.values()), "its rules compile"
+    assert_checks_pass(kb, lib, name)
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("name", shipped_half(0))
 def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    if not (REFERENCE / f"tight-scenarios-{name}.json.gz").exists():
-        pytest.skip(f"no reference recorded for {name}: it was shipped after the references")
-    result = shipped_result(kb, lib, name, TIGHT)
-    times = {arm: t.times for arm, t in result.trajectories.items()}
-    kinds = {r.name: r.kind for r in result.scenario.readouts}
-    expected = reference(f"tight-scenarios-{name}.json.gz")
-    problems = compare(expected, times, result.readouts, kinds)
-    assert not problems, problems
+    assert_matches_reference(kb, lib, name)
 
 
 def test_parameter_overrides_stay_in_their_range(
