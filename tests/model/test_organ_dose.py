@@ -11,7 +11,10 @@ import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
+from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.run import run_scenario
 
+from .conftest import write
 from .test_exosome_homing import ORGANS, _organ_exosomes
 
 # Records whose exosomes act in the organs named (seed 000): AnxA2 in lung and brain niches,
@@ -54,3 +57,48 @@ def test_lung_niche_cargo_reaches_the_lung(
     weight = {o: got[o] / got["liver"] / (share[o] / share["liver"]) for o in ORGANS}
     fold = lib.value("exosome_homing_fold")
     assert weight == pytest.approx({"lung": fold, "liver": 1, "bone": 1, "brain": 1}, rel=1e-2)
+
+
+# A tumour whose Cav-1 exosomes reach lung fibroblasts through the blood; the readout is what
+# each fibroblast holds internalised (the dose per receiving cell).
+LUNG_DOSE = """\
+id: lung-dose
+title: Cav-1 exosomes held by lung fibroblasts
+populations:
+  - {{cell: bc_tnbc, count: 1.0e9}}
+  - {{cell: lung_fibroblast, count: {fibroblasts}, compartment: lung}}
+mechanisms:
+  rules: [cav1-lung-fibroblasts]
+arms:
+  - name: control
+duration: 3
+readouts:
+  - {{name: held, kind: internalised, cargo: Cav-1, of: {{cell: lung_fibroblast}}}}
+parameters: {{exosome_homing_fold: {fold}}}
+"""
+
+
+def _held(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path, fibroblasts: float, fold: float
+) -> float:
+    text = LUNG_DOSE.format(fibroblasts=fibroblasts, fold=fold)
+    path = write(tmp_path, text, f"dose-{fibroblasts:g}-{fold:g}.yaml")
+    result = run_scenario(kb, lib, load_scenario(path, kb, lib))
+    return float(result.readouts["control"]["held"][-1])
+
+
+def test_the_dose_per_receiving_cell(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    """What clearance delivers to an organ is shared by the cells there: each holds in
+    proportion to the organ's share of the clearance (homing: exosome_homing_fold times the
+    plain share, the other sinks keeping theirs) and inversely to their number."""
+    few = _held(kb, lib, tmp_path, 1.0e7, 2)
+    assert few > 0
+    # ten times the cells, a tenth each (a little more: fewer cells leave ~10 % to niche_decay,
+    # their uptake being ~70 % saturated by the exosomes the fibroblasts release themselves)
+    assert 0.1 <= _held(kb, lib, tmp_path, 1.0e8, 2) / few <= 0.12
+
+    def lung(fold: float) -> float:
+        share = lib.value("niche_fraction_lung")
+        return share * fold / (1 + share * (fold - 1))
+
+    assert _held(kb, lib, tmp_path, 1.0e7, 20) / few == pytest.approx(lung(20) / lung(2), rel=0.05)

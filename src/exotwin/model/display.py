@@ -78,6 +78,7 @@ DEFAULT_UNITS = {
     "offtarget_exposure": "µM × day",
     "activity": "relative level (1 = baseline)",
     "surface": "relative display (1 = baseline)",
+    "internalised": "exosomes per cell",
 }
 
 
@@ -252,6 +253,7 @@ _TITLES: dict[str, Callable[[KnowledgeBase, Readout], str]] = {
     "offtarget_exposure": lambda kb, r: f"off-target exposure to {_drug(kb, r)}",
     "activity": _activity_title,
     "surface": lambda kb, r: f"{r.cargo} on the surface of {selector_label(kb, r.of)}",
+    "internalised": lambda kb, r: f"{r.cargo} exosomes held by {selector_label(kb, r.of)}",
     "ratio": _ratio_title,
 }
 

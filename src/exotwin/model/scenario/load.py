@@ -40,6 +40,7 @@ REQUIRED_FIELDS = {
     "drug": ("drug", "compartment"),
     "activity": ("phenotype", "of"),
     "surface": ("cargo", "of"),
+    "internalised": ("cargo", "of"),
     "killed": ("drug",),
     "offtarget_exposure": ("drug",),
     "ratio": ("numerator", "denominator"),

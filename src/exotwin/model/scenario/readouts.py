@@ -252,6 +252,27 @@ def _surface(run: _Run, r: Readout) -> Series:
     return np.where(cells > 0, display, 0.0)
 
 
+def _internalised(run: _Run, r: Readout) -> Series:
+    """The exosomes carrying a cargo that each selected cell holds internalised (the dose a
+    receiver gets, before contact, relays and blockers), weighted by the selected populations'
+    cells; 0 where none of them takes the cargo up or fewer than one cell is left."""
+    model, y, start = run.traj.model, run.traj.states, run.traj.layout.signals
+    molecule = run.kb.find_molecule(r.cargo or "")
+    cargo = molecule.id if molecule else ""
+    of = r.of
+    assert of is not None  # required at load
+    held: dict[int, Series] = {}
+    for (key, pop), i in model.signals.items():
+        if model.pool_cargo.get(key) == cargo and model.selects(run.kb, of, model.populations[pop]):
+            held[pop] = held.get(pop, run.zeros()) + np.maximum(y[:, start + i], 0.0)
+    if not held:
+        return run.zeros()
+    cells = np.array([y[:, pop] for pop in held])
+    total = cells.sum(axis=0)
+    mean = (cells * np.array(list(held.values()))).sum(axis=0)
+    return np.divide(mean, total, out=run.zeros(), where=total >= 1.0)
+
+
 def _ratio(run: _Run, r: Readout) -> Series:
     num, den = run.values[r.numerator or ""], run.values[r.denominator or ""]
     return np.divide(num, den, out=np.full_like(num, np.nan), where=den != 0)
@@ -267,6 +288,7 @@ _KINDS: dict[str, Callable[[_Run, Readout], Series]] = {
     "offtarget_exposure": _drug,
     "activity": _activity,
     "surface": _surface,
+    "internalised": _internalised,
     "ratio": _ratio,
 }
 
@@ -296,6 +318,7 @@ NOISE_FLOOR = {
     "drug": 1e-9,
     "activity": 1e-6,
     "surface": 1e-6,
+    "internalised": 1e-3,
     "killed": 1.0,
     "offtarget_exposure": 1e-9,
     "ratio": 1e-9,

@@ -254,6 +254,7 @@ ReadoutKind = Literal[
     "drug",
     "activity",
     "surface",
+    "internalised",
     "killed",
     "offtarget_exposure",
     "ratio",
@@ -278,7 +279,7 @@ class Readout(Strict):
     kind: ReadoutKind
     of: CellSelector | None = None  # count/fraction numerator, activity population
     among: CellSelector | None = None  # fraction denominator
-    cargo: Text | None = None  # exosomes (copies per mL), tumour_derived (share), surface
+    cargo: Text | None = None  # exosomes (copies/mL), tumour_derived (share), surface, internalised
     compartment: Compartment | None = None  # exosomes, drug
     drug: Text | None = None  # drug, killed, offtarget_exposure
     phenotype: Identifier | None = None  # activity
