@@ -102,3 +102,28 @@ def test_the_dose_per_receiving_cell(kb: KnowledgeBase, lib: Library, tmp_path: 
         return share * fold / (1 + share * (fold - 1))
 
     assert _held(kb, lib, tmp_path, 1.0e7, 20) / few == pytest.approx(lung(20) / lung(2), rel=0.05)
+
+
+def test_cells_of_an_organ_hold_alike(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    """Lung macrophages and fibroblasts take Cav-1 exosomes up alike, and the readout reads the
+    macrophages' dose where the model keeps one signal for both (rules/prune.py)."""
+    text = """\
+id: lung-cells
+title: Cav-1 exosomes held by lung fibroblasts and macrophages
+populations:
+  - {cell: bc_tnbc, count: 1.0e9}
+  - {cell: lung_fibroblast, count: 1.0e8, compartment: lung}
+  - {cell: macrophage, count: 1.0e7, compartment: lung}
+mechanisms:
+  rules: [cav1-lung-fibroblasts, cav1-macrophage-m2]
+arms:
+  - name: control
+duration: 3
+readouts:
+  - {name: fibroblasts, kind: internalised, cargo: CAV1, of: {cell: lung_fibroblast}}
+  - {name: macrophages, kind: internalised, cargo: CAV1, of: {cell: macrophage}}
+"""
+    result = run_scenario(kb, lib, load_scenario(write(tmp_path, text), kb, lib))
+    got = {k: float(v[-1]) for k, v in result.readouts["control"].items()}
+    assert got["fibroblasts"] > 0
+    assert got["macrophages"] == pytest.approx(got["fibroblasts"], rel=1e-6)

@@ -255,16 +255,29 @@ def _surface(run: _Run, r: Readout) -> Series:
 def _internalised(run: _Run, r: Readout) -> Series:
     """The exosomes carrying a cargo that each selected cell holds internalised (the dose a
     receiver gets, before contact, relays and blockers), weighted by the selected populations'
-    cells; 0 where none of them takes the cargo up or fewer than one cell is left."""
+    cells; 0 where none of them takes the cargo up or fewer than one cell is left. Every cell of
+    a compartment takes exosomes up alike unless an intervention or a ligand sets it apart, so
+    cells without a signal of their own hold what the compartment's receivers hold per cell
+    (the model keeps one variable for them: rules/prune.py)."""
     model, y, start = run.traj.model, run.traj.states, run.traj.layout.signals
     molecule = run.kb.find_molecule(r.cargo or "")
     cargo = molecule.id if molecule else ""
     of = r.of
     assert of is not None  # required at load
+    own: dict[tuple[str, int], int] = {}
+    place: dict[tuple[str, str], int] = {}  # (cargo key, compartment) -> its first signal
+    for (key, pop), i in sorted(model.signals.items(), key=lambda kv: kv[1]):
+        if model.pool_cargo.get(key) == cargo:
+            own[key, pop] = i
+            place.setdefault((key, model.populations[pop].compartment), i)
     held: dict[int, Series] = {}
-    for (key, pop), i in model.signals.items():
-        if model.pool_cargo.get(key) == cargo and model.selects(run.kb, of, model.populations[pop]):
-            held[pop] = held.get(pop, run.zeros()) + np.maximum(y[:, start + i], 0.0)
+    for p in model.populations:
+        if not model.selects(run.kb, of, p):
+            continue
+        for (key, compartment), i in place.items():
+            if compartment == p.compartment:
+                signal = y[:, start + own.get((key, p.index), i)]
+                held[p.index] = held.get(p.index, run.zeros()) + np.maximum(signal, 0.0)
     if not held:
         return run.zeros()
     cells = np.array([y[:, pop] for pop in held])
