@@ -344,12 +344,40 @@ def volumes_over_time(model: CompiledModel, states: Array) -> Array:
     return compartment_volumes(NUMERIC, derived, cells_of(model, NUMERIC, derived, states))
 
 
-def drug_levels(model: CompiledModel, be: Backend, drug: DrugRows, y: Array) -> Array:
+def drug_levels(
+    model: CompiledModel,
+    be: Backend,
+    drug: DrugRows,
+    y: Array,
+    derived: Derived | None = None,
+    cells: Cells | None = None,
+) -> Array:
     """Concentration each population sees: tumour interstitium (with carrier-delivered drug)
-    for tumour populations, plasma or medium for the others."""
+    for tumour populations, plasma or medium for the others. Given ``derived`` and ``cells``,
+    a drug that exosomes bind (``bound_by_cargo``) is what they leave free at equilibrium."""
     tumour = be.positive(y[..., drug.var["tumour"]] + y[..., drug.var["delivered"]])
     plasma = be.positive(y[..., drug.var["plasma"]])
+    if drug.binding is not None and derived is not None and cells is not None:
+        volume = compartment_volumes(be, derived, cells)
+        sites, kd = derived.drugs[drug.name]["sites"], derived.drugs[drug.name]["kd"]
+        for pools, name in ((drug.bound_tumour, "tumour"), (drug.bound_plasma, "plasma")):
+            if not len(pools):
+                continue
+            amount = be.positive(y[..., model.layout.pools + pools])
+            bound = sites * (amount / volume[..., model.rows.pools.compartment[pools]]).sum(-1)
+            if name == "tumour":
+                tumour = free_share(be, tumour, bound, kd)
+            else:
+                plasma = free_share(be, plasma, bound, kd)
     return be.where(model.rows.cells.in_tumour, tumour[..., None], plasma[..., None])
+
+
+def free_share(be: Backend, total: Array, sites: Array, kd: Array) -> Array:
+    """Free drug where ``sites`` (uM) bind it at equilibrium: the drug less the bound root of
+    x^2 - (total + sites + kd) x + total sites = 0, in the form that cancels nothing."""
+    spread = (total - sites) ** 2 + kd * (kd + 2.0 * (total + sites))
+    bound = be.divide_or_zero(2.0 * total * sites, total + sites + kd + spread**0.5)
+    return be.positive(total - bound)
 
 
 def surface_display(model: CompiledModel, theta: Array, sorting: Array) -> Array:
@@ -402,7 +430,7 @@ def _sensed(
     signal = signal * factors["block"][..., rows.cargo]
     for blocker in rows.blockers:
         drug = next(d for d in model.rows.drugs if d.name == blocker.drug)
-        conc = drug_levels(model, be, drug, y)[..., rows.pop[blocker.signals]]
+        conc = drug_levels(model, be, drug, y, derived, cells)[..., rows.pop[blocker.signals]]
         kd = derived.theta[..., blocker.kd][..., None]
         blocked = signal[..., blocker.signals] * (kd / (conc + kd))
         signal = be.put(signal, blocker.signals, blocked)
@@ -531,7 +559,7 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     pools = pools_of(
         model, be, derived, y, cells, factors["route"] if model.rows.factors.route else None
     )
-    left = _division_left(model, be, derived, y)
+    left = _division_left(model, be, derived, y, cells)
     found = _cell_fluxes(
         model, be, derived, cells, value, rates, left, niche_of(model, be, y, cells)
     )
@@ -576,7 +604,9 @@ def _population_rates(
     return rates
 
 
-def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array) -> Array:
+def _division_left(
+    model: CompiledModel, be: Backend, derived: Derived, y: Array, cells: Cells
+) -> Array:
     """Per population, the share of its division that cytostatic drugs leave (Emax growth
     inhibition: endocrine therapy, receptor-blocking antibodies)."""
     left: Array = 1.0
@@ -584,7 +614,7 @@ def _division_left(model: CompiledModel, be: Backend, derived: Derived, y: Array
         k = derived.drugs[drug.name]
         if "growth_inhibition" not in k or not len(drug.kill_pop):
             continue
-        level = drug_levels(model, be, drug, y)[..., drug.kill_pop]
+        level = drug_levels(model, be, drug, y, derived, cells)[..., drug.kill_pop]
         fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
         block = emax(
             level,
@@ -857,7 +887,7 @@ def _drug_fluxes(
     against vesicular export), pharmacokinetics, an exosome carrier, drug bound and carried
     off by exosomes, and the exposure and kill counters."""
     k, v = derived.drugs[drug.name], drug.var
-    level = drug_levels(model, be, drug, y)[..., drug.kill_pop] * kept
+    level = drug_levels(model, be, drug, y, derived, cells)[..., drug.kill_pop] * kept
     fold = be.where(drug.kill_resistant, k["resistance_fold"][..., None], 1.0)
     potency = k["ec50"][..., None] * fold
     killed = emax(level, k["kill_max"][..., None], potency, k["hill"][..., None])
