@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -56,3 +57,15 @@ def test_divergence_names_time_and_variables(
     assert "scenario 'small-caf', arm 'exosomes'" in message
     assert "at day 3." in message or "at day 4" in message or "at day" in message
     assert "cells bc_tnbc@tumour" in message
+
+
+def test_divergence_before_the_first_output_is_a_typed_error(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """scipy leaves ``y`` an empty list when a solve fails before its first output time."""
+    scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    failed = SimpleNamespace(t=np.array([]), y=[], message="Required step size is too small")
+    error = solve_module._diverged(model, failed, 0.0, 2.0, 1)
+    assert isinstance(error, SimulationError)
+    assert "failed between day 0 and 2 at day 0 (Required step size" in str(error)

@@ -380,10 +380,12 @@ def _diverged(
 ) -> SimulationError:
     size = model.layout.size
     t = getattr(solution, "t", np.array([start]))
-    ys = getattr(solution, "y", np.zeros((size * batch, 0)))
+    found = getattr(solution, "y", None)
+    ys = np.zeros((size * batch, 0)) if found is None or not len(found) else np.asarray(found)
     when = float(t[-1]) if len(t) else start
     names = variable_names(model) * batch
-    state = ys[:, -1] if ys.shape[1] else np.zeros(size * batch)
+    # scipy leaves ``y`` an empty list when it fails before the first output time
+    state = ys[:, -1] if ys.ndim == 2 and ys.shape[1] else np.zeros(size * batch)
     worst = sorted(
         range(len(state)), key=lambda i: -abs(state[i]) if np.isfinite(state[i]) else -math.inf
     )[:3]
