@@ -210,11 +210,12 @@ class Columns:
 COLUMNS = Columns()
 
 
-def _columns(x: Array) -> NDArray[Any]:
-    """A (..., n) array as a (1, n) object array of its columns."""
-    out = np.empty((1, x.shape[-1]), dtype=object)
-    for i in range(x.shape[-1]):
-        out[0, i] = x[..., i]
+def _columns(x: Array | list[Any]) -> NDArray[Any]:
+    """A (..., n) array, or its n columns, as a (1, n) object array of its columns."""
+    parts = x if isinstance(x, list) else [x[..., i] for i in range(x.shape[-1])]
+    out = np.empty((1, len(parts)), dtype=object)
+    for i, part in enumerate(parts):
+        out[0, i] = part
     return out
 
 
@@ -223,10 +224,10 @@ def column_parameters(model: CompiledModel, theta: Array) -> Derived:
     return derive(model, COLUMNS, _columns(theta))  # type: ignore[arg-type]
 
 
-def column_right_hand_side(model: CompiledModel, derived: Derived, t: Array, y: Array) -> Array:
-    """:func:`right_hand_side` on :class:`Columns` (``y``: patients x variables, ``derived``
-    from :func:`column_parameters`): gains and losses summed in the order of
-    :func:`derivative`."""
+def column_changes(model: CompiledModel, derived: Derived, t: Array, y: list[Any]) -> list[Any]:
+    """dy/dt on :class:`Columns`, one vector (or number) per variable, from the state's
+    columns ``y`` and ``derived`` from :func:`column_parameters`: gains and losses summed
+    in the order of :func:`derivative`."""
     found = fluxes(model, COLUMNS, derived, t, _columns(y))  # type: ignore[arg-type]
     gained: list[list[Any]] = [[] for _ in range(model.layout.size)]
     lost: list[list[Any]] = [[] for _ in range(model.layout.size)]
@@ -240,6 +241,11 @@ def column_right_hand_side(model: CompiledModel, derived: Derived, t: Array, y: 
             if out >= 0:
                 lost[out].append(rate)
     total = lambda p: sum(p[1:], p[0]) if p else 0.0  # noqa: E731
-    change = [total(g) - total(lo) for g, lo in zip(gained, lost, strict=True)]
+    return [total(g) - total(lo) for g, lo in zip(gained, lost, strict=True)]
+
+
+def column_right_hand_side(model: CompiledModel, derived: Derived, t: Array, y: Array) -> Array:
+    """dy/dt of :func:`column_changes` as an array (``y``: patients x variables)."""
+    change = column_changes(model, derived, t, [y[..., i] for i in range(y.shape[-1])])
     lanes = jnp.shape(y)[:-1]
     return jnp.stack([jnp.broadcast_to(jnp.asarray(c, dtype=y.dtype), lanes) for c in change], -1)
