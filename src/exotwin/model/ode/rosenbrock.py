@@ -7,16 +7,19 @@ time, step size, error test and rejected steps (masks over the batch axis), and 
 step loop (``lax.while_loop``) is one compiled XLA program with no Python per step. Rodas4
 (Hairer & Wanner) is L-stable and stiffly accurate, order 4 with an embedded order-3 error
 estimate and a dense output for the readout days. The right-hand side is the one equation set
-traced on JAX arrays (:mod:`exotwin.model.ode.traced`). The Jacobian is a forward difference
-over the batch axis with the probed sparsity pattern and a column colouring (7 right-hand
-sides for the 32-variable benchmark model; ``jax.jacfwd`` measured ~30x one right-hand side),
-and the linear systems are a sparse LU without pivoting unrolled over the static fill pattern
-(XLA's batched dense LU of 32 x 32 blocks cost more than the whole rest of a step).
+traced by column (:func:`exotwin.model.ode.traced.column_right_hand_side`: every quantity a
+vector over the lanes, so XLA fuses the equations into a few loops). The Jacobian is a forward
+difference over the batch axis with the probed sparsity pattern and a column colouring (11
+right-hand sides for the 33-variable benchmark model; an exact one by ``jax.linearize`` along
+the colours cost as much and took 8 % more steps, its derivative exact at kinks such as
+``max(x, 0)``), and the linear systems are a sparse LU without pivoting unrolled over the
+static fill pattern in Markowitz order (XLA's batched dense LU of 32 x 32 blocks cost more
+than the whole rest of a step).
 
-Measured with ``benchmarks/cohort.py`` on a shared 2-core machine: on the small
-model a warm program runs ~2.4x more patient-days per CPU-second than scipy's BDF over
-flattened batches; compiling costs ~9 CPU-s per model structure, kept in JAX's persistent
-cache. Weighed and not chosen: diffrax (the earlier attempt: compile and per-step overhead),
+Measured with ``benchmarks/cohort.py`` on a shared 2-core machine (load ~5): on the small
+model ~200-250k patient-days per CPU-second, ~2.2x the equations traced on arrays in the
+variables' own LU order; compiling costs ~12-14 CPU-s per model structure, kept in JAX's
+persistent cache. Weighed and not chosen: diffrax (the earlier attempt: compile and per-step overhead),
 numbalsoda and scikit-sundae (they need a compiled right-hand side per model, i.e. a second
 copy of the equations), numpy Rosenbrock (the numpy right-hand side costs 3x the traced one).
 
