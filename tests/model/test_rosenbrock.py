@@ -9,7 +9,12 @@ from exotwin.knowledge import KnowledgeBase
 from exotwin.model.ode import solve
 from exotwin.model.ode.equations import NUMERIC, Derivative, derive, fluxes
 from exotwin.model.ode.solve import SPARSE_ABOVE, Tolerances, simulate, simulate_rosenbrock
-from exotwin.model.ode.traced import parameters, right_hand_side
+from exotwin.model.ode.traced import (
+    column_parameters,
+    column_right_hand_side,
+    parameters,
+    right_hand_side,
+)
 from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario
@@ -31,7 +36,18 @@ def test_traced_equations_are_the_numeric_ones(kb: KnowledgeBase, lib: Library) 
     expected = Derivative(model.layout.size)(fluxes(model, NUMERIC, derived, 30.0, y))
     with jax.enable_x64(True):
         found = right_hand_side(model, parameters(model, theta), np.full(2, 30.0), y)
+        by_column = jax.jit(
+            lambda th, t, y: column_right_hand_side(model, column_parameters(model, th), t, y)
+        )(theta, np.full(2, 30.0), y)
     assert np.allclose(np.asarray(found), expected, rtol=1e-12, atol=0.0)
+    # one fused loop may round differently (a difference of large fluxes): the largest
+    # flux's rounding, not the equations, bounds the difference
+    scale = np.abs(
+        np.concatenate(
+            [np.atleast_2d(f.rate) for f in fluxes(model, NUMERIC, derived, 30.0, y)], -1
+        )
+    ).max()
+    assert np.allclose(np.asarray(by_column), expected, rtol=1e-12, atol=1e-14 * scale)
 
 
 @pytest.mark.parametrize(("name", "arm_name"), [DOSED])

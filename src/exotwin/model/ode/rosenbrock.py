@@ -7,16 +7,19 @@ time, step size, error test and rejected steps (masks over the batch axis), and 
 step loop (``lax.while_loop``) is one compiled XLA program with no Python per step. Rodas4
 (Hairer & Wanner) is L-stable and stiffly accurate, order 4 with an embedded order-3 error
 estimate and a dense output for the readout days. The right-hand side is the one equation set
-traced on JAX arrays (:mod:`exotwin.model.ode.traced`). The Jacobian is a forward difference
-over the batch axis with the probed sparsity pattern and a column colouring (7 right-hand
-sides for the 32-variable benchmark model; ``jax.jacfwd`` measured ~30x one right-hand side),
-and the linear systems are a sparse LU without pivoting unrolled over the static fill pattern
-(XLA's batched dense LU of 32 x 32 blocks cost more than the whole rest of a step).
+traced by column (:func:`exotwin.model.ode.traced.column_right_hand_side`: every quantity a
+vector over the lanes, so XLA fuses the equations into a few loops). The Jacobian is a forward
+difference over the batch axis with the probed sparsity pattern and a column colouring (11
+right-hand sides for the 33-variable benchmark model; an exact one by ``jax.linearize`` along
+the colours cost as much and took 8 % more steps, its derivative exact at kinks such as
+``max(x, 0)``), and the linear systems are a sparse LU without pivoting unrolled over the
+static fill pattern in Markowitz order (XLA's batched dense LU of 32 x 32 blocks cost more
+than the whole rest of a step).
 
-Measured with ``benchmarks/cohort.py`` on a shared 2-core machine: on the small
-model a warm program runs ~2.4x more patient-days per CPU-second than scipy's BDF over
-flattened batches; compiling costs ~9 CPU-s per model structure, kept in JAX's persistent
-cache. Weighed and not chosen: diffrax (the earlier attempt: compile and per-step overhead),
+Measured with ``benchmarks/cohort.py`` on a shared 2-core machine (load ~5): on the small
+model ~200-250k patient-days per CPU-second, ~2.2x the equations traced on arrays in the
+variables' own LU order; compiling costs ~12-14 CPU-s per model structure, kept in JAX's
+persistent cache. Weighed and not chosen: diffrax (the earlier attempt: compile and per-step overhead),
 numbalsoda and scikit-sundae (they need a compiled right-hand side per model, i.e. a second
 copy of the equations), numpy Rosenbrock (the numpy right-hand side costs 3x the traced one).
 
@@ -70,10 +73,18 @@ for _i in range(1, 6):
     ALPHA[_i, : min(_i, 4)] = A[min(_i, 4) - 1]
     GAMMAS[_i, :_i] = C[_i - 1]
 ALPHA[5, 4] = 1.0
+FAST_MATH = (  # XLA may reassociate and divide by reciprocals (rounding only: ~10 % fewer
+    # CPU-s); NaN, infinities and exp/log/pow stay exact (a non-finite error rejects a step)
+    ("xla_cpu_enable_fast_math", True),
+    ("xla_cpu_fast_math_honor_nans", True),
+    ("xla_cpu_fast_math_honor_infs", True),
+    ("xla_cpu_fast_math_honor_division", False),
+    ("xla_cpu_fast_math_honor_functions", True),
+)
 MAX_STEPS = 100_000  # per patient and segment
 MAX_ITERATIONS = 2**31 - 1
-LANES = 128  # patients integrated side by side (256 ran as fast per patient, 64 and 1,000
-# 20-60 % slower: the step's ~1,600 small kernels against the lanes' cache footprint)
+LANES = 256  # patients integrated side by side (the step by column: per patient-step 256
+# lanes cost ~13 % less than 128, 512 as much as 128; on 1,000 patients ~4 % fewer CPU-s)
 
 
 @dataclass(frozen=True)
@@ -113,11 +124,12 @@ class Program:
         cache, once per shape: :func:`prepare` pays it ahead of a run)."""
         key = tuple((a.shape, str(a.dtype)) for a in args)
         if key not in self.executables:
-            self.executables[key] = jax.jit(self._segment).lower(*args).compile()
+            lowered = jax.jit(self._segment).lower(*args)
+            self.executables[key] = lowered.compile(compiler_options=dict(FAST_MATH))
         return self.executables[key]
 
     def _rhs(self, derived: Any, t: Any, y: Any) -> Any:
-        return traced.right_hand_side(self.model, derived, t, y)
+        return traced.column_right_hand_side(self.model, derived, t, y)
 
     def _matrix(self, derived: Any, t: Any, y: Any, h: Any, atol: Any) -> Any:
         """dy/dt, and I / (gamma h) - J on the LU's fill pattern (lanes x entries): J by
@@ -140,7 +152,7 @@ class Program:
         I / (gamma h) dominates.)"""
         entries = matrix.T  # entries x lanes: each entry's lanes side by side
         w = {pair: entries[e] for e, pair in enumerate(self.lu.pairs)}
-        for k, (below, right, _) in enumerate(self.lu.steps):
+        for k, (below, right, _) in zip(self.lu.order, self.lu.steps, strict=True):
             w[(k, k)] = 1.0 / w[(k, k)]
             for i in below:
                 w[(i, k)] = w[(i, k)] * w[(k, k)]
@@ -150,14 +162,13 @@ class Program:
 
     def _solve(self, w: dict[tuple[int, int], Any], b: Any) -> Any:
         """Solve with the factors of :meth:`_factor` (``b``: lanes x variables)."""
-        size = b.shape[1]
         x = list(b.T)
-        for i in range(size):
-            for k in self.lu.steps[i][2]:
+        for i, (_, _, left) in zip(self.lu.order, self.lu.steps, strict=True):
+            for k in left:
                 x[i] = x[i] - w[(i, k)] * x[k]
         x = list(_kept(dict(enumerate(x))).values())
-        for i in reversed(range(size)):
-            for j in self.lu.steps[i][1]:
+        for i, (_, right, _) in reversed(list(zip(self.lu.order, self.lu.steps, strict=True))):
+            for j in right:
                 x[i] = x[i] - w[(i, j)] * x[j]
             x[i] = x[i] * w[(i, i)]
         return jnp.stack(x, axis=1)
@@ -200,7 +211,7 @@ class Program:
             lane, out, ends, iterations = c
             busy = lane.patient < count
             h = jnp.where(busy, jnp.minimum(lane.h, t1 - lane.t), 1.0)
-            derived = traced.parameters(self.model, lane.theta)
+            derived = traced.column_parameters(self.model, lane.theta)
             new, error, dense = self._step(derived, lane.t, lane.y, h, lane.atol)
             ok = busy & jnp.isfinite(error) & (error <= 1.0)
             at, out = _write(
@@ -317,10 +328,12 @@ def _write(
 
 @dataclass(frozen=True)
 class Sparse:
-    """The static plan of a sparse LU without pivoting: its fill pattern as (row, column)
-    entries on one flat axis, and per pivot k the rows below it, the columns right of it
-    and the columns left of row k."""
+    """The static plan of a sparse LU without pivoting, eliminating the variables in
+    ``order``: its fill pattern as (row, column) entries on one flat axis, and per pivot
+    ``order[k]`` the rows eliminated after it, the columns of its row eliminated after it
+    and those eliminated before it (all as variable indices)."""
 
+    order: list[int]
     pairs: list[tuple[int, int]]
     diagonal: NDArray[np.int64]  # entry of (i, i)
     source: NDArray[np.int64]  # per entry: colour x size + row in the finite differences
@@ -335,13 +348,16 @@ class Sparse:
     @staticmethod
     def of(pattern: NDArray[np.bool_], colour: NDArray[np.int64]) -> Sparse:
         size = len(pattern)
-        fill = pattern | np.eye(size, dtype=bool)
+        order = elimination_order(pattern)
+        fill = (pattern | np.eye(size, dtype=bool))[np.ix_(order, order)]
         for k in range(size):
             below = np.flatnonzero(fill[k + 1 :, k]) + k + 1
             fill[np.ix_(below, np.flatnonzero(fill[k, k + 1 :]) + k + 1)] = True
-        rows, cols = np.nonzero(fill)
+        at = np.asarray(order)
+        rows, cols = (at[i] for i in np.nonzero(fill))
         pairs = [(int(i), int(j)) for i, j in zip(rows, cols, strict=True)]
         return Sparse(
+            order,
             pairs,
             np.array([pairs.index((i, i)) for i in range(size)]),
             colour[cols] * size + rows,
@@ -349,13 +365,31 @@ class Sparse:
             pattern[rows, cols].astype(float),
             [
                 (
-                    [int(i) for i in np.flatnonzero(fill[k + 1 :, k]) + k + 1],
-                    [int(j) for j in np.flatnonzero(fill[k, k + 1 :]) + k + 1],
-                    [int(j) for j in np.flatnonzero(fill[k, :k])],
+                    [int(i) for i in at[np.flatnonzero(fill[k + 1 :, k]) + k + 1]],
+                    [int(j) for j in at[np.flatnonzero(fill[k, k + 1 :]) + k + 1]],
+                    [int(j) for j in at[np.flatnonzero(fill[k, :k])]],
                 )
                 for k in range(size)
             ],
         )
+
+
+def elimination_order(pattern: NDArray[np.bool_]) -> list[int]:
+    """Pivots on the diagonal in Markowitz order: each next the one whose elimination
+    updates the fewest entries ((row count - 1) x (column count - 1) of what is left;
+    on the 33-variable benchmark model 134 fill entries and 50 updates, against 264 and
+    375 in the variables' own order)."""
+    fill = pattern | np.eye(len(pattern), dtype=bool)
+    left, order = list(range(len(pattern))), []
+    while left:
+        rest = fill[np.ix_(left, left)]
+        rows, cols = rest.sum(axis=1), rest.sum(axis=0)
+        pivot = left[int(np.argmin((rows - 1) * (cols - 1) * len(fill) ** 2 + rows + cols))]
+        left.remove(pivot)
+        below, right = [i for i in left if fill[i, pivot]], [j for j in left if fill[pivot, j]]
+        fill[np.ix_(below, right)] = True
+        order.append(pivot)
+    return order
 
 
 def colouring(pattern: NDArray[np.bool_]) -> NDArray[np.int64]:
