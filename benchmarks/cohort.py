@@ -7,7 +7,7 @@ small model.
 Patients draw growth, secretion, uptake and tumour size as in a cohort spec. Each model is
 compiled once; a patient is a row of parameter values and initial amounts. exotwin integrates
 the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the batched Rodas4,
-for many patients of a small model; ``compiled``, scipy's BDF on a compiled right-hand side
+for many patients of a small model; ``compiled``, SUNDIALS CVODE on a compiled right-hand side
 and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
 (the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
 alone, its patients in two halves before and after exotwin's run (both sides see the same

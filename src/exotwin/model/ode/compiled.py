@@ -1,5 +1,5 @@
-"""One patient's right-hand side and sparse Jacobian as compiled XLA programs, for scipy's
-BDF on large models (the cohort path above 120 variables).
+"""One patient's right-hand side and sparse Jacobian as compiled XLA programs, for CVODE
+(:mod:`exotwin.model.ode.cvode`) on large models (the cohort path above 120 variables).
 
 Why: on the default TNBC model (~600 variables) a cohort took ~6.7 CPU-s per patient-year,
 and a profile showed where: the numpy right-hand side (~1.4 ms a call, Python loops over the
@@ -8,9 +8,9 @@ finite-difference Jacobian (66 colours of the sparsity pattern x ~31 Jacobians).
 equation set of :mod:`exotwin.model.ode.equations` is traced once per model structure on the
 JAX backend (:mod:`exotwin.model.ode.traced`): the right-hand side is one compiled call
 (~0.3 ms), and the Jacobian is a forward difference with every colour of columns perturbed in
-one compiled call (vmap over the colours), as is the sparsity probe. scipy's BDF is kept: a
-well-kept stiff integrator of variable order that reuses its Jacobian and LU across many steps
-(~33 Jacobians and ~100 LUs per patient-year here) with a sparse SuperLU.
+one compiled call (vmap over the colours), as is the sparsity probe. They first served
+scipy's BDF (~790 right-hand sides, ~7 Jacobians and ~68 LUs per patient-year); CVODE now
+integrates on them with its step logic and sparse LU in C (see :mod:`.cvode`).
 
 Weighed and not chosen (measured on the default model with scripts of the 2026-12-01
 session): an exact Jacobian by forward-mode derivatives along one seed per colour (correct
@@ -21,7 +21,7 @@ entries at 600 variables even with a minimum-degree ordering, and it reuses no J
 batching patients through the traced right-hand side (45-120 us per patient-evaluation at
 batches of 100-1,000, against ~260 us one at a time: too little to repay batched linear
 algebra); scikit-sundae or numbalsoda with a numba right-hand side (a second copy of the
-equations, against the project's one equation set).
+equations, against the project's one equation set: CVODE calls these programs instead).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csc_matrix
 
 from ..rules.rows import CompiledModel
 from .rosenbrock import colouring
@@ -76,7 +75,7 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
 
 
 class Patient:
-    """dy/dt of one patient (parameters ``theta``) and its sparse Jacobian, as scipy calls
+    """dy/dt of one patient (parameters ``theta``) and its sparse Jacobian, as CVODE calls
     them: the Jacobian by forward differences on the probed ``pattern``, every colour of
     columns perturbed in one compiled call."""
 
@@ -89,9 +88,7 @@ class Patient:
     def use_pattern(self, pattern: Any, atol: Array) -> None:
         """The sparsity pattern (and absolute tolerances, the smallest step scale)."""
         dense = np.asarray(pattern.toarray() if hasattr(pattern, "toarray") else pattern, bool)
-        self.seeds, self.colour, self.rows, self.cols, self.indptr = _plan(
-            dense.tobytes(), len(dense)
-        )
+        self.seeds, self.colour, self.rows, self.cols = _plan(dense.tobytes(), len(dense))
         self.atol = atol
 
     def __call__(self, t: float, y: Array) -> Array:
@@ -109,26 +106,24 @@ class Patient:
             found = self.differences(self.theta, t, y, y * relative, np.eye(len(y)))
         return np.asarray(found).T != 0
 
-    def jacobian(self, t: float, y: Array) -> csc_matrix:
+    def jacobian_values(self, t: float, y: Array) -> Array:
+        """The Jacobian's entries on the pattern, in CSC order (columns, rows ascending)."""
         import jax
 
         h = STEP * np.maximum(np.abs(y), self.atol)
         h = (y + h) - y  # a step that is exact in floating point
         with jax.enable_x64(True):
             found = np.asarray(self.differences(self.theta, t, y, h, self.seeds))
-        data = found[self.colour, self.rows] / h[self.cols]
-        size = len(y)
-        return csc_matrix((data, self.rows, self.indptr), shape=(size, size))
+        values: Array = found[self.colour, self.rows] / h[self.cols]
+        return values
 
 
 @lru_cache(maxsize=8)
-def _plan(pattern: bytes, size: int) -> tuple[Array, Ints, Ints, Ints, Ints]:
+def _plan(pattern: bytes, size: int) -> tuple[Array, Ints, Ints, Ints]:
     """The colour seeds of a (dense boolean) pattern, and per stored entry in CSC order its
-    colour, row and column, and the CSC column pointers (once per pattern: a cohort's
-    patients share it)."""
+    colour, row and column (once per pattern: a cohort's patients share it)."""
     dense = np.frombuffer(pattern, dtype=bool).reshape(size, size)
     colour = colouring(dense)
     seeds = (colour[None, :] == np.arange(colour.max() + 1)[:, None]).astype(float)
     cols, rows = np.nonzero(dense.T)
-    indptr = np.concatenate([[0], np.cumsum(dense.sum(axis=0))])
-    return seeds, colour[cols], rows, cols, indptr
+    return seeds, colour[cols], rows, cols

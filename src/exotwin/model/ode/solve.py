@@ -5,7 +5,8 @@ Doses, surgery and intervention starts split the time axis into segments; within
 the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
 block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
 (:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
-patient at a time (in cohorts on a compiled right-hand side, :mod:`exotwin.model.ode.compiled`).
+patient at a time (in cohorts SUNDIALS CVODE on a compiled right-hand side and Jacobian,
+:mod:`exotwin.model.ode.compiled` and :mod:`exotwin.model.ode.cvode`).
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def simulate(
 ) -> list[Trajectory]:
     """Integrate a batch of parameter sets (``theta``: patients x parameters; default the
     nominal values) from initial states ``y0`` (default the compiled counts); ``compiled``:
-    one patient's right-hand side as a compiled program (:mod:`exotwin.model.ode.compiled`)."""
+    one patient's right-hand side and Jacobian as compiled programs
+    (:mod:`exotwin.model.ode.compiled`), integrated by CVODE (:mod:`exotwin.model.ode.cvode`)."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
     y = starting_state(model, theta, y0)
@@ -149,7 +151,6 @@ def simulate(
         solver = {"method": "BDF", "jac_sparsity": block_diag([pattern] * batch, format="csc")}
         if rhs.compiled is not None:
             rhs.compiled.use_pattern(pattern, atol)
-            solver = {"method": "BDF", "jac": rhs.compiled.jacobian}
     grid = np.round(np.arange(0.0, model.scenario.duration + 1e-9, model.scenario.output_every), 9)
     events = {e.day: e for e in model.rows.events}
     times: list[float] = []
@@ -160,15 +161,24 @@ def simulate(
             apply_event(model, events[start], theta, y)
         last = k == len(cuts) - 2
         wanted = grid[(grid >= start) & ((grid < end) | (last & (grid <= end)))]
-        solution = solve_ivp(
-            rhs,
-            (start, end),
-            y.reshape(-1),
-            t_eval=np.union1d(wanted, [end]),
-            rtol=tol.rtol,
-            atol=atol,
-            **solver,
-        )
+        times_out = np.union1d(wanted, [end])
+        if rhs.compiled is not None:  # CVODE on the compiled programs (:mod:`.cvode`)
+            from .cvode import solve_segment
+
+            times_out = np.union1d([start], times_out)
+            solution: Any = solve_segment(
+                rhs.compiled, pattern, times_out, y.reshape(-1), tol.rtol, atol
+            )
+        else:
+            solution = solve_ivp(
+                rhs,
+                (start, end),
+                y.reshape(-1),
+                t_eval=times_out,
+                rtol=tol.rtol,
+                atol=atol,
+                **solver,
+            )
         if not solution.success or not np.all(np.isfinite(solution.y)):
             raise _diverged(model, solution, start, end, batch)
         keep = np.isin(solution.t, wanted)
@@ -272,7 +282,8 @@ def prepare_cohort(
         y = starting_state(model, theta[:1], y0[:1])[0]
         if rhs.compiled is not None:
             rhs.compiled.use_pattern(pattern, tolerances(model.layout, y, tol.atol_scale))
-            rhs.compiled.jacobian(0.0, y)
+            rhs.compiled.jacobian_values(0.0, y)
+            rhs.compiled(0.0, y)
     if method != "rosenbrock":
         return
     from . import rosenbrock
