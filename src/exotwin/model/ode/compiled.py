@@ -57,7 +57,7 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
     from .rosenbrock import use_disk_cache
 
     use_disk_cache()
-    key = hashlib.sha256(pickle.dumps((model.layout, model.rows, model.cargo))).hexdigest()
+    key = _key(model)
     if key not in _PROGRAMS:
 
         def rhs(theta: Any, t: Any, y: Any) -> Any:
@@ -74,6 +74,45 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
     return _PROGRAMS[key]
 
 
+def _key(model: CompiledModel) -> str:
+    return hashlib.sha256(pickle.dumps((model.layout, model.rows, model.cargo))).hexdigest()
+
+
+def export(model: CompiledModel, pattern: Any) -> tuple[bytes, bytes]:
+    """Both programs traced for one patient and the colours of ``pattern``, serialised
+    (StableHLO), so that another process runs them without tracing the equations again
+    (~10 CPU-s on the default model; loading them, XLA's disk cache warm, under a second)."""
+    import jax
+    from jax import export as jax_export
+    from jax.stages import Wrapped
+
+    size = model.layout.size
+    vector = jax.ShapeDtypeStruct((size,), np.float64)
+    theta = jax.ShapeDtypeStruct((len(model.parameters.values),), np.float64)
+    scalar = jax.ShapeDtypeStruct((), np.float64)
+    colours = len(_plan(_dense(pattern).tobytes(), size)[0])
+    seeds = jax.ShapeDtypeStruct((colours, size), np.float64)
+    rhs, differences = programs(model)  # jitted: jax_export takes them as they are
+    assert isinstance(rhs, Wrapped) and isinstance(differences, Wrapped)
+    with jax.enable_x64(True):
+        found = jax_export.export(rhs)(theta, scalar, vector)
+        more = jax_export.export(differences)(theta, scalar, vector, vector, seeds)
+    return bytes(found.serialize()), bytes(more.serialize())
+
+
+def install(model: CompiledModel, exported: tuple[bytes, bytes]) -> None:
+    """Use the programs of :func:`export` for this model's structure in this process (its
+    sparsity probe, of other shapes, is then not available)."""
+    import jax
+    from jax import export as jax_export
+
+    from .rosenbrock import use_disk_cache
+
+    use_disk_cache()
+    rhs, differences = (jax_export.deserialize(bytearray(b)) for b in exported)
+    _PROGRAMS[_key(model)] = jax.jit(rhs.call), jax.jit(differences.call)
+
+
 class Patient:
     """dy/dt of one patient (parameters ``theta``) and its sparse Jacobian, as CVODE calls
     them: the Jacobian by forward differences on the probed ``pattern``, every colour of
@@ -87,7 +126,7 @@ class Patient:
 
     def use_pattern(self, pattern: Any, atol: Array) -> None:
         """The sparsity pattern (and absolute tolerances, the smallest step scale)."""
-        dense = np.asarray(pattern.toarray() if hasattr(pattern, "toarray") else pattern, bool)
+        dense = _dense(pattern)
         self.seeds, self.colour, self.rows, self.cols = _plan(dense.tobytes(), len(dense))
         self.atol = atol
 
@@ -116,6 +155,10 @@ class Patient:
             found = np.asarray(self.differences(self.theta, t, y, h, self.seeds))
         values: Array = found[self.colour, self.rows] / h[self.cols]
         return values
+
+
+def _dense(pattern: Any) -> NDArray[np.bool_]:
+    return np.asarray(pattern.toarray() if hasattr(pattern, "toarray") else pattern, bool)
 
 
 @lru_cache(maxsize=8)
