@@ -108,9 +108,12 @@ def install(model: CompiledModel, exported: tuple[bytes, bytes]) -> None:
 
     from .rosenbrock import use_disk_cache
 
+    key = _key(model)
+    if key in _PROGRAMS:  # a worker's later tasks: compiled already
+        return
     use_disk_cache()
     rhs, differences = (jax_export.deserialize(bytearray(b)) for b in exported)
-    _PROGRAMS[_key(model)] = jax.jit(rhs.call), jax.jit(differences.call)
+    _PROGRAMS[key] = jax.jit(rhs.call), jax.jit(differences.call)
 
 
 class Patient:

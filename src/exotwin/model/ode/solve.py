@@ -302,7 +302,7 @@ def _in_processes(
 
     from . import compiled
 
-    chunk = max(1, min(CHUNK, -(-len(theta) // workers)))
+    chunk = max(1, min(CHUNK, -(-len(theta) // (4 * workers))))  # 4 tasks a worker or more
     exported = compiled.export(model, pattern)
     context = multiprocessing.get_context("spawn")
     found: list[Trajectory] = []
