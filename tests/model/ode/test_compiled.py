@@ -86,3 +86,20 @@ def test_compiled_probe_finds_the_numpy_pattern(
     found = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1], True), y0[0], cuts)
     expected = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
     assert (found != expected).nnz == 0 and expected.nnz > model.layout.size
+
+
+def test_cohort_in_two_processes_matches_one(
+    dosed: tuple[CompiledModel, np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large model's patients spread over two worker processes (here the dosed model,
+    forced onto that path): the same states, in the patients' order, as in one process."""
+    model, theta, y0 = dosed
+    monkeypatch.setattr(solve, "SPARSE_ABOVE", 10)
+    monkeypatch.setattr(solve, "COMPILED_FROM", 2)
+    monkeypatch.setattr(solve, "CHUNK", 1)
+    done: list[int] = []
+    spread = solve.simulate_cohort(model, theta, y0, workers=2, progress=done.append)
+    alone = solve.simulate_cohort(model, theta, y0)
+    assert done == [1, 2, 3]
+    for a, b in zip(spread, alone, strict=True):
+        assert np.array_equal(a.times, b.times) and np.array_equal(a.states, b.states)

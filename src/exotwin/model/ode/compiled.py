@@ -1,5 +1,5 @@
-"""One patient's right-hand side and sparse Jacobian as compiled XLA programs, for scipy's
-BDF on large models (the cohort path above 120 variables).
+"""One patient's right-hand side and sparse Jacobian as compiled XLA programs, for CVODE
+(:mod:`exotwin.model.ode.cvode`) on large models (the cohort path above 120 variables).
 
 Why: on the default TNBC model (~600 variables) a cohort took ~6.7 CPU-s per patient-year,
 and a profile showed where: the numpy right-hand side (~1.4 ms a call, Python loops over the
@@ -8,9 +8,9 @@ finite-difference Jacobian (66 colours of the sparsity pattern x ~31 Jacobians).
 equation set of :mod:`exotwin.model.ode.equations` is traced once per model structure on the
 JAX backend (:mod:`exotwin.model.ode.traced`): the right-hand side is one compiled call
 (~0.3 ms), and the Jacobian is a forward difference with every colour of columns perturbed in
-one compiled call (vmap over the colours), as is the sparsity probe. scipy's BDF is kept: a
-well-kept stiff integrator of variable order that reuses its Jacobian and LU across many steps
-(~33 Jacobians and ~100 LUs per patient-year here) with a sparse SuperLU.
+one compiled call (vmap over the colours), as is the sparsity probe. They first served
+scipy's BDF (~790 right-hand sides, ~7 Jacobians and ~68 LUs per patient-year); CVODE now
+integrates on them with its step logic and sparse LU in C (see :mod:`.cvode`).
 
 Weighed and not chosen (measured on the default model with scripts of the 2026-12-01
 session): an exact Jacobian by forward-mode derivatives along one seed per colour (correct
@@ -21,12 +21,13 @@ entries at 600 variables even with a minimum-degree ordering, and it reuses no J
 batching patients through the traced right-hand side (45-120 us per patient-evaluation at
 batches of 100-1,000, against ~260 us one at a time: too little to repay batched linear
 algebra); scikit-sundae or numbalsoda with a numba right-hand side (a second copy of the
-equations, against the project's one equation set).
+equations, against the project's one equation set: CVODE calls these programs instead).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from collections.abc import Callable
 from functools import lru_cache
@@ -34,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csc_matrix
 
 from ..rules.rows import CompiledModel
 from .rosenbrock import colouring
@@ -57,8 +57,9 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
     from . import traced
     from .rosenbrock import use_disk_cache
 
+    _run_inline()
     use_disk_cache()
-    key = hashlib.sha256(pickle.dumps((model.layout, model.rows, model.cargo))).hexdigest()
+    key = _key(model)
     if key not in _PROGRAMS:
 
         def rhs(theta: Any, t: Any, y: Any) -> Any:
@@ -75,8 +76,63 @@ def programs(model: CompiledModel) -> tuple[Program, Program]:
     return _PROGRAMS[key]
 
 
+def _run_inline() -> None:
+    """Run XLA's CPU programs on the calling thread, unless the user chose (the environment
+    variable): handing each ~0.2 ms right-hand side to a worker thread and waiting for it cost
+    1.5-2x its CPU time (CPU 145-160 us a call inline against 225-340 us, default model).
+    It takes effect only before JAX's CPU backend starts (in a cohort's worker processes,
+    and in a process whose first JAX program is this)."""
+    import jax
+
+    if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in os.environ:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
+def _key(model: CompiledModel) -> str:
+    return hashlib.sha256(pickle.dumps((model.layout, model.rows, model.cargo))).hexdigest()
+
+
+def export(model: CompiledModel, pattern: Any) -> tuple[bytes, bytes]:
+    """Both programs traced for one patient and the colours of ``pattern``, serialised
+    (StableHLO), so that another process runs them without tracing the equations again
+    (~10 CPU-s on the default model; loading them, XLA's disk cache warm, under a second)."""
+    import jax
+    from jax import export as jax_export
+    from jax.stages import Wrapped
+
+    size = model.layout.size
+    vector = jax.ShapeDtypeStruct((size,), np.float64)
+    theta = jax.ShapeDtypeStruct((len(model.parameters.values),), np.float64)
+    scalar = jax.ShapeDtypeStruct((), np.float64)
+    colours = len(_plan(_dense(pattern).tobytes(), size)[0])
+    seeds = jax.ShapeDtypeStruct((colours, size), np.float64)
+    rhs, differences = programs(model)  # jitted: jax_export takes them as they are
+    assert isinstance(rhs, Wrapped) and isinstance(differences, Wrapped)
+    with jax.enable_x64(True):
+        found = jax_export.export(rhs)(theta, scalar, vector)
+        more = jax_export.export(differences)(theta, scalar, vector, vector, seeds)
+    return bytes(found.serialize()), bytes(more.serialize())
+
+
+def install(model: CompiledModel, exported: tuple[bytes, bytes]) -> None:
+    """Use the programs of :func:`export` for this model's structure in this process (its
+    sparsity probe, of other shapes, is then not available)."""
+    import jax
+    from jax import export as jax_export
+
+    from .rosenbrock import use_disk_cache
+
+    key = _key(model)
+    if key in _PROGRAMS:  # a worker's later tasks: compiled already
+        return
+    _run_inline()
+    use_disk_cache()
+    rhs, differences = (jax_export.deserialize(bytearray(b)) for b in exported)
+    _PROGRAMS[key] = jax.jit(rhs.call), jax.jit(differences.call)
+
+
 class Patient:
-    """dy/dt of one patient (parameters ``theta``) and its sparse Jacobian, as scipy calls
+    """dy/dt of one patient (parameters ``theta``) and its sparse Jacobian, as CVODE calls
     them: the Jacobian by forward differences on the probed ``pattern``, every colour of
     columns perturbed in one compiled call."""
 
@@ -88,10 +144,8 @@ class Patient:
 
     def use_pattern(self, pattern: Any, atol: Array) -> None:
         """The sparsity pattern (and absolute tolerances, the smallest step scale)."""
-        dense = np.asarray(pattern.toarray() if hasattr(pattern, "toarray") else pattern, bool)
-        self.seeds, self.colour, self.rows, self.cols, self.indptr = _plan(
-            dense.tobytes(), len(dense)
-        )
+        dense = _dense(pattern)
+        self.seeds, self.colour, self.rows, self.cols = _plan(dense.tobytes(), len(dense))
         self.atol = atol
 
     def __call__(self, t: float, y: Array) -> Array:
@@ -109,26 +163,28 @@ class Patient:
             found = self.differences(self.theta, t, y, y * relative, np.eye(len(y)))
         return np.asarray(found).T != 0
 
-    def jacobian(self, t: float, y: Array) -> csc_matrix:
+    def jacobian_values(self, t: float, y: Array) -> Array:
+        """The Jacobian's entries on the pattern, in CSC order (columns, rows ascending)."""
         import jax
 
         h = STEP * np.maximum(np.abs(y), self.atol)
         h = (y + h) - y  # a step that is exact in floating point
         with jax.enable_x64(True):
             found = np.asarray(self.differences(self.theta, t, y, h, self.seeds))
-        data = found[self.colour, self.rows] / h[self.cols]
-        size = len(y)
-        return csc_matrix((data, self.rows, self.indptr), shape=(size, size))
+        values: Array = found[self.colour, self.rows] / h[self.cols]
+        return values
+
+
+def _dense(pattern: Any) -> NDArray[np.bool_]:
+    return np.asarray(pattern.toarray() if hasattr(pattern, "toarray") else pattern, bool)
 
 
 @lru_cache(maxsize=8)
-def _plan(pattern: bytes, size: int) -> tuple[Array, Ints, Ints, Ints, Ints]:
+def _plan(pattern: bytes, size: int) -> tuple[Array, Ints, Ints, Ints]:
     """The colour seeds of a (dense boolean) pattern, and per stored entry in CSC order its
-    colour, row and column, and the CSC column pointers (once per pattern: a cohort's
-    patients share it)."""
+    colour, row and column (once per pattern: a cohort's patients share it)."""
     dense = np.frombuffer(pattern, dtype=bool).reshape(size, size)
     colour = colouring(dense)
     seeds = (colour[None, :] == np.arange(colour.max() + 1)[:, None]).astype(float)
     cols, rows = np.nonzero(dense.T)
-    indptr = np.concatenate([[0], np.cumsum(dense.sum(axis=0))])
-    return seeds, colour[cols], rows, cols, indptr
+    return seeds, colour[cols], rows, cols

@@ -5,7 +5,8 @@ Doses, surgery and intervention starts split the time axis into segments; within
 the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
 block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
 (:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
-patient at a time (in cohorts on a compiled right-hand side, :mod:`exotwin.model.ode.compiled`).
+patient at a time (in cohorts SUNDIALS CVODE on a compiled right-hand side and Jacobian,
+:mod:`exotwin.model.ode.compiled` and :mod:`exotwin.model.ode.cvode`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched inte
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
 # side (~8 CPU-s the first time on the default model; ~1-5 CPU-s saved per patient)
+CHUNK = 25  # patients of a large model per task of a worker process (~60 MB of states)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ def simulate(
 ) -> list[Trajectory]:
     """Integrate a batch of parameter sets (``theta``: patients x parameters; default the
     nominal values) from initial states ``y0`` (default the compiled counts); ``compiled``:
-    one patient's right-hand side as a compiled program (:mod:`exotwin.model.ode.compiled`)."""
+    one patient's right-hand side and Jacobian as compiled programs
+    (:mod:`exotwin.model.ode.compiled`), integrated by CVODE (:mod:`exotwin.model.ode.cvode`)."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
     y = starting_state(model, theta, y0)
@@ -149,7 +152,6 @@ def simulate(
         solver = {"method": "BDF", "jac_sparsity": block_diag([pattern] * batch, format="csc")}
         if rhs.compiled is not None:
             rhs.compiled.use_pattern(pattern, atol)
-            solver = {"method": "BDF", "jac": rhs.compiled.jacobian}
     grid = np.round(np.arange(0.0, model.scenario.duration + 1e-9, model.scenario.output_every), 9)
     events = {e.day: e for e in model.rows.events}
     times: list[float] = []
@@ -160,15 +162,24 @@ def simulate(
             apply_event(model, events[start], theta, y)
         last = k == len(cuts) - 2
         wanted = grid[(grid >= start) & ((grid < end) | (last & (grid <= end)))]
-        solution = solve_ivp(
-            rhs,
-            (start, end),
-            y.reshape(-1),
-            t_eval=np.union1d(wanted, [end]),
-            rtol=tol.rtol,
-            atol=atol,
-            **solver,
-        )
+        times_out = np.union1d(wanted, [end])
+        if rhs.compiled is not None:  # CVODE on the compiled programs (:mod:`.cvode`)
+            from .cvode import solve_segment
+
+            times_out = np.union1d([start], times_out)
+            solution: Any = solve_segment(
+                rhs.compiled, pattern, times_out, y.reshape(-1), tol.rtol, atol
+            )
+        else:
+            solution = solve_ivp(
+                rhs,
+                (start, end),
+                y.reshape(-1),
+                t_eval=times_out,
+                rtol=tol.rtol,
+                atol=atol,
+                **solver,
+            )
         if not solution.success or not np.all(np.isfinite(solution.y)):
             raise _diverged(model, solution, start, end, batch)
         keep = np.isin(solution.t, wanted)
@@ -203,13 +214,15 @@ def simulate_cohort(
     tol: Tolerances = DEFAULT,
     batch_size: int = 50,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> list[Trajectory]:
     """Patients of one compiled arm (rows of ``theta`` and ``y0``), the fastest way: many
     patients of a small model with the batched Rosenbrock integrator
     (:mod:`exotwin.model.ode.rosenbrock`, compiled once per model), a few in scipy batches,
     large models (whose sparse solve grows with every patient added) one by one with one
-    probed sparsity pattern and a compiled right-hand side (:mod:`exotwin.model.ode.compiled`).
-    ``progress(done)`` after each batch."""
+    probed sparsity pattern and a compiled right-hand side (:mod:`exotwin.model.ode.compiled`),
+    spread over ``workers`` processes when more than one. ``progress(done)`` after each
+    batch."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
     method = cohort_method(model.layout.size, len(theta))
     if method == "rosenbrock":
@@ -221,6 +234,22 @@ def simulate_cohort(
     if model.layout.size > SPARSE_ABOVE:
         size = 1
         pattern = jacobian_pattern(RightHandSide(model, theta[:1], compiled), y0[0], bounds(model))
+    if compiled and workers > 1 and len(theta) > 1:
+        return _in_processes(model, theta, y0, tol, pattern, workers, progress)
+    return _one_by_one(model, theta, y0, tol, pattern, size, compiled, progress)
+
+
+def _one_by_one(
+    model: CompiledModel,
+    theta: Array,
+    y0: Array,
+    tol: Tolerances,
+    pattern: Any,
+    size: int,
+    compiled: bool,
+    progress: Callable[[int], None] | None = None,
+) -> list[Trajectory]:
+    """Patients in batches of ``size``; a compiled patient that fails reruns on numpy."""
     found: list[Trajectory] = []
     for at in range(0, len(theta), size):
         part = theta[at : at + size], y0[at : at + size]
@@ -232,6 +261,60 @@ def simulate_cohort(
             found += simulate(model, *part, tol, pattern)  # the numpy path, as a fallback
         if progress:
             progress(len(found))
+    return found
+
+
+def _share(
+    model: CompiledModel,
+    theta: Array,
+    y0: Array,
+    tol: Tolerances,
+    pattern: Any,
+    exported: tuple[bytes, bytes],
+) -> list[tuple[Array, Array]]:
+    """One worker process's patients of a large model: their (times, states)."""
+    from . import compiled
+
+    compiled.install(model, exported)
+    runs = _one_by_one(model, theta, y0, tol, pattern, 1, True)
+    return [(run.times, run.states) for run in runs]
+
+
+def _rows(theta: Array, y0: Array, at: int, count: int) -> tuple[Array, Array]:
+    return theta[at : at + count], y0[at : at + count]
+
+
+def _in_processes(
+    model: CompiledModel,
+    theta: Array,
+    y0: Array,
+    tol: Tolerances,
+    pattern: Any,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> list[Trajectory]:
+    """A large model's patients in chunks on ``workers`` fresh processes (spawned: JAX's
+    threads do not survive a fork), each loading the compiled programs from JAX's disk
+    cache (:func:`exotwin.model.ode.compiled.export`); the trajectories in the patients'
+    order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import compiled
+
+    chunk = max(1, min(CHUNK, -(-len(theta) // (4 * workers))))  # 4 tasks a worker or more
+    exported = compiled.export(model, pattern)
+    context = multiprocessing.get_context("spawn")
+    found: list[Trajectory] = []
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        parts = [
+            pool.submit(_share, model, *_rows(theta, y0, a, chunk), tol, pattern, exported)
+            for a in range(0, len(theta), chunk)
+        ]
+        for part in parts:
+            found += [Trajectory(model, model.layout, t, y) for t, y in part.result()]
+            if progress:
+                progress(len(found))
     return found
 
 
@@ -272,7 +355,8 @@ def prepare_cohort(
         y = starting_state(model, theta[:1], y0[:1])[0]
         if rhs.compiled is not None:
             rhs.compiled.use_pattern(pattern, tolerances(model.layout, y, tol.atol_scale))
-            rhs.compiled.jacobian(0.0, y)
+            rhs.compiled.jacobian_values(0.0, y)
+            rhs.compiled(0.0, y)
     if method != "rosenbrock":
         return
     from . import rosenbrock
