@@ -69,3 +69,26 @@ def test_divergence_before_the_first_output_is_a_typed_error(
     error = solve_module._diverged(model, failed, 0.0, 2.0, 1)
     assert isinstance(error, SimulationError)
     assert "failed between day 0 and 2 at day 0 (Required step size" in str(error)
+
+
+def test_coloured_jacobian_matches_column_by_column_differences(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """LSODA's Jacobian, one right-hand side per colour, is the plain forward difference."""
+    scenario = load_scenario(write(tmp_path, SMALL_SCENARIO), kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    theta = solve_module.nominal(model)
+    rhs = solve_module.RightHandSide(model, theta)
+    y = solve_module.starting_state(model, theta)[0] * 1.3 + 10.0
+    atol = solve_module.tolerances(model.layout, y)
+    pattern = solve_module.jacobian_pattern(rhs, y, [0.0, scenario.duration])
+    coloured = solve_module.ColouredJacobian(rhs, pattern, atol)
+    assert len(coloured.groups) < model.layout.size  # fewer right-hand sides than columns
+    jac = coloured(2.0, y)
+    base = rhs(2.0, y)
+    for j in range(model.layout.size):
+        probe = y.copy()
+        step = solve_module.FD_STEP * max(abs(y[j]), atol[j])
+        probe[j] += step
+        column = (rhs(2.0, probe) - base) / step
+        assert np.allclose(jac[:, j], column, rtol=1e-6, atol=1e-9 * np.abs(column).max())
