@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -230,17 +231,25 @@ SLOW_WRITER = textwrap.dedent(
 )
 
 
+def interruptible() -> None:
+    """In the child: SIGINT back to its default (a shell that starts the tests in the
+    background ignores SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
 def test_a_killed_writer_leaves_the_previous_output(signum: str, tmp_path: Path) -> None:
-    import signal
-
     out = tmp_path / "run"
     with output_folder(out) as staging:
         _write(staging, {"a.csv": "old"})
     before = _tree(out)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     with subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITER, str(out)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", SLOW_WRITER, str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=interruptible,
     ) as proc:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         assert _leftovers(tmp_path)  # the staging folder exists while it writes

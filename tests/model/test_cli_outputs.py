@@ -254,6 +254,12 @@ main()
 """
 
 
+def interruptible() -> None:
+    """In the child: SIGINT back to its default (a shell that starts the tests in the
+    background ignores SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_killed_tissue_command_leaves_the_previous_output(signum: int, tmp_path: Path) -> None:
     scenario = str(write(tmp_path, TISSUE))
@@ -262,7 +268,9 @@ def test_a_killed_tissue_command_leaves_the_previous_output(signum: int, tmp_pat
     before = {name: (out / name).read_bytes() for name in _files(out)}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     args = [sys.executable, "-c", KILLED_TISSUE, scenario, "--out", str(out), "--no-plots"]
-    with subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env) as proc:
+    with subprocess.Popen(
+        args, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=interruptible
+    ) as proc:
         assert proc.stderr is not None
         while (line := proc.stderr.readline()) and line.strip() != "ready":
             pass
