@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +31,6 @@ from ..scenario.assay import AssaySettings
 from ..scenario.load import load_scenario
 from ..scenario.readouts import evaluate, value_at
 from ..scenario.schema import Arm, PopulationSpec, Readout, Scenario
-from .robust import with_values
 
 
 class Distribution(Strict):
@@ -245,18 +245,52 @@ def _simulate_arm_of(models: list[CompiledModel]) -> list[Trajectory | str]:
         return found
 
 
+def _patient_model(
+    base: CompiledModel, patient: tuple[Scenario, Arm], values: dict[str, float], scale: float
+) -> CompiledModel:
+    """The arm of one patient (``patient``: its scenario and arm, counts scaled) from the arm
+    compiled at nominal values: its drawn parameter values (where the scenario does not
+    override them) and its initial counts scaled. The
+    structure does not depend on either, so this is the model :func:`compile_arm` builds from
+    the patient's library and counts (tests/model/test_cohort_compile.py), without compiling."""
+    patient_scenario, patient_arm = patient  # from _patient_arm: the counts already scaled
+    names, entries = base.parameters.names, list(base.parameters.entries)
+    for name, value in values.items():
+        if name in names and name not in patient_scenario.parameters:
+            i = names.index(name)
+            entries[i] = entries[i].model_copy(update={"value": value})
+    initial = base.initial.copy()
+    initial[: base.layout.pools] *= scale
+    counts = [count * scale for count in base.structure.initial]
+    return replace(
+        base,
+        scenario=patient_scenario,
+        arm=patient_arm,
+        structure=replace(base.structure, initial=counts),
+        parameters=replace(base.parameters, entries=tuple(entries)),
+        initial=initial,
+    )
+
+
 def _solve_arm(
-    scenario: Scenario, arm: Arm, patients: list[tuple[Library, float]], kb: KnowledgeBase
+    scenario: Scenario,
+    arm: Arm,
+    patients: list[tuple[dict[str, float], float]],
+    kb: KnowledgeBase,
+    lib: Library,
 ) -> list[Trajectory | str]:
-    """Each patient's trajectory of an arm (given its library and initial-count scale), or
-    why there is none; the patients the solver can take run as one batch."""
+    """Each patient's trajectory of an arm (given its drawn values and initial-count scale),
+    or why there is none; the arm is compiled once, and the patients the solver can take run
+    as one batch."""
     models, refused = [], {}
-    for i, (lib, scale) in enumerate(patients):
+    base: CompiledModel | None = None
+    for i, (values, scale) in enumerate(patients):
         found = _patient_arm(scenario, arm, scale)
         if isinstance(found, str):
             refused[i] = found
-        else:
-            models.append(compile_arm(kb, lib, *found))
+            continue
+        base = base or compile_arm(kb, lib, scenario, arm)
+        models.append(_patient_model(base, found, values, scale))
     solved = iter(_simulate_arm_of(models) if models else [])
     return [refused[i] if i in refused else next(solved) for i in range(len(patients))]
 
@@ -266,16 +300,12 @@ def run_patients(
 ) -> list[dict[str, object]]:
     """Rows (one per patient, arm and day) of readouts and draws; each arm is one batch."""
     draws = {p: patient_draws(spec, lib, p) for p in patients}
-    libs = {
-        p: (with_values(lib, {("parameters", k, "value"): v for k, v in values.items()}), scale)
-        for p, (values, scale) in draws.items()
-    }
     names = spec.readouts or [r.name for r in scenario.readouts]
     rows: list[dict[str, object]] = []
     for arm in scenario.arms:
         if spec.arms and arm.name not in spec.arms:
             continue
-        results = _solve_arm(scenario, arm, [libs[p] for p in patients], kb)
+        results = _solve_arm(scenario, arm, [draws[p] for p in patients], kb, lib)
         for p, result in zip(patients, results, strict=True):
             values, scale = draws[p]
             params = {f"param:{k}": v for k, v in values.items()}
