@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..rules.rows import CompiledModel
-from .rosenbrock import colouring
+from .sparsity import colouring
 
 Array = NDArray[np.float64]
 Ints = NDArray[np.int64]

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from ..rules.rows import CompiledModel
 from . import traced
+from .sparsity import colouring
 
 Array = NDArray[np.float64]
 
@@ -390,17 +391,6 @@ def elimination_order(pattern: NDArray[np.bool_]) -> list[int]:
         fill[np.ix_(below, right)] = True
         order.append(pivot)
     return order
-
-
-def colouring(pattern: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """A greedy column colouring: columns of one colour share no row of ``pattern``."""
-    size = pattern.shape[1]
-    shares = pattern.T.astype(np.int64) @ pattern.astype(np.int64) > 0  # columns sharing a row
-    colour = np.full(size, -1)
-    for j in range(size):
-        used = set(colour[shares[j]].tolist())
-        colour[j] = next(c for c in range(size) if c not in used)
-    return colour
 
 
 _PROGRAMS: dict[tuple[str, float], Program] = {}

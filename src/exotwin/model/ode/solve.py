@@ -25,6 +25,7 @@ from ...errors import SimulationError as SimulationError
 from ..rules.rows import CompiledModel
 from ..rules.table import DRUG_VARS, Event, Layout
 from .equations import NUMERIC, Derivative, background_state, change_amount, derive, fluxes
+from .sparsity import colouring
 
 if TYPE_CHECKING:
     from .compiled import Patient
@@ -92,8 +93,6 @@ class ColouredJacobian:
     times its magnitude, at least its absolute tolerance."""
 
     def __init__(self, rhs: RightHandSide, pattern: Any, atol: Array) -> None:
-        from .rosenbrock import colouring
-
         dense = pattern.toarray() if hasattr(pattern, "toarray") else np.asarray(pattern)
         colour = colouring(dense)
         self.rhs, self.floor = rhs, atol
