@@ -61,3 +61,36 @@ def test_an_analyte_lower_in_cancer_has_a_healthy_level_that_tumour_evs_dilute(
     assert patient["evs"][-1] > healthy["evs"][-1]  # the tumour adds EVs ...
     assert patient["cd82_per_ev"][-1] < healthy["cd82_per_ev"][-1]  # ... poorer in CD82
     assert patient["hsp70_per_ev"][-1] > healthy["hsp70_per_ev"][-1]  # and richer in Hsp70
+
+
+SUBTYPES = """\
+id: subtype-marker
+title: Lin28B (a marker of triple-negative disease, sample unnamed) in two patients
+populations:
+  - {cell: bc_tnbc, count: 1.0e9}
+mechanisms:
+  records: [s000.lin28b-tnbc-exosome-marker]
+arms:
+  - {name: tnbc}
+  - name: luminal
+    populations: [{cell: bc_luminal, count: 1.0e9}]
+duration: 7
+readouts:
+  - {name: lin28b, kind: exosomes, cargo: LIN28B, compartment: plasma}
+"""
+
+
+def test_plasma_has_an_analytes_healthy_baseline_without_its_source_cells(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """A marker whose record leaves the sample unnamed is read in plasma over the blood cells'
+    baseline, also where no cell of its source type exists (a luminal tumour for a TNBC
+    marker): the comparison cannot hold by construction against a zero."""
+    scenario = load_scenario(write(tmp_path, SUBTYPES), kb, lib)
+    assert kb.records["s000.lin28b-tnbc-exosome-marker"].fluid == "other"
+    result = run_scenario(kb, lib, scenario)
+    copies = lib.parameters["analyte_background_copies"].value
+    background = lib.parameters["plasma_background_ev"].value
+    luminal, tnbc = result.readouts["luminal"]["lin28b"][-1], result.readouts["tnbc"]["lin28b"][-1]
+    assert luminal == pytest.approx(copies * background, rel=1e-3)
+    assert tnbc > 1.1 * luminal

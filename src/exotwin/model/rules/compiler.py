@@ -111,6 +111,9 @@ class Structure:
 
 
 BLOOD = {"blood", "plasma", "serum"}  # fluids the plasma compartment stands for
+# fluids whose analytes get the plasma's healthy baseline: the blood fluids, and a sample the
+# review does not name (read in plasma, an analyte is in every plasma EV, not the tumour's alone)
+BASELINE_FLUIDS = BLOOD | {"other"}
 RELAY_DEPTH = 3  # acts relayed on through the activities they raise (a chain, never a loop)
 
 
@@ -432,7 +435,7 @@ class _Builder:
                     self.add_secretion(pop, key, loading, basal)
                     # a source of unstated state deferring to another rule's: its cells load
                     used = used or not basal or lower or state is None
-        if used and record.fluid in BLOOD:
+        if record.fluid in BASELINE_FLUIDS:  # healthy plasma has it, with or without a source
             healthy = loading if lower else self.book.global_("analyte_background_copies")
             for analyte in record.analyte:
                 molecule = self.molecule(analyte)
