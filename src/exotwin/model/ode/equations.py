@@ -553,6 +553,8 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     """Every rate of the model at time ``t`` and state ``y`` (..., variables)."""
     factors = time_factors(model, be, derived, t)
     cells = cells_of(model, be, derived, y)
+    if model.rows.induced:  # drugs raising their donors' release or loading
+        factors = induced_factors(model, be, derived, y, cells, factors)
     signal, stimulus = _sensed(model, be, derived, y, cells, factors)
     value = behaviour_values(model, be, derived, signal)
     rates = _population_rates(model, be, derived, value)
@@ -569,6 +571,37 @@ def fluxes(model: CompiledModel, be: Backend, derived: Derived, t: Any, y: Array
     found += _exosome_fluxes(model, be, derived, y, cells, pools, rates["secretion"], factors)
     found += _priming_fluxes(model, be, derived, y, stimulus)
     return found + _activity_fluxes(model, be, derived, y, value)
+
+
+def induced_factors(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    y: Array,
+    cells: Cells,
+    factors: dict[str, Array],
+) -> dict[str, Array]:
+    """``factors`` with the release of each donor population, and the loading of each cargo
+    row (``induced``), raised by the drugs they are exposed to (rule ``induced_by``): by
+    1 + (fold - 1) C^h / (C^h + EC50^h), C the drug level the donors see, h the drug's Hill
+    power, EC50 the drug's (or the induction's own) times its resistance fold in donors that
+    resist it, as for its kill."""
+    release = factors["release"]
+    lead = release.shape[:-1]
+    loading = be.ones((*lead, len(model.rows.pools.cargo_pop)))
+    for item in model.rows.induced:
+        drug = model.rows.drugs[item.drug]
+        k = derived.drugs[drug.name]
+        level = drug_levels(model, be, drug, y, derived, cells)[..., item.pops]
+        ec50 = k["ec50"] if item.ec50 < 0 else derived.theta[..., item.ec50]
+        potency = ec50[..., None] * be.where(item.resistant, k["resistance_fold"][..., None], 1.0)
+        fold = derived.theta[..., [item.fold]]
+        raised = 1.0 + emax(level, fold - 1.0, potency, k["hill"][..., None])
+        if item.loading:
+            loading = be.put(loading, item.rows, loading[..., item.rows] * raised)
+        else:
+            release = be.put(release, item.rows, release[..., item.rows] * raised)
+    return {**factors, "release": release, "induced": loading}
 
 
 def niche_of(model: CompiledModel, be: Backend, y: Array, cells: Cells) -> Array:
@@ -781,6 +814,8 @@ def _exosome_fluxes(
     lay, rows, signals = model.layout, model.rows.pools, model.rows.signals
     out = cells.n * derived.cells["secretion"] * secreting * factors["release"]
     load = derived.pools["load"] * factors["loading"][..., rows.cargo_index]
+    if "induced" in factors:  # per cargo row: loading raised by a drug its donors see
+        load = load * factors["induced"]
     pool = lay.pools + np.arange(len(rows.compartment))
     taking = np.flatnonzero(rows.uptake)
     sensed = np.flatnonzero(signals.pool >= 0)

@@ -94,6 +94,9 @@ class Structure:
     analytes: dict[str, str] = field(default_factory=dict)
     relay: Relaying = field(default_factory=Relaying)  # signals from other cells (acts_on)
     binding: Binding = field(default_factory=Binding)
+    # drugs that raise a donor's loading of a cargo key (None: its release), rule induced_by:
+    # (population, cargo key or None, drug) -> (fold parameter, EC50 parameter or None)
+    induced: dict[tuple[int, str | None, str], tuple[str, str | None]] = field(default_factory=dict)
 
     def population(
         self,
@@ -126,6 +129,7 @@ class _Builder:
         self.counted: set[tuple[int, Target, bool]] = set()  # (signal, target, up) with a term
         # per cargo molecule, the (donor cell, state) pairs that the arm's rules name for it
         self.stated: dict[str, set[tuple[str, str]]] = {}
+        self.loaded: set[tuple[int, str]] = set()  # (population, cargo key) the rule loads
 
     # ------------------------------------------------------------ populations
 
@@ -204,6 +208,22 @@ class _Builder:
         names = table.setdefault((pop.index, key), [])
         if loading not in names:
             names.append(loading)
+        self.loaded.add((pop.index, key))
+
+    def add_inductions(self, rule: Rule) -> None:
+        """The rule's ``induced_by``: each drug (a group: each of its drugs) raises the loading
+        of the cargo rows the rule loads, or the release of their populations; where two
+        rules induce one row by one drug, the first counts (one finding acts once)."""
+        for entry in rule.induced_by:
+            found = self.kb.find_molecule(entry.drug)
+            drugs = [found.id] if found is not None and found.id in self.lib.drugs else []
+            drugs = drugs or [d for d, drug in self.lib.drugs.items() if entry.drug in drug.groups]
+            fold = self.book.global_(entry.fold)
+            ec50 = self.book.global_(entry.ec50) if entry.ec50 is not None else None
+            for pop, key in sorted(self.loaded):
+                cargo = key if entry.raises == "loading" else None
+                for drug in drugs:
+                    self.model.induced.setdefault((pop, cargo, drug), (fold, ec50))
 
     def signal(self, key: str, pop: Population) -> int:
         return self.model.signals.setdefault((key, pop.index), len(self.model.signals))
@@ -383,8 +403,10 @@ class _Builder:
             used = any(p.cell in cells for p in self.model.populations)
             self.note_use(rule, used, "no population exports the drug")
             return
+        self.loaded = set()
         if isinstance(record, Biomarker):
             self.apply_biomarker(rule, record)
+            self.add_inductions(rule)
             return
         # a mechanism, or a therapy whose exosomes (dosed, or released by its producing
         # cells) carry cargo to a recipient: both compile the same way
@@ -404,6 +426,7 @@ class _Builder:
             kd = self.book.add(f"{rule.id}.decoy_kd", rule.decoy.kd)
             self.model.binding.decoys.update(dict.fromkeys(keys, (ligand, sites, kd)))
         supplied = self.load_donors(rule, record, keys)
+        self.add_inductions(rule)
         applied = self.add_terms(rule, record, keys)
         self.note_use(
             rule,
@@ -737,6 +760,7 @@ class _Builder:
             self.model.relay.memory.clear()
             self.model.binding.targeting.clear()
             self.model.binding.decoys.clear()
+            self.model.induced.clear()
             for rule in rules:
                 self.apply_rule(rule)
             self.add_feedback()

@@ -303,7 +303,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     items = _library_items(roots, problems)
     reasons = _reasons(kb, items, problems)
     tables = _tables(items, problems)
-    _check_parameters(tables.parameters, tables.cells, roots[0], problems)
+    _check_parameters(tables.parameters, tables.cells, roots[0], problems, tables.rules)
     _check_entries(kb, tables, problems)
     proteins = _check_resistance(kb, _section(items, "resistance"), problems)
     organs = _organotropism(kb, _section(items, "organotropism"), problems)
@@ -375,10 +375,45 @@ def _check_entries(kb: KnowledgeBase, tables: _Tables, problems: list[Problem]) 
     """Rules, drugs and cells against the graph (cells also against the parameters)."""
     for item in tables.rules.values():
         _check_rule(kb, item, problems)
+        _check_induction(kb, item, tables, problems)
     for item in tables.drugs.values():
         _check_drug(kb, item, problems)
     for item in tables.cells.values():
         _check_cell(kb, item, tables.parameters, problems)
+
+
+def _check_induction(
+    kb: KnowledgeBase, item: Item, tables: _Tables, problems: list[Problem]
+) -> None:
+    """A rule's ``induced_by``: a drug of the library (or a group its drugs name), parameters
+    of parameters.yaml, and loading only of a named cargo (a cargo-unspecified pool stands
+    for all the donors' exosomes: a drug raises its release)."""
+    rule: Rule = item.value
+    drugs = {_id(kb, name): entry.value for name, entry in tables.drugs.items()}
+    groups = {g for drug in drugs.values() for g in drug.groups}
+    record = kb.records.get(rule.record)
+    cargo = record.analyte if isinstance(record, Biomarker) else getattr(record, "cargo", [])
+    placeholder = any((m := kb.find_molecule(c)) is not None and m.placeholder for c in cargo)
+    for i, entry in enumerate(rule.induced_by):
+        if _id(kb, entry.drug) not in drugs and entry.drug not in groups:
+            problems.append(
+                item.problem(
+                    ("induced_by", i, "drug"),
+                    f"{entry.drug!r} is neither a drug of drugs.yaml nor a group of its drugs",
+                )
+            )
+        for name in ("fold", "ec50"):
+            ref = getattr(entry, name)
+            if ref is not None and ref not in tables.parameters:
+                problems.append(item.problem(("induced_by", i, name), f"unknown parameter {ref!r}"))
+        if entry.raises == "loading" and placeholder:
+            problems.append(
+                item.problem(
+                    ("induced_by", i, "raises"),
+                    "the record's cargo is unspecified (all the donors' exosomes): "
+                    "a drug can raise their release, not their loading",
+                )
+            )
 
 
 def _values(entries: dict[str, Item]) -> dict[str, Any]:
@@ -397,9 +432,14 @@ _CELL_PARAMETERS = (  # named by cells.yaml
 
 
 def _check_parameters(
-    params: dict[str, Item], cells: dict[str, Item], root: Path, problems: list[Problem]
+    params: dict[str, Item],
+    cells: dict[str, Item],
+    root: Path,
+    problems: list[Problem],
+    rules: dict[str, Item] | None = None,
 ) -> None:
-    """Declared parameters: present, in their units, and read by something."""
+    """Declared parameters: present, in their units, and read by something (a cell type's
+    behaviour, or a rule's ``induced_by``)."""
     referenced = {
         ref
         for item in cells.values()
@@ -412,6 +452,13 @@ def _check_parameters(
         for act in item.value.acts_on
         if act.memory is not None
         for ref in (act.memory.priming, act.memory.loss)
+    }
+    referenced |= {
+        ref
+        for item in (rules or {}).values()
+        for entry in item.value.induced_by
+        for ref in (entry.fold, entry.ec50)
+        if ref is not None
     }
     for name, message in declaration_problems(_values(params), referenced).items():
         if name in params:

@@ -112,7 +112,7 @@ def declaration_problems(parameters: dict[str, Param], referenced: set[str]) -> 
         if name not in DECLARED and name not in referenced:
             problems[name] = (
                 f"unknown parameter {name!r}: nothing reads it (not a model or tissue "
-                "parameter, and no cell type's behaviour names it)"
+                "parameter, and no cell type's behaviour or rule's induced_by names it)"
             )
     return problems
 

@@ -297,6 +297,22 @@ class DrugRows:
 
 
 @dataclass(frozen=True)
+class Induced:
+    """A drug raising what donors put into exosomes while exposed (rule ``induced_by``): the
+    loading of cargo rows of PoolRows, or the release of populations (``rows``); per row the
+    donor population (whose drug level counts) and whether it resists the drug (EC50 x its
+    resistance fold); the fold and EC50 parameters (-1: the drug's EC50)."""
+
+    loading: bool
+    drug: int  # index into Rows.drugs
+    rows: Ints
+    pops: Ints
+    resistant: Bools
+    fold: int
+    ec50: int = -1
+
+
+@dataclass(frozen=True)
 class Factor:
     """An intervention scaling some rows from ``start``: by its parameter, or one minus it.
 
@@ -340,6 +356,7 @@ class Rows:
     routes: RouteRows
     vessels: VesselRows
     homing: HomingRows
+    induced: tuple[Induced, ...] = ()  # drugs raising donors' loading or release
 
 
 @dataclass(frozen=True)
@@ -436,6 +453,7 @@ def assemble(
         routes=ctx.route_rows(),
         vessels=ctx.vessel_rows(),
         homing=ctx.homing_rows(),
+        induced=ctx.induced_rows(),
     )
     parameters = Parameters(tuple(book.entries), tuple(book.entries.values()))
     initial = np.zeros(ctx.layout.size)
@@ -757,6 +775,32 @@ class _Context:
         s = self.structure
         rows = list(dict.fromkeys([*s.secretion, *s.basal]))
         return [(pop, key) for pop, key in rows if (key, s.populations[pop].compartment) in s.pools]
+
+    def induced_rows(self) -> tuple[Induced, ...]:
+        """The arm's drugs that raise donors' loading (of cargo rows whose pool exists) or
+        release, one entry per drug, kind and parameters."""
+        s = self.structure
+        cargo = {row: i for i, row in enumerate(self._loaded_cargo())}
+        grouped: dict[tuple[bool, str, str, str | None], list[tuple[int, int]]] = {}
+        for (pop, key, drug), (fold, ec50) in s.induced.items():
+            row = pop if key is None else cargo.get((pop, key), -1)
+            if drug in s.drugs and row >= 0:
+                grouped.setdefault((key is not None, drug, fold, ec50), []).append((row, pop))
+        found = []
+        for (loading, drug, fold, ec50), rows in grouped.items():
+            resisted = [drug in s.resisted.get(s.populations[p].state or "", ()) for _, p in rows]
+            found.append(
+                Induced(
+                    loading=loading,
+                    drug=s.drugs.index(drug),
+                    rows=frozen([r for r, _ in rows]),
+                    pops=frozen([p for _, p in rows]),
+                    resistant=frozen(resisted, bool),
+                    fold=self.book.index(fold),
+                    ec50=self.book.index(ec50) if ec50 is not None else -1,
+                )
+            )
+        return tuple(found)
 
     def _pool_of(self, pop: int, key: str) -> int:
         """The pool of a cargo key in a population's compartment."""

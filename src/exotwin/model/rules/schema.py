@@ -101,6 +101,21 @@ class Decoy(Strict):
     kd: Param  # uM
 
 
+class Induction(Strict):
+    """A drug (or a group of drugs: ``chemotherapy``) that raises what the rule's donor cells
+    put into their exosomes while they are exposed to it: their loading of the rule's cargo,
+    or their release of exosomes. The donors' factor is 1 + (fold - 1) H, H the drug's Hill
+    occupancy C^h / (C^h + EC50^h) at the concentration they see, with the drug's Hill power
+    and EC50 (``ec50``: a parameter of its own instead), times its resistance fold in donors
+    that resist it, as for its kill. Parameters are ids of parameters.yaml."""
+
+    drug: Text  # a drug of the library or a group its drugs name (drugs.yaml ``groups``)
+    raises: Literal["loading", "release"]
+    fold: Identifier  # parameter: the factor at saturating exposure
+    ec50: Identifier | None = None  # parameter (uM); default: the drug's EC50
+    source: Annotated[str, StringConstraints(min_length=3)]
+
+
 class Rule(Strict):
     """A knowledge record made dynamic: its cargo, cells and effects plus rate parameters.
 
@@ -122,6 +137,7 @@ class Rule(Strict):
     fold: Param | None = None  # saturation as a multiple of a base rate
     targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
     decoy: Decoy | None = None  # the cargo is a receptor that occupies a ligand (PD-1, PD-L1)
+    induced_by: list[Induction] = []  # drugs that raise the donors' loading or release
     note: str = ""
 
 

@@ -74,9 +74,12 @@ def grid_of(tissue: Tissue) -> Grid:
 def refuse_unsupported(model: CompiledModel, arm: Arm) -> None:
     """Raise :class:`TissueError` for compiled features the tissue does not simulate: exosome
     decoys, vesicular drug export, the in-vitro IC50 kill of cytotoxic drugs in culture,
-    surface display kept by ILV-sorting depletion."""
+    surface display kept by ILV-sorting depletion, drug-induced loading or release."""
     rows, where = model.rows, f"arms[{arm.name}]"
     only = "is not available in the tissue engine (compartment model only)"
+    if rows.induced:
+        name = rows.drugs[rows.induced[0].drug].name
+        raise TissueError(f"{where}: exosome loading or release induced by {name} {only}")
     if rows.signals.decoys:
         ligand = model.cargo[rows.signals.cargo[rows.signals.decoys[0].signals[0]]]
         raise TissueError(f"{where}: a rule's decoy (exosomes occupying {ligand}) {only}")
