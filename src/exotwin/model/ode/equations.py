@@ -207,10 +207,14 @@ def _drug_constants(drug: DrugRows, theta: Array) -> dict[str, Array]:
     if drug.binding is not None:
         out["sites"] = theta[..., drug.binding[0]] / AVOGADRO_PER_UM_ML
         out["kd"] = theta[..., drug.binding[1]]
-    if drug.carrier is not None:
-        out["kc"] = LN2 / (theta[..., drug.carrier[0]] / HOURS_PER_DAY)
-        out["share"] = theta[..., drug.carrier[1]]
-        out["free"] = theta[..., drug.carrier[2]]
+    if (c := drug.carrier) is not None:
+        out["kc"] = LN2 / (theta[..., c.half_life] / HOURS_PER_DAY)
+        out["share"] = theta[..., c.tumour_fraction]
+        out["free"] = theta[..., c.free_share]
+        # the amount a dose holds per uM of its effective concentration (mL): dose unit x body
+        # size = mg, / molar mass = umol, / effective uM per dose unit (concentration_per_dose)
+        body = theta[..., c.body] if c.body >= 0 else 1.0
+        out["dose_volume"] = body * 1.0e6 / (theta[..., c.molar_mass] * theta[..., c.per_dose])
     return out
 
 
@@ -952,15 +956,18 @@ def _drug_fluxes(
         found += _binding(drug, be, k, pools, cp, ct)
     if drug.carrier is not None:
         x, delivered = y[..., v["carrier"]], y[..., v["delivered"]]
-        plasma = derived.compartment["volume"][..., COMPARTMENTS.index("plasma")]
-        # the share reaches a tumour of the reference size; uptake grows with the tumour, so
-        # the delivered concentration does not grow as the tumour shrinks
-        reference = derived.theta[..., model.rows.compartments.carrier_reference_volume]
+        # as exosomes from plasma: the tumour takes a share per tumour cell of what the carrier
+        # releases (a mouse tumour's share, scaled to the patient), an amount that dilutes into
+        # the tumour's volume; so the concentration does not grow as the tumour shrinks
+        scale = derived.theta[..., model.rows.compartments.mouse_to_patient_tumour_share]
+        weight = k["share"] * scale * cells.per_compartment[..., TUMOUR]
+        share = 1.0 - be.maximum(1.0 - weight, 0.0)  # at most all of it
+        amount = k["kc"] * x * k["dose_volume"]  # released per day, uM x mL (nmol)
         found += [
             one("carrier_release", k["kc"] * x, v["carrier"], None),
             one(
                 "carrier_delivery",
-                k["kc"] * k["share"] * x * plasma / reference,
+                share * amount / cells.tumour_volume,
                 None,
                 v["delivered"],
             ),
@@ -969,7 +976,7 @@ def _drug_fluxes(
             # metabolise part of it: the free share reaches the circulation as free drug
             one(
                 "carrier_offtarget",
-                k["kc"] * (1.0 - k["share"]) * k["free"] * x,
+                k["kc"] * (1.0 - share) * k["free"] * x,
                 None,
                 v["offtarget"],
             ),

@@ -39,7 +39,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "culture_volume": "mL",
     "interstitial_volume_per_cell": "mL per cell",
     "tumour_min_volume": "mL",
-    "carrier_reference_volume": "mL",
+    "mouse_to_patient_tumour_share": "per tumour cell, per share of a dose in a mouse tumour",
     "carrier_offtarget_free_share": "fraction",
     "ic50_assay_time": "day",
     "quiescent_kill_share": "fraction",
@@ -60,6 +60,7 @@ MODEL_PARAMETERS: dict[str, str] = {
     "rule_fold": "multiple of the base rate",
     "exosome_particles_per_ug": "particles per µg of exosomal protein",  # doses in µg
     "body_weight": "kg",  # doses per kg
+    "body_surface_area": "m2",  # doses per m2 (the amount an exosome carrier holds)
     "surface_sorted_share": "fraction of displayed cargo",
 }
 

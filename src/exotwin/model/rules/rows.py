@@ -75,7 +75,7 @@ class CompartmentParams:
     culture_volume: int
     tumour_min_volume: int
     interstitial_volume_per_cell: int
-    carrier_reference_volume: int
+    mouse_to_patient_tumour_share: int
     plasma_volume: int
     niche_volume: int
     culture_capacity: int
@@ -272,6 +272,24 @@ class SignalRows:
 
 
 @dataclass(frozen=True)
+class CarrierRows:
+    """Parameter indices of an exosome carrier: its half-life, the share of a dose that
+    reaches a mouse tumour, the share of the rest freed off target, and what turns its
+    effective concentration into an amount (molar mass; body size, -1 for a flat dose)."""
+
+    half_life: int
+    tumour_fraction: int
+    free_share: int
+    per_dose: int  # effective uM per dose unit (concentration_per_dose)
+    molar_mass: int
+    body: int
+
+
+# the body size a dose unit is given per (none: a flat dose)
+DOSE_BODY = {"mg/m2": "body_surface_area", "mg/kg": "body_weight", "mg": None}
+
+
+@dataclass(frozen=True)
 class DrugRows:
     """One drug: its state variables, parameters, the cells it kills, binding and carrier."""
 
@@ -287,7 +305,7 @@ class DrugRows:
     bound_plasma: Ints  # pools whose exosomes bind the drug in plasma or medium
     bound_tumour: Ints
     binding: tuple[int, int] | None  # (sites, Kd) parameters
-    carrier: tuple[int, int, int] | None  # carrier half-life, tumour fraction, free share
+    carrier: CarrierRows | None
     export: int = -1  # share of efflux in vesicles (vesicular drug export), -1: none
     # given as a concentration in culture medium: (IC50 assay time, quiescent kill share)
     # parameters, and per killed population whether its kill follows the in-vitro IC50
@@ -1009,13 +1027,32 @@ class _Context:
             return None
         return drug.id in self.structure.resisted.get(pop.state or "", frozenset())
 
-    def _carrier(self, name: str) -> tuple[int, int, int] | None:
+    def _carrier(self, name: str) -> CarrierRows | None:
+        drug = self.lib.drugs[name]
         for j, item in enumerate(self.arm.interventions):
             if isinstance(item, CarrierTreatment) and self.molecule(item.drug) == name:
-                half = self.book.add(f"intervention{j}.carrier_half_life", item.carrier_half_life)
-                share = self.book.add(f"intervention{j}.tumour_fraction", item.tumour_fraction)
-                free = self.book.global_("carrier_offtarget_free_share")
-                return self.book.index(half), self.book.index(share), self.book.index(free)
+                if drug.molar_mass is None or drug.dose_unit not in DOSE_BODY:
+                    needs = (
+                        "its molar_mass in drugs.yaml"
+                        if drug.molar_mass is None
+                        else f"a dose unit of {', '.join(DOSE_BODY)}, not {drug.dose_unit!r}"
+                    )
+                    raise ModelError(
+                        f"arm {self.arm.name!r}: an exosome carrier delivers an amount of "
+                        f"{name!r}, which needs {needs}",
+                        ("interventions", j, "drug"),
+                    )
+                book, body = self.book, DOSE_BODY[drug.dose_unit]
+                half = book.add(f"intervention{j}.carrier_half_life", item.carrier_half_life)
+                share = book.add(f"intervention{j}.tumour_fraction", item.tumour_fraction)
+                return CarrierRows(
+                    half_life=book.index(half),
+                    tumour_fraction=book.index(share),
+                    free_share=self.param("carrier_offtarget_free_share"),
+                    per_dose=book.index(book.drug(name, "concentration_per_dose")),
+                    molar_mass=book.index(book.drug(name, "molar_mass")),
+                    body=-1 if body is None else self.param(body),
+                )
         return None
 
     # ---------------------------------------------------------- interventions

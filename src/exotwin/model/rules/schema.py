@@ -67,6 +67,7 @@ class Drug(Strict):
     half_life: Param  # hours
     concentration_per_dose: Param  # uM of effective plasma concentration per dose unit
     dose_unit: Text
+    molar_mass: Param | None = None  # g/mol: the amount a dose holds (an exosome carrier's)
     kill_max: Param  # 1/day at saturating concentration
     growth_inhibition: Param | None = None  # share of division blocked at saturation (cytostatic)
     immune_mediated: bool = False  # the kill needs the host's immune cells: none in culture

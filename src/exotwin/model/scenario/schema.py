@@ -70,7 +70,7 @@ class CarrierTreatment(Strict):
     dose: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     schedule: Schedule = Schedule()
     carrier_half_life: Param  # hours
-    tumour_fraction: Param  # fraction of carrier drug delivered to the tumour
+    tumour_fraction: Param  # share of a dose reaching a mouse tumour (scaled to the patient)
 
 
 class ReleaseInhibitor(Strict):
