@@ -62,11 +62,14 @@ class Relaying:
     """Signals from other populations of the compartment (cells.yaml acts_on): per signal, the
     (source population, its signal relayed or -1: its share alone); their keys' cargo; and the
     signals their receivers hold (acts_on ``memory``), with the parameters of their priming and
-    of their memory loss."""
+    of their memory loss; and the membrane molecule that carries a relayed signal (acts_on
+    ``ligand``), which drugs and decoys of that molecule block."""
 
     sources: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     cargo: dict[str, str] = field(default_factory=dict)
     memory: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # (relayed key, receiver) -> the molecule carrying it (acts_on ``ligand``)
+    ligand: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -653,6 +656,8 @@ class _Builder:
                     source = source if source >= 0 else self.signal(key, via)
                     signal = onward[relay] = self.relay(relay, receiver, via, source)
                     self.hold(signal, act)
+                    if act.ligand is not None:  # PD-L1 engaging PD-1: blocked as PD-L1 is
+                        self.model.relay.ligand[(relay, receiver.index)] = self.molecule(act.ligand)
                     for target, t_up in self.targets_for(acted, u, receiver):
                         term = Term(
                             rule.id,
@@ -758,6 +763,7 @@ class _Builder:
             self.model.notes.clear()
             self.model.relay.sources.clear()
             self.model.relay.memory.clear()
+            self.model.relay.ligand.clear()
             self.model.binding.targeting.clear()
             self.model.binding.decoys.clear()
             self.model.induced.clear()

@@ -178,6 +178,9 @@ def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
         problems.append(item.problem(("bound_by_cargo",), "needs binding_sites and binding_kd"))
     if drug.blocks_cargo and drug.block_kd is None:
         problems.append(item.problem(("block_kd",), "blocks_cargo needs a block_kd"))
+    for i, cell in enumerate(drug.blocks_in):
+        if cell not in kb.cell_types:
+            problems.append(item.problem(("blocks_in", i), f"unknown cell type {cell!r}"))
     for i, cell in enumerate(drug.kills):
         if cell not in kb.cell_types:
             problems.append(item.problem(("kills", i), f"unknown cell type {cell!r}"))
@@ -488,6 +491,10 @@ def _check_cell(
                 problems.append(
                     item.problem(("acts_on", k, name), f"unknown phenotype {phenotype!r}")
                 )
+        if act.ligand is not None and kb.find_molecule(act.ligand) is None:
+            problems.append(
+                item.problem(("acts_on", k, "ligand"), f"unknown molecule {act.ligand!r}")
+            )
         for record in act.records:
             if record not in kb.records:
                 problems.append(

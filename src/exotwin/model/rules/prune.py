@@ -24,8 +24,9 @@ variable's equation unchanged, so readouts are the same.
 
 Receivers of one compartment take up the same cargo from the same pool at the same rate, so
 their internal signals are one variable: the terms of all of them read the signal of the first
-(unless an uptake intervention treats them differently). The tissue engine keeps one signal
-per receiver population: it reads them per cell.
+(unless an uptake intervention or an antibody blocking in some cells only treats them
+differently). The tissue engine keeps one signal per receiver population: it reads them per
+cell.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def prune(
     }  # they occupy a ligand there
     silent = _silent_signals(s, arm)
     terms, pools = _kept_terms(s, silent, pools, activities)
-    shared = _shared_signals(kb, arm, s) if scenario.tissue is None else {}
+    shared = _shared_signals(kb, lib, arm, s) if scenario.tissue is None else {}
     read = _relayed({shared.get(t.signal, t.signal) for t in terms}, s, shared)
     signals = {key: i for key, i in s.signals.items() if i in read}
     renumber = {old: new for new, old in enumerate(sorted(signals.values()))}
@@ -122,14 +123,20 @@ def _relayed(read: set[int], s: Structure, shared: dict[int, int] | None = None)
     return found
 
 
-def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]:
-    """Per signal, the first signal of the same cargo key, compartment and uptake factors."""
+def _shared_signals(kb: KnowledgeBase, lib: Library, arm: Arm, s: Structure) -> dict[int, int]:
+    """Per signal, the first signal of the same cargo key, compartment, uptake factors and
+    antibody blocks (a drug that blocks only in some cells, ``blocks_in``: anti-PD-1)."""
     from .rows import selects  # rows calls prune: imported here, not at the top
 
     blocked = [
         i.receivers
         for i in arm.interventions
         if isinstance(i, StepIntervention) and i.step == "uptake"
+    ]
+    blocking = [
+        {c for k in lib.drugs[d].blocks_in for c in kb.descendants(k)}
+        for d in s.drugs
+        if lib.drugs[d].blocks_in
     ]
     first: dict[tuple[object, ...], int] = {}
     shared = {}
@@ -139,7 +146,8 @@ def _shared_signals(kb: KnowledgeBase, arm: Arm, s: Structure) -> dict[int, int]
             continue
         receiver = s.populations[pop]
         uptake = tuple(r is None or selects(kb, r, receiver, s.resisted) for r in blocked)
-        shared[i] = first.setdefault((key, receiver.compartment, uptake), i)
+        blocks = tuple(receiver.cell in cells for cells in blocking)
+        shared[i] = first.setdefault((key, receiver.compartment, uptake, blocks), i)
     return shared
 
 

@@ -884,16 +884,8 @@ class _Context:
             (i, frozen([a for a, _ in found]), frozen([b for _, b in found]))
             for i, found in sorted(s.relay.sources.items())
         ]
-        blockers = []
-        for name in s.drugs:
-            drug = self.lib.drugs[name]
-            if drug.block_kd is None:
-                continue
-            blocked = {self.molecule(x) for x in drug.blocks_cargo}
-            signals = [i for i, c in enumerate(cargo) if c in blocked]
-            blockers.append(
-                Blocker(name, self.book.index(self.book.drug(name, "block_kd")), frozen(signals))
-            )
+        # what a relayed signal reaches its receivers by (acts_on ``ligand``: PD-L1)
+        ligand = [s.relay.ligand.get(kp) for kp, _ in ordered]
         return SignalRows(
             pop=frozen([p for (_, p), _ in ordered]),
             pool=frozen([s.pools.get((key, pops[p].compartment), -1) for (key, p), _ in ordered]),
@@ -901,8 +893,8 @@ class _Context:
             contact=tuple(contact),
             relay=tuple(relay),
             relay_share=self.param("feedback_half_share") if s.relay.sources else -1,
-            blockers=tuple(blockers),
-            decoys=self._decoys(ordered, cargo),
+            blockers=self._blockers(ordered, cargo, ligand),
+            decoys=self._decoys(ordered, cargo, ligand),
             memory=self._memory(),
         )
 
@@ -913,16 +905,46 @@ class _Context:
             for i, (rise, loss) in sorted(self.structure.relay.memory.items())
         )
 
-    def _decoys(
-        self, ordered: list[tuple[tuple[str, int], int]], cargo: list[str]
-    ) -> tuple[Decoy, ...]:
-        """The decoy rows: for each decoy cargo, the signals of its ligand it reaches."""
-        s, found = self.structure, []
-        for key, (ligand, sites, kd) in sorted(s.binding.decoys.items()):
-            rows = [
-                (i, pool, s.signals.get((key, p), -1))
+    def _blockers(
+        self,
+        ordered: list[tuple[tuple[str, int], int]],
+        cargo: list[str],
+        ligand: list[str | None],
+    ) -> tuple[Blocker, ...]:
+        """Per blocking drug, the signals of the cargo it blocks (or relayed by it as a
+        ligand) in the receivers it blocks in (``blocks_in``; none named: every receiver)."""
+        found = []
+        for name in self.structure.drugs:
+            drug = self.lib.drugs[name]
+            if drug.block_kd is None:
+                continue
+            blocked = {self.molecule(x) for x in drug.blocks_cargo}
+            cells = {c for k in drug.blocks_in for c in self.kb.descendants(k)}
+            signals = [
+                i
                 for i, ((_, p), _) in enumerate(ordered)
-                if cargo[i] == ligand
+                if (cargo[i] in blocked or ligand[i] in blocked)
+                and (not cells or self.structure.populations[p].cell in cells)
+            ]
+            kd = self.book.index(self.book.drug(name, "block_kd"))
+            found.append(Blocker(name, kd, frozen(signals)))
+        return tuple(found)
+
+    def _decoys(
+        self,
+        ordered: list[tuple[tuple[str, int], int]],
+        cargo: list[str],
+        ligand: list[str | None],
+    ) -> tuple[Decoy, ...]:
+        """The decoy rows: for each decoy cargo, the signals of its ligand it reaches; what
+        it occupies of a relayed ligand (acts_on ``ligand``) is not its own signal too (the
+        receiver's own decoy signal is what it occupies of contact and exosomal ligand)."""
+        s, found = self.structure, []
+        for key, (bound, sites, kd) in sorted(s.binding.decoys.items()):
+            rows = [
+                (i, pool, -1 if ligand[i] == bound else s.signals.get((key, p), -1))
+                for i, ((_, p), _) in enumerate(ordered)
+                if bound in (cargo[i], ligand[i])
                 and (pool := s.pools.get((key, s.populations[p].compartment), -1)) >= 0
             ]
             if rows:

@@ -77,6 +77,9 @@ class Drug(Strict):
     tumour_exchange: Param  # 1/day, plasma <-> tumour interstitium
     kills: list[Identifier] = ["cancer_cell"]  # cell types (with sub-types) the drug kills
     blocks_cargo: list[Text] = []  # exosomal cargo whose signal the drug blocks (antibody)
+    # cell types (with sub-types) in which it blocks that signal, the cells bearing the receptor
+    # it binds (anti-PD-1: T cells' PD-1); none: every receiver (anti-PD-L1 binds the ligand)
+    blocks_in: list[Identifier] = []
     block_kd: Param | None = None  # uM, occupancy C/(C+Kd)
     bound_by_cargo: list[Text] = []  # exosomes bearing this cargo bind and remove the drug
     binding_sites: Param | None = None  # drug-binding sites per exosome
@@ -164,6 +167,9 @@ class Feedback(Strict):
     # an activity of the acting cells that carries the act (their IL-6, their PD-L1): the act
     # then follows a record's effect on that activity, relayed; it is no presence effect
     through: Identifier | None = None
+    # the membrane molecule by which the act reaches its cells (PD-L1 engaging T cells' PD-1):
+    # drugs that block its signal (``blocks_cargo``) and decoys that occupy it act on the act
+    ligand: Text | None = None
     in_vivo: bool = False  # only in tissue (tumour, niches), not in culture (vessels, perfusion)
     memory: Memory | None = None  # the act primes its receivers: it outlasts its signal
 
