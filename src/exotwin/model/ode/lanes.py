@@ -40,6 +40,7 @@ T = TypeVar("T")
 LANES = 256  # states per compiled call (per patient-evaluation 256 cost ~30 % less than 64)
 WAITING = 128  # patients in flight beyond the lanes: calls stay full while some wait on one
 _PROGRAMS: dict[tuple[str, int], Any] = {}
+_EXPORTED: dict[tuple[str, int], bytes] = {}
 
 
 def width(patients: int) -> int:
@@ -50,41 +51,41 @@ def width(patients: int) -> int:
 
 def program(model: CompiledModel, lanes: int) -> Any:
     """``f(theta, t, y)``: dy/dt of ``lanes`` states (``theta``: lanes x parameters, ``t``:
-    lanes, ``y``: lanes x variables), compiled once per model structure and width (XLA
-    keeps it on disk too)."""
-    import jax
-
-    from . import traced
-    from .rosenbrock import use_disk_cache
-
+    lanes, ``y``: lanes x variables), once per model structure and width: the program of
+    :func:`export`, so that this process compiles what worker processes load from XLA's
+    disk cache."""
     key = (_key(model), lanes)
     if key not in _PROGRAMS:
-        _run_inline()
-        use_disk_cache()
-
-        def rhs(theta: Any, t: Any, y: Any) -> Any:
-            derived = traced.column_parameters(model, theta)
-            return traced.column_right_hand_side(model, derived, t, y)
-
-        _PROGRAMS[key] = jax.jit(rhs)
+        install(model, lanes, export(model, lanes))
     return _PROGRAMS[key]
 
 
 def export(model: CompiledModel, lanes: int) -> bytes:
-    """The program of :func:`program`, traced and serialised (StableHLO) for another process."""
+    """The equations traced by column for ``lanes`` states, serialised (StableHLO) for
+    :func:`install` here or in another process."""
     import jax
     from jax import export as jax_export
 
-    shapes = [(lanes, len(model.parameters.values)), (lanes,), (lanes, model.layout.size)]
-    with jax.enable_x64(True):
-        found = jax_export.export(program(model, lanes))(
-            *(jax.ShapeDtypeStruct(s, np.float64) for s in shapes)
-        )
-    return bytes(found.serialize())
+    from . import traced
+
+    def rhs(theta: Any, t: Any, y: Any) -> Any:
+        derived = traced.column_parameters(model, theta)
+        return traced.column_right_hand_side(model, derived, t, y)
+
+    key = (_key(model), lanes)
+    if key not in _EXPORTED:
+        shapes = [(lanes, len(model.parameters.values)), (lanes,), (lanes, model.layout.size)]
+        with jax.enable_x64(True):
+            found = jax_export.export(jax.jit(rhs))(
+                *(jax.ShapeDtypeStruct(s, np.float64) for s in shapes)
+            )
+        _EXPORTED[key] = bytes(found.serialize())
+    return _EXPORTED[key]
 
 
 def install(model: CompiledModel, lanes: int, exported: bytes) -> None:
-    """Use the program of :func:`export` in this process."""
+    """Use the program of :func:`export` in this process (compiled on its first call, or
+    loaded from XLA's disk cache)."""
     import jax
     from jax import export as jax_export
 

@@ -386,6 +386,7 @@ def _in_processes(
 
     chunk = max(1, min(CHUNK, -(-len(theta) // workers)))
     lanes = width(len(theta))  # as in one process: the same lanes, the same rounding
+    lanes_module.prepare(model, lanes, theta[0], y0[0])  # compiled once: workers load it
     exported = lanes_module.export(model, lanes)
     context = multiprocessing.get_context("spawn")
     found: list[Trajectory] = []
