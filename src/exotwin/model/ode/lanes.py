@@ -12,14 +12,19 @@ pattern plus the base point), evaluates them in one call of the equations traced
 lanes) and resumes those patients. A lane's result depends on its own inputs alone, so a
 patient's trajectory does not depend on which patients share its calls.
 
-Why (default TNBC model, 787 variables, 2026-12-02, this 2-core machine under load ~4-5):
-one patient's right-hand side compiled alone costs ~115 CPU-us a call, the traced-by-column
-one at 256 lanes ~18 us a patient (64 lanes: 25 us); with ~500 right-hand sides and ~8
-Jacobians of 119 colours per patient-year, a cohort took 0.21 CPU-s a patient-year against
-0.36-0.45 one patient at a time. Weighed: a batched Rosenbrock over lanes as for small models
-(:mod:`.rosenbrock`) needs the Jacobian, 119 right-hand sides, at every step, and its
-unrolled LU (18,745 entries, 147,185 updates) per step; CVODE reuses both for ~60 and ~8
-steps.
+Why (default TNBC model, 787 variables, 119 colours; 2026-12-02, this 2-core machine under
+load 4-7 from other work): one patient's right-hand side compiled alone costs ~115 CPU-us a
+call, the one traced by column ~18 us a patient at 256 lanes (25 us at 64), with ~500
+right-hand sides and ~8 Jacobians per patient-year. A cohort of 400 patient-years on 2
+worker processes (``benchmarks/cohort.py --patients 400 --roadrunner-patients 0 --only large
+--dask-patients 0 --workers 2``) took 114.9 CPU-s, against 162.8 one patient at a time;
+SuperLU_MT's factorisations and solves inside CVODE are now about half the CPU (``perf``).
+Weighed: a batched Rosenbrock over lanes as for small models (:mod:`.rosenbrock`) needs its
+Jacobian (119 right-hand sides) and LU (18,745 entries, 147,185 updates in Markowitz order)
+at every step, where CVODE evaluates ~8 Jacobians and ~65 factorisations per patient-year
+(counted); CVODE's GMRES preconditioned by that LU (a static pivot order, numba) in place
+of SuperLU_MT cost as much CPU one patient at a time, and a 128-patient run of it in lanes
+had not finished after 15 minutes.
 """
 
 from __future__ import annotations

@@ -282,7 +282,7 @@ def simulate_cohort(
         return _in_processes(model, theta, y0, tol, pattern, workers, progress)
     if compiled:
         return _in_lanes(model, theta, y0, tol, pattern, width(len(theta)), progress)
-    return _one_by_one(model, theta, y0, tol, pattern, size, compiled, progress)
+    return _one_by_one(model, theta, y0, tol, pattern, size, progress)
 
 
 def _one_by_one(
@@ -292,19 +292,12 @@ def _one_by_one(
     tol: Tolerances,
     pattern: Any,
     size: int,
-    compiled: bool,
     progress: Callable[[int], None] | None = None,
 ) -> list[Trajectory]:
-    """Patients in batches of ``size``; a compiled patient that fails reruns on numpy."""
+    """Patients in batches of ``size`` on numpy."""
     found: list[Trajectory] = []
     for at in range(0, len(theta), size):
-        part = theta[at : at + size], y0[at : at + size]
-        try:
-            found += simulate(model, *part, tol, pattern, compiled)
-        except SimulationError:
-            if not compiled:
-                raise
-            found += simulate(model, *part, tol, pattern)  # the numpy path, as a fallback
+        found += simulate(model, theta[at : at + size], y0[at : at + size], tol, pattern)
         if progress:
             progress(len(found))
     return found
