@@ -5,8 +5,9 @@ Doses, surgery and intervention starts split the time axis into segments; within
 the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
 block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
 (:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
-patient at a time (in cohorts SUNDIALS CVODE on a compiled right-hand side and Jacobian,
-:mod:`exotwin.model.ode.compiled` and :mod:`exotwin.model.ode.cvode`).
+patient at a time (in cohorts SUNDIALS CVODE per patient, the patients' right-hand sides and
+Jacobians evaluated together in compiled lanes: :mod:`exotwin.model.ode.lanes`,
+:mod:`exotwin.model.ode.cvode`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ...errors import SimulationError as SimulationError
 from ..rules.rows import CompiledModel
 from ..rules.table import DRUG_VARS, Event, Layout
 from .equations import NUMERIC, Derivative, background_state, change_amount, derive, fluxes
+from .lanes import width
 from .sparsity import colouring
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched inte
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
 # side (~8 CPU-s the first time on the default model; ~1-5 CPU-s saved per patient)
-CHUNK = 25  # patients of a large model per task of a worker process (~60 MB of states)
+CHUNK = 1_000  # patients of a large model per task of a worker process (on the default
+# model ~2.3 GB of states a year; a task keeps its lanes full, :mod:`.lanes`, but for its end)
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,19 @@ class RightHandSide:
     """dy/dt of a batch of parameter sets of one compiled arm (numbers); ``compiled``: of one
     patient, on a compiled program (:mod:`exotwin.model.ode.compiled`)."""
 
-    def __init__(self, model: CompiledModel, theta: Array, compiled: bool = False) -> None:
+    def __init__(
+        self,
+        model: CompiledModel,
+        theta: Array,
+        compiled: bool = False,
+        patient: Patient | None = None,
+    ) -> None:
         self.model = model
         self.derived = derive(model, NUMERIC, theta)
         self.batch, self.size = theta.shape[0], model.layout.size
         self.derivative = Derivative(self.size)
-        self.compiled: Patient | None = None
-        if compiled and self.batch == 1:
+        self.compiled: Patient | None = patient
+        if compiled and self.batch == 1 and patient is None:
             from .compiled import Patient
 
             self.compiled = Patient(model, theta[0])
@@ -164,15 +173,17 @@ def simulate(
     tol: Tolerances = DEFAULT,
     pattern: Any = None,
     compiled: bool = False,
+    patient: Patient | None = None,
 ) -> list[Trajectory]:
     """Integrate a batch of parameter sets (``theta``: patients x parameters; default the
     nominal values) from initial states ``y0`` (default the compiled counts); ``compiled``:
     one patient's right-hand side and Jacobian as compiled programs
-    (:mod:`exotwin.model.ode.compiled`), integrated by CVODE (:mod:`exotwin.model.ode.cvode`)."""
+    (:mod:`exotwin.model.ode.compiled`; or ``patient``'s, one of them), integrated by CVODE
+    (:mod:`exotwin.model.ode.cvode`)."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
     y = starting_state(model, theta, y0)
-    rhs = RightHandSide(model, theta, compiled)
+    rhs = RightHandSide(model, theta, compiled, patient)
     cuts = bounds(model)
     atol = np.concatenate([tolerances(lay, row, tol.atol_scale) for row in y])
     solver: dict[str, Any] = {"method": "LSODA"}
@@ -252,10 +263,10 @@ def simulate_cohort(
     """Patients of one compiled arm (rows of ``theta`` and ``y0``), the fastest way: many
     patients of a small model with the batched Rosenbrock integrator
     (:mod:`exotwin.model.ode.rosenbrock`, compiled once per model), a few in scipy batches,
-    large models (whose sparse solve grows with every patient added) one by one with one
-    probed sparsity pattern and a compiled right-hand side (:mod:`exotwin.model.ode.compiled`),
-    spread over ``workers`` processes when more than one. ``progress(done)`` after each
-    batch."""
+    large models (whose sparse solve grows with every patient added) each on CVODE with one
+    probed sparsity pattern, their right-hand sides and Jacobians evaluated together in
+    compiled lanes (:mod:`exotwin.model.ode.lanes`), spread over ``workers`` processes when
+    more than one. ``progress(done)`` after each batch (each patient, in lanes)."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
     method = cohort_method(model.layout.size, len(theta))
     if method == "rosenbrock":
@@ -269,7 +280,9 @@ def simulate_cohort(
         pattern = jacobian_pattern(RightHandSide(model, theta[:1], compiled), y0[0], bounds(model))
     if compiled and workers > 1 and len(theta) > 1:
         return _in_processes(model, theta, y0, tol, pattern, workers, progress)
-    return _one_by_one(model, theta, y0, tol, pattern, size, compiled, progress)
+    if compiled:
+        return _in_lanes(model, theta, y0, tol, pattern, width(len(theta)), progress)
+    return _one_by_one(model, theta, y0, tol, pattern, size, progress)
 
 
 def _one_by_one(
@@ -279,22 +292,50 @@ def _one_by_one(
     tol: Tolerances,
     pattern: Any,
     size: int,
-    compiled: bool,
     progress: Callable[[int], None] | None = None,
 ) -> list[Trajectory]:
-    """Patients in batches of ``size``; a compiled patient that fails reruns on numpy."""
+    """Patients in batches of ``size`` on numpy."""
     found: list[Trajectory] = []
     for at in range(0, len(theta), size):
-        part = theta[at : at + size], y0[at : at + size]
-        try:
-            found += simulate(model, *part, tol, pattern, compiled)
-        except SimulationError:
-            if not compiled:
-                raise
-            found += simulate(model, *part, tol, pattern)  # the numpy path, as a fallback
+        found += simulate(model, theta[at : at + size], y0[at : at + size], tol, pattern)
         if progress:
             progress(len(found))
     return found
+
+
+def _in_lanes(
+    model: CompiledModel,
+    theta: Array,
+    y0: Array,
+    tol: Tolerances,
+    pattern: Any,
+    lanes: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[Trajectory]:
+    """Patients of a large model each on CVODE, their right-hand sides and Jacobians
+    evaluated together in ``lanes`` (:mod:`exotwin.model.ode.lanes`); a patient that fails
+    reruns alone on numpy."""
+    from .lanes import WAITING, Hub, Lane
+
+    hub = Hub(model, lanes)
+
+    def task(i: int) -> Callable[[], Trajectory | None]:
+        def run() -> Trajectory | None:
+            part = theta[i : i + 1], y0[i : i + 1]
+            try:
+                return simulate(model, *part, tol, pattern, patient=Lane(model, theta[i], hub))[0]
+            except SimulationError:
+                return None
+
+        return run
+
+    found = hub.run([task(i) for i in range(len(theta))], lanes + WAITING, progress)
+    return [
+        run
+        if run is not None
+        else simulate(model, theta[i : i + 1], y0[i : i + 1], tol, pattern)[0]
+        for i, run in enumerate(found)
+    ]
 
 
 def _share(
@@ -303,13 +344,14 @@ def _share(
     y0: Array,
     tol: Tolerances,
     pattern: Any,
-    exported: tuple[bytes, bytes],
+    lanes: int,
+    exported: bytes,
 ) -> list[tuple[Array, Array]]:
     """One worker process's patients of a large model: their (times, states)."""
-    from . import compiled
+    from . import lanes as lanes_module
 
-    compiled.install(model, exported)
-    runs = _one_by_one(model, theta, y0, tol, pattern, 1, True)
+    lanes_module.install(model, lanes, exported)
+    runs = _in_lanes(model, theta, y0, tol, pattern, lanes)
     return [(run.times, run.states) for run in runs]
 
 
@@ -327,21 +369,23 @@ def _in_processes(
     progress: Callable[[int], None] | None,
 ) -> list[Trajectory]:
     """A large model's patients in chunks on ``workers`` fresh processes (spawned: JAX's
-    threads do not survive a fork), each loading the compiled programs from JAX's disk
-    cache (:func:`exotwin.model.ode.compiled.export`); the trajectories in the patients'
-    order."""
+    threads do not survive a fork), each loading the compiled program of
+    :func:`exotwin.model.ode.lanes.export` (from JAX's disk cache); the trajectories in the
+    patients' order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from . import compiled
+    from . import lanes as lanes_module
 
-    chunk = max(1, min(CHUNK, -(-len(theta) // (4 * workers))))  # 4 tasks a worker or more
-    exported = compiled.export(model, pattern)
+    chunk = max(1, min(CHUNK, -(-len(theta) // workers)))
+    lanes = width(len(theta))  # as in one process: the same lanes, the same rounding
+    lanes_module.prepare(model, lanes, theta[0], y0[0])  # compiled once: workers load it
+    exported = lanes_module.export(model, lanes)
     context = multiprocessing.get_context("spawn")
     found: list[Trajectory] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         parts = [
-            pool.submit(_share, model, *_rows(theta, y0, a, chunk), tol, pattern, exported)
+            pool.submit(_share, model, *_rows(theta, y0, a, chunk), tol, pattern, lanes, exported)
             for a in range(0, len(theta), chunk)
         ]
         for part in parts:
@@ -382,14 +426,15 @@ def prepare_cohort(
     Calling it is optional; a benchmark uses it to time set-up and solving apart."""
     y0 = np.tile(model.initial, (len(theta), 1)) if y0 is None else y0
     method = cohort_method(model.layout.size, len(theta))
-    if method == "compiled":  # compile both programs, probe the pattern, colour it
+    if method == "compiled":  # compile the programs, probe the pattern, colour it
+        from .lanes import prepare
+
         rhs = RightHandSide(model, theta[:1], compiled=True)
         pattern = jacobian_pattern(rhs, y0[0], bounds(model))
         y = starting_state(model, theta[:1], y0[:1])[0]
         if rhs.compiled is not None:
             rhs.compiled.use_pattern(pattern, tolerances(model.layout, y, tol.atol_scale))
-            rhs.compiled.jacobian_values(0.0, y)
-            rhs.compiled(0.0, y)
+        prepare(model, width(len(theta)), theta[0], y)
     if method != "rosenbrock":
         return
     from . import rosenbrock
