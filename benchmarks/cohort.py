@@ -39,7 +39,7 @@ import numpy as np
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
-from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+from exotwin.model.ode.sbml import load_roadrunner, needs_fast_jit, run_roadrunner, to_sbml
 from exotwin.model.ode.solve import Trajectory, cohort_method, prepare_cohort, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws, run_sweep
@@ -124,9 +124,11 @@ def bench(
     model, theta, y0 = patients(kb, lib, name, arm, count)
     n = min(rr_count, count)
     start = time.perf_counter()
-    # libroadrunner takes minutes to compile the large model: load it only when it runs patients
-    rr = load_roadrunner(to_sbml(model), rtol=1e-6, atol=1e-9) if n else None
-    load = time.perf_counter() - start
+    text = to_sbml(model) if n else ""  # load libroadrunner only when it runs patients
+    export = time.perf_counter() - start
+    jit = _jit(text)
+    rr = load_roadrunner(text, rtol=1e-6, atol=1e-9) if n else None
+    load = time.perf_counter() - start - export
     theirs, rr_sim = roadrunner(rr, model, theta[: n // 2], y0[: n // 2])
     start = time.perf_counter()
     prepare_cohort(model, theta, y0)  # importing JAX, tracing, compiling or loading from cache
@@ -148,13 +150,14 @@ def bench(
     rr_rate = n * DAYS / rr_sim if n else nan
     method = cohort_method(model.layout.size, count)
     # the same cohort with each side's once-per-process set-up: time(libroadrunner) / time(ours)
-    cold = (load + rr_sim * count / n) / (setup + ours_time) if n else nan
+    cold = (export + load + rr_sim * count / n) / (setup + ours_time) if n else nan
     print(
         f"{key}: {name} [{arm}], {model.layout.size} variables, {DAYS:g} days\n"
         f"  exotwin ({method}, {workers} process{'es' if workers > 1 else ''}): set-up once {setup:.1f} s (import JAX, trace, compile or load "
         f"the program from disk); {count} patients solve {ours_time:.1f} s = {ours_rate:.1f} "
         f"patient-days/s (CPU {ours_cpu:.1f} s = {count * DAYS / ours_cpu:.1f} per CPU-s)\n"
-        f"  libroadrunner: load once {load:.1f} s (SBML parse, LLVM compile); {n} patients "
+        f"  libroadrunner ({jit}; CVODE rtol 1e-6, atol 1e-9): SBML export {export:.1f} s, "
+        f"load once {load:.1f} s (SBML parse, LLVM compile); {n} patients "
         f"simulate {rr_sim:.1f} s = {rr_rate:.1f} patient-days/s\n"
         f"  ratio (solving alone, both sides) {ours_rate / rr_rate if n else nan:.2f}; "
         f"{count} patients with each side's set-up {cold:.2f}; "
@@ -172,10 +175,19 @@ def bench(
         "exotwin_patient_days_per_s": round(ours_rate, 2),
         "roadrunner_patient_days_per_s": round(rr_rate, 2),
         "roadrunner_load_s": round(load, 2),
+        "roadrunner_export_s": round(export, 2),
+        "roadrunner_jit": jit,
         "ratio": round(ours_rate / rr_rate, 3) if n else nan,
         "ratio_with_setup": round(cold, 3),
         "max_rel_diff": worst,
     }
+
+
+def _jit(text: str) -> str:
+    """libroadrunner's JIT for an export (see ``exotwin.model.ode.sbml.load_roadrunner``)."""
+    if needs_fast_jit(text):
+        return "LLJIT, LLVM optimisation NONE (non-default: the default MCJIT takes >15 CPU-min)"
+    return "MCJIT (default)"
 
 
 def dask_speedup(count: int) -> dict[str, float]:

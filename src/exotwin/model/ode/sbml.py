@@ -329,11 +329,42 @@ def write_sbml(model: CompiledModel, out: Path) -> None:
     atomic_write_text(out, to_sbml(model))
 
 
-def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
-    """A libroadrunner instance of exported SBML (this compiles the model), with tolerances."""
-    import roadrunner
+# libroadrunner's default JIT (MCJIT, LLVM's code generation at its aggressive level) spends
+# more than 15 CPU-minutes in one pass (MachineCSE) on the default TNBC model; its LLJIT
+# backend without optimisation compiles it in about 45 CPU-s. Exports with more reactions
+# than this load that way (libroadrunner's documented Config.LLVM_BACKEND and
+# Config.LLJIT_OPTIMIZATION_LEVEL settings).
+FAST_JIT_MIN_REACTIONS = 2000
 
-    rr = roadrunner.RoadRunner(text)
+
+def needs_fast_jit(text: str) -> bool:
+    """Whether exported SBML has more than ``FAST_JIT_MIN_REACTIONS`` reactions."""
+    return text.count("<reaction ") > FAST_JIT_MIN_REACTIONS
+
+
+def load_roadrunner(
+    text: str, rtol: float = 1e-10, atol: float = 1e-12, fast_jit: bool | None = None
+) -> Any:
+    """A libroadrunner instance of exported SBML (this compiles the model), with tolerances.
+
+    ``fast_jit`` compiles with LLJIT and no LLVM optimisation (by default for exports of more
+    than ``FAST_JIT_MIN_REACTIONS`` reactions); libroadrunner's global settings are restored.
+    """
+    import roadrunner
+    from roadrunner import Config
+
+    if fast_jit is None:
+        fast_jit = needs_fast_jit(text)
+    keys = (Config.LLVM_BACKEND, Config.LLJIT_OPTIMIZATION_LEVEL)
+    before = [Config.getValue(key) for key in keys]
+    if fast_jit:
+        Config.setValue(Config.LLVM_BACKEND, Config.LLJIT)
+        Config.setValue(Config.LLJIT_OPTIMIZATION_LEVEL, Config.NONE)
+    try:
+        rr = roadrunner.RoadRunner(text)
+    finally:
+        for key, value in zip(keys, before, strict=True):
+            Config.setValue(key, value)
     integrator = rr.getIntegrator()
     integrator.setValue("relative_tolerance", rtol)
     integrator.setValue("absolute_tolerance", atol)
