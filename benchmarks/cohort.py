@@ -9,8 +9,10 @@ compiled once; a patient is a row of parameter values and initial amounts. exotw
 the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the batched Rodas4,
 for many patients of a small model; ``compiled``, SUNDIALS CVODE on a compiled right-hand side
 and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
-(the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
-alone, its patients in two halves before and after exotwin's run (both sides see the same
+(the fair comparison: one model per arm, parameters set per patient; CVODE at rtol 1e-6, atol
+1e-9; the large model with libroadrunner's LLJIT backend without LLVM optimisation, a
+documented Config setting, as its default MCJIT spends more than 15 CPU-minutes compiling it:
+the JIT used is printed) and ``simulate`` is timed alone, its patients in two halves before and after exotwin's run (both sides see the same
 load on a shared machine). exotwin's set-up (importing JAX, tracing, compiling or loading the
 programs from JAX's disk cache; for the large model also probing and colouring the Jacobian's
 sparsity) is timed apart, as libroadrunner's load is; ``ratio`` is solving against
