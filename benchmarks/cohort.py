@@ -41,7 +41,14 @@ import numpy as np
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
-from exotwin.model.ode.sbml import load_roadrunner, needs_fast_jit, run_roadrunner, to_sbml
+from exotwin.model.ode.sbml import (
+    initial_state,
+    load_roadrunner,
+    needs_fast_jit,
+    parameter_ids,
+    run_roadrunner,
+    to_sbml,
+)
 from exotwin.model.ode.solve import Trajectory, cohort_method, prepare_cohort, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws, run_sweep
@@ -51,6 +58,7 @@ MODELS = {
     "small": ("nf-to-caf-mir9-mir125b", "exosomes"),
 }
 DAYS = 365.0
+AMICI_MAX_VARIABLES = 100  # AMICI's symbolic import of the large model takes too long here
 SPEC = {
     "seed": 7,
     "parameters": {
@@ -166,6 +174,9 @@ def bench(
         f"max relative difference {worst:.2e}",
         flush=True,
     )
+    found = amici_anchor(kb, model, text, theta[:n], y0[:n], ours[:n])
+    if found:
+        found["amici_ratio"] = round(ours_rate / found["amici_patient_days_per_s"], 3)
     return {
         "patients": count,
         "roadrunner_patients": n,
@@ -182,7 +193,57 @@ def bench(
         "ratio": round(ours_rate / rr_rate, 3) if n else nan,
         "ratio_with_setup": round(cold, 3),
         "max_rel_diff": worst,
-    }
+    } | found
+
+
+def amici_anchor(
+    kb: KnowledgeBase, model: CompiledModel, text: str, theta: np.ndarray, y0: np.ndarray,
+    ours: list[Trajectory],
+) -> dict[str, Any]:  # fmt: skip
+    """AMICI, when importable (optional): the export imported and compiled once, each patient's
+    parameter values and initial amounts set, ``run_simulation`` timed alone (CVODES, the same
+    tolerances as libroadrunner)."""
+    try:
+        from amici.importers.sbml import SbmlImporter
+        from amici.sim.sundials import run_simulation
+    except ImportError as error:
+        print(f"  AMICI skipped: not importable ({error})", flush=True)
+        return {}
+    if model.layout.size > AMICI_MAX_VARIABLES or not len(theta):
+        print(f"  AMICI skipped: {model.layout.size} variables (at most {AMICI_MAX_VARIABLES})")
+        return {}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        (Path(folder) / "model.xml").write_text(text, encoding="utf-8")
+        am = SbmlImporter(str(Path(folder) / "model.xml")).sbml2amici(
+            "cohort", Path(folder) / "cohort", generate_sensitivity_code=False,
+            compute_conservation_laws=False)  # fmt: skip
+        build = time.perf_counter() - start
+    solver = am.create_solver()
+    solver.set_relative_tolerance(1e-6)
+    solver.set_absolute_tolerance(1e-9)
+    solver.set_max_steps(200000)
+    times = ours[0].times
+    am.set_timepoints(times)
+    free, states = set(am.get_free_parameter_ids()), [int(s[1:]) for s in am.get_state_ids()]
+    found, simulate = [], 0.0
+    for row, first in zip(theta, y0, strict=True):
+        for ident, value in zip(parameter_ids(model), row, strict=True):
+            if ident in free:
+                am.set_free_parameter_by_id(ident, float(value))
+        start_state = initial_state(model, row, first)
+        am.set_initial_state([float(start_state[i]) for i in states])
+        start = time.perf_counter()
+        data = run_simulation(am, solver)
+        simulate += time.perf_counter() - start
+        full = np.tile(start_state, (len(times), 1))
+        full[:, states] = np.asarray(data.x)
+        found.append(Trajectory(model, model.layout, times, full))
+    rate, worst = len(theta) * DAYS / simulate, compare(kb, model, ours, found)
+    print(f"  AMICI {len(theta)} patients: import and compile {build:.1f} s; run_simulation "
+          f"{simulate:.2f} s = {rate:.1f} patient-days/s; max relative difference {worst:.2e}")  # fmt: skip
+    return {"amici_patient_days_per_s": round(rate, 2), "amici_build_s": round(build, 2),
+            "amici_max_rel_diff": worst}  # fmt: skip
 
 
 def _jit(text: str) -> str:

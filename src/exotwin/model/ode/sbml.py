@@ -267,6 +267,11 @@ class _Writer:
                 assignment.setMath(self._math(formula))
 
 
+def parameter_ids(model: CompiledModel) -> list[str]:
+    """The SBML ids of the arm's parameters, in the order of its parameter values."""
+    return _unique_ids(model.parameters.names)
+
+
 def _unique_ids(names: tuple[str, ...]) -> list[str]:
     found: list[str] = []
     for name in names:
@@ -380,7 +385,7 @@ def run_roadrunner(rr: Any, model: CompiledModel, theta: Any = None, y0: Any = N
     rr.reset()
     if theta is not None or y0 is not None:
         values = model.parameters.values if theta is None else theta
-        for ident, value in zip(_unique_ids(model.parameters.names), values, strict=True):
+        for ident, value in zip(parameter_ids(model), values, strict=True):
             rr.setValue(ident, float(value))
         for i, value in enumerate(initial_state(model, values, y0)):
             rr.setValue(f"x{i}", float(value))
