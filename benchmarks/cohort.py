@@ -58,7 +58,9 @@ MODELS = {
     "small": ("nf-to-caf-mir9-mir125b", "exosomes"),
 }
 DAYS = 365.0
-AMICI_MAX_VARIABLES = 100  # AMICI's symbolic import of the large model takes too long here
+# AMICI on the default model (787 variables): SBML import 6 min, then its symbolic model
+# (SymPy derivatives) unfinished after 10 more CPU-minutes, before any C++ is generated
+AMICI_MAX_VARIABLES = 100
 SPEC = {
     "seed": 7,
     "parameters": {
