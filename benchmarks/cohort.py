@@ -9,8 +9,10 @@ compiled once; a patient is a row of parameter values and initial amounts. exotw
 the patients with its cohort solver (``solver`` in the JSON: ``rosenbrock``, the batched Rodas4,
 for many patients of a small model; ``compiled``, SUNDIALS CVODE on a compiled right-hand side
 and Jacobian, for a large one; see ``exotwin.model.ode.solve.cohort_method``); libroadrunner loads the exported SBML once per model
-(the fair comparison: one model per arm, parameters set per patient) and ``simulate`` is timed
-alone, its patients in two halves before and after exotwin's run (both sides see the same
+(the fair comparison: one model per arm, parameters set per patient; CVODE at rtol 1e-6, atol
+1e-9; the large model with libroadrunner's LLJIT backend without LLVM optimisation, a
+documented Config setting, as its default MCJIT spends more than 15 CPU-minutes compiling it:
+the JIT used is printed) and ``simulate`` is timed alone, its patients in two halves before and after exotwin's run (both sides see the same
 load on a shared machine). exotwin's set-up (importing JAX, tracing, compiling or loading the
 programs from JAX's disk cache; for the large model also probing and colouring the Jacobian's
 sparsity) is timed apart, as libroadrunner's load is; ``ratio`` is solving against
@@ -39,7 +41,14 @@ import numpy as np
 
 from exotwin.knowledge import KnowledgeBase, load_knowledge
 from exotwin.model import CompiledModel, Library, compile_arm, load_library, load_scenario
-from exotwin.model.ode.sbml import load_roadrunner, run_roadrunner, to_sbml
+from exotwin.model.ode.sbml import (
+    initial_state,
+    load_roadrunner,
+    needs_fast_jit,
+    parameter_ids,
+    run_roadrunner,
+    to_sbml,
+)
 from exotwin.model.ode.solve import Trajectory, cohort_method, prepare_cohort, simulate_cohort
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.cohort import CohortSpec, patient_draws, run_sweep
@@ -49,6 +58,9 @@ MODELS = {
     "small": ("nf-to-caf-mir9-mir125b", "exosomes"),
 }
 DAYS = 365.0
+# AMICI on the default model (787 variables): SBML import 6 min, then its symbolic model
+# (SymPy derivatives) unfinished after 10 more CPU-minutes, before any C++ is generated
+AMICI_MAX_VARIABLES = 100
 SPEC = {
     "seed": 7,
     "parameters": {
@@ -124,9 +136,11 @@ def bench(
     model, theta, y0 = patients(kb, lib, name, arm, count)
     n = min(rr_count, count)
     start = time.perf_counter()
-    # libroadrunner takes minutes to compile the large model: load it only when it runs patients
-    rr = load_roadrunner(to_sbml(model), rtol=1e-6, atol=1e-9) if n else None
-    load = time.perf_counter() - start
+    text = to_sbml(model) if n else ""  # load libroadrunner only when it runs patients
+    export = time.perf_counter() - start
+    jit = _jit(text)
+    rr = load_roadrunner(text, rtol=1e-6, atol=1e-9) if n else None
+    load = time.perf_counter() - start - export
     theirs, rr_sim = roadrunner(rr, model, theta[: n // 2], y0[: n // 2])
     start = time.perf_counter()
     prepare_cohort(model, theta, y0)  # importing JAX, tracing, compiling or loading from cache
@@ -148,19 +162,23 @@ def bench(
     rr_rate = n * DAYS / rr_sim if n else nan
     method = cohort_method(model.layout.size, count)
     # the same cohort with each side's once-per-process set-up: time(libroadrunner) / time(ours)
-    cold = (load + rr_sim * count / n) / (setup + ours_time) if n else nan
+    cold = (export + load + rr_sim * count / n) / (setup + ours_time) if n else nan
     print(
         f"{key}: {name} [{arm}], {model.layout.size} variables, {DAYS:g} days\n"
         f"  exotwin ({method}, {workers} process{'es' if workers > 1 else ''}): set-up once {setup:.1f} s (import JAX, trace, compile or load "
         f"the program from disk); {count} patients solve {ours_time:.1f} s = {ours_rate:.1f} "
         f"patient-days/s (CPU {ours_cpu:.1f} s = {count * DAYS / ours_cpu:.1f} per CPU-s)\n"
-        f"  libroadrunner: load once {load:.1f} s (SBML parse, LLVM compile); {n} patients "
+        f"  libroadrunner ({jit}; CVODE rtol 1e-6, atol 1e-9): SBML export {export:.1f} s, "
+        f"load once {load:.1f} s (SBML parse, LLVM compile); {n} patients "
         f"simulate {rr_sim:.1f} s = {rr_rate:.1f} patient-days/s\n"
         f"  ratio (solving alone, both sides) {ours_rate / rr_rate if n else nan:.2f}; "
         f"{count} patients with each side's set-up {cold:.2f}; "
         f"max relative difference {worst:.2e}",
         flush=True,
     )
+    found = amici_anchor(kb, model, text, theta[:n], y0[:n], ours[:n])
+    if found:
+        found["amici_ratio"] = round(ours_rate / found["amici_patient_days_per_s"], 3)
     return {
         "patients": count,
         "roadrunner_patients": n,
@@ -172,10 +190,69 @@ def bench(
         "exotwin_patient_days_per_s": round(ours_rate, 2),
         "roadrunner_patient_days_per_s": round(rr_rate, 2),
         "roadrunner_load_s": round(load, 2),
+        "roadrunner_export_s": round(export, 2),
+        "roadrunner_jit": jit,
         "ratio": round(ours_rate / rr_rate, 3) if n else nan,
         "ratio_with_setup": round(cold, 3),
         "max_rel_diff": worst,
-    }
+    } | found
+
+
+def amici_anchor(
+    kb: KnowledgeBase, model: CompiledModel, text: str, theta: np.ndarray, y0: np.ndarray,
+    ours: list[Trajectory],
+) -> dict[str, Any]:  # fmt: skip
+    """AMICI, when importable (optional): the export imported and compiled once, each patient's
+    parameter values and initial amounts set, ``run_simulation`` timed alone (CVODES, the same
+    tolerances as libroadrunner)."""
+    try:
+        from amici.importers.sbml import SbmlImporter
+        from amici.sim.sundials import run_simulation
+    except ImportError as error:
+        print(f"  AMICI skipped: not importable ({error})", flush=True)
+        return {}
+    if model.layout.size > AMICI_MAX_VARIABLES or not len(theta):
+        print(f"  AMICI skipped: {model.layout.size} variables (at most {AMICI_MAX_VARIABLES})")
+        return {}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        (Path(folder) / "model.xml").write_text(text, encoding="utf-8")
+        am = SbmlImporter(str(Path(folder) / "model.xml")).sbml2amici(
+            "cohort", Path(folder) / "cohort", generate_sensitivity_code=False,
+            compute_conservation_laws=False)  # fmt: skip
+        build = time.perf_counter() - start
+    solver = am.create_solver()
+    solver.set_relative_tolerance(1e-6)
+    solver.set_absolute_tolerance(1e-9)
+    solver.set_max_steps(200000)
+    times = ours[0].times
+    am.set_timepoints(times)
+    free, states = set(am.get_free_parameter_ids()), [int(s[1:]) for s in am.get_state_ids()]
+    found, simulate = [], 0.0
+    for row, first in zip(theta, y0, strict=True):
+        for ident, value in zip(parameter_ids(model), row, strict=True):
+            if ident in free:
+                am.set_free_parameter_by_id(ident, float(value))
+        start_state = initial_state(model, row, first)
+        am.set_initial_state([float(start_state[i]) for i in states])
+        start = time.perf_counter()
+        data = run_simulation(am, solver)
+        simulate += time.perf_counter() - start
+        full = np.tile(start_state, (len(times), 1))
+        full[:, states] = np.asarray(data.x)
+        found.append(Trajectory(model, model.layout, times, full))
+    rate, worst = len(theta) * DAYS / simulate, compare(kb, model, ours, found)
+    print(f"  AMICI {len(theta)} patients: import and compile {build:.1f} s; run_simulation "
+          f"{simulate:.2f} s = {rate:.1f} patient-days/s; max relative difference {worst:.2e}")  # fmt: skip
+    return {"amici_patient_days_per_s": round(rate, 2), "amici_build_s": round(build, 2),
+            "amici_max_rel_diff": worst}  # fmt: skip
+
+
+def _jit(text: str) -> str:
+    """libroadrunner's JIT for an export (see ``exotwin.model.ode.sbml.load_roadrunner``)."""
+    if needs_fast_jit(text):
+        return "LLJIT, LLVM optimisation NONE (non-default: the default MCJIT takes >15 CPU-min)"
+    return "MCJIT (default)"
 
 
 def dask_speedup(count: int) -> dict[str, float]:

@@ -15,6 +15,7 @@ from exotwin.knowledge import KnowledgeBase
 from exotwin.model.ode.sbml import (
     check,
     load_roadrunner,
+    needs_fast_jit,
     run_roadrunner,
     sid,
     to_sbml,
@@ -127,6 +128,21 @@ def test_one_export_serves_every_patient(kb: KnowledgeBase, lib: Library) -> Non
         theirs = run_roadrunner(rr, model, theta[patient], y0[patient])
         assert _worst(kb, model, ours[patient], theirs) <= 1e-4, patient
     assert _worst(kb, model, ours[0], ours[1]) > 0.1, "the two patients differ"
+
+
+def test_fast_jit_gives_the_same_trajectories(kb: KnowledgeBase, lib: Library) -> None:
+    """LLJIT without LLVM optimisation (how the largest exports load) computes what the default
+    JIT does, and leaves libroadrunner's global settings as they were."""
+    from roadrunner import Config
+
+    model = _model(kb, lib, "hotair-falls-after-surgery")
+    text = to_sbml(model)
+    before = Config.getValue(Config.LLVM_BACKEND)
+    fast = run_roadrunner(load_roadrunner(text, fast_jit=True), model)
+    assert Config.getValue(Config.LLVM_BACKEND) == before
+    default = run_roadrunner(load_roadrunner(text, fast_jit=False), model)
+    assert np.allclose(fast.states, default.states, rtol=1e-12, atol=0)
+    assert not needs_fast_jit(text)
 
 
 def test_copasi_reads_and_reproduces_the_export(kb: KnowledgeBase, lib: Library) -> None:

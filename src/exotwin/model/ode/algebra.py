@@ -267,9 +267,16 @@ class Symbolic:
 
     @staticmethod
     def segment_sum(x: Array, segments: Segments) -> Array:
+        """Each output the sum of its rows in row order, a formula repeated ``k`` times printed
+        once as ``k * formula`` (rules sharing a signal would otherwise repeat its Hill term
+        hundreds of times in one formula, which libroadrunner compiles for minutes)."""
         out = np.full((*x.shape[:-1], segments.size), 0.0, dtype=object)
+        rows: dict[int, list[int]] = {}
         for row, target in enumerate(segments.ids):
-            out[..., target] = _map(lambda a, b: a + b, out[..., target], x[..., row])
+            rows.setdefault(int(target), []).append(row)
+        for target, chosen in rows.items():
+            for i in np.ndindex(x.shape[:-1]):
+                out[(*i, target)] = _gathered([x[(*i, row)] for row in chosen])
         return out
 
     @staticmethod
@@ -313,6 +320,23 @@ class Symbolic:
                 value = Formula(ident, ATOM, value.deps)
             out[i] = value
         return out
+
+
+def _gathered(terms: list[object]) -> object:
+    """The sum of ``terms`` in order, equal formulas gathered at their first place: ``k * f``."""
+    counts: dict[str, int] = {}
+    for term in terms:
+        if isinstance(term, Formula):
+            counts[term.text] = counts.get(term.text, 0) + 1
+    total: object = 0.0
+    for term in terms:
+        if isinstance(term, Formula):
+            count = counts.pop(term.text, 0)
+            if not count:
+                continue  # gathered at its first place
+            term = term if count == 1 else count * term
+        total = total + term  # type: ignore[operator]
+    return total
 
 
 def _is_call(value: object) -> bool:

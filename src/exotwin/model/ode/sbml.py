@@ -267,6 +267,11 @@ class _Writer:
                 assignment.setMath(self._math(formula))
 
 
+def parameter_ids(model: CompiledModel) -> list[str]:
+    """The SBML ids of the arm's parameters, in the order of its parameter values."""
+    return _unique_ids(model.parameters.names)
+
+
 def _unique_ids(names: tuple[str, ...]) -> list[str]:
     found: list[str] = []
     for name in names:
@@ -329,11 +334,42 @@ def write_sbml(model: CompiledModel, out: Path) -> None:
     atomic_write_text(out, to_sbml(model))
 
 
-def load_roadrunner(text: str, rtol: float = 1e-10, atol: float = 1e-12) -> Any:
-    """A libroadrunner instance of exported SBML (this compiles the model), with tolerances."""
-    import roadrunner
+# libroadrunner's default JIT (MCJIT, LLVM's code generation at its aggressive level) spends
+# more than 15 CPU-minutes in one pass (MachineCSE) on the default TNBC model; its LLJIT
+# backend without optimisation compiles it in about 45 CPU-s. Exports with more reactions
+# than this load that way (libroadrunner's documented Config.LLVM_BACKEND and
+# Config.LLJIT_OPTIMIZATION_LEVEL settings).
+FAST_JIT_MIN_REACTIONS = 2000
 
-    rr = roadrunner.RoadRunner(text)
+
+def needs_fast_jit(text: str) -> bool:
+    """Whether exported SBML has more than ``FAST_JIT_MIN_REACTIONS`` reactions."""
+    return text.count("<reaction ") > FAST_JIT_MIN_REACTIONS
+
+
+def load_roadrunner(
+    text: str, rtol: float = 1e-10, atol: float = 1e-12, fast_jit: bool | None = None
+) -> Any:
+    """A libroadrunner instance of exported SBML (this compiles the model), with tolerances.
+
+    ``fast_jit`` compiles with LLJIT and no LLVM optimisation (by default for exports of more
+    than ``FAST_JIT_MIN_REACTIONS`` reactions); libroadrunner's global settings are restored.
+    """
+    import roadrunner
+    from roadrunner import Config
+
+    if fast_jit is None:
+        fast_jit = needs_fast_jit(text)
+    keys = (Config.LLVM_BACKEND, Config.LLJIT_OPTIMIZATION_LEVEL)
+    before = [Config.getValue(key) for key in keys]
+    if fast_jit:
+        Config.setValue(Config.LLVM_BACKEND, Config.LLJIT)
+        Config.setValue(Config.LLJIT_OPTIMIZATION_LEVEL, Config.NONE)
+    try:
+        rr = roadrunner.RoadRunner(text)
+    finally:
+        for key, value in zip(keys, before, strict=True):
+            Config.setValue(key, value)
     integrator = rr.getIntegrator()
     integrator.setValue("relative_tolerance", rtol)
     integrator.setValue("absolute_tolerance", atol)
@@ -349,7 +385,7 @@ def run_roadrunner(rr: Any, model: CompiledModel, theta: Any = None, y0: Any = N
     rr.reset()
     if theta is not None or y0 is not None:
         values = model.parameters.values if theta is None else theta
-        for ident, value in zip(_unique_ids(model.parameters.names), values, strict=True):
+        for ident, value in zip(parameter_ids(model), values, strict=True):
             rr.setValue(ident, float(value))
         for i, value in enumerate(initial_state(model, values, y0)):
             rr.setValue(f"x{i}", float(value))
