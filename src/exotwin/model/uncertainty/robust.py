@@ -2,6 +2,14 @@
 
 Every parameter with a range (global parameters, drug parameters, rule parameters) is a
 dimension; ranges spanning more than a decade are sampled on a log scale.
+
+Compiling is cheap (about 1 s for every arm of the 57 shipped scenarios); integrating is what
+costs. So each arm compiles once, a draw's values go into its parameter vector, and an arm's
+draws integrate as one batch: scipy's BDF with one numpy right-hand side for them all, for a
+small model (a Python call per step shared by the batch, where LSODA pays one per draw and
+step). Against one :func:`~exotwin.model.scenario.run.run_scenario` per draw (LSODA, rtol
+1e-6), 3 draws of each of the 57 shipped scenarios gave the same 450 verdicts, the effects
+differing by at most 0.11 % of the effect (of 0.01 where the effect is smaller).
 """
 
 from __future__ import annotations
