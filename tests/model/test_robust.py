@@ -9,7 +9,7 @@ import pytest
 
 from exotwin.errors import SimulationError
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.ode.solve import Trajectory, simulate_arm
+from exotwin.model.ode.solve import Trajectory, simulate
 from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
 from exotwin.model.rules.rows import CompiledModel
@@ -135,21 +135,21 @@ def test_draws_compile_when_the_nominal_arm_does_not_give_their_model(
 def test_a_draw_whose_solve_fails_counts_as_an_error(
     kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A batch that fails (or spends its budget) integrates its draws alone; a draw that fails
+    alone is an error, and a failure of every check it has."""
     scenario = load_scenario("doxorubicin-vesicle-export", kb, lib)
     nominal = robustness(kb, lib, scenario, 3, seed=1)
     solved: list[CompiledModel] = []
 
-    def batch_fails(*args: Any) -> None:
-        raise SimulationError("diverged")
-
-    def second_fails(model: CompiledModel) -> Trajectory:
+    def second_fails(model: CompiledModel, *batch: Any, budget: Any = None) -> list[Trajectory]:
+        if batch:
+            raise SimulationError("the budget of right-hand sides is spent")
         solved.append(model)
         if len(solved) % 3 == 2:
             raise SimulationError("diverged")
-        return simulate_arm(model)
+        return simulate(model, budget=budget)
 
-    monkeypatch.setattr(robust, "simulate", batch_fails)
-    monkeypatch.setattr(robust, "simulate_arm", second_fails)
+    monkeypatch.setattr(robust, "simulate", second_fails)
     found = robustness(kb, lib, scenario, 3, seed=1)
     assert found.errors == 1 and len(solved) == 3 * len(scenario.arms)
     assert all(found.passed[c] == nominal.passed[c] - 1 for c in found.passed)

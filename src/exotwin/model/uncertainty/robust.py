@@ -25,7 +25,7 @@ from scipy.stats import qmc
 from ...datafiles import ExotwinError
 from ...errors import SimulationError
 from ...knowledge import KnowledgeBase
-from ..ode.solve import SPARSE_ABOVE, Trajectory, simulate, simulate_arm, simulate_cohort
+from ..ode.solve import SPARSE_ABOVE, Trajectory, simulate, simulate_cohort
 from ..rules.compiler import compile_arm
 from ..rules.library import Library
 from ..rules.rows import CompiledModel
@@ -241,27 +241,45 @@ def solve_draws(models: list[CompiledModel | str]) -> list[Trajectory | str]:
     return found
 
 
+LANE_COST = 5  # a right-hand side of a batch of 50 draws costs about 5 of one draw (BDF, LSODA)
+
+
 def _batch(models: list[CompiledModel]) -> list[Trajectory | str]:
-    """Draws of one structure: a small model's all at once (scipy's BDF over the block-
-    diagonal Jacobian, one numpy right-hand side for the whole batch), a large model's by
-    :func:`~exotwin.model.ode.solve.simulate_cohort` (CVODE on a compiled right-hand side);
-    where the batch fails, each draw alone as :func:`run_scenario` integrates it."""
+    """Draws of one structure. A large model's by :func:`simulate_cohort` (CVODE on a compiled
+    right-hand side). A small model's first draw alone as :func:`run_scenario` integrates it
+    (LSODA), the others at once (scipy's BDF over the block-diagonal Jacobian, one numpy
+    right-hand side for the whole batch) within a budget of right-hand sides that keeps the
+    batch cheaper than one by one: the batch steps at its stiffest draw's pace, so one hard
+    draw can cost more than all of them alone. Where the batch fails, each draw alone."""
     base = models[0]
     theta = np.stack([m.parameters.values for m in models])
     y0 = np.stack([m.initial for m in models])
+    if base.layout.size > SPARSE_ABOVE:
+        try:
+            return _with_models(models, simulate_cohort(base, theta, y0))
+        except (SimulationError, ValueError):
+            return [_alone(model) for model in models]
+    counted = [2**62]
+    first = _alone(base, counted)
+    rest = models[1:]
+    if isinstance(first, str) or not rest:
+        return [first, *(_alone(model) for model in rest)]
+    budget = [max(2, len(rest) // LANE_COST) * (2**62 - counted[0])]
     try:
-        if base.layout.size <= SPARSE_ABOVE:
-            runs = simulate(base, theta, y0)
-        else:
-            runs = simulate_cohort(base, theta, y0)
+        return [first, *_with_models(rest, simulate(base, theta[1:], y0[1:], budget=budget))]
     except (SimulationError, ValueError):
-        return [_alone(model) for model in models]
+        return [first, *(_alone(model) for model in rest)]
+
+
+def _with_models(models: list[CompiledModel], runs: list[Trajectory]) -> list[Trajectory | str]:
+    """Trajectories of a batch, each with its draw's model (the one its readouts read)."""
     return [Trajectory(m, r.layout, r.times, r.states) for m, r in zip(models, runs, strict=True)]
 
 
-def _alone(model: CompiledModel) -> Trajectory | str:
+def _alone(model: CompiledModel, budget: list[int] | None = None) -> Trajectory | str:
+    """One draw as :func:`run_scenario` integrates it, or why it cannot be."""
     try:
-        return simulate_arm(model)
+        return simulate(model, budget=budget)[0]
     except SimulationError as exc:
         return str(exc)
 
