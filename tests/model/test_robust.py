@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from exotwin.errors import SimulationError
 from exotwin.knowledge import KnowledgeBase
+from exotwin.model.ode.solve import Trajectory, simulate
+from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
+from exotwin.model.rules.rows import CompiledModel
 from exotwin.model.scenario.load import load_scenario
+from exotwin.model.uncertainty import robust
 from exotwin.model.uncertainty.robust import (
+    book_name,
     latin_hypercube,
     robustness,
+    robustness_by_runs,
+    same_model,
     uncertain_parameters,
+    with_draw,
     with_values,
 )
 
@@ -47,3 +61,95 @@ def test_robustness_is_reproducible(kb: KnowledgeBase, lib: Library) -> None:
     assert first == again
     assert set(first.passed) == {c.name for c in scenario.checks}
     assert all(0 <= first.fraction(name) <= 1 for name in first.passed)
+
+
+@pytest.mark.parametrize(
+    "name", ["gstp1-adriamycin-resistance-transfer", "del1-fibronectin-survivin-blood"]
+)
+def test_the_fast_path_gives_the_verdicts_of_whole_runs(
+    kb: KnowledgeBase, lib: Library, name: str
+) -> None:
+    """Drugs, rules and an assay (whose CV is drawn): pass counts as one run per draw gives."""
+    scenario = load_scenario(name, kb, lib)
+    ticks: list[int] = []
+    fast = robustness(kb, lib, scenario, 4, seed=5, progress=lambda: ticks.append(1))
+    assert fast == robustness_by_runs(kb, lib, scenario, 4, seed=5)
+    assert len(ticks) == 4 and fast.errors == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["gstp1-adriamycin-resistance-transfer", "hotair-falls-after-surgery"]
+)
+def test_every_kind_of_drawn_value_reaches_the_model(
+    kb: KnowledgeBase, lib: Library, name: str
+) -> None:
+    """Global parameters (one overridden by the scenario), drug fields and each rule field:
+    a draw's values in the nominal arm make the model that compiling its library makes."""
+    fields = ("loading", "half_max", "hill", "max_rate", "fold")
+    own = replace(  # every rule with its own value of each field, so that each is drawn
+        lib,
+        rules={
+            k: rule.model_copy(
+                update={f: lib.parameters[f"rule_{f}"] for f in fields if getattr(rule, f) is None}
+            )
+            for k, rule in lib.rules.items()
+        },
+    )
+    scenario = load_scenario(name, kb, own)
+    values = next(latin_hypercube(own, 1, seed=2))
+    reached = set()
+    for arm in scenario.arms:
+        base = compile_arm(kb, own, scenario, arm)
+        drawn = with_draw(base, values)
+        assert same_model(drawn, compile_arm(kb, with_values(own, values), scenario, arm))
+        assert not same_model(drawn, base)
+        reached |= {
+            path[0] if path[0] != "rules" else path[2]
+            for path in values
+            if book_name(path) in base.parameters.names
+        }
+    expected = {"parameters"} | ({"drugs", *fields} if name.startswith("gstp1") else set())
+    assert reached >= expected
+
+
+def test_draws_compile_when_the_nominal_arm_does_not_give_their_model(
+    kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = load_scenario("doxorubicin-vesicle-export", kb, lib)
+    compiled: list[int] = []
+    original = robust.compile_arm
+
+    def counting(*args: Any) -> CompiledModel:
+        compiled.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(robust, "compile_arm", counting)
+    fast = robustness(kb, lib, scenario, 3, seed=1)
+    assert len(compiled) == 2 * len(scenario.arms)  # nominal, and the first draw to compare
+    compiled.clear()
+    monkeypatch.setattr(robust, "with_draw", lambda base, values: base)  # values left out
+    assert robustness(kb, lib, scenario, 3, seed=1) == fast
+    assert len(compiled) == (2 + 3) * len(scenario.arms)
+
+
+def test_a_draw_whose_solve_fails_counts_as_an_error(
+    kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails (or spends its budget) integrates its draws alone; a draw that fails
+    alone is an error, and a failure of every check it has."""
+    scenario = load_scenario("doxorubicin-vesicle-export", kb, lib)
+    nominal = robustness(kb, lib, scenario, 3, seed=1)
+    solved: list[CompiledModel] = []
+
+    def second_fails(model: CompiledModel, *batch: Any, budget: Any = None) -> list[Trajectory]:
+        if batch:
+            raise SimulationError("the budget of right-hand sides is spent")
+        solved.append(model)
+        if len(solved) % 3 == 2:
+            raise SimulationError("diverged")
+        return simulate(model, budget=budget)
+
+    monkeypatch.setattr(robust, "simulate", second_fails)
+    found = robustness(kb, lib, scenario, 3, seed=1)
+    assert found.errors == 1 and len(solved) == 3 * len(scenario.arms)
+    assert all(found.passed[c] == nominal.passed[c] - 1 for c in found.passed)

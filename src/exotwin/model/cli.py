@@ -118,6 +118,7 @@ def check_scenarios(
     lib = load_library(kb)
     names = names or list(packaged_scenarios())
     columns = [Column("scenario", "id"), Column("check", "id"), Column("nominal", "id")]
+    columns.append(Column("effect", "number", "+.1%"))  # in the claimed direction, at nominal
     if robust:
         columns.append(Column("robust", "number", ".0%"))
     title = "Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
@@ -130,7 +131,7 @@ def check_scenarios(
             spread = robustness(kb, lib, scenario, robust, seed, bar.advance) if robust else None
             for check in result.checks:
                 verdict = "pass" if check.passed else "known fail" if check.ok else "FAIL"
-                row: list[object] = [scenario.id, check.name, verdict]
+                row: list[object] = [scenario.id, check.name, verdict, check.effect]
                 if spread is not None:
                     row.append(spread.fraction(check.name))
                 table.add(*row, check.describe().split(": ", 1)[1])

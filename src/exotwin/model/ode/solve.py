@@ -87,8 +87,13 @@ class RightHandSide:
             from .compiled import Patient
 
             self.compiled = Patient(model, theta[0])
+        self.budget: list[int] | None = None  # right-hand sides left: none raises
 
     def __call__(self, t: float, flat: Array) -> Array:
+        if self.budget is not None:
+            self.budget[0] -= 1
+            if self.budget[0] < 0:
+                raise SimulationError("the budget of right-hand sides is spent")
         if self.compiled is not None:
             return self.compiled(t, flat)
         y = flat.reshape(self.batch, self.size)
@@ -174,16 +179,19 @@ def simulate(
     pattern: Any = None,
     compiled: bool = False,
     patient: Patient | None = None,
+    budget: list[int] | None = None,
 ) -> list[Trajectory]:
     """Integrate a batch of parameter sets (``theta``: patients x parameters; default the
     nominal values) from initial states ``y0`` (default the compiled counts); ``compiled``:
     one patient's right-hand side and Jacobian as compiled programs
     (:mod:`exotwin.model.ode.compiled`; or ``patient``'s, one of them), integrated by CVODE
-    (:mod:`exotwin.model.ode.cvode`)."""
+    (:mod:`exotwin.model.ode.cvode`); ``budget``: ``[right-hand sides left]``, counted down,
+    :class:`SimulationError` when spent."""
     theta = nominal(model) if theta is None else np.atleast_2d(theta)
     batch, lay = theta.shape[0], model.layout
     y = starting_state(model, theta, y0)
     rhs = RightHandSide(model, theta, compiled, patient)
+    rhs.budget = budget
     cuts = bounds(model)
     atol = np.concatenate([tolerances(lay, row, tol.atol_scale) for row in y])
     solver: dict[str, Any] = {"method": "LSODA"}

@@ -43,7 +43,7 @@ def run_scenario(
     models, trajectories, readouts = {}, {}, {}
     assays = assay_settings(lib, scenario)
     for arm in scenario.arms:
-        _well_mixed(arm.name, arm.interventions)
+        well_mixed(arm.name, arm.interventions)
         model = compile_arm(kb, lib, scenario, arm)
         trajectory = simulate_arm(model, tol)
         models[arm.name], trajectories[arm.name] = model, trajectory
@@ -56,7 +56,7 @@ def run_scenario(
     return ScenarioResult(scenario, models, trajectories, readouts, checks, seed)
 
 
-def _well_mixed(arm: str, interventions: list[Intervention]) -> None:
+def well_mixed(arm: str, interventions: list[Intervention]) -> None:
     """Raise :class:`ModelError` for an intervention only the tissue engine can place."""
     for j, item in enumerate(interventions):
         if isinstance(item, StepIntervention) and item.band is not None:

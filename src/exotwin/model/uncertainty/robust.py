@@ -2,11 +2,20 @@
 
 Every parameter with a range (global parameters, drug parameters, rule parameters) is a
 dimension; ranges spanning more than a decade are sampled on a log scale.
+
+Compiling is cheap (about 1 s for every arm of the 57 shipped scenarios); integrating is what
+costs. So each arm compiles once, a draw's values go into its parameter vector, and an arm's
+draws integrate as one batch: scipy's BDF with one numpy right-hand side for them all, for a
+small model (a Python call per step shared by the batch, where LSODA pays one per draw and
+step). Against one :func:`~exotwin.model.scenario.run.run_scenario` per draw (LSODA, rtol
+1e-6), 3 draws of each of the 57 shipped scenarios gave the same 450 verdicts, the effects
+differing by at most 0.11 % of the effect (of 0.01 where the effect is smaller).
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
@@ -14,13 +23,20 @@ import numpy as np
 from scipy.stats import qmc
 
 from ...datafiles import ExotwinError
+from ...errors import SimulationError
 from ...knowledge import KnowledgeBase
+from ..ode.solve import SPARSE_ABOVE, Trajectory, simulate, simulate_cohort
+from ..rules.compiler import compile_arm
 from ..rules.library import Library
+from ..rules.rows import CompiledModel
 from ..rules.schema import Param
-from ..scenario.run import run_scenario
-from ..scenario.schema import Scenario
+from ..scenario.assay import assay_settings, check_noise, measurer
+from ..scenario.readouts import CheckResult, evaluate, run_checks
+from ..scenario.run import run_scenario, well_mixed
+from ..scenario.schema import Arm, Scenario
 
 Path = tuple[str, str, str]  # (section, entry id, field)
+Draw = dict[Path, float]
 
 
 def uncertain_parameters(lib: Library) -> list[tuple[Path, Param]]:
@@ -98,7 +114,44 @@ def robustness(
     seed: int = 0,
     progress: Callable[[], None] | None = None,
 ) -> Robustness:
-    """Run a scenario on ``n`` Latin-hypercube parameter sets; count passes per check."""
+    """Run a scenario on ``n`` Latin-hypercube parameter sets; count passes per check.
+
+    Each arm compiles once; a draw's model is that arm with the draw's values in its
+    parameter vector (the very model compiling the draw's library builds: checked on the
+    first draw, else every draw compiles), and an arm's draws integrate together
+    (:func:`solve_draws`). The verdicts are :func:`robustness_by_runs`'s."""
+    draws = list(latin_hypercube(lib, n, seed))
+    try:
+        nominal = [_compiled(kb, lib, scenario, arm) for arm in scenario.arms]
+    except ExotwinError:  # the draws' own compiles decide (as they fail, each is an error)
+        return robustness_by_runs(kb, lib, scenario, n, seed, progress)
+    runs = [solve_draws(_draw_models(kb, lib, scenario, base, draws)) for base in nominal]
+    passed = {c.name: 0 for c in scenario.checks}
+    errors = 0
+    for i, values in enumerate(draws):
+        found = [arm_runs[i] for arm_runs in runs]
+        try:
+            checks = _judge(kb, with_values(lib, values), scenario, found, seed)
+        except ExotwinError:
+            errors += 1
+        else:
+            for check in checks:
+                passed[check.name] += check.passed
+        if progress:
+            progress()
+    return Robustness(scenario.id, n, passed, errors)
+
+
+def robustness_by_runs(
+    kb: KnowledgeBase,
+    lib: Library,
+    scenario: Scenario,
+    n: int,
+    seed: int = 0,
+    progress: Callable[[], None] | None = None,
+) -> Robustness:
+    """:func:`robustness` the slow way, each draw a whole :func:`run_scenario` (its library
+    copied, every arm compiled and integrated alone): the reference the fast path matches."""
     passed = {c.name: 0 for c in scenario.checks}
     errors = 0
     for values in latin_hypercube(lib, n, seed):
@@ -112,3 +165,135 @@ def robustness(
         if progress:
             progress()
     return Robustness(scenario.id, n, passed, errors)
+
+
+# ------------------------------------------------------------ the draws of one arm
+
+
+def book_name(path: Path) -> str:
+    """The name under which an arm's parameter vector holds a drawn value
+    (:class:`~exotwin.model.rules.parameters.ParameterBook`)."""
+    section, ident, field_name = path
+    return ident if section == "parameters" else f"{ident}.{field_name}"
+
+
+def with_draw(base: CompiledModel, values: dict[Path, float]) -> CompiledModel:
+    """The arm ``base`` (compiled at nominal values) with a draw's values in its parameter
+    vector, where the scenario does not override them; no structure depends on a value."""
+    names, entries = base.parameters.names, list(base.parameters.entries)
+    overrides = base.scenario.parameters
+    for path, value in values.items():
+        name = book_name(path)
+        if name in names and not (path[0] == "parameters" and name in overrides):
+            i = names.index(name)
+            entries[i] = entries[i].model_copy(update={"value": value})
+    return replace(base, parameters=replace(base.parameters, entries=tuple(entries)))
+
+
+FIELDS = ("scenario", "arm", "structure", "parameters", "layout", "cargo", "rows")
+
+
+def same_model(a: CompiledModel, b: CompiledModel) -> bool:
+    """Whether two compiled arms are the same model, value for value."""
+    return np.array_equal(a.initial, b.initial) and all(
+        pickle.dumps(getattr(a, f)) == pickle.dumps(getattr(b, f)) for f in FIELDS
+    )
+
+
+def _compiled(kb: KnowledgeBase, lib: Library, scenario: Scenario, arm: Arm) -> CompiledModel:
+    well_mixed(arm.name, arm.interventions)
+    return compile_arm(kb, lib, scenario, arm)
+
+
+def _draw_models(
+    kb: KnowledgeBase, lib: Library, scenario: Scenario, base: CompiledModel, draws: list[Draw]
+) -> list[CompiledModel | str]:
+    """Each draw's model of an arm: the nominal arm with the draw's values when that is what
+    compiling the first draw's library builds, else (a drawn value the parameter vector does
+    not hold, or one the structure depends on) each draw compiled (or why it cannot be)."""
+    patched = [with_draw(base, values) for values in draws]
+    if not draws or same_model(
+        patched[0], _compiled(kb, with_values(lib, draws[0]), scenario, base.arm)
+    ):
+        return [*patched]
+    models: list[CompiledModel | str] = []
+    for values in draws:
+        try:
+            models.append(_compiled(kb, with_values(lib, values), scenario, base.arm))
+        except ExotwinError as exc:
+            models.append(str(exc))
+    return models
+
+
+def solve_draws(models: list[CompiledModel | str]) -> list[Trajectory | str]:
+    """The trajectory of each draw's model (or why there is none): models of one structure
+    integrate as one batch (:func:`_batch`)."""
+    found: list[Trajectory | str] = [m if isinstance(m, str) else "" for m in models]
+    groups: dict[bytes, list[int]] = {}
+    for i, model in enumerate(models):
+        if not isinstance(model, str):
+            key = pickle.dumps((model.layout, model.rows, model.cargo, model.parameters.names))
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        batch = [m for i in members if not isinstance(m := models[i], str)]
+        for i, run in zip(members, _batch(batch), strict=True):
+            found[i] = run
+    return found
+
+
+LANE_COST = 5  # a right-hand side of a batch of 50 draws costs about 5 of one draw (BDF, LSODA)
+
+
+def _batch(models: list[CompiledModel]) -> list[Trajectory | str]:
+    """Draws of one structure. A large model's by :func:`simulate_cohort` (CVODE on a compiled
+    right-hand side). A small model's first draw alone as :func:`run_scenario` integrates it
+    (LSODA), the others at once (scipy's BDF over the block-diagonal Jacobian, one numpy
+    right-hand side for the whole batch) within a budget of right-hand sides that keeps the
+    batch cheaper than one by one: the batch steps at its stiffest draw's pace, so one hard
+    draw can cost more than all of them alone. Where the batch fails, each draw alone."""
+    base = models[0]
+    theta = np.stack([m.parameters.values for m in models])
+    y0 = np.stack([m.initial for m in models])
+    if base.layout.size > SPARSE_ABOVE:
+        try:
+            return _with_models(models, simulate_cohort(base, theta, y0))
+        except (SimulationError, ValueError):
+            return [_alone(model) for model in models]
+    counted = [2**62]
+    first = _alone(base, counted)
+    rest = models[1:]
+    if isinstance(first, str) or not rest:
+        return [first, *(_alone(model) for model in rest)]
+    budget = [max(2, len(rest) // LANE_COST) * (2**62 - counted[0])]
+    try:
+        return [first, *_with_models(rest, simulate(base, theta[1:], y0[1:], budget=budget))]
+    except (SimulationError, ValueError):
+        return [first, *(_alone(model) for model in rest)]
+
+
+def _with_models(models: list[CompiledModel], runs: list[Trajectory]) -> list[Trajectory | str]:
+    """Trajectories of a batch, each with its draw's model (the one its readouts read)."""
+    return [Trajectory(m, r.layout, r.times, r.states) for m, r in zip(models, runs, strict=True)]
+
+
+def _alone(model: CompiledModel, budget: list[int] | None = None) -> Trajectory | str:
+    """One draw as :func:`run_scenario` integrates it, or why it cannot be."""
+    try:
+        return simulate(model, budget=budget)[0]
+    except SimulationError as exc:
+        return str(exc)
+
+
+def _judge(
+    kb: KnowledgeBase, lib: Library, scenario: Scenario, runs: list[Trajectory | str], seed: int
+) -> list[CheckResult]:
+    """The checks of one draw (``lib``: the draw's library, for the assays' settings) from its
+    arms' trajectories, as :func:`run_scenario` evaluates them; a missing one raises."""
+    assays = assay_settings(lib, scenario)
+    readouts, times = {}, {}
+    for arm, run in zip(scenario.arms, runs, strict=True):
+        if isinstance(run, str):
+            raise SimulationError(run)
+        readouts[arm.name] = evaluate(kb, run, scenario.readouts, measurer(assays, arm.name, seed))
+        times[arm.name] = run.times
+    return run_checks(scenario, times, readouts, check_noise(assays))
