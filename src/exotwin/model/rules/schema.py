@@ -70,7 +70,6 @@ class Drug(Strict):
     molar_mass: Param | None = None  # g/mol: the amount a dose holds (an exosome carrier's)
     kill_max: Param  # 1/day at saturating concentration
     growth_inhibition: Param | None = None  # share of division blocked at saturation (cytostatic)
-    immune_mediated: bool = False  # the kill needs the host's immune cells: none in culture
     ec50: Param  # uM
     hill: Param
     resistance_fold: Param  # EC50 multiplier in cells resistant to the drug
@@ -84,6 +83,11 @@ class Drug(Strict):
     bound_by_cargo: list[Text] = []  # exosomes bearing this cargo bind and remove the drug
     binding_sites: Param | None = None  # drug-binding sites per exosome
     binding_kd: Param | None = None  # uM
+
+    @property
+    def immune_mediated(self) -> bool:
+        """An antibody's kill needs the host's immune cells (ADCC): none in culture."""
+        return self.drug_class == "antibody"
 
 
 class Targeting(Strict):
