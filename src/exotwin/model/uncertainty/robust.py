@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -126,20 +126,12 @@ def robustness(
     except ExotwinError:  # the draws' own compiles decide (as they fail, each is an error)
         return robustness_by_runs(kb, lib, scenario, n, seed, progress)
     runs = [solve_draws(_draw_models(kb, lib, scenario, base, draws)) for base in nominal]
-    passed = {c.name: 0 for c in scenario.checks}
-    errors = 0
-    for i, values in enumerate(draws):
+
+    def judged(i: int, values: dict[Path, float]) -> Callable[[], list[CheckResult]]:
         found = [arm_runs[i] for arm_runs in runs]
-        try:
-            checks = _judge(kb, with_values(lib, values), scenario, found, seed)
-        except ExotwinError:
-            errors += 1
-        else:
-            for check in checks:
-                passed[check.name] += check.passed
-        if progress:
-            progress()
-    return Robustness(scenario.id, n, passed, errors)
+        return lambda: _judge(kb, with_values(lib, values), scenario, found, seed)
+
+    return _tally(scenario, n, (judged(i, v) for i, v in enumerate(draws)), progress)
 
 
 def robustness_by_runs(
@@ -152,15 +144,29 @@ def robustness_by_runs(
 ) -> Robustness:
     """:func:`robustness` the slow way, each draw a whole :func:`run_scenario` (its library
     copied, every arm compiled and integrated alone): the reference the fast path matches."""
+
+    def judged(values: dict[Path, float]) -> Callable[[], list[CheckResult]]:
+        return lambda: run_scenario(kb, with_values(lib, values), scenario, seed).checks
+
+    return _tally(scenario, n, map(judged, latin_hypercube(lib, n, seed)), progress)
+
+
+def _tally(
+    scenario: Scenario,
+    n: int,
+    verdicts: Iterable[Callable[[], list[CheckResult]]],
+    progress: Callable[[], None] | None,
+) -> Robustness:
+    """Count each check's passes over the draws (a draw whose verdicts raise is an error)."""
     passed = {c.name: 0 for c in scenario.checks}
     errors = 0
-    for values in latin_hypercube(lib, n, seed):
+    for verdict in verdicts:
         try:
-            result = run_scenario(kb, with_values(lib, values), scenario, seed)
+            checks = verdict()
         except ExotwinError:
             errors += 1
         else:
-            for check in result.checks:
+            for check in checks:
                 passed[check.name] += check.passed
         if progress:
             progress()
