@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import warnings
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from exotwin.cli import app
 from exotwin.errors import SimulationError
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.ode.solve import Trajectory, simulate
@@ -153,3 +159,27 @@ def test_a_draw_whose_solve_fails_counts_as_an_error(
     found = robustness(kb, lib, scenario, 3, seed=1)
     assert found.errors == 1 and len(solved) == 3 * len(scenario.arms)
     assert all(found.passed[c] == nominal.passed[c] - 1 for c in found.passed)
+
+
+def test_a_draw_that_overflows_fails_quietly_and_is_reported_unsolved(
+    kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numpy's overflow in a diverging draw is not printed as a warning; the CLI's robust table
+    counts the draws that could not be solved."""
+    original = robust.simulate
+
+    def overflows(model: CompiledModel, *batch: Any, budget: Any = None) -> list[Trajectory]:
+        if batch:
+            raise SimulationError("the budget of right-hand sides is spent")
+        if np.float64(1e308) * 10 == np.inf:  # what a blowing-up right-hand side does
+            raise SimulationError("diverged")
+        return original(model, budget=budget)
+
+    monkeypatch.setattr(robust, "simulate", overflows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = CliRunner().invoke(
+            app, ["scenarios", "check", "doxorubicin-vesicle-export", "--robust", "2", "--csv"]
+        )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and all(row["unsolved"] == "2" and row["robust"] == "0.0" for row in rows)

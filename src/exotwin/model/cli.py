@@ -119,8 +119,8 @@ def check_scenarios(
     names = names or list(packaged_scenarios())
     columns = [Column("scenario", "id"), Column("check", "id"), Column("nominal", "id")]
     columns.append(Column("effect", "number", "+.1%"))  # in the claimed direction, at nominal
-    if robust:
-        columns.append(Column("robust", "number", ".0%"))
+    if robust:  # the share of draws passing, and the draws that could not be solved (failing)
+        columns += [Column("robust", "number", ".0%"), Column("unsolved", "number", "d")]
     title = "Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
     table = Table(title, [*columns, Column("values")])
     with Progress("scenarios check", len(names) * (1 + robust), "runs") as bar:
@@ -133,7 +133,7 @@ def check_scenarios(
                 verdict = "pass" if check.passed else "known fail" if check.ok else "FAIL"
                 row: list[object] = [scenario.id, check.name, verdict, check.effect]
                 if spread is not None:
-                    row.append(spread.fraction(check.name))
+                    row += [spread.fraction(check.name), spread.errors]
                 table.add(*row, check.describe().split(": ", 1)[1])
     emit(table, fmt, console)
     failed = sum(row[2] == "FAIL" for row in table.rows)

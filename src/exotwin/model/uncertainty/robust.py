@@ -235,6 +235,13 @@ def solve_draws(models: list[CompiledModel | str]) -> list[Trajectory | str]:
     """The trajectory of each draw's model (or why there is none): models of one structure
     integrate as one batch (:func:`_batch`)."""
     found: list[Trajectory | str] = [m if isinstance(m, str) else "" for m in models]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a draw that blows up
+        _solve_groups(models, found)  # fails its solve and counts as an error, not a warning
+    return found
+
+
+def _solve_groups(models: list[CompiledModel | str], found: list[Trajectory | str]) -> None:
+    """Fill ``found`` with the runs of ``models``' structure groups, each as one batch."""
     groups: dict[bytes, list[int]] = {}
     for i, model in enumerate(models):
         if not isinstance(model, str):
@@ -244,7 +251,6 @@ def solve_draws(models: list[CompiledModel | str]) -> list[Trajectory | str]:
         batch = [m for i in members if not isinstance(m := models[i], str)]
         for i, run in zip(members, _batch(batch), strict=True):
             found[i] = run
-    return found
 
 
 LANE_COST = 5  # a right-hand side of a batch of 50 draws costs about 5 of one draw (BDF, LSODA)
