@@ -39,7 +39,9 @@ def _pools(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> tuple[float, floa
     return found["sirna"][0], found["all"][0]
 
 
-def test_a_loaded_exosome_counts_its_copies(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+def test_a_loaded_exosome_counts_its_copies(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
     """Right after the dose the siRNA pool holds copies x the dosed exosomes (the medium's own
     exosomes are none yet): per mL, copies times the particles."""
     copies = lib.rules["exos-cl4-sidars1-as1"].copies
