@@ -104,3 +104,24 @@ def test_carrier_of_a_drug_without_molar_mass_is_refused(
         ScenarioError, match=r"bare.yaml:10: arms.0.interventions.0.drug: .*molar_mass"
     ):
         load_scenario(path, kb, bare)
+
+
+def test_carrier_drug_freed_off_target_returns_to_plasma(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """The carrier's drug that goes off target returns to plasma as free drug at
+    ``carrier_offtarget_free_share`` of it, so it reaches the tumour by exchange as free drug
+    does (before, it was held apart and counted only as exposure)."""
+    model = _model(kb, lib, tmp_path, 1.0e9)
+    derived = derive(model, NUMERIC, model.parameters.values[None, :])
+    y = model.initial[None, :].copy()
+    y[0, model.layout.drug("doxorubicin", "carrier")] = 0.6
+    plasma = model.layout.drug("doxorubicin", "plasma")
+    [offtarget] = [
+        f for f in fluxes(model, NUMERIC, derived, 0.0, y) if f.name == "carrier_offtarget"
+    ]
+    kc = np.log(2.0)  # 1/day at a 24-h half-life
+    assert offtarget.target == plasma
+    assert float(np.ravel(offtarget.rate)[0]) == pytest.approx(
+        kc * 0.6 * lib.value("carrier_offtarget_free_share"), rel=1e-3
+    )

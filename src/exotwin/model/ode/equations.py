@@ -935,7 +935,7 @@ def _drug_fluxes(
         killed = be.where(drug.ic50_kill, in_vitro, killed)
     killed = killed * cells.n[..., drug.kill_pop] * surviving[..., drug.kill_pop] * drug.kill_active
     counted = drug.kill_counted
-    cp, ct, off = y[..., v["plasma"]], y[..., v["tumour"]], y[..., v["offtarget"]]
+    cp, ct = y[..., v["plasma"]], y[..., v["tumour"]]
 
     def one(name: str, rate: Array, source: int | None, target: int | None) -> Flux:
         return Flux(name, be.stack([rate]), source, target)
@@ -950,7 +950,7 @@ def _drug_fluxes(
         ),
         one("elimination", k["kel"] * cp, v["plasma"], None),
         one("tumour_exchange", k["tumour_exchange"] * (cp - ct), None, v["tumour"]),
-        one("exposure", be.positive(cp) + be.positive(off), None, v["offtarget_auc"]),
+        one("exposure", be.positive(cp), None, v["offtarget_auc"]),
     ]
     if drug.binding is not None:
         found += _binding(drug, be, k, pools, cp, ct)
@@ -973,14 +973,14 @@ def _drug_fluxes(
             ),
             one("delivered_elimination", k["kel"] * delivered, v["delivered"], None),
             # the rest leaves with its exosomes into liver and spleen macrophages, which
-            # metabolise part of it: the free share reaches the circulation as free drug
+            # metabolise part of it: the free share returns to plasma as free drug, which
+            # counts as exposure and reaches the tumour by exchange as free drug does
             one(
                 "carrier_offtarget",
                 k["kc"] * (1.0 - share) * k["free"] * x,
                 None,
-                v["offtarget"],
+                v["plasma"],
             ),
-            one("offtarget_elimination", k["kel"] * off, v["offtarget"], None),
         ]
     return found
 

@@ -50,11 +50,13 @@ from .table import (
 class Binding:
     """What a cargo's exosomes bind besides uptake: target cells (rule ``targeting``), a
     ligand they occupy as a decoy (rule ``decoy``) and the organs they home to (organotropism.yaml
-    ``exosome_homing``), per cargo key."""
+    ``exosome_homing``), per cargo key; and the copies a dosed exosome loaded ex vivo carries
+    (rule ``copies``)."""
 
     targeting: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (cell, fold)
     decoys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # (ligand, sites, kd)
     homing: dict[str, set[str]] = field(default_factory=dict)  # organs (organotropism.yaml)
+    copies: dict[str, str] = field(default_factory=dict)  # cargo copies per dosed exosome
 
 
 @dataclass
@@ -419,6 +421,9 @@ class _Builder:
             fold = self.book.add(f"{rule.id}.uptake_fold", rule.targeting.uptake_fold)
             for key in keys:
                 self.model.binding.targeting[key] = [(rule.targeting.cell, fold)]
+        if rule.copies is not None:  # a dosed exosome loaded ex vivo carries many copies
+            copies = self.book.add(f"{rule.id}.copies", rule.copies)
+            self.model.binding.copies.update(dict.fromkeys(keys, copies))
         homing = self.lib.homing.get(rule.record)
         if homing is not None:  # exosomes carrying the cargo home to the organs it names
             for key in keys:
@@ -766,6 +771,7 @@ class _Builder:
             self.model.relay.ligand.clear()
             self.model.binding.targeting.clear()
             self.model.binding.decoys.clear()
+            self.model.binding.copies.clear()
             self.model.induced.clear()
             for rule in rules:
                 self.apply_rule(rule)

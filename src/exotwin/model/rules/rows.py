@@ -1301,11 +1301,12 @@ class _Context:
         basal = {k: v for k, v in s.dose_basal.get(j, {}).items() if k not in loads}
         factor = book.index(book.global_("basal_loading"))
         left = self._knockdown(j, item)
+        copies = {k: (book.index(n),) for k, n in s.binding.copies.items()}  # loaded ex vivo
         changes = [
             Change(
                 self.pool_var(key, comp),
                 "add",
-                (*count, *left.get(key, ())),
+                (*count, *copies.get(key, ()), *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in loads.items()
@@ -1314,7 +1315,7 @@ class _Context:
             Change(
                 self.pool_var(key, comp),
                 "add",
-                (*count, factor, *left.get(key, ())),
+                (*count, factor, *copies.get(key, ()), *left.get(key, ())),
                 tuple(book.index(n) for n in names),
             )
             for key, names in basal.items()

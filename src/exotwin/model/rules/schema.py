@@ -145,6 +145,9 @@ class Rule(Strict):
     fold: Param | None = None  # saturation as a multiple of a base rate
     targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
     decoy: Decoy | None = None  # the cargo is a receptor that occupies a ligand (PD-1, PD-L1)
+    # copies of the cargo in one dosed exosome loaded ex vivo (an siRNA), counted in natural
+    # carriers of one copy each; none: a dosed exosome carries what one natural carrier does
+    copies: Param | None = None
     induced_by: list[Induction] = []  # drugs that raise the donors' loading or release
     note: str = ""
 
