@@ -146,6 +146,9 @@ class Rule(Strict):
     targeting: Targeting | None = None  # a ligand on the exosomes carrying the cargo
     decoy: Decoy | None = None  # the cargo is a receptor that occupies a ligand (PD-1, PD-L1)
     induced_by: list[Induction] = []  # drugs that raise the donors' loading or release
+    # a biomarker's copies per EV in healthy plasma, where its analyte has a source of its own
+    # (default: analyte_background_copies)
+    background: Param | None = None
     note: str = ""
 
 
