@@ -41,11 +41,11 @@ def _plasma_scenario(
     tmp_path: Path, kb: KnowledgeBase, lib: Library, assay: dict[str, Any] | None, **params: float
 ) -> Any:
     """The shipped cancer-vs-healthy plasma scenario, reduced to Hsp70 and its check, with an
-    early tumour of 3e7 cells (~0.03 cm3) that adds a few per cent to the healthy baseline."""
+    early tumour of 1e7 cells (~0.01 cm3) that adds a few per cent to the healthy baseline."""
     data = yaml.safe_load(
         packaged_scenarios()["plasma-markers-cancer-vs-healthy"].read_text(encoding="utf-8")
     )
-    data["populations"][0]["count"] = 3.0e7
+    data["populations"][0]["count"] = 1.0e7
     data["readouts"] = [
         {"name": "plasma_hsp70", "kind": "exosomes", "cargo": "HSPA1A", "compartment": "plasma"}
         | ({"assay": assay} if assay is not None else {}),
@@ -76,10 +76,12 @@ def test_cancer_above_healthy_needs_an_effect_beyond_assay_noise(
     assert measured.readouts["patient"]["plasma_hsp70"][-1] > 0  # above the detection limit
 
     # a tumour-specific analyte (healthy background at the low end of its range): the tumour
-    # makes most of it, yet its ~50 copies/mL lie below the default detection limit
+    # makes most of it, yet its ~70 copies/mL lie below the default detection limit (100), so
+    # the assay reads it as not detected on most days
     specific = {"analyte_background_copies": 1e-9}
     below = run_scenario(kb, lib, _plasma_scenario(tmp_path, kb, lib, {}, **specific))
-    assert not below.readouts["patient"]["plasma_hsp70"].any() and not below.checks[0].passed
+    read = below.readouts["patient"]["plasma_hsp70"]
+    assert np.mean(read == 0) > 0.5 and not below.checks[0].passed
     # a more sensitive assay, in triplicate, tells the patient from the healthy woman
     sensitive = {"replicates": 3, "detection_limit": 1.0}
     scenario = _plasma_scenario(tmp_path, kb, lib, sensitive, **specific)

@@ -467,12 +467,19 @@ class _Builder:
                     # a source of unstated state deferring to another rule's: its cells load
                     used = used or not basal or lower or state is None
         if record.fluid in BASELINE_FLUIDS:  # healthy plasma has it, with or without a source
-            healthy = loading if lower else self.book.global_("analyte_background_copies")
+            healthy = loading if lower else self.healthy_copies(rule)
             for analyte in record.analyte:
                 molecule = self.molecule(analyte)
                 if lower or molecule not in self.model.analytes:
                     self.model.analytes[molecule] = healthy
         self.note_use(rule, used, "no population matches the biomarker's source")
+
+    def healthy_copies(self, rule: Rule) -> str:
+        """The parameter of a biomarker's copies per EV in healthy plasma: the rule's own where
+        its analyte has a source for it (a molecule blood cells do not make), else the default."""
+        if rule.background is not None:
+            return self.book.add(f"{rule.id}.background", rule.background)
+        return self.book.global_("analyte_background_copies")
 
     def load_donors(self, rule: Rule, record: Mechanism | Therapy, keys: list[str]) -> bool:
         """Donor populations and dosed exosomes of donor cells load the cargo (basal outside

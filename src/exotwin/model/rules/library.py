@@ -133,6 +133,10 @@ def _check_rule(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
             )
     if rule.decoy is not None and kb.find_molecule(rule.decoy.binds) is None:
         problems.append(item.problem(("decoy", "binds"), f"unknown molecule {rule.decoy.binds!r}"))
+    if rule.background is not None and not isinstance(record, Biomarker):
+        problems.append(
+            item.problem(("background",), "a healthy plasma background is a biomarker rule's")
+        )
     _check_effects(record, item, problems)
 
 

@@ -149,6 +149,9 @@ class Rule(Strict):
     # carriers of one copy each; none: a dosed exosome carries what one natural carrier does
     copies: Param | None = None
     induced_by: list[Induction] = []  # drugs that raise the donors' loading or release
+    # a biomarker's copies per EV in healthy plasma, where its analyte has a source of its own
+    # (default: analyte_background_copies)
+    background: Param | None = None
     note: str = ""
 
 
