@@ -110,12 +110,15 @@ def test_immunogenic_death_primes_t_cells_through_dendritic_cells(
 ) -> None:
     """Engineered exosomes that make TNBC cells die an immunogenic death (s000 [128]) expand
     the T cells beside them through the DCs that the dying cells activate; without DCs the
-    death alone primes no T cell."""
+    death alone primes no T cell. The dying cells pass their signal on to the DCs once (it
+    was nine times as strong when they made up 90 % of the tumour, and the T cells expanded by
+    over 1 %: test_relay_once.py), so the expansion is small: 0.08 %, hundreds of times the
+    solver's relative tolerance (1e-6), not 1 %."""
     engineered = "bc_tnbc, state: engineered"
     tumour = {"rule": ICD_RULE, "donor": engineered, "days": 10, "cancer": 1.0e9, "dose": 1.0e13}
     with_dcs = _run(kb, lib, tmp_path, **tumour)
     assert max(with_dcs["dosed"]["presentation"]) > 1.01
-    assert _effect(with_dcs, "t_cells") > 1.01
+    assert _effect(with_dcs, "t_cells") > 1.0005
     no_dcs = (  # no DC, so no T-cell activity to read (an untracked activity is refused)
         VACCINE.replace("  - {{cell: dendritic_cell, count: 1.0e7}}\n", "")
         .replace(

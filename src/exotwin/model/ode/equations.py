@@ -493,25 +493,34 @@ def _relay_batch(
     held: set[int],
     stimulus: list[Array],
 ) -> Array:
-    """:func:`_relays` for rows that read none of each other's results, all at once."""
+    """:func:`_relays` for rows that read none of each other's results, all at once. A
+    relayed signal passes its acting cells' signal on once: their cell-weighted mean signal
+    times their share f of the compartment's cells over ``feedback_half_share``, at most the
+    signal they hold themselves (reached at that share; a presence signal is their share f)."""
     rows = model.rows.signals
     targets = np.array([i for i, _, _ in batch])
-    receiver = model.rows.cells.compartment[rows.pop[targets]]
+    total = cells.per_compartment[..., model.rows.cells.compartment[rows.pop[targets]]]
     scale = derived.theta[..., [rows.relay_share]]
     sources = np.concatenate([s for _, s, _ in batch])
     relayed = np.concatenate([r for _, _, r in batch])
-    weight = be.where(relayed >= 0, signal[..., np.maximum(relayed, 0)] / scale, 1.0)
-    share = cells.n[..., sources] * weight
     counts = [len(s) for _, s, _ in batch]
-    if any(c != 1 for c in counts):  # rows with several sources (or none): add them up
-        row = np.repeat(np.arange(len(targets)), counts)
-        share = be.segment_sum(share, Segments(row, len(targets)))
-    share = be.divide_or_zero(share, cells.per_compartment[..., receiver])
+    row = np.repeat(np.arange(len(targets)), counts)
+    present = be.divide_or_zero(_per_row(be, cells.n[..., sources], row, counts), total)
+    held_by_acting = signal[..., np.maximum(relayed, 0)] / be.maximum(present[..., row], scale)
+    weight = be.where(relayed >= 0, held_by_acting, 1.0)
+    share = be.divide_or_zero(_per_row(be, cells.n[..., sources] * weight, row, counts), total)
     stimulus.extend(share[..., k] for k, t in enumerate(targets) if int(t) in held)
     kept = np.array([k for k, t in enumerate(targets) if int(t) not in held], dtype=int)
     if kept.size:
         signal = be.put(signal, targets[kept], signal[..., targets[kept]] + share[..., kept])
     return signal
+
+
+def _per_row(be: Backend, x: Array, row: Ints, counts: list[int]) -> Array:
+    """Per relay row, the sum of its sources' ``x`` (rows with one source each: ``x``)."""
+    if all(c == 1 for c in counts):
+        return x
+    return be.segment_sum(x, Segments(row, len(counts)))
 
 
 UM_PER_SITE_PER_ML = 1e9 / 6.02214076e23  # one binding site per mL, in uM

@@ -625,7 +625,7 @@ class _Builder:
     ) -> bool:
         """A record's effect on ``via`` acting on the cells ``via``'s type acts on: their signal
         is ``via``'s signal times its share of the compartment's cells over
-        ``feedback_half_share``. ``through``: the effect is an activity of ``via`` by which it
+        ``feedback_half_share``, at most ``via``'s own signal. ``through``: the effect is an activity of ``via`` by which it
         acts (acts_on ``through``); the act's phenotype changes, the way the effect goes."""
         up = effect.direction == "promotes"
         sources = dict.fromkeys(keys, -1)  # ``via``'s own signals, made as they are relayed

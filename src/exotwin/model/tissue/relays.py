@@ -1,8 +1,8 @@
 """What cell types do to their neighbours (cells.yaml ``acts_on``), as a local share.
 
 In the compartment model a relayed signal in a receiver is the acting populations' share of
-the compartment's cells (each weighted by its own relayed signal over ``feedback_half_share``
-for an act ``through`` an activity). In the tissue the same share is taken locally, as a
+the compartment's cells (for an act ``through`` an activity, their share weighted by their own
+relayed signal over ``feedback_half_share``, at most their own signal: passed on once). In the tissue the same share is taken locally, as a
 paracrine factor at steady state would sense it (PhysiCell's secreted substances): the acting
 cells and all live cells are counted per voxel, both counts are smoothed by one Gaussian kernel
 of standard deviation ``relay_reach`` µm, and a cell's signal is their ratio at its voxel. A
@@ -54,10 +54,17 @@ class Relays:
         total = self._smoothed(voxel, alive.astype(float))[voxel]
         out = {}
         for i, (sources, relayed) in self.relay.items():
-            weight = np.zeros(len(cells))
+            weight, present = np.zeros(len(cells)), np.zeros(len(cells))
             for source, s in zip(sources.tolist(), relayed.tolist(), strict=True):
                 acting = np.flatnonzero(alive & (cells.population == source))
-                weight[acting] += signal_of(s, acting) / self.share if s >= 0 else 1.0
-            near = self._smoothed(voxel, weight)[voxel]
-            out[i] = np.divide(near, total, out=np.zeros(len(cells)), where=total > 1e-12)
+                weight[acting] += signal_of(s, acting) if s >= 0 else 1.0
+                present[acting] += 1.0
+            near = self._share(voxel, weight, total)
+            if (relayed >= 0).any():  # passed on once: at most the acting cells' own signal
+                near = near / np.maximum(self._share(voxel, present, total), self.share)
+            out[i] = near
         return out
+
+    def _share(self, voxel: Int, weight: Float, total: Float) -> Float:
+        near = self._smoothed(voxel, weight)[voxel]
+        return np.divide(near, total, out=np.zeros(len(near)), where=total > 1e-12)
