@@ -97,3 +97,38 @@ def test_confluent_cells_keep_only_the_quiescent_share_of_the_kill(
         per_cell.append(float(kill.rate[0, 0]) / count)
     share = lib.parameters["quiescent_kill_share"].value
     assert per_cell[1] == pytest.approx(share * per_cell[0], rel=1e-3)
+
+
+MEDIUM = """\
+id: medium
+title: test
+populations:
+  - {cell: bc_luminal, state: sensitive, count: 1.0e5, compartment: culture}
+mechanisms:
+  rules: [h19-doxorubicin]
+arms:
+  - name: changes
+    interventions:
+      - {type: exosome_dose, cargo: H19, exosomes: 1.0e9, compartment: culture,
+         schedule: {start: 0, every: 2, doses: 2}}
+      - {type: drug, drug: doxorubicin, concentration: 0.1, schedule: {start: 0, every: 2, doses: 2}}
+duration: 3
+output_every: 1
+readouts:
+  - {name: medium_h19, kind: exosomes, cargo: H19, compartment: culture}
+"""
+
+
+def test_a_medium_change_discards_the_conditioned_medium_with_its_exosomes(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """Adding a drug at a medium change replaces the medium: the exosomes the cells released
+    and what is left of earlier doses go with it, and that day's dose goes into the fresh
+    medium whatever the order of the interventions. Fails before (main at 595c687), where
+    the medium kept its exosomes across changes (day 2 held the leftovers on top of the dose)."""
+    scenario = load_scenario(write(tmp_path, MEDIUM, "medium.yaml"), kb, lib)
+    medium = run_scenario(kb, lib, scenario).readouts["changes"]["medium_h19"]
+    dose = 1.0e9 / lib.parameters["culture_volume"].value  # exosomes/mL of fresh medium
+    assert medium[0] == pytest.approx(dose, rel=1e-9)
+    assert medium[1] > 0.1 * dose  # conditioned: released and left over
+    assert medium[2] == pytest.approx(dose, rel=1e-6)  # changed: only the new dose

@@ -311,3 +311,44 @@ def test_mechanics_on_cells_sorted_in_space_changes_only_rounding(
     assert np.allclose(logical.fields.concentration, spatial.fields.concentration, rtol=1e-9)
     moving = spatial.motion._moving  # rows of the sorted copy, in logical order
     assert not np.array_equal(moving, np.sort(moving))  # so the copy was not in logical order
+
+
+MEDIUM = """
+id: medium-tissue
+title: a culture whose medium is changed
+mechanisms: {rules: [mir222-tamoxifen]}
+tissue:
+  compartment: culture
+  dimensions: 2
+  domain: [200, 200]
+  voxel: 20
+  dt_diffusion: 0.4
+  dt_mechanics: 0.4
+  dt_phenotype: 6
+  cells:
+    - {cell: bc_luminal, state: tamoxifen_resistant, count: 30, layout: random}
+arms:
+  - name: kept
+    interventions:
+      - {type: drug, drug: tamoxifen, concentration: 1.0}
+  - name: changed
+    interventions:
+      - {type: drug, drug: tamoxifen, concentration: 1.0, schedule: {every: 0.5, doses: 2}}
+duration: 0.55
+output_every: 0.05
+readouts:
+  - {name: mir222, kind: exosomes, cargo: miR-222, compartment: culture}
+"""
+
+
+def test_a_medium_change_empties_the_exosome_fields(
+    tmp_path: Path, kb: KnowledgeBase, lib: Library
+) -> None:
+    """As in the compartment model, a drug given as a concentration changes the medium: the
+    exosomes released until then go with it, so 0.05 day after the change at day 0.5 the
+    medium holds about half of what an unchanged one does (before: the same)."""
+    scenario = _scenario(tmp_path, kb, lib, MEDIUM)
+    out = run_tissue(kb, lib, scenario, seed=1, plots=False).readouts
+    kept, changed = out["kept"]["mir222"], out["changed"]["mir222"]
+    assert changed[-2] == pytest.approx(kept[-2], rel=1e-9)  # the same until the change
+    assert 0 < changed[-1] < 0.7 * kept[-1]

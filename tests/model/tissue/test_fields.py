@@ -284,3 +284,20 @@ def test_same_input_gives_bit_identical_output_parallel_or_not(dims: str) -> Non
     for other in others:
         for a, b in zip(first, other, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_scaling_a_field_is_booked_in_the_ledger() -> None:
+    """A medium change empties an exosome field (scale by 0); the ledger books the amount
+    removed as dosed, so the balance still holds."""
+    grid = GRIDS["2d"]
+    solver = FieldSolver(grid, ["exo", "other"], [600.0, 600.0], [0.1, 0.1], 0.1)
+    rng = np.random.default_rng(3)
+    solver.concentration = rng.random(solver.concentration.shape) * 1e-2
+    solver.reset_ledger()
+    solver.step(*_cells(rng, grid, 50, 2))
+    kept = solver.amount()[1]
+    solver.scale(0, 0.0)
+    assert solver.amount()[0] == 0.0 and solver.amount()[1] == kept
+    np.testing.assert_allclose(
+        solver.amount(), solver.ledger.expected(), rtol=1e-12, atol=1e-9 * kept
+    )

@@ -25,6 +25,7 @@ from ..scenario.schema import (
     ExosomeDose,
     ReleaseInhibitor,
     Scenario,
+    Schedule,
     SignalBlocker,
     StepIntervention,
     Surgery,
@@ -1244,19 +1245,37 @@ class _Context:
             for day, changes in self._changes(j, item):
                 if day <= duration:
                     by_day.setdefault(day, []).extend(changes)
+        for day, j in self._medium_changes().items():  # first: that day's doses go in fresh
+            if day in by_day:
+                by_day[day] = self._fresh_medium(j) + by_day[day]
         return tuple(Event(day, tuple(changes)) for day, changes in sorted(by_day.items()))
+
+    def _medium_changes(self) -> dict[float, int]:
+        """The days a drug is given as a concentration (each a medium change), with the first
+        intervention that gives one that day."""
+        found: dict[float, int] = {}
+        for j, item in enumerate(self.arm.interventions):
+            if isinstance(item, DrugTreatment) and item.concentration is not None:
+                for day in _dose_days(item.schedule):
+                    found.setdefault(day, j)
+        return found
+
+    def _fresh_medium(self, j: int) -> list[Change]:
+        """A medium change discards the conditioned medium with its exosomes (the cells and
+        what they have taken up stay)."""
+        replaced = self.book.index(self.book.intervention(j, "medium_replaced", 1.0))
+        return [
+            Change(self.layout.pools + i, "scale", (replaced,), complement=True)
+            for (_, compartment), i in self.structure.pools.items()
+            if compartment == "culture"
+        ]
 
     def _changes(self, j: int, item: object) -> list[tuple[float, list[Change]]]:
         """The events of one intervention: (day, state changes), in the intervention's order."""
         match item:
             case DrugTreatment() | CarrierTreatment() | ExosomeDose():
-                sched = item.schedule
-                days = [
-                    sched.start + k * (sched.every or 0.0)
-                    for k in range(sched.doses if sched.every else 1)
-                ]
                 change = self._dose(j, item)
-                return [(day, change) for day in days]
+                return [(day, change) for day in _dose_days(item.schedule)]
             case Surgery():
                 keep = self.book.index(
                     self.book.intervention(j, "fraction_removed", item.fraction_removed)
@@ -1357,3 +1376,9 @@ class _Context:
         """The state variable of a pool (-1: pruned, no readout depends on it)."""
         found = self.structure.pools.get((key, compartment))
         return -1 if found is None else self.layout.pools + found
+
+
+def _dose_days(schedule: Schedule) -> list[float]:
+    """The days of a schedule's doses."""
+    every = schedule.every or 0.0
+    return [schedule.start + k * every for k in range(schedule.doses if every else 1)]

@@ -117,7 +117,8 @@ class Environment:
 
     def _apply(self, change: Change, cells: int) -> None:
         """A dose: drug into the plasma (or medium) the tissue sees, exosomes spread evenly in
-        the compartment's volume, as in the compartment model."""
+        the compartment's volume (or, at a medium change, emptied), as in the compartment
+        model."""
         lay, amount = self.model.layout, float(change_amount(change, self.theta, NUMERIC))
         if change.variable >= lay.drugs:
             name = self.drug_names[(change.variable - lay.drugs) // len(DRUG_VARS)]
@@ -126,9 +127,13 @@ class Environment:
                 self.fields.set_uniform(self.fields.index(name), self.plasma[name])
             return
         key = self._pool_key[change.variable - lay.pools]
-        if key in self.exosome_keys:
-            volume = self._volume(cells)
-            self.fields.add(self.exosome_keys.index(key), amount / volume / UM3_PER_ML)
+        if key not in self.exosome_keys:
+            return
+        if change.operation == "scale":  # a medium change empties the medium's exosomes
+            self.fields.scale(self.exosome_keys.index(key), amount)
+            return
+        volume = self._volume(cells)
+        self.fields.add(self.exosome_keys.index(key), amount / volume / UM3_PER_ML)
 
     def _volume(self, cells: int) -> float:
         """Volume of the compartment the tissue stands for (mL)."""

@@ -48,7 +48,7 @@ class Ledger:
     decayed: Float
     boundary: Float  # net amount added by holding Dirichlet boundaries
     initial: Float
-    dosed: Float  # net amount added or removed by :meth:`FieldSolver.add` and ``set_uniform``
+    dosed: Float  # net amount added or removed by add, set_uniform and scale (FieldSolver)
 
     def expected(self) -> Float:
         """initial + secreted - taken_up - decayed + boundary + dosed, per field."""
@@ -612,6 +612,12 @@ class FieldSolver:
         """Set field ``index`` to ``concentration`` everywhere (a medium change), recorded."""
         before = float(self._flat[index].sum())
         self._flat[index] = concentration
+        self._ledger.dosed[index] += (float(self._flat[index].sum()) - before) * self.voxel_volume
+
+    def scale(self, index: int, factor: float) -> None:
+        """Multiply field ``index`` by ``factor`` (0: a medium change empties it), recorded."""
+        before = float(self._flat[index].sum())
+        self._flat[index] *= factor
         self._ledger.dosed[index] += (float(self._flat[index].sum()) - before) * self.voxel_volume
 
     def set_dirichlet(self, index: int, value: float | None) -> None:
