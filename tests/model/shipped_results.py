@@ -6,29 +6,22 @@ from __future__ import annotations
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
-from exotwin.model.ode.solve import Tolerances
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.scenario.run import ScenarioResult, run_scenario
 
-from .reference_outputs import REFERENCE, TIGHT, compare, reference
+from .reference_outputs import DEFAULT_RUN, REFERENCE, compare, reference
 
-_RESULTS: dict[tuple[int, int, str, Tolerances | None], ScenarioResult] = {}
+_RESULTS: dict[tuple[int, int, str], ScenarioResult] = {}
 
 
-def shipped_result(
-    kb: KnowledgeBase, lib: Library, name: str, tol: Tolerances | None = None
-) -> ScenarioResult:
-    """The result of a shipped scenario at nominal parameters (cached for the session), at
-    the solver's default tolerances or at ``tol``."""
-    key = (id(kb), id(lib), name, tol)
+def shipped_result(kb: KnowledgeBase, lib: Library, name: str) -> ScenarioResult:
+    """The result of a shipped scenario at nominal parameters and the solver's default
+    tolerances (cached for the session)."""
+    key = (id(kb), id(lib), name)
     if key not in _RESULTS:
         scenario = load_scenario(packaged_scenarios()[name], kb, lib)
-        _RESULTS[key] = (
-            run_scenario(kb, lib, scenario)
-            if tol is None
-            else run_scenario(kb, lib, scenario, tol=tol)
-        )
+        _RESULTS[key] = run_scenario(kb, lib, scenario)
     return _RESULTS[key]
 
 
@@ -40,7 +33,7 @@ def shipped_half(part: int) -> list[str]:
 def assert_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
     """Every check of a shipped scenario passes (known failures are reported), and its rules
     compile."""
-    result = shipped_result(kb, lib, name, TIGHT)
+    result = shipped_result(kb, lib, name)
     failed = [c.describe() for c in result.checks if not c.ok]
     assert not failed, failed
     selected = result.scenario.mechanisms
@@ -49,11 +42,13 @@ def assert_checks_pass(kb: KnowledgeBase, lib: Library, name: str) -> None:
 
 
 def assert_matches_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    """A shipped scenario reproduces its recorded readouts (reference_outputs.py)."""
+    """A shipped scenario, run as its checks are, reproduces its tight references
+    (reference_outputs.py: within ``DEFAULT_RUN``)."""
     if not (REFERENCE / f"tight-scenarios-{name}.json.gz").exists():
         pytest.skip(f"no reference recorded for {name}: it was shipped after the references")
-    result = shipped_result(kb, lib, name, TIGHT)
+    result = shipped_result(kb, lib, name)
     times = {arm: t.times for arm, t in result.trajectories.items()}
     kinds = {r.name: r.kind for r in result.scenario.readouts}
-    problems = compare(reference(f"tight-scenarios-{name}.json.gz"), times, result.readouts, kinds)
+    expected = reference(f"tight-scenarios-{name}.json.gz")
+    problems = compare(expected, times, result.readouts, kinds, DEFAULT_RUN)
     assert not problems, problems

@@ -1,6 +1,6 @@
 """Every shipped scenario loads, cites real records, runs, passes every one of its checks, and
 reproduces its recorded readouts (reference_outputs.py). One run per scenario serves
-both, at the references' tight tolerance (the checks hold at any tolerance). Half of the
+both, at the solver's default tolerances, as `exotwin scenarios check` runs it. Half of the
 scenarios here, the other half in test_shipped_scenarios_more.py: `make test` gives each of its
 two workers one file at a time."""
 

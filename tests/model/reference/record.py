@@ -8,7 +8,8 @@ History: first recorded from main at commit fe09234 (before the one-equation-set
 issue 11, which reproduced them to 1e-8); re-recorded after the intended biology changes of
 issue 16 (compartment at d1fc82e, tissue at the round-2 merge of the scenarios branch), and
 all 47 compartment scenarios again after the niche, coverage4, drugexport and immunodose
-merges of 2026-12-01 (commit 335161c). Re-record only when a change of the model's behaviour
+merges of 2026-12-01 (commit 335161c); all 93 again on 2026-12-02 after the outsider2,
+pending, plasmashare, tcells and invitro merges (commit c57a492). Re-record only when a change of the model's behaviour
 is intended, and say so.
 """
 
