@@ -118,7 +118,7 @@ def test_cohort_in_lanes_matches_a_tight_reference(
     """Patients in lanes (each on CVODE, right-hand sides and Jacobians evaluated together):
     every readout of the hardest one (four times the uptake, three times the cells) within
     1e-4 of LSODA at rtol 1e-10 through the doses, and its states the same alone as among
-    the others."""
+    the others, in lanes of any width."""
     model, theta, y0 = dosed
     monkeypatch.setattr(solve, "SPARSE_ABOVE", 10)
     monkeypatch.setattr(solve, "COMPILED_FROM", 2)
@@ -128,3 +128,7 @@ def test_cohort_in_lanes_matches_a_tight_reference(
     pattern = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
     alone = solve._in_lanes(model, theta[2:], y0[2:], solve.DEFAULT, pattern, solve.width(3))
     assert np.array_equal(alone[0].states, runs[2].states)
+    # a wider program (a bigger chunk of a sweep): the same states, so a patient's result
+    # does not depend on how many patients share its chunk
+    wide = solve._in_lanes(model, theta[2:], y0[2:], solve.DEFAULT, pattern, 2 * solve.width(3))
+    assert np.array_equal(wide[0].states, runs[2].states)

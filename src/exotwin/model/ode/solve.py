@@ -353,12 +353,13 @@ def _share(
     tol: Tolerances,
     pattern: Any,
     lanes: int,
-    exported: bytes,
+    exported: dict[int, bytes],
 ) -> list[tuple[Array, Array]]:
     """One worker process's patients of a large model: their (times, states)."""
     from . import lanes as lanes_module
 
-    lanes_module.install(model, lanes, exported)
+    for w, program in exported.items():
+        lanes_module.install(model, w, program)
     runs = _in_lanes(model, theta, y0, tol, pattern, lanes)
     return [(run.times, run.states) for run in runs]
 
@@ -388,7 +389,7 @@ def _in_processes(
     chunk = max(1, min(CHUNK, -(-len(theta) // workers)))
     lanes = width(len(theta))  # as in one process: the same lanes, the same rounding
     lanes_module.prepare(model, lanes, theta[0], y0[0])  # compiled once: workers load it
-    exported = lanes_module.export(model, lanes)
+    exported = {w: lanes_module.export(model, w) for w in lanes_module.widths(lanes)}
     context = multiprocessing.get_context("spawn")
     found: list[Trajectory] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
