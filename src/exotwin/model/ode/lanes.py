@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ...errors import SimulationError
 from ..rules.rows import CompiledModel
 from .compiled import STEP, Patient, _key, _run_inline
 
@@ -115,12 +116,19 @@ class Lane(Patient):
     """One patient's dy/dt and Jacobian as CVODE calls them, answered by a :class:`Hub`
     (the calling greenlet waits for its turn)."""
 
-    def __init__(self, model: CompiledModel, theta: Array, hub: Hub) -> None:
-        self.theta, self.hub = theta, hub
+    def __init__(
+        self, model: CompiledModel, theta: Array, hub: Hub, budget: int | None = None
+    ) -> None:
+        self.theta, self.hub, self.left = theta, hub, budget
         self.atol = np.ones(model.layout.size)
         self.seeds = np.zeros((0, model.layout.size))
 
     def __call__(self, t: float, y: Array) -> Array:
+        """dy/dt; :class:`SimulationError` once ``budget`` right-hand sides are spent."""
+        if self.left is not None:
+            self.left -= 1
+            if self.left < 0:
+                raise SimulationError(f"the budget of right-hand sides is spent at day {t:.6g}")
         found: Array = self.hub.ask(self.theta, t, np.array(y, dtype=float)[None])[0]
         return found
 

@@ -40,6 +40,10 @@ ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched inte
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
 # side (~8 CPU-s the first time on the default model; ~1-5 CPU-s saved per patient)
+LANE_BUDGET = 20_000  # right-hand sides of one patient in lanes (a default-model patient-year
+# takes ~500): past it, the patient is rerun alone (one of 1,000 patients of
+# tnbc-default-10k.yaml crawled at steps of ~1e-5 days near day 352 in lanes, >6 CPU-minutes,
+# and took ~2 CPU-s alone on the compiled programs)
 CHUNK = 1_000  # patients of a large model per task of a worker process (on the default
 # model ~2.3 GB of states a year; a task keeps its lanes full, :mod:`.lanes`, but for its end)
 
@@ -322,7 +326,7 @@ def _in_lanes(
 ) -> list[Trajectory]:
     """Patients of a large model each on CVODE, their right-hand sides and Jacobians
     evaluated together in ``lanes`` (:mod:`exotwin.model.ode.lanes`); a patient that fails
-    reruns alone on numpy."""
+    or spends :data:`LANE_BUDGET` right-hand sides reruns alone (:func:`_alone`)."""
     from .lanes import WAITING, Hub, Lane
 
     hub = Hub(model, lanes)
@@ -330,8 +334,9 @@ def _in_lanes(
     def task(i: int) -> Callable[[], Trajectory | None]:
         def run() -> Trajectory | None:
             part = theta[i : i + 1], y0[i : i + 1]
+            lane = Lane(model, theta[i], hub, LANE_BUDGET)
             try:
-                return simulate(model, *part, tol, pattern, patient=Lane(model, theta[i], hub))[0]
+                return simulate(model, *part, tol, pattern, patient=lane)[0]
             except SimulationError:
                 return None
 
@@ -339,11 +344,19 @@ def _in_lanes(
 
     found = hub.run([task(i) for i in range(len(theta))], lanes + WAITING, progress)
     return [
-        run
-        if run is not None
-        else simulate(model, theta[i : i + 1], y0[i : i + 1], tol, pattern)[0]
+        run if run is not None else _alone(model, theta[i : i + 1], y0[i : i + 1], tol, pattern)
         for i, run in enumerate(found)
     ]
+
+
+def _alone(
+    model: CompiledModel, theta: Array, y0: Array, tol: Tolerances, pattern: Any
+) -> Trajectory:
+    """One patient on CVODE with its own compiled programs, or, if that fails, on numpy."""
+    try:
+        return simulate(model, theta, y0, tol, pattern, compiled=True)[0]
+    except SimulationError:
+        return simulate(model, theta, y0, tol, pattern)[0]
 
 
 def _share(
