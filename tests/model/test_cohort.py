@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import exotwin.model
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
 from exotwin.model.uncertainty.cohort import (
@@ -69,6 +70,16 @@ def test_spec_errors_name_line_and_field(tmp_path: Path, kb: KnowledgeBase, lib:
     flipped = SPEC.replace("low: 800, high: 2000", "low: 2000, high: 800")
     with pytest.raises(CohortSpecError, match=r"low 2000\.0 is greater than high 800\.0"):
         load_spec(write(tmp_path, flipped), kb, lib)
+
+
+SHIPPED = sorted((Path(exotwin.model.__file__).parent / "data" / "cohorts").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_specs_load(path: Path, kb: KnowledgeBase, lib: Library) -> None:
+    """Every shipped cohort spec validates against its scenario (the 10,000-patient one too)."""
+    spec, scenario = load_spec(path, kb, lib)
+    assert set(spec.arms) <= {arm.name for arm in scenario.arms} and spec.patients >= 1
 
 
 def test_draws_do_not_depend_on_chunking(tmp_path: Path, kb: KnowledgeBase, lib: Library) -> None:

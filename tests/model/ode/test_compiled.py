@@ -118,7 +118,7 @@ def test_cohort_in_lanes_matches_a_tight_reference(
     """Patients in lanes (each on CVODE, right-hand sides and Jacobians evaluated together):
     every readout of the hardest one (four times the uptake, three times the cells) within
     1e-4 of LSODA at rtol 1e-10 through the doses, and its states the same alone as among
-    the others."""
+    the others, in lanes of any width."""
     model, theta, y0 = dosed
     monkeypatch.setattr(solve, "SPARSE_ABOVE", 10)
     monkeypatch.setattr(solve, "COMPILED_FROM", 2)
@@ -128,3 +128,22 @@ def test_cohort_in_lanes_matches_a_tight_reference(
     pattern = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
     alone = solve._in_lanes(model, theta[2:], y0[2:], solve.DEFAULT, pattern, solve.width(3))
     assert np.array_equal(alone[0].states, runs[2].states)
+    # a wider program (a bigger chunk of a sweep): the same states, so a patient's result
+    # does not depend on how many patients share its chunk
+    wide = solve._in_lanes(model, theta[2:], y0[2:], solve.DEFAULT, pattern, 2 * solve.width(3))
+    assert np.array_equal(wide[0].states, runs[2].states)
+
+
+def test_a_patient_past_its_budget_in_lanes_reruns_alone(
+    dosed: tuple[CompiledModel, np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patient that spends its budget of right-hand sides in lanes (one that crawls) is
+    rerun alone on its own compiled programs: the states of that run."""
+    model, theta, y0 = dosed
+    monkeypatch.setattr(solve, "LANE_BUDGET", 5)
+    cuts = solve.bounds(model)
+    pattern = solve.jacobian_pattern(solve.RightHandSide(model, theta[:1]), y0[0], cuts)
+    runs = solve._in_lanes(model, theta[:2], y0[:2], solve.DEFAULT, pattern, solve.width(2))
+    for i, run in enumerate(runs):
+        alone = simulate(model, theta[i : i + 1], y0[i : i + 1], pattern=pattern, compiled=True)
+        assert np.array_equal(run.states, alone[0].states)

@@ -37,12 +37,16 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ...errors import SimulationError
 from ..rules.rows import CompiledModel
 from .compiled import STEP, Patient, _key, _run_inline
 
 Array = NDArray[np.float64]
 T = TypeVar("T")
 LANES = 256  # states per compiled call (per patient-evaluation 256 cost ~30 % less than 64)
+NARROW = (8, 32)  # narrower programs for calls with fewer states: as a cohort's last patients
+# finish, a call holds one or a few of them, and one state cost ~0.9 ms at 8 lanes, ~1.4 ms at
+# 32, ~6.0 ms at 256 (default model, load ~9); a lane's result is the same at every width
 WAITING = 128  # patients in flight beyond the lanes: calls stay full while some wait on one
 _PROGRAMS: dict[tuple[str, int], Any] = {}
 _EXPORTED: dict[tuple[str, int], bytes] = {}
@@ -52,6 +56,11 @@ def width(patients: int) -> int:
     """Lanes of the compiled program for a cohort of ``patients``: a power of two, 8 to
     :data:`LANES` (a small cohort does not pay for lanes it cannot fill)."""
     return int(min(LANES, max(8, 1 << max(0, patients - 1).bit_length())))
+
+
+def widths(lanes: int) -> list[int]:
+    """The programs a hub of ``lanes`` uses, narrowest first: :data:`NARROW` below it, and it."""
+    return [w for w in NARROW if w < lanes] + [lanes]
 
 
 def program(model: CompiledModel, lanes: int) -> Any:
@@ -107,12 +116,19 @@ class Lane(Patient):
     """One patient's dy/dt and Jacobian as CVODE calls them, answered by a :class:`Hub`
     (the calling greenlet waits for its turn)."""
 
-    def __init__(self, model: CompiledModel, theta: Array, hub: Hub) -> None:
-        self.theta, self.hub = theta, hub
+    def __init__(
+        self, model: CompiledModel, theta: Array, hub: Hub, budget: int | None = None
+    ) -> None:
+        self.theta, self.hub, self.left = theta, hub, budget
         self.atol = np.ones(model.layout.size)
         self.seeds = np.zeros((0, model.layout.size))
 
     def __call__(self, t: float, y: Array) -> Array:
+        """dy/dt; :class:`SimulationError` once ``budget`` right-hand sides are spent."""
+        if self.left is not None:
+            self.left -= 1
+            if self.left < 0:
+                raise SimulationError(f"the budget of right-hand sides is spent at day {t:.6g}")
         found: Array = self.hub.ask(self.theta, t, np.array(y, dtype=float)[None])[0]
         return found
 
@@ -134,7 +150,8 @@ class Hub:
     """Runs tasks in greenlets and answers their requests in full calls of the program."""
 
     def __init__(self, model: CompiledModel, lanes: int) -> None:
-        self.program, self.lanes = program(model, lanes), lanes
+        self.programs = {w: program(model, w) for w in widths(lanes)}
+        self.lanes = lanes
         self.size, self.count = model.layout.size, len(model.parameters.values)
         self.waiting: deque[tuple[Any, tuple[Array, float, Array]]] = deque()
 
@@ -184,11 +201,14 @@ class Hub:
         return results
 
     def _evaluate(self, requests: list[tuple[Array, float, Array]]) -> list[Array]:
-        """Each request's dy/dt, in calls of ``lanes`` states (unused lanes repeat the first)."""
+        """Each request's dy/dt, in one call of the narrowest program that holds them all, or
+        in calls of ``lanes`` states (unused lanes repeat the first)."""
         import jax
 
         sizes = [len(states) for _, _, states in requests]
-        total = -(-sum(sizes) // self.lanes) * self.lanes
+        lanes = next((w for w in self.programs if w >= sum(sizes)), self.lanes)
+        run = self.programs[lanes]
+        total = -(-sum(sizes) // lanes) * lanes
         theta = np.empty((total, self.count))
         t, y = np.empty(total), np.empty((total, self.size))
         at = 0
@@ -199,12 +219,8 @@ class Hub:
         with jax.enable_x64(True):
             found = np.concatenate(
                 [
-                    np.asarray(
-                        self.program(
-                            theta[a : a + self.lanes], t[a : a + self.lanes], y[a : a + self.lanes]
-                        )
-                    )
-                    for a in range(0, total, self.lanes)
+                    np.asarray(run(theta[a : a + lanes], t[a : a + lanes], y[a : a + lanes]))
+                    for a in range(0, total, lanes)
                 ]
             )
         bounds = np.cumsum([0, *sizes])
@@ -212,8 +228,10 @@ class Hub:
 
 
 def prepare(model: CompiledModel, lanes: int, theta: Array, y: Array) -> None:
-    """Compile (or load from the disk cache) the program ahead of a run, on one state."""
+    """Compile (or load from the disk cache) the programs of a hub of ``lanes`` ahead of a
+    run, on one state."""
     import jax
 
     with jax.enable_x64(True):
-        program(model, lanes)(np.tile(theta, (lanes, 1)), np.zeros(lanes), np.tile(y, (lanes, 1)))
+        for w in widths(lanes):
+            program(model, w)(np.tile(theta, (w, 1)), np.zeros(w), np.tile(y, (w, 1)))

@@ -40,6 +40,10 @@ ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched inte
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
 # side (~8 CPU-s the first time on the default model; ~1-5 CPU-s saved per patient)
+LANE_BUDGET = 20_000  # right-hand sides of one patient in lanes (a default-model patient-year
+# takes ~500): past it, the patient is rerun alone (one of 1,000 patients of
+# tnbc-default-10k.yaml crawled at steps of ~1e-5 days near day 352 in lanes, >6 CPU-minutes,
+# and took ~2 CPU-s alone on the compiled programs)
 CHUNK = 1_000  # patients of a large model per task of a worker process (on the default
 # model ~2.3 GB of states a year; a task keeps its lanes full, :mod:`.lanes`, but for its end)
 
@@ -52,7 +56,9 @@ class Tolerances:
     atol_scale: float = 1.0
 
 
-DEFAULT = Tolerances()
+DEFAULT = Tolerances()  # large models in lanes: 32 patients of the default model (benchmark
+# draws) came within 1.1e-5 of CVODE at rtol 1e-10 on every readout; rtol 1e-5, 3e-5 and 1e-4
+# saved 23-35 % of the CPU but reached 3.3e-4, 1.4e-4 and 6.5e-4 (resistant_fraction), over 1e-4
 ROSENBROCK = Tolerances(rtol=2e-5)  # the batched Rodas4's default: readouts within 2.2e-5
 # (dosed test scenario) and 1.0e-5 (40 patients of the small benchmark model) of LSODA at rtol
 # 1e-10, the contract being 1e-4, in 87 % of the steps of rtol 1e-5 (9.1e-6, 4.8e-6); rtol
@@ -322,7 +328,7 @@ def _in_lanes(
 ) -> list[Trajectory]:
     """Patients of a large model each on CVODE, their right-hand sides and Jacobians
     evaluated together in ``lanes`` (:mod:`exotwin.model.ode.lanes`); a patient that fails
-    reruns alone on numpy."""
+    or spends :data:`LANE_BUDGET` right-hand sides reruns alone (:func:`_alone`)."""
     from .lanes import WAITING, Hub, Lane
 
     hub = Hub(model, lanes)
@@ -330,8 +336,9 @@ def _in_lanes(
     def task(i: int) -> Callable[[], Trajectory | None]:
         def run() -> Trajectory | None:
             part = theta[i : i + 1], y0[i : i + 1]
+            lane = Lane(model, theta[i], hub, LANE_BUDGET)
             try:
-                return simulate(model, *part, tol, pattern, patient=Lane(model, theta[i], hub))[0]
+                return simulate(model, *part, tol, pattern, patient=lane)[0]
             except SimulationError:
                 return None
 
@@ -339,11 +346,19 @@ def _in_lanes(
 
     found = hub.run([task(i) for i in range(len(theta))], lanes + WAITING, progress)
     return [
-        run
-        if run is not None
-        else simulate(model, theta[i : i + 1], y0[i : i + 1], tol, pattern)[0]
+        run if run is not None else _alone(model, theta[i : i + 1], y0[i : i + 1], tol, pattern)
         for i, run in enumerate(found)
     ]
+
+
+def _alone(
+    model: CompiledModel, theta: Array, y0: Array, tol: Tolerances, pattern: Any
+) -> Trajectory:
+    """One patient on CVODE with its own compiled programs, or, if that fails, on numpy."""
+    try:
+        return simulate(model, theta, y0, tol, pattern, compiled=True)[0]
+    except SimulationError:
+        return simulate(model, theta, y0, tol, pattern)[0]
 
 
 def _share(
@@ -353,12 +368,13 @@ def _share(
     tol: Tolerances,
     pattern: Any,
     lanes: int,
-    exported: bytes,
+    exported: dict[int, bytes],
 ) -> list[tuple[Array, Array]]:
     """One worker process's patients of a large model: their (times, states)."""
     from . import lanes as lanes_module
 
-    lanes_module.install(model, lanes, exported)
+    for w, program in exported.items():
+        lanes_module.install(model, w, program)
     runs = _in_lanes(model, theta, y0, tol, pattern, lanes)
     return [(run.times, run.states) for run in runs]
 
@@ -388,7 +404,7 @@ def _in_processes(
     chunk = max(1, min(CHUNK, -(-len(theta) // workers)))
     lanes = width(len(theta))  # as in one process: the same lanes, the same rounding
     lanes_module.prepare(model, lanes, theta[0], y0[0])  # compiled once: workers load it
-    exported = lanes_module.export(model, lanes)
+    exported = {w: lanes_module.export(model, w) for w in lanes_module.widths(lanes)}
     context = multiprocessing.get_context("spawn")
     found: list[Trajectory] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
