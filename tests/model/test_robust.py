@@ -20,6 +20,7 @@ from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
 from exotwin.model.rules.rows import CompiledModel
 from exotwin.model.scenario.load import load_scenario
+from exotwin.model.scenario.run import run_scenario
 from exotwin.model.uncertainty import robust
 from exotwin.model.uncertainty.robust import (
     book_name,
@@ -158,7 +159,12 @@ def test_a_draw_whose_solve_fails_counts_as_an_error(
     monkeypatch.setattr(robust, "simulate", second_fails)
     found = robustness(kb, lib, scenario, 3, seed=1)
     assert found.errors == 1 and len(solved) == 3 * len(scenario.arms)
-    assert all(found.passed[c] == nominal.passed[c] - 1 for c in found.passed)
+    second = list(latin_hypercube(lib, 3, seed=1))[1]  # the draw that fails in every arm
+    lost = {
+        c.name: c.passed for c in run_scenario(kb, with_values(lib, second), scenario, 1).checks
+    }
+    assert all(found.passed[c] == nominal.passed[c] - lost[c] for c in found.passed)
+    assert any(lost.values())
 
 
 def test_a_draw_that_overflows_fails_quietly_and_is_reported_unsolved(
