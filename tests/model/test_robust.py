@@ -34,11 +34,14 @@ from exotwin.model.uncertainty.robust import (
 
 
 def test_every_sampled_value_stays_in_its_range(lib: Library) -> None:
+    """Each value (a parameter that includes another: its own part) lies in its range."""
     space = dict(uncertain_parameters(lib))
     assert len(space) > 50
     for values in latin_hypercube(lib, 8, seed=3):
         for path, value in values.items():
-            p = space[path]
+            p, included = space[path], lib.parameters.get(path[1])
+            if path[0] == "parameters" and included is not None and included.includes:
+                value -= values[("parameters", included.includes, "value")]
             assert p.low <= value <= p.high  # type: ignore[operator]
 
 
