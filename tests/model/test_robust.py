@@ -164,6 +164,23 @@ def test_a_draw_whose_solve_fails_counts_as_an_error(
     assert all(found.passed[c] == nominal.passed[c] - 1 for c in found.passed)
 
 
+def test_a_batch_whose_jacobian_is_singular_integrates_its_draws_alone(
+    kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scipy's BDF raises RuntimeError when its iteration matrix is singular (seen for a batch
+    of mir1910-3p-growth-metastasis): the draws then run alone, as for a failed batch."""
+    scenario = load_scenario("doxorubicin-vesicle-export", kb, lib)
+    nominal = robustness(kb, lib, scenario, 3, seed=1)
+
+    def singular(model: CompiledModel, *batch: Any, budget: Any = None) -> list[Trajectory]:
+        if batch:
+            raise RuntimeError("Factor is exactly singular")
+        return simulate(model, budget=budget)
+
+    monkeypatch.setattr(robust, "simulate", singular)
+    assert robustness(kb, lib, scenario, 3, seed=1) == nominal
+
+
 def test_a_draw_that_overflows_fails_quietly_and_is_reported_unsolved(
     kb: KnowledgeBase, lib: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:

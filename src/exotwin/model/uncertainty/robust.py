@@ -312,7 +312,7 @@ def _batch(models: list[CompiledModel]) -> list[Trajectory | str]:
     budget = [max(2, len(rest) // LANE_COST) * (2**62 - counted[0])]
     try:
         return [first, *_with_models(rest, simulate(base, theta[1:], y0[1:], budget=budget))]
-    except (SimulationError, ValueError):
+    except (SimulationError, ValueError, RuntimeError):  # BDF's "Factor is exactly singular"
         return [first, *(_alone(model) for model in rest)]
 
 
