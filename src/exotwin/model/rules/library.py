@@ -65,9 +65,15 @@ class Library:
     lifecycle: Lifecycle = field(default_factory=packaged_lifecycle)  # its values: parameters
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
+        """A parameter's value under a scenario's overrides. One that ``includes`` another
+        keeps its own part where the scenario overrides only the included one."""
         if overrides and name in overrides:
             return overrides[name]
-        return self.parameters[name].value
+        param = self.parameters[name]
+        included = param.includes
+        if overrides and included is not None and included in overrides:
+            return param.value + (overrides[included] - self.parameters[included].value)
+        return param.value
 
     def rule_param(self, rule: Rule, name: str) -> Param:
         """A rule's own parameter, else the library default ``rule_<name>``."""
@@ -474,6 +480,30 @@ def _check_parameters(
             )
         else:
             problems.append(Problem(root, None, "parameters", message))
+    for item in params.values():
+        if (wrong := _inclusion_problem(item.value, params)) is not None:
+            problems.append(item.problem(("includes",), wrong))
+
+
+def _inclusion_problem(param: ParameterEntry, params: dict[str, Item]) -> str | None:
+    """Why a parameter's ``includes`` is wrong: the included one must exist, not include
+    another itself, share the unit and lie at or below the range (own part never negative)."""
+    if param.includes is None:
+        return None
+    if param.includes not in params or param.includes == param.id:
+        return f"includes {param.includes!r}: expected the id of another parameter"
+    included: ParameterEntry = params[param.includes].value
+    if included.includes is not None:
+        return f"includes {param.includes!r}, which includes {included.includes!r} in turn"
+    if included.unit != param.unit:
+        return f"includes {param.includes!r} in {included.unit!r}, expected {param.unit!r}"
+    low = param.low if param.low is not None else param.value
+    if low < included.value:
+        return (
+            f"includes {param.includes!r} ({included.value:g}), above its low {low:g}: "
+            "its own part would be negative"
+        )
+    return None
 
 
 def _check_cell(

@@ -172,8 +172,8 @@ class ParameterBook:
 
     def global_(self, name: str) -> str:
         param = self.lib.parameters[name]
-        if name in self.overrides:
-            param = param.model_copy(update={"value": self.overrides[name]})
+        if name in self.overrides or param.includes in self.overrides:
+            param = param.model_copy(update={"value": self.lib.value(name, self.overrides)})
         return self.add(name, param)
 
     def rule(self, rule: Rule, name: str) -> str:

@@ -54,6 +54,9 @@ class Param(_Strict):  # checks finiteness itself, with its own message
 class ParameterEntry(Param):
     id: Identifier
     description: str = ""
+    # another parameter that this value includes (a division rate measured as net growth plus
+    # the basal death rate): draws vary its own part and add the included parameter's value
+    includes: Identifier | None = None
 
 
 class Drug(Strict):

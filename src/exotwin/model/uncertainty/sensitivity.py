@@ -20,7 +20,7 @@ from ..rules.library import Library
 from ..rules.schema import Param
 from ..scenario.readouts import evaluate, value_at
 from ..scenario.schema import Scenario
-from .robust import Path, uncertain_parameters, with_values
+from .robust import Path, uncertain_parameters, with_included, with_values
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,7 +120,8 @@ def analyse(
 
     Sobol: first-order and total indices with 95% bootstrap half-widths (N (d + 2) runs).
     Morris: mu* (mean absolute elementary effect) and sigma (r (d + 1) runs, r = n).
-    Ranges spanning more than a decade are explored on a log scale.
+    Ranges spanning more than a decade are explored on a log scale; a parameter that
+    ``includes`` another is explored for its own part (:func:`.robust.with_included`).
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -145,7 +146,8 @@ def analyse(
             path: (math.exp(x) if log else float(x))
             for (path, _), x, log in zip(space, row, logs, strict=True)
         }
-        trajectory = simulate_arm(compile_arm(kb, with_values(lib, values), scenario, chosen))
+        drawn = with_values(lib, with_included(lib, values))
+        trajectory = simulate_arm(compile_arm(kb, drawn, scenario, chosen))
         series = evaluate(kb, trajectory, scenario.readouts)[readout]
         outputs[i] = value_at(trajectory.times, series, day)
         if progress:
