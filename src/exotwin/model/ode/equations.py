@@ -126,7 +126,10 @@ def _rule_constants(model: CompiledModel, be: Backend, theta: Array) -> dict[str
     fold_up = be.where(rules.has_up & ~rules.transition, level_up, 1.0)
     fold_down = be.where(rules.has_down & ~rules.transition, level_down, 1.0)
     return {
-        "half": theta[..., rules.half_max],
+        # a signal of exosomes of unspecified cargo reaches half response at the half-maximal
+        # copies of its active component: half_max over the share of exosomes carrying it
+        "half": theta[..., rules.half_max]
+        / be.gather_max(theta, rules.share.index, rules.share.default),
         "hill": theta[..., rules.hill],
         "base": base,
         "b_max": be.where(rules.transition, level_up, base * fold_up),

@@ -27,7 +27,7 @@ from .library import Library
 from .parameters import ParameterBook
 from .resistance import Resistance
 from .rows import CompiledModel, assemble
-from .schema import NICHES, Feedback, Rule
+from .schema import NICHES, Feedback, Param, Rule
 from .table import (
     ALL_EXOSOMES,
     BLOOD_EXOSOMES,
@@ -123,6 +123,13 @@ BLOOD = {"blood", "plasma", "serum"}  # fluids the plasma compartment stands for
 # review does not name (read in plasma, an analyte is in every plasma EV, not the tumour's alone)
 BASELINE_FLUIDS = BLOOD | {"other"}
 RELAY_DEPTH = 3  # acts relayed on through the activities they raise (a chain, never a loop)
+# a pool of unspecified cargo holds every exosome of its donors; the rule's ``loading`` is the
+# share of them carrying the unnamed active component (docs/scenarios.md)
+WHOLE_RELEASE = Param(
+    value=1.0,
+    unit="fraction of exosomes",
+    source="definition: a pool of unspecified cargo stands for all exosomes of its donor",
+)
 
 
 class _Builder:
@@ -205,6 +212,19 @@ class _Builder:
         """Whether a pool stands for all exosomes of a donor (cargo unspecified): other cells'
         exosomes are not "exosomes of resistant cells", so nothing loads it at a basal level."""
         return self.kb.molecules[self.model.pool_cargo[key]].placeholder
+
+    def pool_loading(self, key: str, loading: str) -> str:
+        """The loading of a pool: the rule's, or for unspecified cargo all the donors'
+        exosomes (the rule's loading is then the share carrying the active component)."""
+        if self.is_placeholder(key):
+            return self.book.add("unspecified_cargo.loading", WHOLE_RELEASE)
+        return loading
+
+    def share(self, rule: Rule, key: str) -> str | None:
+        """A term's share of the signal's exosomes carrying its cargo: for unspecified cargo
+        the rule's loading (an unnamed active component, as a named cargo is loaded)."""
+        cargo = self.model.relay.cargo.get(key) or self.model.pool_cargo[key]
+        return self.book.rule(rule, "loading") if self.kb.molecules[cargo].placeholder else None
 
     def add_secretion(self, pop: Population, key: str, loading: str, basal: bool) -> None:
         """``pop`` loads ``key`` into its exosomes: fully, or at the basal level (a cell of the
@@ -497,7 +517,7 @@ class _Builder:
             for key in keys:
                 basal = self.loads(record.donor, self.cargo_state(state, key, record.donor), pop)
                 if basal is not None and not (basal and self.is_placeholder(key)):
-                    self.add_secretion(pop, key, loading, basal)
+                    self.add_secretion(pop, key, self.pool_loading(key, loading), basal)
                 supplied = supplied or basal is False
         return self.load_doses(record.donor, state, keys, loading) or supplied
 
@@ -522,8 +542,8 @@ class _Builder:
                     continue
                 table = self.model.dose_basal if basal else self.model.dose_cargo
                 names = table.setdefault(j, {}).setdefault(key, [])
-                if loading not in names:
-                    names.append(loading)
+                if (name := self.pool_loading(key, loading)) not in names:
+                    names.append(name)
                 supplied = supplied or not basal
         return supplied
 
@@ -559,7 +579,16 @@ class _Builder:
                         continue
                     self.counted.add((signal, target, up))
                     term = Term(
-                        rule.id, record.id, phenotype, signal, half_max, hill, up, target, level
+                        rule.id,
+                        record.id,
+                        phenotype,
+                        signal,
+                        half_max,
+                        hill,
+                        up,
+                        target,
+                        level,
+                        self.share(rule, key),
                     )
                     self.model.terms.append(term)
                     applied = True
@@ -681,6 +710,7 @@ class _Builder:
                             t_up,
                             target,
                             self.recruitment(target, level),
+                            self.share(rule, key),
                         )
                         applied = self.add_term(term) or applied
                 if through and depth < RELAY_DEPTH:  # the receivers act on through it

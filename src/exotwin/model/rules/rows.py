@@ -157,6 +157,7 @@ class RuleRows:
 
     signal: Ints
     half_max: Ints
+    share: Gather  # share of the signal's exosomes carrying the cargo (unspecified cargo), else 1
     hill: Ints
     up: Bools
     up_to_target: Segments
@@ -659,6 +660,10 @@ class _Context:
         return RuleRows(
             signal=frozen([t.signal for t in terms]),
             half_max=frozen([self.book.index(t.half_max) for t in terms]),
+            share=Gather.of(
+                [[] if t.share is None else [self.book.index(t.share)] for t in terms],
+                [1.0] * len(terms),
+            ),
             hill=frozen([self.book.index(t.hill) for t in terms]),
             up=frozen(up, bool),
             up_to_target=Segments.of([index[t.target] for t in terms if t.up], n_t),

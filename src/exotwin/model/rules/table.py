@@ -135,7 +135,9 @@ class Term:
     """One rule acting through one cargo signal in one receiver on one behaviour target.
 
     ``half_max``, ``hill`` and ``level`` name parameters of the arm's parameter vector;
-    ``level`` is the fold of a base rate, or the maximal rate of an induced transition.
+    ``level`` is the fold of a base rate, or the maximal rate of an induced transition;
+    ``share``, for a signal of exosomes of unspecified cargo, the share of them carrying its
+    unnamed active component (the signal's copies are the exosomes times it).
     """
 
     rule_id: str
@@ -147,6 +149,7 @@ class Term:
     up: bool
     target: Target
     level: str
+    share: str | None = None
 
 
 # ------------------------------------------------------------ parameters
