@@ -71,3 +71,17 @@ def test_emt_in_a_tumour_raises_release_too(
     assert [(t.phenotype, t.up, t.level) for t in follows] == [
         ("emt", True, "lifecycle.release_follows.emt")
     ]
+
+
+def test_the_release_reads_as_an_activity(kb: KnowledgeBase, lib: Library, tmp_path: Path) -> None:
+    """An ``activity`` readout of the cells' ``exosome_secretion`` reads the fold by which their
+    EMT moves their release (refused before: no rule moved it)."""
+    readout = (
+        "readouts:\n  - {name: release, kind: activity, phenotype: exosome_secretion,"
+        " of: {cell: bc_tnbc, compartment: culture}}\n"
+    )
+    text = SCENARIO.format(compartment="culture", parameters="").replace("readouts:\n", readout)
+    scenario = load_scenario(write(tmp_path, text, "emt-release.yaml"), kb, lib)
+    found = run_scenario(kb, lib, scenario).readouts
+    assert found["inert"]["release"][-1] == pytest.approx(1.0, abs=1e-3)
+    assert 1.5 < found["mir155"]["release"][-1] <= 2.0  # towards the fold, 2
