@@ -61,14 +61,19 @@ def test_tracked_activity_loads(kb: KnowledgeBase, lib: Library, tmp_path: Path)
 
 
 def test_an_omitted_effect_gives_the_rules_reason(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """An omitted effect that would be a rate of its receiver (progression: the cancer cells'
+    division) is not kept as an activity level (an omitted activity is: test_omitted_activity),
+    so nothing tracks it and the refusal names the rule's reason."""
     extra = tmp_path / "extra.yaml"
     why = "left out on purpose by this test"
     extra.write_text(
-        f"rules:\n  - {{id: no-emt, record: s003.mir155-emt-dox-ptx-resistance, omit: {{emt: {why}}}}}\n",
+        "rules:\n  - {id: no-progression, record: s003.mir155-emt-dox-ptx-resistance,"
+        f" omit: {{tumor_progression: {why}}}}}\n",
         encoding="utf-8",
     )
     lib = load_library(kb, [packaged_model_dir(), extra])
+    _load(kb, lib, tmp_path, "no-progression", "emt")  # the EMT it compiles: an activity
     with pytest.raises(ScenarioError) as info:
-        _load(kb, lib, tmp_path, "no-emt", "emt")
+        _load(kb, lib, tmp_path, "no-progression", "tumor_progression")
     [problem] = info.value.problems
-    assert problem.message.endswith(f"rule no-emt leaves it out: {why}")
+    assert problem.message.endswith(f"rule no-progression leaves it out: {why}")

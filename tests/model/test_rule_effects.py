@@ -18,7 +18,7 @@ from exotwin.model import Library, compile_arm, load_library
 from exotwin.model.cli import _coverage_lines
 from exotwin.model.rules.coverage import RecordCoverage, rule_coverage
 from exotwin.model.rules.library import ModelDataError, packaged_model_dir
-from exotwin.model.rules.table import Activity, Growth, Transition
+from exotwin.model.rules.table import Activity, Growth, Secretion, Transition
 from exotwin.model.scenario.schema import Scenario
 
 
@@ -89,7 +89,12 @@ def test_legacy_effects_list_no_longer_drops_the_others(kb: KnowledgeBase, tmp_p
     assert ("emt", Activity) in _compiled(kb, legacy, "legacy")
 
 
-def test_omit_leaves_an_effect_out_with_its_reason(kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_omit_leaves_an_effect_out_with_its_reason(
+    kb: KnowledgeBase, lib: Library, tmp_path: Path
+) -> None:
+    """An omitted EMT moves nothing: the cells' release no longer follows it (it did with the
+    EMT compiled); it stays only as their activity level, readable (test_omitted_activity)."""
+    full = _compiled(kb, lib, "mir155-dox-ptx-resistance")
     why = "a test that leaves the EMT out on purpose"
     lib = _library(
         kb,
@@ -97,7 +102,8 @@ def test_omit_leaves_an_effect_out_with_its_reason(kb: KnowledgeBase, tmp_path: 
         f"{{id: no-emt, record: s003.mir155-emt-dox-ptx-resistance, omit: {{emt: {why}}}}}",
     )
     found = _compiled(kb, lib, "no-emt")
-    assert ("emt", Activity) not in found and ("tumor_progression", Growth) in found
+    assert ("emt", Secretion) in full and ("emt", Secretion) not in found
+    assert found - {("emt", Activity)} == full - {("emt", Activity), ("emt", Secretion)}
     coverage = rule_coverage(kb, lib, lib.rules["no-emt"], "s003.mir155-emt-dox-ptx-resistance")
     assert coverage.omitted == {"emt": why}
 

@@ -45,6 +45,9 @@ from .table import (
     Transition,
 )
 
+# behaviours that are a rate of the cells receiving them (targets_for)
+RATES = frozenset({"survival", "seeding", "growth", "death", "killing", "secretion"})
+
 
 @dataclass
 class Binding:
@@ -290,9 +293,36 @@ class _Builder:
                 return found
             case "secretion":
                 return [(Secretion(receiver.index), up)]
-        key = (phenotype, receiver.index)
-        self.model.activities.setdefault(key, len(self.model.activities))
-        return [(Activity(phenotype, receiver.index), up)]
+        return [(self.activity(phenotype, receiver), up)]
+
+    def activity(self, phenotype: str, receiver: Population) -> Activity:
+        """The activity level of a phenotype in a receiver (1 at baseline)."""
+        self.model.activities.setdefault((phenotype, receiver.index), len(self.model.activities))
+        return Activity(phenotype, receiver.index)
+
+    def omitted_activities(
+        self, omitted: list[Effect], receiver: Population
+    ) -> list[tuple[str, Target, bool]]:
+        """The effects a rule omits that would be activity levels of ``receiver``: kept so,
+        readable, acting on nothing and relayed to no one."""
+        return [
+            (e.phenotype, self.activity(e.phenotype, receiver), e.direction == "promotes")
+            for e in omitted
+            if self.inert_activity(e.phenotype, receiver)
+        ]
+
+    def inert_activity(self, phenotype: str, receiver: Population) -> bool:
+        """Whether an effect on ``receiver`` would be an activity level that moves nothing
+        else: no state transition, recruitment, resistance, rate or premetastatic niche (an
+        effect a rule omits is kept so, readable and relayed to no one)."""
+        entry = self.kb.phenotypes[phenotype]
+        if entry.transition_to or entry.recruits or entry.drug or entry.behaviour == "niche":
+            return False
+        if not self.receives(phenotype, receiver) or entry.behaviour is None:
+            return True
+        if entry.behaviour == "motility":  # seeding of primary-tumour cancer cells
+            return not (receiver.compartment == "tumour" and self.is_cancer(receiver))
+        return entry.behaviour not in RATES
 
     def niche_targets(self, up: bool, receiver: Population) -> list[tuple[Target, bool]]:
         """A seeding or niche effect on a receiver in a distant organ. Cells of the organ do not
@@ -551,6 +581,7 @@ class _Builder:
         """One term per cargo signal, receiver and target; a target the same signal already
         drives in the same direction counts once (one receiver, one signal, one target)."""
         effects = self.effects_of(rule, record)
+        omitted = [e for e in record.effects if e.phenotype in rule.omit]
         half_max, hill = self.book.rule(rule, "half_max"), self.book.rule(rule, "hill")
         plain = [e for e in effects if not self.kb.phenotypes[e.phenotype].drug]
         resistance = "+".join(e.phenotype for e in effects if self.kb.phenotypes[e.phenotype].drug)
@@ -571,8 +602,10 @@ class _Builder:
                     (effect.phenotype, t, u)
                     for t, u in self.targets_for(effect.phenotype, up, receiver)
                 ]
+            found += self.release_following(found, receiver)
+            found += self.omitted_activities(omitted, receiver)
             for phenotype, target, up in found:
-                level = self.level(rule, target)
+                level = self.level(rule, target, phenotype)
                 for key in keys:
                     signal = self.signal(key, receiver)
                     if (signal, target, up) in self.counted:
@@ -594,10 +627,29 @@ class _Builder:
                     applied = True
         return applied
 
-    def level(self, rule: Rule, target: Target) -> str:
+    def release_following(
+        self, found: list[tuple[str, Target, bool]], receiver: Population
+    ) -> list[tuple[str, Target, bool]]:
+        """A receiver's exosome release follows the phenotypes the lifecycle names
+        (``release_follows``: EMT, stemness): an effect on one of them moves its release too,
+        by the same signal and direction (once per signal: at the first phenotype listed)."""
+        moved = {(p, up) for p, _, up in found}
+        return [
+            (f.phenotype, Secretion(receiver.index), up)
+            for f in self.lib.lifecycle.release_follows
+            for up in (True, False)
+            if (f.phenotype, up) in moved
+        ]
+
+    def level(self, rule: Rule, target: Target, phenotype: str = "") -> str:
         """The parameter a term moves its target towards: the maximal rate of a transition,
-        that of a recruitment (the rule's own, else :meth:`recruitment`), else the fold of a
-        base rate."""
+        that of a recruitment (the rule's own, else :meth:`recruitment`), the lifecycle's fold
+        for a release that follows a phenotype (``release_follows``), else the fold of a base
+        rate."""
+        if isinstance(target, Secretion) and any(
+            f.phenotype == phenotype for f in self.lib.lifecycle.release_follows
+        ):
+            return self.book.lifecycle(f"release_follows.{phenotype}")
         if isinstance(target, Recruitment) and rule.max_rate is None:
             return self.recruitment(target, "")
         induced = isinstance(target, Transition | Recruitment)

@@ -15,7 +15,7 @@ from ...errors import ModelDataError as ModelDataError
 from ...knowledge import KnowledgeBase, Record
 from ...knowledge.schema import Biomarker, Therapy
 from .lifecycle import LIFECYCLE_FILE, Lifecycle, load_lifecycle, packaged_lifecycle
-from .parameters import declaration_problems
+from .parameters import declaration_problems, oral_parameter
 from .reasons import NotSimulated
 from .schema import (
     CellBehaviour,
@@ -316,7 +316,8 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     items = _library_items(roots, problems)
     reasons = _reasons(kb, items, problems)
     tables = _tables(items, problems)
-    _check_parameters(tables.parameters, tables.cells, roots[0], problems, tables.rules)
+    oral = {oral_parameter(_id(kb, name)) for name in tables.drugs}  # read by an oral dose
+    _check_parameters(tables.parameters, tables.cells, roots[0], problems, tables.rules, oral)
     _check_entries(kb, tables, problems)
     proteins = _check_resistance(kb, _section(items, "resistance"), problems)
     organs = _organotropism(kb, _section(items, "organotropism"), problems)
@@ -450,10 +451,11 @@ def _check_parameters(
     root: Path,
     problems: list[Problem],
     rules: dict[str, Item] | None = None,
+    oral: set[str] | None = None,
 ) -> None:
     """Declared parameters: present, in their units, and read by something (a cell type's
-    behaviour, or a rule's ``induced_by``)."""
-    referenced = {
+    behaviour, a rule's ``induced_by``, or an oral dose of a drug: ``oral``)."""
+    referenced = set(oral or ()) | {
         ref
         for item in cells.values()
         for name in _CELL_PARAMETERS

@@ -103,12 +103,28 @@ class Route(Strict):
         return self
 
 
+class ReleaseFollows(Strict):
+    """A phenotype of a cell that raises its exosome release (``fold``: the release at the
+    phenotype's full activation, relative to its base), with the record that says so."""
+
+    phenotype: Identifier
+    record: Identifier
+    fold: Param
+
+    @model_validator(mode="after")
+    def _positive(self) -> ReleaseFollows:
+        if min(self.fold.value, self.fold.value if self.fold.low is None else self.fold.low) <= 0:
+            raise ValueError("fold must be positive")
+        return self
+
+
 class Lifecycle(Strict):
     records: list[Identifier] = []  # the records of the pathway as a whole
     rates: Rates
     machinery: list[Machinery]
     agents: list[Agent] = []
     routes: Annotated[list[Route], Field(min_length=1)]
+    release_follows: list[ReleaseFollows] = []
 
     def parameters(self) -> dict[str, Param]:
         """Every rate and share, by its parameter name ``lifecycle.<name>``: the model reads
@@ -120,6 +136,7 @@ class Lifecycle(Strict):
             found |= {f"{m.id}.{cargo_key(c.cargo)}.share": c.share for c in m.cargo}
         for r in self.routes:
             found |= {f"route.{r.id}.{f}": getattr(r, f) for f in ROUTE_FIELDS}
+        found |= {f"release_follows.{f.phenotype}": f.fold for f in self.release_follows}
         return {f"lifecycle.{name}": param for name, param in found.items()}
 
     def named_records(self) -> list[tuple[str, str, str]]:

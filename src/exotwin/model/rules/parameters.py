@@ -97,6 +97,11 @@ ASSAY_PARAMETERS: dict[str, str] = {
 DECLARED = MODEL_PARAMETERS | TISSUE_PARAMETERS | ASSAY_PARAMETERS
 
 
+def oral_parameter(drug: str) -> str:
+    """The parameter an oral dose of ``drug`` reads: the share of it reaching the blood."""
+    return f"{drug}_oral_bioavailability"
+
+
 def declaration_problems(parameters: dict[str, Param], referenced: set[str]) -> dict[str, str]:
     """Problems by parameter name: declared but missing or in another unit, or present but
     read by nothing (neither declared nor named by a cell type's behaviour)."""

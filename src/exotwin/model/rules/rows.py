@@ -32,7 +32,7 @@ from ..scenario.schema import (
 )
 from .library import Library, organ_weight
 from .lifecycle import cargo_key
-from .parameters import ParameterBook
+from .parameters import ParameterBook, oral_parameter
 from .prune import prune, takes_up
 from .schema import NICHES, Drug, Param
 from .table import (
@@ -1300,6 +1300,18 @@ class _Context:
         start = getattr(item, "start", 0.0)
         return [(start, [])] if start else []
 
+    def _oral(self, j: int, item: DrugTreatment | CarrierTreatment) -> tuple[int, ...]:
+        """An oral dose reaches the blood at its bioavailability (the drug's, or the oral
+        carrier's own): the factor its amount takes, none for an intravenous dose."""
+        book = self.book
+        if item.route != "oral":
+            return ()
+        if isinstance(item, CarrierTreatment):
+            assert item.bioavailability is not None  # the schema requires it
+            return (book.index(book.add(f"intervention{j}.bioavailability", item.bioavailability)),)
+        name = oral_parameter(self.molecule(item.drug))
+        return (book.index(book.global_(name)),)
+
     def _dose(self, j: int, item: DrugTreatment | CarrierTreatment | ExosomeDose) -> list[Change]:
         book = self.book
         match item:
@@ -1314,7 +1326,9 @@ class _Context:
                 )
                 per = book.index(book.drug(name, "concentration_per_dose"))
                 var = "plasma" if isinstance(item, DrugTreatment) else "carrier"
-                return [Change(self.layout.drug(name, var), "add", (dose, per))]
+                return [
+                    Change(self.layout.drug(name, var), "add", (dose, per, *self._oral(j, item)))
+                ]
         count = self._dosed_exosomes(j, item)
         s, comp = self.structure, item.compartment
         loads: dict[str, list[str]]

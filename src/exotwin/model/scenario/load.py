@@ -11,6 +11,7 @@ from ...errors import ScenarioError as ScenarioError
 from ...errors import did_you_mean
 from ...knowledge import KnowledgeBase
 from ..rules.library import Library
+from ..rules.parameters import oral_parameter
 from .schema import (
     CargoKnockdown,
     CargoOverexpression,
@@ -102,6 +103,14 @@ class _Checker:
         if name is not None and (molecule is None or molecule.id not in self.lib.drugs):
             self.add(loc, f"unknown drug {name!r} (known: {', '.join(self.lib.drugs)})")
 
+    def oral(self, loc: Loc, item: DrugTreatment | CarrierTreatment) -> None:
+        """A drug given orally needs its oral bioavailability (parameters.yaml)."""
+        found = self.kb.find_molecule(item.drug)
+        drug = found.id if found is not None and found.id in self.lib.drugs else None
+        oral = isinstance(item, DrugTreatment) and item.route == "oral"
+        if oral and drug is not None and oral_parameter(drug) not in self.lib.parameters:
+            self.add((*loc, "route"), f"{drug} has no {oral_parameter(drug)} in parameters.yaml")
+
     def run(self, sc: Scenario) -> list[Problem]:
         """Every problem of a parsed scenario, in the order of its sections."""
         self.populations(sc)
@@ -164,6 +173,7 @@ class _Checker:
         match item:
             case DrugTreatment() | CarrierTreatment():
                 self.drug((*loc, "drug"), item.drug)
+                self.oral(loc, item)
             case CargoKnockdown() | CargoOverexpression() | SignalBlocker():
                 self.molecule((*loc, "cargo"), item.cargo)
             case ExosomeDose():

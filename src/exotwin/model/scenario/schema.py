@@ -54,11 +54,14 @@ class DrugTreatment(Strict):
     dose: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     concentration: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     schedule: Schedule = Schedule()
+    route: Literal["iv", "oral"] = "iv"  # oral: the drug's oral_bioavailability reaches plasma
 
     @model_validator(mode="after")
     def _dose_or_concentration(self) -> DrugTreatment:
         if (self.dose is None) == (self.concentration is None):
             raise ValueError("give either dose or concentration")
+        if self.route == "oral" and self.dose is None:
+            raise ValueError("an oral drug is given as a dose, not a concentration")
         return self
 
 
@@ -71,6 +74,14 @@ class CarrierTreatment(Strict):
     schedule: Schedule = Schedule()
     carrier_half_life: Param  # hours
     tumour_fraction: Param  # share of a dose reaching a mouse tumour (scaled to the patient)
+    route: Literal["iv", "oral"] = "iv"
+    bioavailability: Param | None = None  # oral: the share of the carried dose that reaches blood
+
+    @model_validator(mode="after")
+    def _oral_bioavailability(self) -> CarrierTreatment:
+        if (self.route == "oral") != (self.bioavailability is not None):
+            raise ValueError("an oral carrier needs its bioavailability, and only an oral one")
+        return self
 
 
 class ReleaseInhibitor(Strict):
