@@ -27,6 +27,7 @@ from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.scenario.readouts import evaluate
 
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
+PENDING = Path(__file__).parents[2] / "src/exotwin/model/data/scenarios_pending"
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
 # isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses;
 # exosomal PD-1 occupying PD-L1; a cytotoxic drug's in-vitro IC50 kill; the default TNBC model with a subset of its rules follows
@@ -183,3 +184,18 @@ def test_cli_export(tmp_path: Path) -> None:
         app, ["export", "sbml", "nf-to-caf-mir9-mir125b", "--out", str(out), "--arm", "placebo"]
     )
     assert bad.exit_code == 1 and "no arm 'placebo'" in bad.output
+
+
+def test_export_of_two_killer_populations_has_unique_reaction_ids(
+    kb: KnowledgeBase, lib: Library
+) -> None:
+    """T and NK cells in one organ kill its cancer cells through one flux of two parts; each
+    part is its own reaction (their ids once collided and libSBML refused the second)."""
+    path = PENDING / "metastatic-exosomes-lung-immunity.yaml"
+    scenario = load_scenario(path, kb, lib)
+    model = compile_arm(kb, lib, scenario, scenario.arms[0])
+    doc = libsbml.readSBMLFromString(to_sbml(model))
+    assert not check(doc, units=True)
+    ids = [doc.getModel().getReaction(i).getId() for i in range(doc.getModel().getNumReactions())]
+    assert len(ids) == len(set(ids))
+    assert sum("immune_kill" in i for i in ids) >= 2

@@ -215,7 +215,10 @@ class _Writer:
             if target >= 0 and target not in self.species:
                 rates.setdefault(target, []).append(f"({text})")
                 continue
-            self._reaction(f"{flux.name}_{row}", flux.name, text, source, target, rate)
+            ident, repeat = f"{flux.name}_{row}", 1
+            while self.sbml.getReaction(sid(ident)) is not None:  # a flux of several parts
+                ident, repeat = f"{flux.name}_{row}_{repeat}", repeat + 1  # (killers)
+            self._reaction(ident, flux.name, text, source, target, rate)
 
     def _reaction(
         self, ident: str, kind: str, text: str, source: int, target: int, rate: Any
