@@ -16,9 +16,10 @@ Why the static LU (default model, 788 variables, 2026-12-02): SuperLU_MT redoes 
 and symbolic analysis at every factorisation, and its supernodal solves are slow on this
 pattern; ``perf`` put a third of a cohort's CPU in it. The pattern never changes, so the
 ordering (Markowitz), the fill (18,688 entries) and the 147,283 updates are worked out once per
-model, and a factorisation is one numba loop (~150 us; a solve ~20 us, ``J v`` ~10 us). One
-patient-year alone on the compiled programs: 0.17-0.32 CPU-s against 0.52-0.95 on SuperLU_MT
-(six patients of the benchmark draws), readouts within 1.1e-5 of each other. scikit-sundae
+model, and a factorisation is one numba loop (~150 us; a solve ~20 us, ``J v`` ~10 us).
+256 patients in lanes, interleaved with SuperLU_MT runs (load 2.6-4.1): 0.178-0.196 CPU-s
+per patient-year against 0.227-0.235, readouts closer to CVODE at rtol 1e-10 (3.5e-6 against
+6.0e-5 on the patients where the two differ most; docs/cohorts.md). scikit-sundae
 takes no user direct solver (and has no KLU), so it runs as GMRES preconditioned by the exact
 factors of ``I - gamma J`` with ``J v`` from the stored Jacobian: one or two Krylov iterations
 and no right-hand side per product. A pivot that is zero or not finite ends the patient's run

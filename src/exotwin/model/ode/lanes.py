@@ -25,12 +25,12 @@ at every step, where CVODE evaluates ~8 Jacobians and ~65 factorisations per pat
 (counted). An earlier try of CVODE's GMRES preconditioned by a static-pivot LU in place of
 SuperLU_MT cost as much CPU one patient at a time (how it formed ``J v`` is not recorded);
 with ``J v`` from the stored Jacobian (no right-hand side per Krylov iteration,
-:class:`exotwin.model.ode.cvode.Newton`) it costs a third to a half of SuperLU_MT's CPU
-alone, and lanes now use it: on 256 patients of the benchmark draws the solve took 0.17-0.19
-CPU-s per patient-year against 0.24-0.26 on SuperLU_MT (``perf``: SuperLU_MT's share, 32 %,
-gone; what is left is mostly the compiled right-hand side, ~1,650 lane-states per
-patient-year, two thirds of them for ~9 Jacobians of 118 colours and a base point (a colouring
-cannot do better: a row holds 118 entries), and Python around CVODE's callbacks).
+:class:`exotwin.model.ode.cvode.Newton`) lanes now use it: on 256 patients of the benchmark
+draws the solve took 0.178-0.196 CPU-s per patient-year against 0.227-0.235 on SuperLU_MT,
+interleaved (``perf``: SuperLU_MT's 32 % gone, partly paid back in GMRES's Python callbacks).
+What is left is mostly the compiled right-hand side, ~1,650 lane-states per patient-year, two
+thirds of them for ~9 Jacobians of 118 colours and a base point (a colouring cannot do better:
+a row holds 118 entries), and Python around CVODE's callbacks.
 """
 
 from __future__ import annotations
