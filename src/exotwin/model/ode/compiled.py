@@ -136,6 +136,8 @@ class Patient:
     them: the Jacobian by forward differences on the probed ``pattern``, every colour of
     columns perturbed in one compiled call."""
 
+    static_lu = False  # CVODE's Newton systems by SuperLU_MT (:mod:`.cvode`)
+
     def __init__(self, model: CompiledModel, theta: Array) -> None:
         self.theta = theta
         self.rhs_program, self.differences = programs(model)

@@ -1,6 +1,8 @@
 """One patient of a large model on SUNDIALS CVODE (through scikit-sundae): variable-order BDF
-whose step control, Newton iteration and sparse LU (SuperLU_MT) run in C, on the compiled
-right-hand side and sparse Jacobian of :mod:`exotwin.model.ode.compiled`.
+whose step control and Newton iteration run in C, on the compiled right-hand side and sparse
+Jacobian of :mod:`exotwin.model.ode.compiled`; the Newton systems by SuperLU_MT (one patient
+alone) or, for patients in lanes, by GMRES on the exact factors of a static-pivot LU
+(:class:`Newton`, :mod:`.staticlu`).
 
 Why (default TNBC model, 787 variables, one patient-year, measured 2026-12-02 on this 2-core
 machine): scipy's BDF on the same compiled programs took ~790 right-hand sides, ~68 SuperLU
@@ -9,6 +11,19 @@ factorisations and ~0.7 CPU-s, a third of it Python step logic and ``splu``; CVO
 OpenMP threads that spin between factorisations cost as much again: SuperLU_MT runs on one
 passive thread (set before the library loads). Chosen over writing a batched integrator: a
 maintained BDF, one patient at a time, with the project's single equation set compiled once.
+
+Why the static LU (default model, 788 variables, 2026-12-02): SuperLU_MT redoes its ordering
+and symbolic analysis at every factorisation, and its supernodal solves are slow on this
+pattern; ``perf`` put a third of a cohort's CPU in it. The pattern never changes, so the
+ordering (Markowitz), the fill (18,688 entries) and the 147,283 updates are worked out once per
+model, and a factorisation is one numba loop (~150 us; a solve ~20 us, ``J v`` ~10 us).
+256 patients in lanes, interleaved with SuperLU_MT runs (load 2.6-4.1): 0.178-0.196 CPU-s
+per patient-year against 0.227-0.235, readouts closer to CVODE at rtol 1e-10 (3.5e-6 against
+6.0e-5 on the patients where the two differ most; docs/cohorts.md). scikit-sundae
+takes no user direct solver (and has no KLU), so it runs as GMRES preconditioned by the exact
+factors of ``I - gamma J`` with ``J v`` from the stored Jacobian: one or two Krylov iterations
+and no right-hand side per product. A pivot that is zero or not finite ends the patient's run
+in lanes; it is rerun alone on SuperLU_MT, which pivots.
 """
 
 from __future__ import annotations
@@ -39,11 +54,54 @@ class Segment:
     message: str
 
 
+class Newton:
+    """CVODE's Newton systems ``(I - gamma J) x = r`` of one patient by GMRES, preconditioned
+    by the exact factors of that matrix (:mod:`.staticlu`, a static pivot order) and with
+    ``J v`` from the stored Jacobian: GMRES then converges in one or two iterations, and no
+    right-hand side is spent on products. The Jacobian is re-evaluated only when CVODE asks
+    (``jok`` false), as with a direct solver."""
+
+    def __init__(self, patient: Patient, pattern: object) -> None:
+        from .staticlu import analyse
+
+        self.patient, self.lu = patient, analyse(_dense(pattern))
+        self.jacobian = np.zeros(len(self.lu.known))
+        self.factors = np.zeros(self.lu.entries)
+
+    def setup(self, t: float, y: Array, yp: Array, jok: int, jnew: list[int], gamma: float) -> None:
+        from .staticlu import factor
+
+        jnew[0] = 0 if jok else 1
+        if not jok:
+            self.jacobian[:] = self.patient.jacobian_values(t, np.asarray(y))
+        if not factor(self.lu, self.jacobian, gamma, self.factors):
+            raise FloatingPointError(f"a zero or non-finite pivot at day {t:.4g}")
+
+    def solve(
+        self, t: float, y: Array, yp: Array, r: Array, z: Array, gamma: float, delta: float, lr: int
+    ) -> None:
+        from .staticlu import solve
+
+        solve(self.lu, self.factors, np.asarray(r), z)
+
+    def times(self, t: float, y: Array, yp: Array, v: Array, out: Array) -> None:
+        from .staticlu import multiply
+
+        multiply(self.jacobian, self.lu.rows, self.lu.cols, np.asarray(v), out)
+
+
+def _dense(pattern: object) -> NDArray[np.bool_]:
+    found = pattern.toarray() if hasattr(pattern, "toarray") else pattern
+    return np.asarray(found, dtype=bool)
+
+
 def _solver(patient: Patient, pattern: object, rtol: float, atol: Array) -> object:
-    """A CVODE solver of one patient: BDF, sparse LU on ``pattern``, the compiled Jacobian."""
+    """A CVODE solver of one patient: BDF on the compiled right-hand side and Jacobian; the
+    Newton systems by :class:`Newton` where the patient asks for it (``static_lu``), else
+    by SuperLU_MT's sparse LU on ``pattern`` (pivoting: the fallback)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # an idle thread spins otherwise
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from sksundae.cvode import CVODE
+    from sksundae.cvode import CVODE, CVODEJacTimes, CVODEPrecond
 
     def rhs(t: float, y: Array, dy: Array) -> None:
         found = patient(t, y)
@@ -54,6 +112,18 @@ def _solver(patient: Patient, pattern: object, rtol: float, atol: Array) -> obje
     def jacobian(t: float, y: Array, dy: Array, values: Array) -> None:
         values[:] = patient.jacobian_values(t, np.asarray(y))
 
+    if patient.static_lu:
+        newton = Newton(patient, pattern)
+        return CVODE(
+            rhs,
+            method="BDF",
+            rtol=rtol,
+            atol=atol,
+            linsolver="gmres",
+            precond=CVODEPrecond(newton.setup, newton.solve, side="left"),
+            jactimes=CVODEJacTimes(None, newton.times),
+            max_num_steps=MAX_STEPS,
+        )
     with warnings.catch_warnings():  # "sparsity ignored in favour of jacfn": it is not
         warnings.filterwarnings("ignore", message="Custom sparse Jacobian")
         return CVODE(

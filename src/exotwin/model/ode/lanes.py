@@ -22,9 +22,15 @@ SuperLU_MT's factorisations and solves inside CVODE are now about half the CPU (
 Weighed: a batched Rosenbrock over lanes as for small models (:mod:`.rosenbrock`) needs its
 Jacobian (119 right-hand sides) and LU (18,745 entries, 147,185 updates in Markowitz order)
 at every step, where CVODE evaluates ~8 Jacobians and ~65 factorisations per patient-year
-(counted); CVODE's GMRES preconditioned by that LU (a static pivot order, numba) in place
-of SuperLU_MT cost as much CPU one patient at a time, and a 128-patient run of it in lanes
-had not finished after 15 minutes.
+(counted). An earlier try of CVODE's GMRES preconditioned by a static-pivot LU in place of
+SuperLU_MT cost as much CPU one patient at a time (how it formed ``J v`` is not recorded);
+with ``J v`` from the stored Jacobian (no right-hand side per Krylov iteration,
+:class:`exotwin.model.ode.cvode.Newton`) lanes now use it: on 256 patients of the benchmark
+draws the solve took 0.178-0.196 CPU-s per patient-year against 0.227-0.235 on SuperLU_MT,
+interleaved (``perf``: SuperLU_MT's 32 % gone, partly paid back in GMRES's Python callbacks).
+What is left is mostly the compiled right-hand side, ~1,650 lane-states per patient-year, two
+thirds of them for ~9 Jacobians of 118 colours and a base point (a colouring cannot do better:
+a row holds 118 entries), and Python around CVODE's callbacks.
 """
 
 from __future__ import annotations
@@ -114,7 +120,10 @@ def install(model: CompiledModel, lanes: int, exported: bytes) -> None:
 
 class Lane(Patient):
     """One patient's dy/dt and Jacobian as CVODE calls them, answered by a :class:`Hub`
-    (the calling greenlet waits for its turn)."""
+    (the calling greenlet waits for its turn); CVODE's Newton systems by the static-pivot
+    LU (:class:`exotwin.model.ode.cvode.Newton`)."""
+
+    static_lu = True
 
     def __init__(
         self, model: CompiledModel, theta: Array, hub: Hub, budget: int | None = None
