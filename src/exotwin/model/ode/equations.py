@@ -685,6 +685,29 @@ def crowding(model: CompiledModel, be: Backend, derived: Derived, cells: Cells) 
     return be.where(model.rows.cells.cancer, crowd[..., model.rows.cells.compartment], 1.0)
 
 
+def _effector_division(
+    model: CompiledModel,
+    be: Backend,
+    derived: Derived,
+    cells: Cells,
+    rates: dict[str, Array],
+    blocked: Array,
+) -> tuple[Array, Array]:
+    """Per effector population (``expands_when_active``), its influx and its loss to
+    suppression (Kuznetsov et al., Bull Math Biol 1994; de Pillis et al., Cancer Res 2005):
+    a constant source from the blood, its base division times its declared count, plus the
+    division activation adds above the base rate; a signal lowering its division below the
+    base rate inactivates that share of the cells instead, so it falls to a floor, not to 0."""
+    pops = model.rows.cells.expanding
+    n = cells.n[..., pops]
+    base = derived.cells["growth"][..., pops]
+    above = rates["growth"][..., pops] - base
+    left = blocked[..., pops] if np.ndim(blocked) else blocked
+    source = base * model.rows.cells.source
+    grown = source + be.maximum(above, 0.0) * n * left * (n / (n + 1.0))
+    return grown, be.maximum(-above, 0.0) * n
+
+
 def _cell_fluxes(
     model: CompiledModel,
     be: Backend,
@@ -702,10 +725,13 @@ def _cell_fluxes(
     rows, behave, n = model.rows.cells, model.rows.behaviour, cells.n
     every = np.arange(len(model.populations))
     crowd = crowding(model, be, derived, cells)
+    # dividing takes a whole cell: fractions of a cell (an extinct population) do not regrow
+    division = rates["growth"] * n * crowd * blocked * (n / (n + 1.0))
+    effector_growth, inactivation = _effector_division(model, be, derived, cells, rates, blocked)
     found = [
-        # dividing takes a whole cell: fractions of a cell (an extinct population) do not regrow
-        Flux("growth", rates["growth"] * n * crowd * blocked * (n / (n + 1.0)), None, every),
+        Flux("growth", be.put(division, rows.expanding, effector_growth), None, every),
         Flux("death", rates["death"] * rates["survival"] * n, every, None),
+        Flux("inactivation", inactivation, rows.expanding, None),
         Flux(
             "transition",
             value[..., behave.transition_target] * n[..., behave.transition_source],

@@ -45,6 +45,7 @@ from .table import (
     Change,
     Death,
     Event,
+    Floats,
     Gather,
     Growth,
     Ints,
@@ -149,6 +150,8 @@ class CellRows:
     revert_source: Ints  # cells with a resistance acquired from exosomes ...
     revert_dest: Ints  # ... return to the state they came from
     revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
+    expanding: Ints  # effector populations (expands_when_active): a source from the blood ...
+    source: Floats  # ... of their declared count times their base division (docs/scenarios.md)
 
 
 @dataclass(frozen=True)
@@ -607,7 +610,18 @@ class _Context:
             revert_source=frozen([a for a, _, _ in reverting]),
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
+            expanding=frozen([p.index for p in self._effectors()]),
+            source=frozen([self.structure.initial[p.index] for p in self._effectors()], float),
         )
+
+    def _effectors(self) -> list[Population]:
+        """The populations whose activation drives their division (``expands_when_active``,
+        not recruited): they come from a constant source and divide above it when activated."""
+        return [
+            p
+            for p in self.structure.populations
+            if not p.recruited and self.lib.behaviour_of(self.kb, p.cell).expands_when_active
+        ]
 
     def _niches(self) -> list[tuple[int, int]]:
         """(population, activity) of the premetastatic niches: non-cancer cells of a distant
