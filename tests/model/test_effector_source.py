@@ -8,12 +8,15 @@ suppression of their division made them decay exponentially towards zero.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model import Library, compile_arm, load_scenario, run_scenario
+from exotwin.model.uncertainty.cohort import _patient_arm, _patient_model
 
 from .conftest import write
 
@@ -55,4 +58,20 @@ def test_suppressed_t_cells_fall_to_a_floor_and_unsignalled_ones_stay(
     model = compile_arm(kb, lib, scenario, scenario.arms[1])
     t_cells = next(p.index for p in model.populations if p.cell == "cd8_t_cell")
     assert list(model.rows.cells.expanding) == [t_cells]
-    assert list(model.rows.cells.source) == [T_CELLS]
+    count = model.parameters.names.index(f"population{t_cells}.count")
+    assert list(model.rows.cells.source) == [count]
+    assert model.parameters.values[count] == T_CELLS
+
+
+def test_a_patient_scales_the_source_with_its_counts(kb: KnowledgeBase, lib: Library) -> None:
+    """A cohort patient's effector source follows its scaled counts (the declared count is a
+    parameter): its model is the one compiling its own counts builds."""
+    scenario = load_scenario("tgfb-exosomes-tumour-t-cells-in-vivo", kb, lib)
+    arm = scenario.arms[0]
+    patient = _patient_arm(scenario, arm, 1.7)
+    assert not isinstance(patient, str)
+    found = _patient_model(compile_arm(kb, lib, scenario, arm), patient, {}, 1.7)
+    expected = compile_arm(kb, lib, *patient)
+    assert len(found.rows.cells.source)
+    assert pickle.dumps(found.parameters) == pickle.dumps(expected.parameters)
+    assert np.array_equal(found.parameters.values, expected.parameters.values)

@@ -703,7 +703,7 @@ def _effector_division(
     base = derived.cells["growth"][..., pops]
     above = rates["growth"][..., pops] - base
     left = blocked[..., pops] if np.ndim(blocked) else blocked
-    source = base * model.rows.cells.source
+    source = base * derived.theta[..., model.rows.cells.source]
     grown = source + be.maximum(above, 0.0) * n * left * (n / (n + 1.0))
     return grown, be.maximum(-above, 0.0) * n
 

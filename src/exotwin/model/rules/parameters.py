@@ -193,6 +193,13 @@ class ParameterBook:
     def intervention(self, j: int, name: str, value: float, unit: str = "1") -> str:
         return self.add(f"intervention{j}.{name}", Param(value=value, unit=unit, source="scenario"))
 
+    def count(self, population: int, value: float) -> str:
+        """A population's declared count (cells), a parameter ``population<i>.count`` (the
+        source of effector cells reads it; a cohort scales it with the counts)."""
+        return self.add(
+            f"population{population}.count", Param(value=value, unit="cells", source="scenario")
+        )
+
     def lifecycle(self, name: str) -> str:
         """A rate or share of the exosome lifecycle (model/data/lifecycle), a library parameter
         ``lifecycle.<name>`` (a scenario may override it)."""

@@ -45,7 +45,6 @@ from .table import (
     Change,
     Death,
     Event,
-    Floats,
     Gather,
     Growth,
     Ints,
@@ -151,7 +150,7 @@ class CellRows:
     revert_dest: Ints  # ... return to the state they came from
     revert_held: Ints  # target of the transition that made them: its signal holds them, -1: none
     expanding: Ints  # effector populations (expands_when_active): a source from the blood ...
-    source: Floats  # ... of their declared count times their base division (docs/scenarios.md)
+    source: Ints  # ... of their declared count (a parameter) times their base division
 
 
 @dataclass(frozen=True)
@@ -611,8 +610,12 @@ class _Context:
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
             expanding=frozen([p.index for p in self._effectors()]),
-            source=frozen([self.structure.initial[p.index] for p in self._effectors()], float),
+            source=frozen([self._count(p) for p in self._effectors()]),
         )
+
+    def _count(self, pop: Population) -> int:
+        """The parameter of a population's declared count."""
+        return self.book.index(self.book.count(pop.index, self.structure.initial[pop.index]))
 
     def _effectors(self) -> list[Population]:
         """The populations whose activation drives their division (``expands_when_active``,

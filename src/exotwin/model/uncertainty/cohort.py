@@ -259,6 +259,9 @@ def _patient_model(
         if name in names and name not in patient_scenario.parameters:
             i = names.index(name)
             entries[i] = entries[i].model_copy(update={"value": value})
+    for i, name in enumerate(names):  # declared counts read by the model (effector sources)
+        if name.startswith("population") and name.endswith(".count"):
+            entries[i] = entries[i].model_copy(update={"value": entries[i].value * scale})
     initial = base.initial.copy()
     initial[: base.layout.pools] *= scale
     counts = [count * scale for count in base.structure.initial]
