@@ -609,13 +609,17 @@ class _Context:
             revert_source=frozen([a for a, _, _ in reverting]),
             revert_dest=frozen([b for _, b, _ in reverting]),
             revert_held=frozen([c for _, _, c in reverting]),
-            expanding=frozen([p.index for p in self._effectors()]),
-            source=frozen([self._count(p) for p in self._effectors()]),
+            **self._effector_rows(),
         )
 
-    def _count(self, pop: Population) -> int:
-        """The parameter of a population's declared count."""
-        return self.book.index(self.book.count(pop.index, self.structure.initial[pop.index]))
+    def _effector_rows(self) -> dict[str, Ints]:
+        """The effector populations and the parameters of their declared counts."""
+        found = self._effectors()
+        counts = [self.book.count(p.index, self.structure.initial[p.index]) for p in found]
+        return {
+            "expanding": frozen([p.index for p in found]),
+            "source": frozen([self.book.index(name) for name in counts]),
+        }
 
     def _effectors(self) -> list[Population]:
         """The populations whose activation drives their division (``expands_when_active``,
