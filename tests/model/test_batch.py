@@ -13,6 +13,8 @@ from exotwin.model.scenario.load import load_scenario
 from exotwin.model.scenario.readouts import evaluate, relative_difference
 from exotwin.model.uncertainty.robust import with_values
 
+from .scenario_files import load_named
+
 CASES = [
     ("tnbc-doxorubicin-exosomal-resistance", "doxorubicin-release-inhibitor"),
     ("exosomal-pdl1-blunts-anti-pdl1", "anti-pdl1"),
@@ -25,7 +27,7 @@ CASES = [
 def test_batch_matches_patient_by_patient(
     kb: KnowledgeBase, lib: Library, name: str, arm_name: str
 ) -> None:
-    scenario = load_scenario(name, kb, lib)
+    scenario = load_named(name, kb, lib)
     arm = next(a for a in scenario.arms if a.name == arm_name)
     models = []
     for factor, size in ((0.5, 0.3), (1.0, 1.0), (2.0, 3.0)):  # patients differ

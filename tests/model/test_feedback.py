@@ -18,6 +18,7 @@ from exotwin.model.rules.library import packaged_model_dir
 from exotwin.model.rules.table import Growth, Population
 
 from .conftest import write
+from .scenario_files import load_named
 
 CULTURE = """\
 id: {id}
@@ -112,7 +113,7 @@ def test_t_cells_proliferate_with_their_activation(
 def test_acquired_resistance_lasts_while_its_signal_does(kb: KnowledgeBase, lib: Library) -> None:
     """Resistance gained from exosomes fades at acquired_resistance_loss only as the cargo
     signal that induced it falls: with the signal saturating, reversion nearly stops."""
-    scenario = load_scenario("mir222-tamoxifen-resistance", kb, lib)
+    scenario = load_named("mir222-tamoxifen-resistance", kb, lib)
     arm = next(a for a in scenario.arms if a.name == "tamoxifen-mir222-exosomes")
     model = compile_arm(kb, lib, scenario, arm)
     assert len(model.rows.cells.revert_held) and (model.rows.cells.revert_held >= 0).all()

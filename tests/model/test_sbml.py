@@ -26,8 +26,9 @@ from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 from exotwin.model.scenario.readouts import evaluate
 
+from .scenario_files import PENDING, load_named
+
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
-PENDING = Path(__file__).parents[2] / "src/exotwin/model/data/scenarios_pending"
 # doses and a release inhibitor; surgery; an exosome carrier; culture with medium changes and
 # isolated exosomes; antibodies bound by exosomes and blocking a cargo; simultaneous doses;
 # exosomal PD-1 occupying PD-L1; a cytotoxic drug's in-vitro IC50 kill; the default TNBC model with a subset of its rules follows
@@ -52,7 +53,7 @@ LARGER_RULES = (
 
 
 def _model(kb: KnowledgeBase, lib: Library, name: str, arm: int = 1) -> CompiledModel:
-    scenario = load_scenario(name, kb, lib)
+    scenario = load_named(name, kb, lib)
     return compile_arm(kb, lib, scenario, scenario.arms[arm])
 
 
@@ -91,7 +92,7 @@ def test_export_has_species_reactions_and_parameters(kb: KnowledgeBase, lib: Lib
 def test_roadrunner_matches_exotwin(
     kb: KnowledgeBase, lib: Library, name: str, arm: str | None
 ) -> None:
-    scenario = load_scenario(name, kb, lib)
+    scenario = load_named(name, kb, lib)
     for chosen in scenario.arms:
         if arm is not None and chosen.name != arm:
             continue
