@@ -119,8 +119,9 @@ def check_scenarios(
     names = names or list(packaged_scenarios())
     columns = [Column("scenario", "id"), Column("check", "id"), Column("nominal", "id")]
     columns.append(Column("effect", "number", "+.1%"))  # in the claimed direction, at nominal
-    if robust:  # the share of draws passing, and the draws that could not be solved (failing)
+    if robust:  # the share of draws passing, the draws that could not be solved (failing),
         columns += [Column("robust", "number", ".0%"), Column("unsolved", "number", "d")]
+        columns.append(Column("drivers"))  # and the parameters that decide the verdict
     title = "Scenario checks" + (f" (robustness over {robust} parameter sets)" if robust else "")
     table = Table(title, [*columns, Column("values")])
     with Progress("scenarios check", len(names) * (1 + robust), "runs") as bar:
@@ -133,7 +134,9 @@ def check_scenarios(
                 verdict = "pass" if check.passed else "known fail" if check.ok else "FAIL"
                 row: list[object] = [scenario.id, check.name, verdict, check.effect]
                 if spread is not None:
+                    found = spread.drivers.get(check.name, ())
                     row += [spread.fraction(check.name), spread.errors]
+                    row.append("; ".join(d.describe() for d in found))
                 table.add(*row, check.describe().split(": ", 1)[1])
     emit(table, fmt, console)
     failed = sum(row[2] == "FAIL" for row in table.rows)

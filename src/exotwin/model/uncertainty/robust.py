@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.stats import qmc
@@ -37,6 +37,7 @@ from ..scenario.assay import assay_settings, check_noise, measurer
 from ..scenario.readouts import CheckResult, evaluate, run_checks
 from ..scenario.run import run_scenario, well_mixed
 from ..scenario.schema import Arm, Scenario
+from .drivers import Driver, drivers
 
 Path = tuple[str, str, str]  # (section, entry id, field)
 Draw = dict[Path, float]
@@ -130,6 +131,7 @@ class Robustness:
     samples: int
     passed: dict[str, int]  # check name -> samples in which it passed
     errors: int  # samples whose solve failed (counted as failures)
+    drivers: dict[str, tuple[Driver, ...]] = field(default_factory=dict)  # check -> drivers
 
     def fraction(self, check: str) -> float:
         return self.passed[check] / self.samples if self.samples else math.nan
@@ -160,7 +162,9 @@ def robustness(
         found = [arm_runs[i] for arm_runs in runs]
         return lambda: _judge(kb, with_values(lib, values), scenario, found, seed)
 
-    return _tally(scenario, n, (judged(i, v) for i, v in enumerate(draws)), progress)
+    used = {name for model in nominal for name in model.parameters.names}
+    verdicts = (judged(i, v) for i, v in enumerate(draws))
+    return _tally(scenario, n, verdicts, progress, drawn_values(scenario, draws, used))
 
 
 def robustness_by_runs(
@@ -177,7 +181,30 @@ def robustness_by_runs(
     def judged(values: dict[Path, float]) -> Callable[[], list[CheckResult]]:
         return lambda: run_scenario(kb, with_values(lib, values), scenario, seed).checks
 
-    return _tally(scenario, n, map(judged, latin_hypercube(lib, n, seed)), progress)
+    draws = list(latin_hypercube(lib, n, seed))
+    try:
+        used = {
+            name
+            for arm in scenario.arms
+            for name in _compiled(kb, lib, scenario, arm).parameters.names
+        }
+    except ExotwinError:
+        used = {book_name(path) for draw in draws for path in draw}
+    return _tally(scenario, n, map(judged, draws), progress, drawn_values(scenario, draws, used))
+
+
+def drawn_values(
+    scenario: Scenario, draws: Sequence[Draw], used: set[str]
+) -> dict[str, list[float]]:
+    """Each drawn parameter's value in every draw, by its name in the parameter vector, for
+    the parameters the scenario's arms use and do not override."""
+    keep = used - set(scenario.parameters)
+    values: dict[str, list[float]] = {}
+    for draw in draws:
+        for path, value in draw.items():
+            if (name := book_name(path)) in keep:
+                values.setdefault(name, []).append(value)
+    return values
 
 
 def _tally(
@@ -185,21 +212,25 @@ def _tally(
     n: int,
     verdicts: Iterable[Callable[[], list[CheckResult]]],
     progress: Callable[[], None] | None,
+    values: Mapping[str, Sequence[float]],
 ) -> Robustness:
-    """Count each check's passes over the draws (a draw whose verdicts raise is an error)."""
-    passed = {c.name: 0 for c in scenario.checks}
+    """Count each check's passes over the draws (a draw whose verdicts raise is an error,
+    failing every check) and find what drives each verdict (:func:`drivers`)."""
+    held: dict[str, list[bool]] = {c.name: [] for c in scenario.checks}
     errors = 0
     for verdict in verdicts:
         try:
-            checks = verdict()
+            checks = {c.name: c.passed for c in verdict()}
         except ExotwinError:
             errors += 1
-        else:
-            for check in checks:
-                passed[check.name] += check.passed
+            checks = {}
+        for name, found in held.items():
+            found.append(bool(checks.get(name, False)))
         if progress:
             progress()
-    return Robustness(scenario.id, n, passed, errors)
+    passed = {name: sum(found) for name, found in held.items()}
+    driving = {name: drivers(values, found) for name, found in held.items()}
+    return Robustness(scenario.id, n, passed, errors, driving)
 
 
 # ------------------------------------------------------------ the draws of one arm
