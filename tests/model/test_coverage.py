@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,10 @@ from typer.testing import CliRunner
 from exotwin.cli import app
 from exotwin.knowledge import KnowledgeBase
 from exotwin.knowledge.schema import Biomarker, Mechanism, Therapy
+from exotwin.model.cli import _coverage_lines
 from exotwin.model.rules.coverage import Coverage, coverage, rule_coverage, summarise
 from exotwin.model.rules.library import Library, ModelDataError, load_library, packaged_model_dir
+from exotwin.model.rules.reasons import INERT_REASONS
 from exotwin.model.rules.schema import Rule
 
 runner = CliRunner()
@@ -204,3 +208,158 @@ def test_tumour_growth_in_cafs_is_relayed_to_the_cancer_cells(
     """miR-105 rewires CAFs to feed the tumour: the growth it names is the cancer cells'."""
     caf = rule_coverage(kb, lib, lib.rules["mir105-caf-metabolism"], "s000.mir105-caf-metabolism")
     assert [(d.target, d.cell) for d in caf.dynamics] == [("Growth", "breast_cancer_cell@tumour")]
+
+
+# ------------------------------------------------------------ inert effects of simulated records
+
+
+def test_every_inert_effect_of_a_simulated_record_has_a_reason() -> None:
+    """Issue 16: an activity level changes something or says why not. On the base commit the
+    JSON listed 323 inert terms of 56 simulated records without any reason."""
+    result = runner.invoke(app, ["kb", "coverage", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    bare = [
+        (entry["record"], term["phenotype"], term["cell"])
+        for entry in data["records"]
+        if entry["status"] == "simulated"
+        for rule in entry["rules"]
+        for term in rule["inert"]
+        if not term.get("reason")
+    ]
+    assert not bare, bare
+
+
+def test_inert_reasons_in_json_and_table(cov: Coverage) -> None:
+    result = runner.invoke(app, ["kb", "coverage", "--json"])
+    data = json.loads(result.output)
+    terms = [
+        term
+        for entry in data["records"]
+        if entry["status"] == "simulated"
+        for rule in entry["rules"]
+        for term in rule["inert"]
+    ]
+    assert terms and data["inert"] == {"with_reason": len(terms), "without_reason": 0}
+    assert data["inert"] == cov.inert_counts() and data["stale_inert_reasons"] == []
+    for term in terms:
+        assert term["reason"] in INERT_REASONS and term["note"], term
+    # a per-organ migration of cancer cells is the primary tumour's seeding
+    hippo = next(r for r in data["records"] if r["record"] == "s000.adipocyte-exo-hippo")
+    [rule] = hippo["rules"]
+    lung = next(t for t in rule["inert"] if t["cell"] == "breast_cancer_cell@lung")
+    assert (lung["phenotype"], lung["reason"]) == ("migration", "counted_elsewhere")
+    assert any(d["target"] == "Seeding" for d in rule["dynamics"])
+    record = next(r for r in cov.records if r.record == "s000.adipocyte-exo-hippo")
+    assert "inert 5: counted_elsewhere 5 (migration)" in _coverage_lines(record)
+    table = runner.invoke(app, ["kb", "coverage", "--kind", "mechanism"])
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.output.split())
+    assert f"Inert effects of simulated records: {len(terms)} with a reason, 0 without" in text
+
+
+def test_readout_only_levels_are_read_by_shipped_scenarios(lib: Library) -> None:
+    scenarios = packaged_model_dir() / "scenarios"
+    read = {
+        m.group(1)
+        for path in scenarios.glob("*.yaml")
+        for m in re.finditer(r"kind: activity, phenotype: (\w+)", path.read_text("utf-8"))
+    }
+    only = {e.phenotype for e in lib.inert_effects if e.reason == "readout_only"}
+    assert only and only <= read, only - read
+
+
+def _library_copy(tmp_path: Path, edit: Callable[[str], str]) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(packaged_model_dir(), root)
+    path = root / "rules" / "inert_effects.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # an inert effect loses its reason
+        (
+            lambda text: "\n".join(
+                line for line in text.splitlines() if "{phenotype: stemness," not in line
+            ),
+            "inert effect(s) without a reason",
+        ),
+        # a counted_elsewhere claim that the rule does not bear out gives no reason
+        (
+            lambda text: text.replace(
+                "{phenotype: recurrence, reason: counted_elsewhere, by: [Growth]",
+                "{phenotype: recurrence, reason: counted_elsewhere, by: [Killing]",
+            ),
+            "inert effect(s) without a reason",
+        ),
+        # an entry that no inert effect uses is stale
+        (
+            lambda text: (
+                text
+                + "  - {phenotype: stemness, record: s000.adipocyte-mmp3-lung-cancer,"
+                + " reason: no_behaviour, note: x}\n"
+            ),
+            "stale inert_effects entries",
+        ),
+    ],
+)
+def test_inert_effect_without_a_reason_fails_the_command(
+    kb: KnowledgeBase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Callable[[str], str],
+    message: str,
+) -> None:
+    changed = load_library(kb, [_library_copy(tmp_path, edit)])
+    monkeypatch.setattr("exotwin.model.cli.load_library", lambda _kb: changed)
+    result = runner.invoke(app, ["kb", "coverage", "--json"])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "message"),
+    [
+        (
+            "{phenotype: no_such_phenotype, reason: no_behaviour, note: x}",
+            "phenotype",
+            "unknown phenotype",
+        ),
+        ("{phenotype: stemness, reason: bored, note: x}", "reason", "Input should be"),
+        (
+            "{phenotype: stemness, reason: counted_elsewhere, note: x, record: s000.mir222-invasion}",
+            "by",
+            "needs by",
+        ),
+        (
+            "{phenotype: stemness, reason: no_behaviour, note: x, by: [Growth], record: s000.mir222-invasion}",
+            "by",
+            "by is for",
+        ),
+        (
+            "{phenotype: stemness, reason: no_behaviour, note: x, cell: no_such_cell}",
+            "cell",
+            "unknown cell type",
+        ),
+        (
+            "{phenotype: stemness, reason: no_behaviour, note: x, record: s000.no-such-record}",
+            "record",
+            "unknown record",
+        ),
+        ("{phenotype: stemness, reason: no_behaviour, note: again}", "phenotype", "duplicate"),
+    ],
+)
+def test_inert_effect_entries_are_validated_with_file_and_line(
+    kb: KnowledgeBase, tmp_path: Path, entry: str, field: str, message: str
+) -> None:
+    extra = tmp_path / "inert.yaml"
+    extra.write_text(f"# reasons\ninert_effects:\n  - {entry}\n", encoding="utf-8")
+    with pytest.raises(ModelDataError) as info:
+        load_library(kb, [packaged_model_dir(), extra])
+    [problem] = [p for p in info.value.problems if p.file == extra]
+    assert problem.line == 3 and problem.field == f"inert_effects.0.{field}"
+    assert message in problem.message
+    assert f"{extra}:3:" in str(info.value)

@@ -165,8 +165,9 @@ def coverage_command(
     ] = None,
 ) -> None:
     """Which mechanism, therapy and biomarker records have dynamics (the rules that give them,
-    and what each changes when compiled) and which do not (with their reason); exit 1 when a
-    record has neither, or a reason is stale."""
+    and what each changes when compiled) and which do not (with their reason), and why the
+    activity levels of simulated records change nothing (rules/inert_effects.yaml); exit 1 when
+    a record has neither, a reason is stale, or an inert effect has no reason."""
     kb = load_knowledge()
     result = coverage(kb, load_library(kb))
     shown = [
@@ -180,10 +181,16 @@ def coverage_command(
         payload["records"] = [p for p in payload["records"] if p["record"] in listed]
         typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
     else:
-        _print_coverage(shown, result.counts())
+        _print_coverage(shown, result.counts(), result.inert_counts())
     bad = [r.record for r in result.records if r.status == "unexplained" or r.stale_reason]
     if bad:
         typer.echo(f"{len(bad)} record(s) unexplained or with a stale reason: {bad}", err=True)
+    bare = sorted({f"{rid} ({d.phenotype})" for rid, _, d in result.inert() if not d.reason})
+    if bare:
+        typer.echo(f"{len(bare)} inert effect(s) without a reason: {bare}", err=True)
+    if result.stale_inert:
+        typer.echo(f"stale inert_effects entries (no inert effect): {result.stale_inert}", err=True)
+    if bad or bare or result.stale_inert:
         raise typer.Exit(1)
 
 
@@ -204,10 +211,37 @@ def _coverage_lines(r: RecordCoverage) -> list[str]:
     ]
     if r.stale_reason:
         lines.append(f"stale reason {r.reason!r} in not_simulated.yaml: delete it")
+    if r.status == "simulated":
+        lines += _inert_lines(r)
     return lines
 
 
-def _print_coverage(records: list[RecordCoverage], counts: dict[str, dict[str, int]]) -> None:
+def _inert_lines(r: RecordCoverage) -> list[str]:
+    """A simulated record's inert terms, counted by reason with their phenotypes; those
+    without a reason one by one."""
+    terms = [d for rule in r.rules for d in rule.inert]
+    if not terms:
+        return []
+    by_reason: dict[str, list[str]] = {}
+    for d in terms:
+        if d.reason:
+            by_reason.setdefault(d.reason, []).append(d.phenotype)
+    parts = [
+        f"{reason} {len(names)} ({', '.join(dict.fromkeys(names))})"
+        for reason, names in by_reason.items()
+    ]
+    lines = [f"inert {len(terms)}: " + "; ".join(parts)] if parts else []
+    lines += [
+        f"INERT WITHOUT A REASON: {d.phenotype} in {d.cell}" + (f" ({d.note})" if d.note else "")
+        for d in terms
+        if not d.reason
+    ]
+    return lines
+
+
+def _print_coverage(
+    records: list[RecordCoverage], counts: dict[str, dict[str, int]], inert: dict[str, int]
+) -> None:
     label = {"simulated": "yes", "not_simulated": "no", "unexplained": "UNEXPLAINED"}
     for kind, count in counts.items():
         rows = [r for r in records if r.kind == kind]
@@ -221,6 +255,10 @@ def _print_coverage(records: list[RecordCoverage], counts: dict[str, dict[str, i
         for r in rows:
             table.add_row(r.record, label[r.status], "\n".join(_coverage_lines(r)))
         console.print(table)
+    console.print(
+        f"Inert effects of simulated records: {inert['with_reason']} with a reason, "
+        f"{inert['without_reason']} without"
+    )
     console.print(
         "Simulated: "
         + ", ".join(f"{k} {c['simulated']} of {c['total']}" for k, c in counts.items())

@@ -6,7 +6,8 @@ cells (and the rule's own record's, for a record named in ``also``; a dose of ex
 carrying the cargo where the record names no producing cell), yields at least one term whose
 target changes something: a transition, a drug resistance, seeding, exosome secretion, or
 growth, death (or survival, which lowers death) or killing of a population that has that rate.
-Activity levels change nothing else and do not count. A record the exosome lifecycle names (its
+Activity levels change nothing else and do not count; each such *inert* term of a simulated
+record needs a reason in ``rules/inert_effects.yaml`` (or the rule's ``omit``). A record the exosome lifecycle names (its
 pathway, a sorting machinery or loader and the cargo it sorts, an agent, an uptake route:
 ``lifecycle.yaml``) is simulated by the lifecycle steps it stands for. A biomarker record is
 simulated when its rule makes the analyte's
@@ -16,7 +17,7 @@ source cells secrete it into a compartment pool. Every other record needs a reas
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ...knowledge import KnowledgeBase
@@ -24,6 +25,7 @@ from ...knowledge.schema import Biomarker, CellRef, Therapy
 from ..scenario.schema import Scenario
 from .compiler import compile_arm
 from .library import Library
+from .reasons import InertReason
 from .rows import CompiledModel
 from .schema import Rule
 from .table import (
@@ -58,6 +60,9 @@ class Dynamic:
     organ: str = ""  # seeding
     cargo: str = ""  # Release, Binding: the molecule released
     compartments: tuple[str, ...] = ()  # Release: the pools holding it
+    # an inert term: why it changes nothing (rules/inert_effects.yaml, or the rule's omit)
+    reason: str = field(default="", compare=False)
+    note: str = field(default="", compare=False)
 
     def summary(self) -> str:
         """One line, without the probe's compartments: ``Transition fibroblast -> caf``."""
@@ -134,6 +139,7 @@ class RecordCoverage:
 @dataclass(frozen=True)
 class Coverage:
     records: list[RecordCoverage]
+    stale_inert: list[str] = field(default_factory=list)  # inert_effects entries used by none
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -147,8 +153,31 @@ class Coverage:
     def unexplained(self) -> list[RecordCoverage]:
         return [r for r in self.records if r.status == "unexplained"]
 
+    def inert(self) -> list[tuple[str, str, Dynamic]]:
+        """The inert terms of simulated records: (record, rule, term)."""
+        return [
+            (r.record, rule.rule, d)
+            for r in self.records
+            if r.status == "simulated"
+            for rule in r.rules
+            for d in rule.inert
+        ]
+
+    def inert_counts(self) -> dict[str, int]:
+        """Inert terms of simulated records with and without a reason."""
+        terms = [d for _, _, d in self.inert()]
+        return {
+            "with_reason": sum(bool(d.reason) for d in terms),
+            "without_reason": sum(not d.reason for d in terms),
+        }
+
     def to_json(self) -> dict[str, Any]:
-        return {"counts": self.counts(), "records": [asdict(r) for r in self.records]}
+        return {
+            "counts": self.counts(),
+            "inert": self.inert_counts(),
+            "stale_inert_reasons": self.stale_inert,
+            "records": [asdict(r) for r in self.records],
+        }
 
 
 # ------------------------------------------------------------ the probe arm
@@ -358,6 +387,7 @@ def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
         for rid in dict.fromkeys([rule.record, *rule.also]):
             naming.setdefault(rid, []).append(rule)
     lifecycle = lifecycle_coverage(lib) | export_coverage(lib)
+    used: set[int] = set()  # inert_effects entries that give a reason
     records = []
     for rid, record in sorted(kb.records.items()):
         rules = [rule_coverage(kb, lib, rule, rid) for rule in naming.get(rid, [])]
@@ -367,6 +397,8 @@ def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
         status: Status = (
             "simulated" if simulated else "not_simulated" if reason is not None else "unexplained"
         )
+        if simulated:
+            rules = [_with_reasons(kb, lib, rule, rid, used) for rule in rules]
         records.append(
             RecordCoverage(
                 rid,
@@ -378,4 +410,64 @@ def coverage(kb: KnowledgeBase, lib: Library) -> Coverage:
                 stale_reason=simulated and reason is not None,
             )
         )
-    return Coverage(records)
+    stale = [_entry_label(e) for i, e in enumerate(lib.inert_effects) if i not in used]
+    return Coverage(records, stale)
+
+
+# ------------------------------------------------------------ why inert terms change nothing
+
+
+def _cell_type(label: str) -> str:
+    """The cell type of a population label (``bc_her2.sensitive (recruited)@lung``)."""
+    return _cell(label).split(" ", 1)[0].split(".", 1)[0]
+
+
+def _entry_label(entry: InertReason) -> str:
+    where = f" in {entry.cell}" if entry.cell else ""
+    return f"{entry.phenotype}{where} of {entry.record or 'every record'}: {entry.reason}"
+
+
+def inert_reason(
+    kb: KnowledgeBase, lib: Library, record_id: str, phenotype: str, cell: str
+) -> tuple[int, InertReason] | None:
+    """The most specific entry of ``inert_effects`` for a phenotype of a record in a receiver
+    cell type: one of the record before a general one, one of a cell before one of any cell
+    (of a sub-type before its parent's)."""
+    best: tuple[tuple[int, int], int, InertReason] | None = None
+    lineage = kb.ancestors(cell) if cell in kb.cell_types else [cell]
+    for i, entry in enumerate(lib.inert_effects):
+        if entry.phenotype != phenotype or entry.record not in (None, record_id):
+            continue
+        if entry.cell is not None and entry.cell not in lineage:
+            continue
+        depth = len(lineage) - lineage.index(entry.cell) if entry.cell is not None else 0
+        rank = (entry.record is not None, depth)
+        if best is None or rank > best[0]:
+            best = (rank, i, entry)
+    return (best[1], best[2]) if best is not None else None
+
+
+def _with_reasons(
+    kb: KnowledgeBase, lib: Library, rule: RuleCoverage, record_id: str, used: set[int]
+) -> RuleCoverage:
+    """A simulated record's rule with a reason on each inert term: the rule's ``omit`` (an
+    effect it leaves out is kept as a readable level), else the entry of ``inert_effects``;
+    one whose ``by`` names no target of the rule's dynamics gives no reason."""
+    carried = {d.target for d in rule.dynamics}
+    inert = []
+    for term in rule.inert:
+        reason, note = "", ""
+        if term.phenotype in rule.omitted:
+            reason, note = "omitted", rule.omitted[term.phenotype]
+        elif found := inert_reason(kb, lib, record_id, term.phenotype, _cell_type(term.cell)):
+            i, entry = found
+            used.add(i)
+            if entry.by and not carried & set(entry.by):
+                note = (
+                    f"inert_effects.yaml: {entry.reason} by {', '.join(entry.by)}, but rule "
+                    f"{rule.rule} changes no {' or '.join(entry.by)}"
+                )
+            else:
+                reason, note = entry.reason, entry.note
+        inert.append(replace(term, reason=reason, note=note))
+    return replace(rule, inert=inert)

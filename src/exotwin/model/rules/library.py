@@ -16,7 +16,7 @@ from ...knowledge import KnowledgeBase, Record
 from ...knowledge.schema import Biomarker, Therapy
 from .lifecycle import LIFECYCLE_FILE, Lifecycle, load_lifecycle, packaged_lifecycle
 from .parameters import declaration_problems, oral_parameter
-from .reasons import NotSimulated
+from .reasons import InertReason, NotSimulated
 from .schema import (
     CellBehaviour,
     Drug,
@@ -45,6 +45,7 @@ _SECTIONS: dict[str, TypeAdapter[Any]] = {
     "exosome_homing": TypeAdapter(ExosomeHoming),
     "drug_export": TypeAdapter(DrugExport),
     "not_simulated": TypeAdapter(NotSimulated),
+    "inert_effects": TypeAdapter(InertReason),
 }
 
 
@@ -62,6 +63,7 @@ class Library:
     homing: dict[str, ExosomeHoming] = field(default_factory=dict)  # by record id
     drug_export: dict[str, DrugExport] = field(default_factory=dict)  # by drug molecule id
     not_simulated: dict[str, NotSimulated] = field(default_factory=dict)  # record -> reason
+    inert_effects: list[InertReason] = field(default_factory=list)  # activity levels, and why
     lifecycle: Lifecycle = field(default_factory=packaged_lifecycle)  # its values: parameters
 
     def value(self, name: str, overrides: dict[str, float] | None = None) -> float:
@@ -173,6 +175,45 @@ def _reasons(kb: KnowledgeBase, items: list[Item], problems: list[Problem]) -> d
         if item.value.record not in kb.records:
             problems.append(item.problem(("record",), f"unknown record id {item.value.record!r}"))
     return reasons
+
+
+def _inert_reasons(
+    kb: KnowledgeBase, items: list[Item], problems: list[Problem]
+) -> list[InertReason]:
+    """Why effects of simulated records are activity levels (``inert_effects``): known
+    phenotype, cell type and record, one entry per (record, phenotype, cell), and ``by`` given
+    exactly where the reason is that another target carries the effect."""
+    found: dict[tuple[str | None, str, str | None], Item] = {}
+    for item in _section(items, "inert_effects"):
+        entry: InertReason = item.value
+        if entry.phenotype not in kb.phenotypes:
+            problems.append(item.problem(("phenotype",), f"unknown phenotype {entry.phenotype!r}"))
+        if entry.cell is not None and entry.cell not in kb.cell_types:
+            problems.append(item.problem(("cell",), f"unknown cell type {entry.cell!r}"))
+        if entry.record is not None and entry.record not in kb.records:
+            problems.append(item.problem(("record",), f"unknown record id {entry.record!r}"))
+        carried = entry.reason in {"counted_elsewhere", "relayed"}
+        if carried and not entry.by:
+            problems.append(
+                item.problem(("by",), f"{entry.reason} needs by: the rule's target that carries it")
+            )
+        elif entry.by and not carried:
+            problems.append(
+                item.problem(
+                    ("by",), f"by is for counted_elsewhere and relayed, not {entry.reason}"
+                )
+            )
+        key = (entry.record, entry.phenotype, entry.cell)
+        if key in found:
+            problems.append(
+                item.problem(
+                    ("phenotype",),
+                    f"duplicate inert_effects entry for {entry.phenotype!r}"
+                    f" (record {entry.record or 'any'}, cell {entry.cell or 'any'})",
+                )
+            )
+        found.setdefault(key, item)
+    return [item.value for item in found.values()]
 
 
 def _check_drug(kb: KnowledgeBase, item: Item, problems: list[Problem]) -> None:
@@ -315,6 +356,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
     problems: list[Problem] = []
     items = _library_items(roots, problems)
     reasons = _reasons(kb, items, problems)
+    inert = _inert_reasons(kb, items, problems)
     tables = _tables(items, problems)
     oral = {oral_parameter(_id(kb, name)) for name in tables.drugs}  # read by an oral dose
     _check_parameters(tables.parameters, tables.cells, roots[0], problems, tables.rules, oral)
@@ -337,6 +379,7 @@ def load_library(kb: KnowledgeBase, paths: Iterable[Path | str] | None = None) -
         cells=_values(tables.cells),
         rule_files={name: item.file for name, item in tables.rules.items()},
         not_simulated=_values(reasons),
+        inert_effects=inert,
         lifecycle=lifecycle,
     )
 

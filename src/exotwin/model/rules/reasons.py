@@ -45,3 +45,54 @@ class NotSimulated(Strict):
     record: Identifier
     reason: Reason
     note: Text
+
+
+# ------------------------------------------------------------ inert effects of simulated records
+
+InertWhy = Literal[
+    "counted_elsewhere",  # its consequence is another target of the same rule (``by``)
+    "relayed",  # the activity carries an act of its cell onto other cells (cells.yaml acts_on)
+    "carrier",  # a property of exosomes as a drug carrier: the exosome_carrier intervention
+    "readout_only",  # kept as an activity level that shipped scenarios read; it drives nothing
+    "no_behaviour",  # no behaviour exists for it (PhysiCell has none; no variable in the model)
+]
+
+INERT_REASONS: dict[str, str] = {
+    "counted_elsewhere": "its consequence is another target of the same rule (by)",
+    "relayed": "the activity carries its cell type's act onto other cells (cells.yaml acts_on)",
+    "carrier": "a property of exosomes as a drug carrier (the exosome_carrier intervention)",
+    "readout_only": "kept as an activity level that scenarios read; it drives no rate by design",
+    "no_behaviour": "no behaviour exists for it: no PhysiCell behaviour, no variable of the model",
+    "omitted": "the rule leaves the effect out (its omit says why)",
+}
+
+# what a compiled rule changes (coverage Dynamic targets) that can carry an inert effect's
+# consequence
+Carrier = Literal[
+    "Transition",
+    "Resistance",
+    "Recruitment",
+    "Growth",
+    "Death",
+    "Survival",
+    "Killing",
+    "Secretion",
+    "Seeding",
+    "Niche",
+    "Binding",
+]
+
+
+class InertReason(Strict):
+    """Why an effect of a simulated record compiles into an activity level that changes
+    nothing: for every record (``record`` unset) or one record, in every receiver (``cell``
+    unset) or in receivers of that cell type and its sub-types. ``counted_elsewhere`` and
+    ``relayed`` name in ``by`` what the same rule changes instead; coverage checks that it
+    does."""
+
+    phenotype: Identifier
+    reason: InertWhy
+    note: Text
+    record: Identifier | None = None
+    cell: Identifier | None = None
+    by: list[Carrier] = []
