@@ -11,9 +11,10 @@ import pytest
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.compiler import compile_arm
 from exotwin.model.rules.library import Library
-from exotwin.model.scenario.load import load_scenario
 from exotwin.model.uncertainty.cohort import _patient_arm, _patient_model
 from exotwin.model.uncertainty.robust import with_values
+
+from .scenario_files import load_named
 
 FIELDS = ("scenario", "arm", "structure", "parameters", "layout", "cargo", "rows")
 
@@ -23,7 +24,7 @@ FIELDS = ("scenario", "arm", "structure", "parameters", "layout", "cargo", "rows
     ["nf-to-caf-mir9-mir125b", "hotair-falls-after-surgery", "trastuzumab-her2-exosome-decoys"],
 )
 def test_a_patient_model_is_the_compiled_one(kb: KnowledgeBase, lib: Library, name: str) -> None:
-    scenario = load_scenario(name, kb, lib)  # hotair overrides a parameter the draws set
+    scenario = load_named(name, kb, lib)  # hotair overrides a parameter the draws set
     rng = np.random.default_rng(0)
     ranged = {k: p for k, p in lib.parameters.items() if p.low is not None and p.high is not None}
     values = {k: float(p.low + rng.random() * (p.high - p.low)) for k, p in ranged.items()}  # type: ignore[operator]

@@ -31,6 +31,7 @@ from exotwin.model.rules.rows import CompiledModel
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 
 from .conftest import write
+from .scenario_files import PENDING, load_named
 
 
 def test_steady_state_reproduces_every_secretion_rate(lib: Library) -> None:
@@ -139,7 +140,7 @@ def test_machinery_sorts_its_cargo_and_loaders_theirs(
     kb: KnowledgeBase, lib: Library, tmp_path: Path
 ) -> None:
     """ESCRT depletion lowers HER2's loading by its share, relative to the vesicles still made."""
-    path = packaged_scenarios()["trastuzumab-her2-exosome-decoys"]
+    path = PENDING / "trastuzumab-her2-exosome-decoys.yaml"
     text = path.read_text(encoding="utf-8").replace(
         "{type: release_inhibitor, efficacy: 0.8, donors: {cell: bc_her2}}",
         "{type: machinery_depletion, machinery: ESCRT, efficacy: 0.8}",
@@ -342,7 +343,7 @@ def test_sbml_export_reproduces_lifecycle_interventions(
 
     from .test_sbml import TIGHT, _worst
 
-    scenario = load_scenario(name, kb, lib)
+    scenario = load_named(name, kb, lib)
     for arm in scenario.arms:
         model = compile_arm(kb, lib, scenario, arm)
         theirs = run_roadrunner(load_roadrunner(to_sbml(model)), model)

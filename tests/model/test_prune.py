@@ -14,6 +14,8 @@ from exotwin.model.scenario.load import load_scenario
 from exotwin.model.scenario.readouts import evaluate
 from exotwin.model.scenario.schema import Scenario
 
+from .scenario_files import load_named
+
 TIGHT = Tolerances(rtol=1e-10, atol_scale=1e-6)
 FLOOR = {"count": 1e-3, "killed": 1e-3, "exosomes": 1e-3}  # the solver's absolute tolerance
 
@@ -58,7 +60,7 @@ def _terms(model: CompiledModel) -> set[tuple[object, ...]]:
 def test_pruned_model_reads_out_the_same(
     kb: KnowledgeBase, lib: Library, name: str, days: float | None
 ) -> None:
-    scenario = load_scenario(name, kb, lib)
+    scenario = load_named(name, kb, lib)
     if days is not None:
         scenario = scenario.model_copy(update={"duration": days, "checks": []})
     assert not _differences(kb, lib, scenario)
