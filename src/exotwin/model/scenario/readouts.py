@@ -151,9 +151,12 @@ def _rate_fold(run: _Run, r: Readout) -> Series:
     """A phenotype whose behaviour is a rate in the selected cells (T-cell activity is their
     killing, EMT of tumour cells their seeding): the fold by which the rules move that rate
     from its base, averaged over the rates, weighted by the cells acting (1 = baseline;
-    1 where no rule reaches them). Nominal parameters, as ``tumour_derived``."""
+    1 where no rule reaches them). Nominal parameters, as ``tumour_derived``. A survival
+    phenotype's rate is the death rate it lowers, so it reads as the inverse of that fold
+    (the fold of the cells' expected lifetime): more survival reads higher."""
     model, y = run.traj.model, run.traj.states
-    kinds = RATE_TARGETS.get(run.kb.phenotypes[r.phenotype or ""].behaviour or "", ())
+    behaviour = run.kb.phenotypes[r.phenotype or ""].behaviour or ""
+    kinds = RATE_TARGETS.get(behaviour, ())
     pops = {p.index for p in model.populations if model.selects(run.kb, r.of, p)}  # type: ignore[arg-type]
     acting = _rate_targets(model, kinds, pops)
     if not acting:
@@ -169,7 +172,10 @@ def _rate_fold(run: _Run, r: Readout) -> Series:
         cells = cells_of(model, NUMERIC, derived, state)
         signal = signals_of(model, NUMERIC, derived, state, cells, factors)
         value = np.asarray(behaviour_values(model, NUMERIC, derived, signal))[0, columns]
-        fold[k] = np.divide(value, base, out=np.ones(len(columns)), where=base > 0)
+        if behaviour == "survival":
+            fold[k] = np.divide(base, value, out=np.ones(len(columns)), where=value > 0)
+        else:
+            fold[k] = np.divide(value, base, out=np.ones(len(columns)), where=base > 0)
     total = weight.sum(axis=1)
     mean = (weight * fold).sum(axis=1)
     return np.divide(mean, total, out=np.ones(len(total)), where=total > 0)
