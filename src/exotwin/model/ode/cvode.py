@@ -21,9 +21,13 @@ model, and a factorisation is one numba loop (~150 us; a solve ~20 us, ``J v`` ~
 per patient-year against 0.227-0.235, readouts closer to CVODE at rtol 1e-10 (3.5e-6 against
 6.0e-5 on the patients where the two differ most; docs/cohorts.md). scikit-sundae
 takes no user direct solver (and has no KLU), so it runs as GMRES preconditioned by the exact
-factors of ``I - gamma J`` with ``J v`` from the stored Jacobian: one or two Krylov iterations
-and no right-hand side per product. A pivot that is zero or not finite ends the patient's run
-in lanes; it is rerun alone on SuperLU_MT, which pivots.
+factors of ``I - gamma J``, converging in its first Krylov step. Since 2026-12-03 that step
+costs no second triangular solve and no ``J v`` (:class:`Newton`: one solve per Newton
+iteration, the direct solvers' ``2 / (1 + gamrat)`` scaling; counted on 256 patients of
+``tnbc-default-10k.yaml``, 1,430 solves and 706 products per patient-year became 729 and
+none; the chunk's CPU fell by 17-22 % with the row-wise 32-bit solve of :mod:`.staticlu`;
+docs/cohorts.md). A pivot that is zero or not finite ends the patient's run in lanes; it is
+rerun alone on SuperLU_MT, which pivots.
 """
 
 from __future__ import annotations
@@ -56,10 +60,20 @@ class Segment:
 
 class Newton:
     """CVODE's Newton systems ``(I - gamma J) x = r`` of one patient by GMRES, preconditioned
-    by the exact factors of that matrix (:mod:`.staticlu`, a static pivot order) and with
-    ``J v`` from the stored Jacobian: GMRES then converges in one or two iterations, and no
-    right-hand side is spent on products. The Jacobian is re-evaluated only when CVODE asks
-    (``jok`` false), as with a direct solver."""
+    by the exact factors of ``I - gamma_f J`` (:mod:`.staticlu`, a static pivot order;
+    ``gamma_f``: CVODE's gamma when it last asked for a set-up), one triangular solve per
+    Newton iteration, as CVODE's own direct solvers do. The Jacobian is re-evaluated only when
+    CVODE asks (``jok`` false).
+
+    How: GMRES's one Krylov step sees the operator ``s (I - gamma_f J)`` with
+    ``s = (1 + gamma / gamma_f) / 2`` (:meth:`times` keeps the vector, :meth:`solve` answers
+    ``s v`` for it without solving), so it converges in that step to ``x = P^-1 r / s``: the
+    solution CVODE's direct solvers use when gamma has moved since the factorisation
+    (``2 / (1 + gamrat)``, its BDF scaling). Before (``one_solve`` false) GMRES took the exact
+    ``J v`` and a second triangular solve per iteration (2 solves and 1 product per Newton
+    iteration, ~40 % of a lane patient's CPU; 2026-12-03)."""
+
+    one_solve = True
 
     def __init__(self, patient: Patient, pattern: object) -> None:
         from .staticlu import analyse
@@ -67,6 +81,9 @@ class Newton:
         self.patient, self.lu = patient, analyse(_dense(pattern))
         self.jacobian = np.zeros(len(self.lu.known))
         self.factors = np.zeros(self.lu.entries)
+        self.gamma = 1.0  # gamma of the factors
+        self.pending: Array | None = None  # the vector of GMRES's Krylov step
+        self.solves = 0  # triangular solves (counted for tests and benchmarks)
 
     def setup(self, t: float, y: Array, yp: Array, jok: int, jnew: list[int], gamma: float) -> None:
         from .staticlu import factor
@@ -76,17 +93,27 @@ class Newton:
             self.jacobian[:] = self.patient.jacobian_values(t, np.asarray(y))
         if not factor(self.lu, self.jacobian, gamma, self.factors):
             raise FloatingPointError(f"a zero or non-finite pivot at day {t:.4g}")
+        self.gamma, self.pending = gamma, None
 
     def solve(
         self, t: float, y: Array, yp: Array, r: Array, z: Array, gamma: float, delta: float, lr: int
     ) -> None:
         from .staticlu import solve
 
+        if self.pending is not None:  # GMRES's Krylov step: the operator is s P, so s v
+            z[:] = 0.5 * (1.0 + gamma / self.gamma) * self.pending
+            self.pending = None
+            return
+        self.solves += 1
         solve(self.lu, self.factors, np.asarray(r), z)
 
     def times(self, t: float, y: Array, yp: Array, v: Array, out: Array) -> None:
         from .staticlu import multiply
 
+        if self.one_solve:  # only :meth:`solve` reads the product: it answers s v
+            self.pending = np.array(v)
+            out[:] = 0.0
+            return
         multiply(self.jacobian, self.lu.rows, self.lu.cols, np.asarray(v), out)
 
 

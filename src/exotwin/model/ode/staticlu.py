@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from .rosenbrock import elimination_order
 
 Array = NDArray[np.float64]
-Ints = NDArray[np.int64]
+Ints = NDArray[np.int32]  # indices in 32 bits: the factorisation and solves are memory-bound
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,13 @@ class StaticLU:
     known: Ints  # per pattern entry (CSC order): its entry in the filled matrix
     lower_ptr: Ints  # per step k: its multipliers lower[lower_ptr[k]:lower_ptr[k+1]]
     lower: Ints  # entry (i, k) of each multiplier
-    lower_row: Ints  # its row i
     update_ptr: Ints  # per multiplier a: its updates target[update_ptr[a]:update_ptr[a+1]]
     target: Ints  # entry (i, j) updated
     source: Ints  # by entry (k, j)
-    upper_ptr: Ints  # per step k: entries (k, j) right of the pivot
-    upper: Ints
-    upper_col: Ints
+    row_ptr: Ints  # entries of the filled matrix are stored by (permuted) row: row k's are
+    # row_ptr[k]:row_ptr[k+1], its pivot at pivot[k], their (permuted) columns in column
+    pivot: Ints
+    column: Ints
     rows: Ints  # per pattern entry (CSC order): its row and column
     cols: Ints
 
@@ -58,16 +58,11 @@ def _analyse(pattern: bytes, size: int) -> StaticLU:
     index = -np.ones((size, size), dtype=np.int64)  # permuted positions -> entry
     rows, cols = np.nonzero(fill)
     index[rows, cols] = np.arange(len(rows))
-    lower_ptr, lower, lower_row, update_ptr, target, source = [0], [], [], [0], [], []
-    upper_ptr, upper, upper_col = [0], [], []
+    lower_ptr, lower, update_ptr, target, source = [0], [], [0], [], []
     for k in range(size):
         right = np.flatnonzero(fill[k, k + 1 :]) + k + 1
-        upper += index[k, right].tolist()
-        upper_col += order[right].tolist()
-        upper_ptr.append(len(upper))
         for i in np.flatnonzero(fill[k + 1 :, k]) + k + 1:
             lower.append(index[i, k])
-            lower_row.append(order[i])
             target += index[i, right].tolist()
             source += index[k, right].tolist()
             update_ptr.append(len(target))
@@ -76,13 +71,14 @@ def _analyse(pattern: bytes, size: int) -> StaticLU:
     known = index[rank[prows], rank[pcols]]
     diagonal = index[rank, rank]
 
-    def ints(values: list[int] | Ints) -> Ints:
-        return np.asarray(values, dtype=np.int64)
+    def ints(values: list[int] | NDArray[np.int64]) -> Ints:
+        return np.asarray(values, dtype=np.int32)
 
     return StaticLU(
-        size, len(rows), order, diagonal, known, ints(lower_ptr), ints(lower),
-        ints(lower_row), ints(update_ptr), ints(target), ints(source), ints(upper_ptr),
-        ints(upper), ints(upper_col), prows, pcols,
+        size, len(rows), ints(order), ints(diagonal), ints(known), ints(lower_ptr), ints(lower),
+        ints(update_ptr), ints(target), ints(source),
+        ints(np.searchsorted(rows, np.arange(size + 1))), ints(index[np.arange(size), np.arange(size)]),
+        ints(cols), ints(prows), ints(pcols),
     )  # fmt: skip
 
 
@@ -105,10 +101,7 @@ def factor(lu: StaticLU, jacobian: Array, gamma: float, out: Array) -> bool:
 
 def solve(lu: StaticLU, values: Array, b: Array, out: Array) -> None:
     """``out`` = (I - gamma J)^-1 ``b`` with the factors of :func:`factor`."""
-    _solve(
-        values, b, out, lu.order, lu.diagonal, lu.lower_ptr, lu.lower, lu.lower_row,
-        lu.upper_ptr, lu.upper, lu.upper_col,
-    )  # fmt: skip
+    _solve(values, b, out, lu.order, lu.row_ptr, lu.pivot, lu.column)
 
 
 @njit(cache=True, nogil=True)
@@ -147,30 +140,22 @@ def _factor(
 
 @njit(cache=True, nogil=True)
 def _solve(
-    w: Array,
-    b: Array,
-    x: Array,
-    order: Ints,
-    diagonal: Ints,
-    lower_ptr: Ints,
-    lower: Ints,
-    lower_row: Ints,
-    upper_ptr: Ints,
-    upper: Ints,
-    upper_col: Ints,
+    w: Array, b: Array, x: Array, order: Ints, row_ptr: Ints, pivot: Ints, column: Ints
 ) -> None:
-    x[:] = b
-    for k in range(len(order)):
-        xk = x[order[k]]
-        if xk != 0.0:
-            for a in range(lower_ptr[k], lower_ptr[k + 1]):
-                x[lower_row[a]] -= w[lower[a]] * xk
-    for k in range(len(order) - 1, -1, -1):
-        i = order[k]
-        s = x[i]
-        for a in range(upper_ptr[k], upper_ptr[k + 1]):
-            s -= w[upper[a]] * x[upper_col[a]]
-        x[i] = s * w[diagonal[i]]
+    """Forward and back substitution row by row: each row's factors are contiguous."""
+    n = len(order)
+    z = np.empty(n)  # the permuted solution
+    for k in range(n):
+        s = b[order[k]]
+        for e in range(row_ptr[k], pivot[k]):
+            s -= w[e] * z[column[e]]
+        z[k] = s
+    for k in range(n - 1, -1, -1):
+        s = z[k]
+        for e in range(pivot[k] + 1, row_ptr[k + 1]):
+            s -= w[e] * z[column[e]]
+        z[k] = s * w[pivot[k]]
+        x[order[k]] = z[k]
 
 
 def multiply(jacobian: Array, rows: Ints, cols: Ints, v: Array, out: Array) -> None:
