@@ -3,12 +3,15 @@ read it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
+from exotwin.model.scenario.readouts import evaluate
 from exotwin.model.scenario.run import ScenarioResult, run_scenario
+from exotwin.model.scenario.schema import Readout
 
 from .reference_outputs import DEFAULT_RUN, REFERENCE, compare, reference
 
@@ -52,3 +55,28 @@ def assert_matches_reference(kb: KnowledgeBase, lib: Library, name: str) -> None
     expected = reference(f"tight-scenarios-{name}.json.gz")
     problems = compare(expected, times, result.readouts, kinds, DEFAULT_RUN)
     assert not problems, problems
+
+
+PLASMA_EVS = (  # shipped runs whose plasma is held to measured EV levels
+    "tnbc-doxorubicin-exosomal-resistance",
+    "hotair-falls-after-surgery",
+    "tnbc-default-all-mechanisms",
+)
+
+
+def plasma_half(part: int) -> list[str]:
+    """The scenarios of :data:`PLASMA_EVS` run by the test file of ``part`` (its worker's run
+    serves both tests: the default model's costs ~18 CPU-s)."""
+    return [name for name in PLASMA_EVS if name in shipped_half(part)]
+
+
+def assert_plasma_holds_measured_ev_levels(kb: KnowledgeBase, lib: Library, name: str) -> None:
+    """Plasma EVs stay within measured levels (~1e9-1e11 per mL), mostly from blood cells,
+    with the tumour's share on top."""
+    result = shipped_result(kb, lib, name)
+    total = Readout(name="plasma_evs", kind="exosomes", compartment="plasma")
+    share = Readout(name="tumour_share", kind="tumour_derived", compartment="plasma")
+    for trajectory in result.trajectories.values():
+        values = evaluate(kb, trajectory, [total, share])
+        assert np.all((values["plasma_evs"] >= 1e9) & (values["plasma_evs"] <= 1e11))
+        assert np.all((values["tumour_share"] >= 0) & (values["tumour_share"] < 0.5))

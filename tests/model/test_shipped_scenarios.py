@@ -14,7 +14,13 @@ from exotwin.knowledge import KnowledgeBase
 from exotwin.model.rules.library import Library
 from exotwin.model.scenario.load import load_scenario, packaged_scenarios
 
-from .shipped_results import assert_checks_pass, assert_matches_reference, shipped_half
+from .shipped_results import (
+    assert_checks_pass,
+    assert_matches_reference,
+    assert_plasma_holds_measured_ev_levels,
+    plasma_half,
+    shipped_half,
+)
 
 SHIPPED = packaged_scenarios()
 
@@ -35,6 +41,11 @@ def test_shipped_scenario_checks_pass(kb: KnowledgeBase, lib: Library, name: str
 @pytest.mark.parametrize("name", shipped_half(0))
 def test_compartment_readouts_match_reference(kb: KnowledgeBase, lib: Library, name: str) -> None:
     assert_matches_reference(kb, lib, name)
+
+
+@pytest.mark.parametrize("name", plasma_half(0))
+def test_plasma_holds_measured_ev_levels(kb: KnowledgeBase, lib: Library, name: str) -> None:
+    assert_plasma_holds_measured_ev_levels(kb, lib, name)
 
 
 def test_parameter_overrides_stay_in_their_range(

@@ -2,8 +2,9 @@
 
 Units: time in days, cells as counts, exosomes as particles, drugs in effective micromolar.
 Doses, surgery and intervention starts split the time axis into segments; within a segment
-the equations are smooth. Small models integrate with LSODA (one patient), BDF (a batch,
-block-sparse Jacobian) or, for many patients, the batched Rodas4 integrator
+the equations are smooth. Small models integrate with CVODE's BDF (one patient, dense
+Jacobian: :func:`exotwin.model.ode.cvode.solve_small`), scipy's BDF (a batch, block-sparse
+Jacobian) or, for many patients, the batched Rodas4 integrator
 (:mod:`exotwin.model.ode.rosenbrock`); large ones with BDF and a probed sparse Jacobian, one
 patient at a time (in cohorts SUNDIALS CVODE per patient, the patients' right-hand sides and
 Jacobians evaluated together in compiled lanes: :mod:`exotwin.model.ode.lanes`,
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 
 Array = NDArray[np.float64]
 FD_STEP = float(np.sqrt(np.finfo(float).eps))
-SPARSE_ABOVE = 120  # state variables; below this, LSODA's dense Jacobian is cheaper (its
-# columns by coloured differences: ~1.6x less CPU on the dosed shipped scenarios at rtol 1e-10)
+SPARSE_ABOVE = 120  # state variables; below this, a dense Jacobian is cheaper (its columns by
+# coloured differences: ~1.6x less CPU on the dosed shipped scenarios at rtol 1e-10, on LSODA)
 ROSENBROCK_FROM = 500  # patients: fewer do not repay compiling the batched integrator (about
 # 9 CPU-s per model structure the first time, ~1 s once JAX's disk cache holds it)
 COMPILED_FROM = 4  # patients of a large model: fewer do not repay compiling its right-hand
@@ -107,10 +108,10 @@ class RightHandSide:
 
 
 class ColouredJacobian:
-    """LSODA's dense Jacobian by forward differences, perturbing every column of one colour
-    of the sparsity pattern at once: one right-hand side per colour (plus one at the point)
-    instead of LSODA's own one per variable. Each column steps by sqrt(machine epsilon)
-    times its magnitude, at least its absolute tolerance."""
+    """A small model's dense Jacobian by forward differences, perturbing every column of one
+    colour of the sparsity pattern at once: one right-hand side per colour (plus one at the
+    point, unless ``base``, f(t, y), is given) instead of one per variable. Each column steps
+    by sqrt(machine epsilon) times its magnitude, at least its absolute tolerance."""
 
     def __init__(self, rhs: RightHandSide, pattern: Any, atol: Array) -> None:
         dense = pattern.toarray() if hasattr(pattern, "toarray") else np.asarray(pattern)
@@ -120,8 +121,8 @@ class ColouredJacobian:
         self.entries = [np.nonzero(dense[:, group]) for group in self.groups]
         self.size = dense.shape[0]
 
-    def __call__(self, t: float, y: Array) -> Array:
-        base = self.rhs(t, y)
+    def __call__(self, t: float, y: Array, base: Array | None = None) -> Array:
+        base = self.rhs(t, y) if base is None else base
         step = FD_STEP * np.maximum(np.abs(y), self.floor)
         jac = np.zeros((self.size, self.size))
         for group, (rows, cols) in zip(self.groups, self.entries, strict=True):
@@ -200,10 +201,11 @@ def simulate(
     rhs.budget = budget
     cuts = bounds(model)
     atol = np.concatenate([tolerances(lay, row, tol.atol_scale) for row in y])
-    solver: dict[str, Any] = {"method": "LSODA"}
+    solver: dict[str, Any] = {}
+    dense: ColouredJacobian | None = None  # one patient of a small model: CVODE, dense
     if batch == 1 and lay.size <= SPARSE_ABOVE and rhs.compiled is None:
         found = pattern if pattern is not None else jacobian_pattern(rhs, y[0], cuts)
-        solver["jac"] = ColouredJacobian(rhs, found, atol)
+        dense = ColouredJacobian(rhs, found, atol)
     if batch > 1 or lay.size > SPARSE_ABOVE or rhs.compiled is not None:
         if pattern is None:
             pattern = jacobian_pattern(RightHandSide(model, theta[:1]), y[0], cuts)
@@ -228,6 +230,11 @@ def simulate(
             solution: Any = solve_segment(
                 rhs.compiled, pattern, times_out, y.reshape(-1), tol.rtol, atol
             )
+        elif dense is not None:  # CVODE's BDF, dense (:func:`.cvode.solve_small`)
+            from .cvode import solve_small
+
+            times_out = np.union1d([start], times_out)
+            solution = solve_small(rhs, dense, times_out, y.reshape(-1), tol.rtol, atol)
         else:
             solution = solve_ivp(
                 rhs,

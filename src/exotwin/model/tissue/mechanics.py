@@ -273,7 +273,8 @@ def _lists_parallel(
     for c in prange((n_bins + _BINS - 1) // _BINS):
         work = _work(width)
         for b in range(c * _BINS, min(n_bins, (c + 1) * _BINS)):
-            _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
+            if start[b] != start[b + 1]:  # an empty bin costs no call (reference counts)
+                _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
 
 
 @njit(cache=True)
@@ -290,7 +291,8 @@ def _lists_serial(
     """:func:`_lists_parallel` on one thread, for too few cells to repay starting threads."""
     work = _work(width)
     for b in range(start.shape[0] - 1):
-        _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
+        if start[b] != start[b + 1]:  # an empty bin costs no call (reference counts)
+            _list_bin(b, packed, start, shape, far, skin, lists, counts, work)
 
 
 _LANES = 8  # a cell's pair terms are computed this many at a time (vector registers)
