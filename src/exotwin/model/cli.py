@@ -17,7 +17,7 @@ from ..io import check_output_folder, output_folder
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..progress import Progress
 from ..tables import Column, CsvOption, JsonOption, Table, emit, output_format
-from .rules.coverage import RecordCoverage, coverage, summarise
+from .rules.coverage import Coverage, RecordCoverage, coverage, summarise
 from .rules.library import Library, load_library
 from .scenario.load import load_scenario, packaged_scenarios
 from .scenario.outputs import write_outputs
@@ -182,6 +182,12 @@ def coverage_command(
         typer.echo(json.dumps(payload, indent=1, ensure_ascii=False))
     else:
         _print_coverage(shown, result.counts(), result.inert_counts())
+    if _coverage_problems(result):
+        raise typer.Exit(1)
+
+
+def _coverage_problems(result: Coverage) -> bool:
+    """Print (to stderr) what leaves coverage unexplained; whether anything does."""
     bad = [r.record for r in result.records if r.status == "unexplained" or r.stale_reason]
     if bad:
         typer.echo(f"{len(bad)} record(s) unexplained or with a stale reason: {bad}", err=True)
@@ -190,8 +196,7 @@ def coverage_command(
         typer.echo(f"{len(bare)} inert effect(s) without a reason: {bare}", err=True)
     if result.stale_inert:
         typer.echo(f"stale inert_effects entries (no inert effect): {result.stale_inert}", err=True)
-    if bad or bare or result.stale_inert:
-        raise typer.Exit(1)
+    return bool(bad or bare or result.stale_inert)
 
 
 def _coverage_lines(r: RecordCoverage) -> list[str]:

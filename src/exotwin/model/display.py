@@ -79,6 +79,7 @@ DEFAULT_UNITS = {
     "activity": "relative level (1 = baseline)",
     "surface": "relative display (1 = baseline)",
     "internalised": "exosomes per cell",
+    "ratio": "ratio of two readouts",  # a scenario's own `unit` says which (e.g. copies per cell)
 }
 
 
